@@ -1,0 +1,22 @@
+"""The model-agnostic EM engine: protocol, loop, monitor, trace."""
+
+from emkit.core.containers import Statistics, allclose, replace
+from emkit.core.engine import EMResult, e_step_total, fit_em
+from emkit.core.monitor import ConvergenceMonitor, ConvergenceWarning, LikelihoodDecreaseWarning
+from emkit.core.protocol import EMModel
+from emkit.core.trace import TraceRecord, trace_as_arrays
+
+__all__ = [
+    "ConvergenceMonitor",
+    "ConvergenceWarning",
+    "EMModel",
+    "EMResult",
+    "LikelihoodDecreaseWarning",
+    "Statistics",
+    "TraceRecord",
+    "allclose",
+    "e_step_total",
+    "fit_em",
+    "replace",
+    "trace_as_arrays",
+]

@@ -1,0 +1,81 @@
+"""Small immutable containers for parameters and expected sufficient statistics.
+
+Statistics are *additive*: the statistics of a data set are the sum of the statistics
+of its chunks. Every generic capability of the engine (chunked, online, distributed
+fitting) relies only on ``a + b`` and ``c * a`` of these containers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+
+class Statistics:
+    """Mixin for frozen dataclasses of expected sufficient statistics.
+
+    Every field is summed by ``+`` and scaled by ``*`` (a float). Fields may be NumPy
+    arrays, floats or nested :class:`Statistics`. A subclass whose statistics carry a
+    reference point (e.g. moments shifted by a centre) overrides ``__add__`` and
+    ``__mul__`` and lists that field in ``reference_fields``.
+    """
+
+    reference_fields: tuple[str, ...] = ()
+
+    def __add__(self, other: Any):
+        if other == 0:  # lets sum() start from 0
+            return self
+        if type(other) is not type(self):
+            return NotImplemented
+        values = {}
+        for f in dataclasses.fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            values[f.name] = a if f.name in self.reference_fields else a + b
+        return type(self)(**values)
+
+    __radd__ = __add__
+
+    def __mul__(self, factor: float):
+        if not np.isscalar(factor):
+            return NotImplemented
+        values = {}
+        for f in dataclasses.fields(self):
+            a = getattr(self, f.name)
+            values[f.name] = a if f.name in self.reference_fields else a * factor
+        return type(self)(**values)
+
+    __rmul__ = __mul__
+
+    def __eq__(self, other: Any) -> bool:
+        if type(other) is not type(self):
+            return False
+        return all(
+            np.array_equal(getattr(self, f.name), getattr(other, f.name))
+            for f in dataclasses.fields(self)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def replace(container, **changes):
+    """Copy of a frozen dataclass container with some fields changed."""
+    return dataclasses.replace(container, **changes)
+
+
+def allclose(a, b, rtol: float = 1e-10, atol: float = 0.0) -> bool:
+    """Field-by-field ``np.allclose`` of two containers of the same type (nested ok)."""
+    if type(a) is not type(b):
+        return False
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if dataclasses.is_dataclass(x):
+            if not allclose(x, y, rtol, atol):
+                return False
+        elif x is None or y is None:
+            if x is not y:
+                return False
+        elif not np.allclose(x, y, rtol=rtol, atol=atol):
+            return False
+    return True

@@ -1,0 +1,168 @@
+"""The EM loop: generic over any model that follows :class:`emkit.core.EMModel`."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from emkit.core.monitor import ConvergenceMonitor, ConvergenceWarning
+from emkit.core.progress import FitProgress
+from emkit.core.trace import TraceRecord
+
+__all__ = ["EMResult", "e_step_total", "fit_em"]
+
+
+@dataclass(frozen=True)
+class EMResult:
+    """Outcome of :func:`fit_em` (the best restart).
+
+    Attributes
+    ----------
+    params : the model's parameter container after the last M-step.
+    lower_bound : float
+        Per-sample objective, (log-likelihood + log-prior) / n_samples, at the last
+        E-step (the value the convergence test used; scikit-learn's ``lower_bound_``).
+    lower_bounds : ndarray of shape (n_iter,)
+        That value at every iteration.
+    n_iter : int
+    converged : bool
+    log_likelihood : float
+        Total log-likelihood of the returned ``params`` (from one final E-step).
+    trace : tuple of TraceRecord
+        The quantities of the EM derivation at every iteration (see emkit.core.trace).
+    """
+
+    params: Any
+    lower_bound: float
+    lower_bounds: np.ndarray
+    n_iter: int
+    converged: bool
+    log_likelihood: float
+    trace: tuple[TraceRecord, ...]
+
+
+def e_step_total(model, params, chunks: Sequence[Any]):
+    """E-step over all chunks: summed statistics and summed log-likelihood."""
+    total_stats, total_loglik = None, 0.0
+    for chunk in chunks:
+        stats, loglik = model.e_step(params, chunk)
+        total_stats = stats if total_stats is None else total_stats + stats
+        total_loglik += loglik
+    if total_stats is None:
+        raise ValueError("no data: the sequence of chunks is empty")
+    return total_stats, total_loglik
+
+
+def _run_one(model, chunks, params, *, n_samples, max_iter, tol, previous, progress):
+    """EM iterations from ``params`` until convergence or ``max_iter``."""
+    monitor = ConvergenceMonitor(tol, max_iter)
+    has_q = hasattr(model, "expected_log_joint")
+    trace: list[dict] = []
+    for _ in range(max_iter):
+        stats, loglik = e_step_total(model, params, chunks)
+        log_prior = model.log_prior(params)
+        if trace:
+            trace[-1]["kl"] = loglik - trace[-1]["lower_bound"]
+        new_params = model.m_step(stats)
+        record = {"iteration": monitor.n_iter + 1, "log_likelihood": loglik,
+                  "log_prior": log_prior, "entropy": np.nan,
+                  "expected_log_joint": np.nan, "lower_bound": np.nan, "kl": np.nan}
+        if has_q:
+            entropy = loglik - model.expected_log_joint(params, stats)
+            q_new = model.expected_log_joint(new_params, stats)
+            record.update(entropy=entropy, expected_log_joint=q_new,
+                          lower_bound=q_new + entropy)
+        trace.append(record)
+        params = new_params
+        objective = (loglik + log_prior) / n_samples
+        last = monitor.history[-1] if monitor.history else previous
+        converged = monitor.report(objective, previous)
+        progress.iteration(monitor.n_iter, objective, objective - last)
+        if converged:
+            break
+    return params, monitor, trace
+
+
+def fit_em(
+    model,
+    chunks: Sequence[Any],
+    *,
+    n_samples: float,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    n_init: int = 1,
+    random_state=None,
+    init_params: Any = None,
+    previous_lower_bound: float = -np.inf,
+    verbose: int = 0,
+    warn_not_converged: bool = True,
+) -> EMResult:
+    """Fit ``model`` to ``chunks`` by EM, keeping the best of ``n_init`` restarts.
+
+    Parameters
+    ----------
+    model : EMModel
+        Any object with ``init_params``, ``e_step``, ``m_step`` and ``log_prior``.
+    chunks : sequence
+        The data as a re-iterable sequence of chunks, each passed to ``model.e_step``;
+        the statistics of all chunks are summed every iteration.
+    n_samples : float
+        Number (or total weight) of samples; the convergence test uses the
+        objective divided by it, so ``tol`` does not depend on the data size.
+    max_iter, tol : iteration budget and convergence tolerance.
+    n_init : int
+        Restarts from ``model.init_params``; the one with the highest final
+        objective is kept. Ignored (1) when ``init_params`` is given.
+    random_state : None, int or RandomState
+        Seeds ``model.init_params`` (all restarts draw from one generator).
+    init_params : parameter container, optional
+        Start from these parameters instead of ``model.init_params`` (warm start).
+    previous_lower_bound : float
+        Per-sample objective the warm start continues from (the convergence test of
+        the first iteration compares against it).
+    verbose : int
+        0 silent, 1 progress bars, 2 also one line per iteration (standard error).
+    """
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter}")
+    rng = check_random_state(random_state)
+    warm = init_params is not None
+    n_init = 1 if warm else n_init
+    best = None
+    with FitProgress(verbose, max_iter, n_init) as progress:
+        for index in range(n_init):
+            start = init_params if warm else model.init_params(chunks, rng)
+            progress.start_restart(index)
+            params, monitor, trace = _run_one(
+                model, chunks, start, n_samples=n_samples, max_iter=max_iter, tol=tol,
+                previous=previous_lower_bound if warm else -np.inf, progress=progress,
+            )
+            progress.finish_restart(monitor.converged)
+            value = monitor.history[-1] if monitor.history else -np.inf
+            if best is None or value > best[0]:
+                best = (value, params, monitor, trace)
+    value, params, monitor, trace = best
+    if max_iter > 0 and not monitor.converged and warn_not_converged:
+        warnings.warn(
+            f"EM did not converge in {max_iter} iterations (best of {n_init} restarts): "
+            "increase max_iter or tol, try other initial values, or check for degenerate data.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    _, final_loglik = e_step_total(model, params, chunks)
+    if trace:
+        trace[-1]["kl"] = final_loglik - trace[-1]["lower_bound"]
+    return EMResult(
+        params=params,
+        lower_bound=value,
+        lower_bounds=np.asarray(monitor.history),
+        n_iter=monitor.n_iter,
+        converged=monitor.converged,
+        log_likelihood=final_loglik,
+        trace=tuple(TraceRecord(**r) for r in trace),
+    )

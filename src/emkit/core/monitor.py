@@ -1,0 +1,70 @@
+"""Convergence monitoring and the check of EM's monotonicity theorem."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["ConvergenceMonitor", "ConvergenceWarning", "LikelihoodDecreaseWarning"]
+
+
+class LikelihoodDecreaseWarning(RuntimeWarning):
+    """The objective (log-likelihood + log-prior) decreased between EM iterations.
+
+    EM guarantees a non-decreasing objective; a decrease beyond rounding means a bug in
+    a model's E- or M-step (or an M-step that does not maximise Q). Never expected.
+    """
+
+
+class ConvergenceMonitor:
+    """Tracks the per-sample objective, decides convergence and checks monotonicity.
+
+    Parameters
+    ----------
+    tol : float
+        Convergence when the per-sample objective changes by less than ``tol``.
+    max_iter : int
+        Iteration budget.
+    decrease_rtol : float
+        Relative size of a decrease still attributed to floating-point rounding.
+    """
+
+    def __init__(self, tol: float, max_iter: int, decrease_rtol: float = 1e-9):
+        self.tol = tol
+        self.max_iter = max_iter
+        self.decrease_rtol = decrease_rtol
+        self.history: list[float] = []
+        self.converged = False
+
+    @property
+    def n_iter(self) -> int:
+        return len(self.history)
+
+    def report(self, value: float, previous: float = -np.inf) -> bool:
+        """Record one iteration's objective; return True when converged.
+
+        ``previous`` is the objective before the first recorded iteration (a warm
+        start continues from the last fit's value).
+        """
+        if not np.isfinite(value):
+            raise FloatingPointError(
+                f"the log-likelihood became {value} at iteration {self.n_iter + 1}; "
+                "check the data for extreme values, increase regularisation or scale the data"
+            )
+        last = self.history[-1] if self.history else previous
+        self.history.append(float(value))
+        if np.isfinite(last):
+            slack = self.decrease_rtol * max(1.0, abs(last))
+            if value < last - slack:
+                warnings.warn(
+                    f"EM objective decreased at iteration {self.n_iter}: "
+                    f"{last:.17g} -> {value:.17g} (by {last - value:.3g} per sample). "
+                    "EM never decreases the log-likelihood; this indicates a bug in the "
+                    "model's E- or M-step.",
+                    LikelihoodDecreaseWarning,
+                    stacklevel=3,
+                )
+        self.converged = abs(value - last) < self.tol
+        return self.converged

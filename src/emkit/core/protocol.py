@@ -1,0 +1,47 @@
+"""The model protocol: the extension point for users' own models.
+
+A model is an E-step that returns fixed-size, additive expected sufficient statistics
+and an M-step that maps statistics to parameters. The engine (``emkit.core.fit_em``)
+only ever calls these methods; it knows nothing about any particular model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+
+Params = TypeVar("Params")
+Stats = TypeVar("Stats")
+
+
+@runtime_checkable
+class EMModel(Protocol[Params, Stats]):
+    """What the engine needs from a model.
+
+    ``Params`` and ``Stats`` are small immutable containers of arrays (frozen
+    dataclasses); ``Stats`` must support ``+`` (statistics of the union of two chunks)
+    and ``*`` by a float (see :class:`emkit.core.containers.Statistics`).
+
+    Optional method, used for the per-iteration trace when present::
+
+        expected_log_joint(params, stats) -> float
+            Q(params) = E_q[log p(x, z | params)] computed from the statistics of q.
+    """
+
+    def init_params(self, chunks: Sequence[Any], rng: np.random.RandomState) -> Params:
+        """Initial parameters from the data (one restart)."""
+        ...
+
+    def e_step(self, params: Params, chunk: Any) -> tuple[Stats, float]:
+        """Expected sufficient statistics of ``chunk`` and its summed log-likelihood."""
+        ...
+
+    def m_step(self, stats: Stats) -> Params:
+        """Parameters maximising Q (plus the log-prior when a prior is set)."""
+        ...
+
+    def log_prior(self, params: Params) -> float:
+        """Log prior density of ``params`` (0.0 for maximum likelihood)."""
+        ...

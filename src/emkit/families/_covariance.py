@@ -1,0 +1,332 @@
+"""Covariance structures of the Gaussian family: full, tied, diag, spherical.
+
+Each structure stores covariances in scikit-learn's shapes and knows the handful of
+type-specific operations the Gaussian family needs, so that the family itself has a
+single code path. Shapes, for K components in D dimensions:
+
+=========  ================  ==========================================
+type       covariances       "scatter" statistic (sum of r·(x-a)(x-a)ᵀ)
+=========  ================  ==========================================
+full       (K, D, D)         (K, D, D)
+tied       (D, D)            (D, D)      summed over components
+diag       (K, D)            (K, D)      diagonal only
+spherical  (K,)              (K,)        trace only
+=========  ================  ==========================================
+
+Precision Cholesky factors follow scikit-learn: an upper-triangular ``L`` with
+``precision = L Lᵀ`` (full, tied), or ``1 / sqrt(variance)`` (diag, spherical).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+
+class ComponentCollapseError(ValueError):
+    """A component's covariance is not positive definite (it collapsed onto few points)."""
+
+
+def _collapse_message(component, count) -> str:
+    where = "the shared (tied) covariance" if component is None else f"component {component}"
+    held = "" if count is None else f" holding {count:.3g} effective samples"
+    return (
+        f"{where}{held} has a covariance that is not positive definite: it collapsed "
+        "onto too few distinct points. Increase reg_covar, lower n_components or "
+        "scale the data."
+    )
+
+
+class _Full:
+    name = "full"
+
+    @staticmethod
+    def precision_cholesky(cov, counts=None):
+        K, D = cov.shape[0], cov.shape[1]
+        out = np.empty_like(cov)
+        for k in range(K):
+            try:
+                cov_chol = linalg.cholesky(cov[k], lower=True)
+            except linalg.LinAlgError:
+                raise ComponentCollapseError(
+                    _collapse_message(k, None if counts is None else counts[k])
+                ) from None
+            out[k] = linalg.solve_triangular(cov_chol, np.eye(D), lower=True).T
+        return out
+
+    @staticmethod
+    def log_det(prec_chol, n_features):
+        return np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+
+    @staticmethod
+    def mahalanobis(X, means, prec_chol):
+        out = np.empty((X.shape[0], means.shape[0]))
+        for k in range(means.shape[0]):
+            y = (X - means[k]) @ prec_chol[k]
+            out[:, k] = np.einsum("ij,ij->i", y, y)
+        return out
+
+    @staticmethod
+    def scatter(X, resp, shift):
+        K, D = shift.shape
+        out = np.empty((K, D, D))
+        for k in range(K):
+            centred = X - shift[k]
+            out[k] = (centred * resp[:, k, None]).T @ centred
+        return out
+
+    @staticmethod
+    def outer(u, v):
+        return u[:, :, None] * v[:, None, :]
+
+    @staticmethod
+    def trace_with_precision(prec_chol, S):
+        return np.einsum("kij,kij->k", S @ prec_chol, prec_chol)
+
+    @staticmethod
+    def divide(S, counts):
+        return S / counts[:, None, None]
+
+    @staticmethod
+    def add_to_diagonal(cov, value):
+        cov = cov.copy()
+        idx = np.arange(cov.shape[-1])
+        cov[:, idx, idx] += value
+        return cov
+
+    @staticmethod
+    def component_counts(counts, prior_count, n_features):
+        return counts + prior_count
+
+    @staticmethod
+    def prior_scatter(prior_cov, n_components, n_features):
+        return np.broadcast_to(prior_cov, (n_components, *prior_cov.shape))
+
+    @staticmethod
+    def prior_from_covariance(cov):
+        return cov
+
+    @staticmethod
+    def n_parameters(K, D):
+        return K * D * (D + 1) // 2
+
+    @staticmethod
+    def component_covariance(cov, k, n_features):
+        return cov[k]
+
+    @staticmethod
+    def precisions(prec_chol):
+        return prec_chol @ np.transpose(prec_chol, (0, 2, 1))
+
+    @staticmethod
+    def sample(rng, mean, cov, k, n):
+        return rng.multivariate_normal(mean, cov[k], n)
+
+
+class _Tied(_Full):
+    name = "tied"
+
+    @staticmethod
+    def precision_cholesky(cov, counts=None):
+        try:
+            cov_chol = linalg.cholesky(cov, lower=True)
+        except linalg.LinAlgError:
+            raise ComponentCollapseError(_collapse_message(None, None)) from None
+        return linalg.solve_triangular(cov_chol, np.eye(cov.shape[0]), lower=True).T
+
+    @staticmethod
+    def log_det(prec_chol, n_features):
+        return np.log(np.diag(prec_chol)).sum()
+
+    @staticmethod
+    def mahalanobis(X, means, prec_chol):
+        out = np.empty((X.shape[0], means.shape[0]))
+        for k in range(means.shape[0]):
+            y = (X - means[k]) @ prec_chol
+            out[:, k] = np.einsum("ij,ij->i", y, y)
+        return out
+
+    @staticmethod
+    def scatter(X, resp, shift):
+        return _Full.scatter(X, resp, shift).sum(axis=0)
+
+    @staticmethod
+    def outer(u, v):
+        return u.T @ v
+
+    @staticmethod
+    def trace_with_precision(prec_chol, S):
+        return np.einsum("ij,ij->", S @ prec_chol, prec_chol)
+
+    @staticmethod
+    def divide(S, counts):
+        return S / counts
+
+    @staticmethod
+    def add_to_diagonal(cov, value):
+        return cov + value * np.eye(cov.shape[0])
+
+    @staticmethod
+    def component_counts(counts, prior_count, n_features):
+        return counts.sum() + prior_count
+
+    @staticmethod
+    def prior_scatter(prior_cov, n_components, n_features):
+        return prior_cov
+
+    @staticmethod
+    def n_parameters(K, D):
+        return D * (D + 1) // 2
+
+    @staticmethod
+    def component_covariance(cov, k, n_features):
+        return cov
+
+    @staticmethod
+    def precisions(prec_chol):
+        return prec_chol @ prec_chol.T
+
+    @staticmethod
+    def sample(rng, mean, cov, k, n):
+        return rng.multivariate_normal(mean, cov, n)
+
+
+class _Diag:
+    name = "diag"
+
+    @staticmethod
+    def precision_cholesky(cov, counts=None):
+        bad = np.flatnonzero(np.any(cov <= 0.0, axis=-1) | ~np.all(np.isfinite(cov), axis=-1))
+        if bad.size:
+            k = int(bad[0])
+            raise ComponentCollapseError(_collapse_message(k, None if counts is None else counts[k]))
+        return 1.0 / np.sqrt(cov)
+
+    @staticmethod
+    def log_det(prec_chol, n_features):
+        return np.log(prec_chol).sum(axis=1)
+
+    @staticmethod
+    def mahalanobis(X, means, prec_chol):
+        out = np.empty((X.shape[0], means.shape[0]))
+        for k in range(means.shape[0]):
+            y = (X - means[k]) * prec_chol[k]
+            out[:, k] = np.einsum("ij,ij->i", y, y)
+        return out
+
+    @staticmethod
+    def scatter(X, resp, shift):
+        out = np.empty(shift.shape)
+        for k in range(shift.shape[0]):
+            centred = X - shift[k]
+            out[k] = resp[:, k] @ (centred * centred)
+        return out
+
+    @staticmethod
+    def outer(u, v):
+        return u * v
+
+    @staticmethod
+    def trace_with_precision(prec_chol, S):
+        return (S * prec_chol**2).sum(axis=1)
+
+    @staticmethod
+    def divide(S, counts):
+        return S / counts[:, None]
+
+    @staticmethod
+    def add_to_diagonal(cov, value):
+        return cov + value
+
+    @staticmethod
+    def component_counts(counts, prior_count, n_features):
+        return counts + prior_count
+
+    @staticmethod
+    def prior_scatter(prior_cov, n_components, n_features):
+        return np.broadcast_to(prior_cov, (n_components, *prior_cov.shape))
+
+    @staticmethod
+    def prior_from_covariance(cov):
+        return np.diag(cov).copy()
+
+    @staticmethod
+    def n_parameters(K, D):
+        return K * D
+
+    @staticmethod
+    def component_covariance(cov, k, n_features):
+        return np.diag(cov[k])
+
+    @staticmethod
+    def precisions(prec_chol):
+        return prec_chol**2
+
+    @staticmethod
+    def sample(rng, mean, cov, k, n):
+        return mean + rng.standard_normal(size=(n, mean.shape[0])) * np.sqrt(cov[k])
+
+
+class _Spherical(_Diag):
+    name = "spherical"
+
+    @staticmethod
+    def log_det(prec_chol, n_features):
+        # one variance per component, shared by its D dimensions
+        return n_features * np.log(prec_chol)
+
+    @staticmethod
+    def mahalanobis(X, means, prec_chol):
+        out = np.empty((X.shape[0], means.shape[0]))
+        for k in range(means.shape[0]):
+            y = X - means[k]
+            out[:, k] = np.einsum("ij,ij->i", y, y) * prec_chol[k] ** 2
+        return out
+
+    @staticmethod
+    def precision_cholesky(cov, counts=None):
+        return _Diag.precision_cholesky(cov[:, None], counts)[:, 0]
+
+    @staticmethod
+    def scatter(X, resp, shift):
+        return _Diag.scatter(X, resp, shift).sum(axis=1)
+
+    @staticmethod
+    def outer(u, v):
+        return (u * v).sum(axis=1)
+
+    @staticmethod
+    def trace_with_precision(prec_chol, S):
+        return S * prec_chol**2
+
+    @staticmethod
+    def divide(S, counts):
+        return S / counts
+
+    @staticmethod
+    def component_counts(counts, prior_count, n_features):
+        return n_features * (counts + prior_count)
+
+    @staticmethod
+    def prior_scatter(prior_cov, n_components, n_features):
+        # the trace of s0·I: spherical statistics are traces of scatter matrices
+        return np.full(n_components, n_features * float(prior_cov))
+
+    @staticmethod
+    def prior_from_covariance(cov):
+        return float(np.mean(np.diag(cov)))
+
+    @staticmethod
+    def n_parameters(K, D):
+        return K
+
+    @staticmethod
+    def component_covariance(cov, k, n_features):
+        return cov[k] * np.eye(n_features)
+
+    @staticmethod
+    def sample(rng, mean, cov, k, n):
+        return mean + rng.standard_normal(size=(n, mean.shape[0])) * np.sqrt(cov[k])
+
+
+COVARIANCE_TYPES = {cls.name: cls for cls in (_Full, _Tied, _Diag, _Spherical)}

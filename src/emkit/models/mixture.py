@@ -1,0 +1,253 @@
+r"""Finite mixture of any distribution family, fitted by soft (EM) or hard (CEM) assignment.
+
+.. math::
+
+    p(x \mid \theta) = \sum_{k=1}^{K} \pi_k \, p(x \mid \theta_k)
+
+The E-step computes responsibilities :math:`r_{ik} = p(z_i = k \mid x_i, \theta)` and
+returns the family's statistics weighted by them; the M-step sets
+:math:`\pi_k \propto \sum_i r_{ik}` (plus Dirichlet pseudo-counts under a prior) and
+hands the component statistics to the family. With ``assignment="hard"`` the
+responsibilities are one-hot at the most probable component (classification EM):
+the objective is then the classification log-likelihood
+:math:`\sum_i \max_k \log \pi_k p(x_i \mid \theta_k)`, which CEM never decreases.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp
+
+from emkit.core.containers import Statistics
+from emkit.models._mixture_init import initial_responsibilities
+
+__all__ = ["EmptyComponentWarning", "Mixture", "MixtureChunk", "MixtureParams", "MixtureStats"]
+
+# Rows per block in the E-step: temporaries of (block, K) and (block, D) stay in cache.
+DEFAULT_BLOCK_ROWS = 4096
+
+
+class EmptyComponentWarning(RuntimeWarning):
+    """A mixture component received (almost) no posterior mass."""
+
+
+@dataclass(frozen=True)
+class MixtureParams:
+    """weights : (K,) mixing proportions; components : the family's parameter container."""
+
+    weights: np.ndarray | None
+    components: Any
+
+
+@dataclass(frozen=True, eq=False)
+class MixtureStats(Statistics):
+    """sum_resp : (K,) expected counts; components : the family's statistics."""
+
+    sum_resp: np.ndarray
+    components: Any
+
+
+@dataclass(frozen=True)
+class MixtureChunk:
+    """One chunk of data: X of shape (n, D) and optional sample weights (n,)."""
+
+    X: np.ndarray
+    sample_weight: np.ndarray | None = field(default=None)
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+
+class Mixture:
+    """EM model of a K-component mixture over a distribution family.
+
+    Parameters
+    ----------
+    family : Family
+        The component distribution (e.g. ``GaussianFamily("full")``).
+    n_components : int
+    assignment : {"soft", "hard"}
+        "soft" is EM; "hard" is classification EM (k-means is its Gaussian case).
+    learn : iterable of str, optional
+        Parameters that EM updates: "weights" and any of ``family.param_names``.
+        Default: all. The others stay exactly at their values in ``initial``.
+    initial : MixtureParams, optional
+        Partial initial values (fields may be None): they replace the data-driven
+        initial values of every restart, and are the values of fixed parameters.
+    init : str
+        Data-driven initialisation: "kmeans", "k-means++", "random", "random_from_data".
+    weight_prior : float
+        Dirichlet pseudo-counts added to every component's expected count
+        (Dirichlet(1 + weight_prior) prior on the weights); 0 is maximum likelihood.
+    block_rows : int
+        Rows processed at a time in the E-step (bounds temporary memory).
+    """
+
+    def __init__(
+        self,
+        family,
+        n_components: int,
+        *,
+        assignment: str = "soft",
+        learn=None,
+        initial: MixtureParams | None = None,
+        init: str = "kmeans",
+        weight_prior: float = 0.0,
+        block_rows: int = DEFAULT_BLOCK_ROWS,
+    ):
+        if assignment not in ("soft", "hard"):
+            raise ValueError(f"assignment must be 'soft' or 'hard', got {assignment!r}")
+        names = ("weights", *family.param_names)
+        learn = frozenset(names if learn is None else learn)
+        unknown = learn - set(names)
+        if unknown:
+            raise ValueError(f"learn has unknown parameter names {sorted(unknown)}; choose from {names}")
+        for name in set(names) - learn:
+            if _initial_field(initial, name) is None:
+                raise ValueError(f"{name!r} is not learned, so its value must be given in `initial`")
+        self.family = family
+        self.n_components = int(n_components)
+        self.assignment = assignment
+        self.learn = learn
+        self.initial = initial
+        self.init = init
+        self.weight_prior = float(weight_prior)
+        self.block_rows = int(block_rows)
+
+    # -- initialisation -----------------------------------------------------------
+    def init_params(self, chunks: Sequence[MixtureChunk], rng) -> MixtureParams:
+        """Data-driven start (``init``), then the user's ``initial`` values on top."""
+        X = np.concatenate([c.X for c in chunks]) if len(chunks) > 1 else chunks[0].X
+        weights = _concat_weights(chunks)
+        resp = initial_responsibilities(X, self.n_components, self.init, rng, weights)
+        if weights is not None:
+            resp = resp * weights[:, None]
+        stats = MixtureStats(resp.sum(axis=0), self.family.statistics(X, resp, None))
+        start = self._m_step(stats, learn=frozenset(("weights", *self.family.param_names)))
+        return self.with_initial(start)
+
+    def with_initial(self, params: MixtureParams) -> MixtureParams:
+        """``params`` with the user's ``initial`` values substituted."""
+        if self.initial is None:
+            return params
+        weights = params.weights if self.initial.weights is None else self.initial.weights
+        given = {
+            name: getattr(self.initial.components, name)
+            for name in self.family.param_names
+            if _initial_field(self.initial, name) is not None
+        }
+        components = (
+            self.family.replace_fields(params.components, given) if given else params.components
+        )
+        return MixtureParams(np.asarray(weights, dtype=float), components)
+
+    # -- E-step -------------------------------------------------------------------
+    def log_joint(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
+        """log π_k + log p(x_i | θ_k), shape (n, K)."""
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
+        return self.family.log_prob(params.components, X) + log_weights
+
+    def posterior(self, params: MixtureParams, X: np.ndarray):
+        """(log p(x_i) of shape (n,), responsibilities of shape (n, K)).
+
+        Under ``assignment="hard"`` these are the classification log-likelihood
+        max_k log π_k p(x_i | θ_k) and one-hot responsibilities.
+        """
+        log_joint = self.log_joint(params, X)
+        if self.assignment == "soft":
+            log_norm = logsumexp(log_joint, axis=1)
+            return log_norm, np.exp(log_joint - log_norm[:, None])
+        labels = np.argmax(log_joint, axis=1)
+        resp = np.zeros_like(log_joint)
+        resp[np.arange(X.shape[0]), labels] = 1.0
+        return log_joint[np.arange(X.shape[0]), labels], resp
+
+    def e_step(self, params: MixtureParams, chunk: MixtureChunk):
+        X, weight = chunk.X, chunk.sample_weight
+        stats, loglik = None, 0.0
+        for start in range(0, max(X.shape[0], 1), self.block_rows):
+            block = np.asarray(X[start : start + self.block_rows], dtype=float)
+            log_norm, resp = self.posterior(params, block)
+            if weight is not None:
+                w = weight[start : start + self.block_rows]
+                resp *= w[:, None]
+                loglik += float(w @ log_norm)
+            else:
+                loglik += float(log_norm.sum())
+            part = MixtureStats(resp.sum(axis=0), self.family.statistics(block, resp, params.components))
+            stats = part if stats is None else stats + part
+        return stats, loglik
+
+    # -- M-step -------------------------------------------------------------------
+    def m_step(self, stats: MixtureStats) -> MixtureParams:
+        return self._m_step(stats, learn=self.learn)
+
+    def _m_step(self, stats: MixtureStats, learn) -> MixtureParams:
+        fixed = self.initial
+        counts = stats.sum_resp
+        empty = np.flatnonzero(counts < 1e-8 * max(counts.sum(), 1.0))
+        for k in empty:
+            warnings.warn(
+                f"mixture component {k} received no posterior mass: its weight is ~0 and its "
+                "parameters stay at their previous values. Lower n_components or choose other "
+                "initial values.",
+                EmptyComponentWarning,
+                stacklevel=4,
+            )
+        if "weights" in learn:
+            # scikit-learn's floor on expected counts (10 eps) keeps empty components valid
+            pseudo = counts + 10.0 * np.finfo(np.float64).eps + self.weight_prior
+            weights = pseudo / pseudo.sum()
+        else:
+            weights = fixed.weights
+        components = self.family.m_step(
+            stats.components,
+            learn=learn & frozenset(self.family.param_names),
+            fixed=None if fixed is None else fixed.components,
+        )
+        return MixtureParams(weights, components)
+
+    # -- objective pieces ---------------------------------------------------------
+    def log_prior(self, params: MixtureParams) -> float:
+        value = self.family.log_prior(params.components)
+        if self.weight_prior > 0 and "weights" in self.learn:
+            value += self.weight_prior * float(np.sum(np.log(params.weights)))
+        return value
+
+    def expected_log_joint(self, params: MixtureParams, stats: MixtureStats) -> float:
+        """Q(θ) = sum_ik r_ik (log π_k + log p(x_i | θ_k)), from the statistics."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight_term = np.where(stats.sum_resp > 0, stats.sum_resp * np.log(params.weights), 0.0)
+        return float(weight_term.sum()) + self.family.expected_log_prob(params.components, stats.components)
+
+    def n_free_parameters(self, n_features: int) -> int:
+        return self.n_components - 1 + self.family.n_free_parameters(self.n_components, n_features)
+
+    def sample(self, params: MixtureParams, n_samples: int, rng):
+        """(X of shape (n_samples, D), component labels of shape (n_samples,))."""
+        counts = rng.multinomial(n_samples, params.weights)
+        X = self.family.sample(params.components, counts, rng)
+        labels = np.repeat(np.arange(self.n_components), counts)
+        return X, labels
+
+
+def _initial_field(initial: MixtureParams | None, name: str):
+    if initial is None:
+        return None
+    if name == "weights":
+        return initial.weights
+    return getattr(initial.components, name, None)
+
+
+def _concat_weights(chunks):
+    if all(c.sample_weight is None for c in chunks):
+        return None
+    return np.concatenate(
+        [c.sample_weight if c.sample_weight is not None else np.ones(len(c)) for c in chunks]
+    )
