@@ -1,3 +1,27 @@
-"""emkit: Expectation-Maximization for latent-variable models, on one engine."""
+"""emkit: Expectation-Maximization for latent-variable models, on one engine.
+
+Public API: the estimators (``GaussianMixture``, ``KMeans``), safe model files
+(``save``, ``load``), the engine (``emkit.core``), models (``emkit.models``),
+distribution families (``emkit.families``) and bundled data (``emkit.datasets``).
+"""
 
 __version__ = "0.1.0"
+
+from emkit.core import ConvergenceWarning, LikelihoodDecreaseWarning, fit_em
+from emkit.estimators import GaussianMixture, KMeans
+from emkit.families import ComponentCollapseError
+from emkit.io import load, save
+from emkit.models import EmptyComponentWarning
+
+__all__ = [
+    "ComponentCollapseError",
+    "ConvergenceWarning",
+    "EmptyComponentWarning",
+    "GaussianMixture",
+    "KMeans",
+    "LikelihoodDecreaseWarning",
+    "__version__",
+    "fit_em",
+    "load",
+    "save",
+]

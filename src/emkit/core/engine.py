@@ -69,14 +69,19 @@ def _run_one(model, chunks, params, *, n_samples, max_iter, tol, previous, progr
         if trace:
             trace[-1]["kl"] = loglik - trace[-1]["lower_bound"]
         new_params = model.m_step(stats)
-        record = {"iteration": monitor.n_iter + 1, "log_likelihood": loglik,
-                  "log_prior": log_prior, "entropy": np.nan,
-                  "expected_log_joint": np.nan, "lower_bound": np.nan, "kl": np.nan}
+        record = {
+            "iteration": monitor.n_iter + 1,
+            "log_likelihood": loglik,
+            "log_prior": log_prior,
+            "entropy": np.nan,
+            "expected_log_joint": np.nan,
+            "lower_bound": np.nan,
+            "kl": np.nan,
+        }
         if has_q:
             entropy = loglik - model.expected_log_joint(params, stats)
             q_new = model.expected_log_joint(new_params, stats)
-            record.update(entropy=entropy, expected_log_joint=q_new,
-                          lower_bound=q_new + entropy)
+            record.update(entropy=entropy, expected_log_joint=q_new, lower_bound=q_new + entropy)
         trace.append(record)
         params = new_params
         objective = (loglik + log_prior) / n_samples
@@ -100,6 +105,7 @@ def fit_em(
     init_params: Any = None,
     previous_lower_bound: float = -np.inf,
     verbose: int = 0,
+    verbose_interval: int = 1,
     warn_not_converged: bool = True,
 ) -> EMResult:
     """Fit ``model`` to ``chunks`` by EM, keeping the best of ``n_init`` restarts.
@@ -126,7 +132,8 @@ def fit_em(
         Per-sample objective the warm start continues from (the convergence test of
         the first iteration compares against it).
     verbose : int
-        0 silent, 1 progress bars, 2 also one line per iteration (standard error).
+        0 silent, 1 progress bars, 2 also a line every ``verbose_interval``
+        iterations (standard error).
     """
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}")
@@ -134,13 +141,19 @@ def fit_em(
     warm = init_params is not None
     n_init = 1 if warm else n_init
     best = None
-    with FitProgress(verbose, max_iter, n_init) as progress:
+    with FitProgress(verbose, max_iter, n_init, verbose_interval) as progress:
         for index in range(n_init):
             start = init_params if warm else model.init_params(chunks, rng)
             progress.start_restart(index)
             params, monitor, trace = _run_one(
-                model, chunks, start, n_samples=n_samples, max_iter=max_iter, tol=tol,
-                previous=previous_lower_bound if warm else -np.inf, progress=progress,
+                model,
+                chunks,
+                start,
+                n_samples=n_samples,
+                max_iter=max_iter,
+                tol=tol,
+                previous=previous_lower_bound if warm else -np.inf,
+                progress=progress,
             )
             progress.finish_restart(monitor.converged)
             value = monitor.history[-1] if monitor.history else -np.inf

@@ -12,11 +12,12 @@ class FitProgress:
     """One bar per restart: iterations done out of ``max_iter`` and the current objective.
 
     ``verbose=0``: silent. ``verbose=1``: bars. ``verbose>=2``: bars and one line per
-    iteration with the objective and its change.
+    iteration (every ``interval`` iterations) with the objective and its change.
     """
 
-    def __init__(self, verbose: int, max_iter: int, n_init: int):
+    def __init__(self, verbose: int, max_iter: int, n_init: int, interval: int = 1):
         self.verbose = verbose
+        self.interval = interval
         self.max_iter = max_iter
         self.n_init = n_init
         self._progress: Progress | None = None
@@ -50,7 +51,7 @@ class FitProgress:
         if self._progress is None:
             return
         self._progress.update(self._task, completed=n_iter, objective=f"{objective:.6g}")
-        if self.verbose >= 2:
+        if self.verbose >= 2 and n_iter % self.interval == 0:
             self._progress.console.log(
                 f"iteration {n_iter}: objective {objective:.10g} (change {change:.3g})"
             )

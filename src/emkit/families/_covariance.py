@@ -199,7 +199,9 @@ class _Diag:
         bad = np.flatnonzero(np.any(cov <= 0.0, axis=-1) | ~np.all(np.isfinite(cov), axis=-1))
         if bad.size:
             k = int(bad[0])
-            raise ComponentCollapseError(_collapse_message(k, None if counts is None else counts[k]))
+            raise ComponentCollapseError(
+                _collapse_message(k, None if counts is None else counts[k])
+            )
         return 1.0 / np.sqrt(cov)
 
     @staticmethod

@@ -191,7 +191,9 @@ class GaussianFamily:
         if "means" in learn:
             means = stats.shift + stats.sum_dx / counts[:, None]
             if kappa > 0:
-                means = (counts[:, None] * means + kappa * prior.mean_prior) / (counts + kappa)[:, None]
+                means = (counts[:, None] * means + kappa * prior.mean_prior) / (counts + kappa)[
+                    :, None
+                ]
         else:
             means = fixed.means
         if "covariances" in learn:
@@ -230,7 +232,9 @@ class GaussianFamily:
             value -= 0.5 * prior.covariance_strength * (log_det_cov + trace)
         if prior.mean_strength > 0:
             offset = params.means - prior.mean_prior
-            quad = np.sum(self._cov.trace_with_precision(prec_chol, self._cov.outer(offset, offset)))
+            quad = np.sum(
+                self._cov.trace_with_precision(prec_chol, self._cov.outer(offset, offset))
+            )
             value -= 0.5 * prior.mean_strength * quad
         return float(value)
 
@@ -254,8 +258,15 @@ class GaussianFamily:
         ]
         return np.vstack(blocks) if blocks else np.empty((0, D))
 
-    def default_prior(self, X, n_components, mean_strength, covariance_strength,
-                      mean_prior=None, covariance_prior=None) -> GaussianPrior:
+    def default_prior(
+        self,
+        X,
+        n_components,
+        mean_strength,
+        covariance_strength,
+        mean_prior=None,
+        covariance_prior=None,
+    ) -> GaussianPrior:
         """A prior centred on the data: m0 = data mean, Σ0 = data covariance / K^(2/D).
 
         The scale of Σ0 follows Fraley & Raftery (2007), "Bayesian regularization for
@@ -268,6 +279,8 @@ class GaussianFamily:
             data_cov = np.atleast_2d(np.cov(X, rowvar=False)) if X.shape[0] > 1 else np.eye(D)
             covariance_prior = self._cov.prior_from_covariance(data_cov / n_components ** (2.0 / D))
         return GaussianPrior(
-            np.asarray(mean_prior, dtype=float), float(mean_strength),
-            np.asarray(covariance_prior, dtype=float), float(covariance_strength),
+            np.asarray(mean_prior, dtype=float),
+            float(mean_strength),
+            np.asarray(covariance_prior, dtype=float),
+            float(covariance_strength),
         )

@@ -106,10 +106,14 @@ class Mixture:
         learn = frozenset(names if learn is None else learn)
         unknown = learn - set(names)
         if unknown:
-            raise ValueError(f"learn has unknown parameter names {sorted(unknown)}; choose from {names}")
+            raise ValueError(
+                f"learn has unknown parameter names {sorted(unknown)}; choose from {names}"
+            )
         for name in set(names) - learn:
             if _initial_field(initial, name) is None:
-                raise ValueError(f"{name!r} is not learned, so its value must be given in `initial`")
+                raise ValueError(
+                    f"{name!r} is not learned, so its value must be given in `initial`"
+                )
         self.family = family
         self.n_components = int(n_components)
         self.assignment = assignment
@@ -128,8 +132,8 @@ class Mixture:
         if weights is not None:
             resp = resp * weights[:, None]
         stats = MixtureStats(resp.sum(axis=0), self.family.statistics(X, resp, None))
-        start = self._m_step(stats, learn=frozenset(("weights", *self.family.param_names)))
-        return self.with_initial(start)
+        # fixed parameters come from `initial`; only learned ones are estimated
+        return self.with_initial(self.m_step(stats))
 
     def with_initial(self, params: MixtureParams) -> MixtureParams:
         """``params`` with the user's ``initial`` values substituted."""
@@ -168,6 +172,10 @@ class Mixture:
         resp[np.arange(X.shape[0]), labels] = 1.0
         return log_joint[np.arange(X.shape[0]), labels], resp
 
+    def log_density(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
+        """log p(x_i) = log sum_k π_k p(x_i | θ_k), shape (n,), whatever the assignment."""
+        return logsumexp(self.log_joint(params, X), axis=1)
+
     def e_step(self, params: MixtureParams, chunk: MixtureChunk):
         X, weight = chunk.X, chunk.sample_weight
         stats, loglik = None, 0.0
@@ -180,16 +188,15 @@ class Mixture:
                 loglik += float(w @ log_norm)
             else:
                 loglik += float(log_norm.sum())
-            part = MixtureStats(resp.sum(axis=0), self.family.statistics(block, resp, params.components))
+            part = MixtureStats(
+                resp.sum(axis=0), self.family.statistics(block, resp, params.components)
+            )
             stats = part if stats is None else stats + part
         return stats, loglik
 
     # -- M-step -------------------------------------------------------------------
     def m_step(self, stats: MixtureStats) -> MixtureParams:
-        return self._m_step(stats, learn=self.learn)
-
-    def _m_step(self, stats: MixtureStats, learn) -> MixtureParams:
-        fixed = self.initial
+        fixed, learn = self.initial, self.learn
         counts = stats.sum_resp
         empty = np.flatnonzero(counts < 1e-8 * max(counts.sum(), 1.0))
         for k in empty:
@@ -198,7 +205,7 @@ class Mixture:
                 "parameters stay at their previous values. Lower n_components or choose other "
                 "initial values.",
                 EmptyComponentWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
         if "weights" in learn:
             # scikit-learn's floor on expected counts (10 eps) keeps empty components valid
@@ -224,7 +231,9 @@ class Mixture:
         """Q(θ) = sum_ik r_ik (log π_k + log p(x_i | θ_k)), from the statistics."""
         with np.errstate(divide="ignore", invalid="ignore"):
             weight_term = np.where(stats.sum_resp > 0, stats.sum_resp * np.log(params.weights), 0.0)
-        return float(weight_term.sum()) + self.family.expected_log_prob(params.components, stats.components)
+        return float(weight_term.sum()) + self.family.expected_log_prob(
+            params.components, stats.components
+        )
 
     def n_free_parameters(self, n_features: int) -> int:
         return self.n_components - 1 + self.family.n_free_parameters(self.n_components, n_features)

@@ -1,0 +1,6 @@
+"""scikit-learn compatible estimators: validate, build a model, run the engine."""
+
+from emkit.estimators.gaussian_mixture import GaussianMixture
+from emkit.estimators.kmeans import KMeans
+
+__all__ = ["GaussianMixture", "KMeans"]

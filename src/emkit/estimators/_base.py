@@ -1,0 +1,73 @@
+"""Shared machinery of emkit's scikit-learn estimators: running the engine, storing results."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from emkit.core import fit_em, trace_as_arrays
+
+ENGINE_RESULT_ATTRIBUTES = (
+    "converged_",
+    "n_iter_",
+    "lower_bound_",
+    "lower_bounds_",
+    "log_likelihood_",
+)
+
+
+def check_sample_weight(sample_weight, X):
+    """Validated sample weights of shape (n_samples,), or None when not given.
+
+    Weights must be finite and non-negative with a positive sum.
+    """
+    if sample_weight is None:
+        return None
+    weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("sample_weight contains NaN or infinity; give finite non-negative weights")
+    if weights.sum() <= 0:
+        raise ValueError("sample_weight sums to 0; at least one sample needs a positive weight")
+    return weights
+
+
+class EngineEstimatorMixin:
+    """Runs :func:`emkit.core.fit_em` for an estimator and stores the common results.
+
+    Subclasses provide ``_build_model(...)`` and store their own parameters from
+    ``self.params_``. The common fitted attributes set here are ``params_``,
+    ``converged_``, ``n_iter_``, ``lower_bound_`` (per-sample objective at the last
+    iteration, as scikit-learn), ``lower_bounds_`` (its history), ``log_likelihood_``
+    (total log-likelihood of the training data under the fitted parameters) and
+    ``trace_`` (dict of per-iteration arrays; see :mod:`emkit.core.trace`).
+    """
+
+    def _run_engine(self, model, chunks, n_samples, *, warm: bool):
+        result = fit_em(
+            model,
+            chunks,
+            n_samples=n_samples,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            n_init=self.n_init,
+            random_state=self.random_state,
+            init_params=self.params_ if warm else None,
+            previous_lower_bound=self.lower_bound_ if warm else -np.inf,
+            verbose=self.verbose,
+            verbose_interval=getattr(self, "verbose_interval", 1),
+        )
+        self.model_ = model
+        self.params_ = result.params
+        self.converged_ = result.converged
+        self.n_iter_ = result.n_iter
+        self.lower_bound_ = result.lower_bound
+        self.lower_bounds_ = result.lower_bounds
+        self.log_likelihood_ = result.log_likelihood
+        self.trace_ = trace_as_arrays(list(result.trace))
+        return result
+
+    def _is_warm(self) -> bool:
+        return bool(getattr(self, "warm_start", False)) and hasattr(self, "converged_")
+
+    def _check_fitted(self):
+        check_is_fitted(self, "params_")

@@ -1,0 +1,128 @@
+"""Base class of the mixture estimators (Gaussian now; Poisson, categorical, ... later)."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from emkit.estimators._base import EngineEstimatorMixin, check_sample_weight
+from emkit.models import MixtureChunk
+
+
+class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
+    """Common API of emkit's mixture estimators.
+
+    A subclass implements ``_build_model(X, sample_weight)`` returning an
+    :class:`emkit.models.Mixture`, ``_store_params()`` that sets its public fitted
+    attributes from ``self.params_``, and ``_params_from_attributes()`` (the
+    inverse, for loading saved models). Everything else — validation, the engine
+    run, prediction, scoring, sampling, information criteria — lives here.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "k-means++", "random", "random_from_data"})],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "assignment": [StrOptions({"soft", "hard"})],
+        "weight_prior": [Interval(Real, 0.0, None, closed="left")],
+    }
+
+    #: dtype the family's data must have
+    _data_dtype = np.float64
+
+    # -- fitting ------------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights: a sample of weight 2 counts as two copies of it.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        warm = self._is_warm()
+        X = validate_data(self, X, dtype=self._data_dtype, ensure_min_samples=2, reset=not warm)
+        X = self._check_data(X)
+        if X.shape[0] < self.n_components:
+            raise ValueError(
+                f"X has {X.shape[0]} samples but n_components={self.n_components}; "
+                "a mixture needs at least as many samples as components"
+            )
+        weights = check_sample_weight(sample_weight, X)
+        model = self._build_model(X, weights)
+        n_samples = X.shape[0] if weights is None else float(weights.sum())
+        self._run_engine(model, [MixtureChunk(X, weights)], n_samples, warm=warm)
+        self._store_params()
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the most probable component of every sample, shape (n_samples,)."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    # -- prediction -----------------------------------------------------------------
+    def _validated(self, X):
+        self._check_fitted()
+        return self._check_data(validate_data(self, X, dtype=self._data_dtype, reset=False))
+
+    def _check_data(self, X):
+        return X
+
+    def score_samples(self, X):
+        """Log-density log p(x) of every sample, shape (n_samples,)."""
+        return self.model_.log_density(self.params_, self._validated(X))
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per sample of ``X`` (float)."""
+        return float(self.score_samples(X).mean())
+
+    def predict(self, X):
+        """Most probable component of every sample, shape (n_samples,)."""
+        return self.model_.log_joint(self.params_, self._validated(X)).argmax(axis=1)
+
+    def predict_proba(self, X):
+        """Posterior component probabilities, shape (n_samples, n_components)."""
+        log_joint = self.model_.log_joint(self.params_, self._validated(X))
+        log_joint -= log_joint.max(axis=1, keepdims=True)
+        proba = np.exp(log_joint)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def sample(self, n_samples=1):
+        """Draw samples: (X of shape (n_samples, n_features), labels of shape (n_samples,))."""
+        self._check_fitted()
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at "
+                "least one sample."
+            )
+        return self.model_.sample(self.params_, n_samples, check_random_state(self.random_state))
+
+    # -- model selection ------------------------------------------------------------
+    def _n_parameters(self) -> int:
+        return self.model_.n_free_parameters(self.n_features_in_)
+
+    def bic(self, X):
+        """Bayesian information criterion of the fitted model on X (lower is better)."""
+        X = self._validated(X)
+        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+
+    def aic(self, X):
+        """Akaike information criterion of the fitted model on X (lower is better)."""
+        X = self._validated(X)
+        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()

@@ -1,0 +1,151 @@
+"""Safe model files: a versioned ``.npz`` of arrays plus JSON metadata, never pickle.
+
+``save(estimator, path)`` writes the estimator's hyperparameters (JSON; array-valued
+ones as arrays), its fitted arrays and scalars. ``load(path)`` reads the file with
+``allow_pickle=False``, rebuilds the estimator of the recorded class from emkit's
+public namespace and restores its fitted state, so that predictions are identical.
+"""
+
+from __future__ import annotations
+
+import json
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "emkit-model"
+FORMAT_VERSION = 1
+_META_KEY = "__emkit_metadata__"
+_COMMON_FITTED = (
+    "converged_",
+    "n_iter_",
+    "lower_bound_",
+    "lower_bounds_",
+    "log_likelihood_",
+    "n_features_in_",
+    "feature_names_in_",
+)
+
+
+class ModelFileError(ValueError):
+    """The file is not an emkit model file, or not one this version can read."""
+
+
+def _json_scalar(value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        return float(value)
+    return value
+
+
+def save(estimator, path) -> Path:
+    """Write a fitted emkit estimator to ``path`` (``.npz`` is appended if missing).
+
+    Returns the path written. Raises ValueError if the estimator is not fitted or a
+    hyperparameter cannot be stored without pickle (e.g. a RandomState instance).
+    """
+    from emkit import __version__
+
+    if not hasattr(estimator, "n_iter_"):
+        raise ValueError(f"{type(estimator).__name__} is not fitted; call fit before save")
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    arrays: dict[str, np.ndarray] = {}
+    hyper: dict = {}
+    for name, value in estimator.get_params(deep=False).items():
+        if value is None or isinstance(value, (str, bool, Integral, Real)):
+            hyper[name] = _json_scalar(value)
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            arrays[f"hyper/{name}"] = np.asarray(value)
+        else:
+            raise ValueError(
+                f"hyperparameter {name}={value!r} cannot be saved safely; "
+                "use an int random_state (or None) before saving"
+            )
+    fitted: dict = {}
+    for name in (*_COMMON_FITTED, *estimator._saved_attributes):
+        if not hasattr(estimator, name):
+            continue
+        value = getattr(estimator, name)
+        if isinstance(value, np.ndarray):
+            if value.dtype == object:
+                value = value.astype(str)
+            arrays[f"fitted/{name}"] = value
+        else:
+            fitted[name] = _json_scalar(value)
+    for name, column in getattr(estimator, "trace_", {}).items():
+        arrays[f"trace/{name}"] = column
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "emkit_version": __version__,
+        "class": type(estimator).__name__,
+        "hyperparameters": hyper,
+        "fitted": fitted,
+    }
+    with path.open("wb") as handle:
+        np.savez_compressed(handle, **{_META_KEY: np.array(json.dumps(metadata))}, **arrays)
+    return path
+
+
+def read_metadata(path) -> dict:
+    """The JSON metadata of a model file (class, versions, hyperparameters, scalars)."""
+    with _open(path) as data:
+        return _metadata(data, path)
+
+
+def load(path):
+    """Read a model file written by :func:`save` and return the fitted estimator."""
+    from sklearn.base import BaseEstimator
+
+    import emkit
+
+    with _open(path) as data:
+        metadata = _metadata(data, path)
+        cls = getattr(emkit, metadata["class"], None)
+        if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
+            raise ModelFileError(f"{path}: unknown estimator class {metadata['class']!r}")
+        hyper = dict(metadata["hyperparameters"])
+        fitted, trace = dict(metadata["fitted"]), {}
+        for key in data.files:
+            group, _, name = key.partition("/")
+            if group == "hyper":
+                hyper[name] = data[key]
+            elif group == "fitted":
+                fitted[name] = data[key]
+            elif group == "trace":
+                trace[name] = data[key]
+    estimator = cls(**hyper)
+    for name, value in fitted.items():
+        setattr(estimator, name, value)
+    estimator.trace_ = trace
+    estimator._params_from_attributes()
+    return estimator
+
+
+def _open(path):
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {path}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise ModelFileError(f"{path} is not an emkit model file ({exc})") from None
+
+
+def _metadata(data, path) -> dict:
+    if _META_KEY not in data.files:
+        raise ModelFileError(f"{path} is not an emkit model file (no metadata)")
+    metadata = json.loads(str(data[_META_KEY]))
+    if metadata.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not an emkit model file")
+    if metadata.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} was written by a newer emkit (format {metadata['format_version']}); upgrade emkit"
+        )
+    return metadata
