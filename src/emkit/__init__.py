@@ -7,6 +7,7 @@ distribution families (``emkit.families``) and bundled data (``emkit.datasets``)
 
 __version__ = "0.1.0"
 
+from emkit import datasets
 from emkit.core import ConvergenceWarning, LikelihoodDecreaseWarning, fit_em
 from emkit.estimators import GaussianMixture, KMeans
 from emkit.families import ComponentCollapseError
@@ -21,6 +22,7 @@ __all__ = [
     "KMeans",
     "LikelihoodDecreaseWarning",
     "__version__",
+    "datasets",
     "fit_em",
     "load",
     "save",

@@ -146,6 +146,7 @@ def _metadata(data, path) -> dict:
         raise ModelFileError(f"{path} is not an emkit model file")
     if metadata.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(
-            f"{path} was written by a newer emkit (format {metadata['format_version']}); upgrade emkit"
+            f"{path} was written by a newer emkit "
+            f"(format {metadata['format_version']}); upgrade emkit"
         )
     return metadata

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -58,9 +59,11 @@ def e_step_total(model, params, chunks: Sequence[Any]):
     return total_stats, total_loglik
 
 
-def _run_one(model, chunks, params, *, n_samples, max_iter, tol, previous, progress):
+def _run_one(model, chunks, params, *, n_samples, max_iter, tol, previous, progress, callback):
     """EM iterations from ``params`` until convergence or ``max_iter``."""
     monitor = ConvergenceMonitor(tol, max_iter)
+    if callback is not None:
+        callback(0, params)
     has_q = hasattr(model, "expected_log_joint")
     trace: list[dict] = []
     for _ in range(max_iter):
@@ -84,6 +87,8 @@ def _run_one(model, chunks, params, *, n_samples, max_iter, tol, previous, progr
             record.update(entropy=entropy, expected_log_joint=q_new, lower_bound=q_new + entropy)
         trace.append(record)
         params = new_params
+        if callback is not None:
+            callback(monitor.n_iter + 1, params)
         objective = (loglik + log_prior) / n_samples
         last = monitor.history[-1] if monitor.history else previous
         converged = monitor.report(objective, previous)
@@ -107,6 +112,7 @@ def fit_em(
     verbose: int = 0,
     verbose_interval: int = 1,
     warn_not_converged: bool = True,
+    callback=None,
 ) -> EMResult:
     """Fit ``model`` to ``chunks`` by EM, keeping the best of ``n_init`` restarts.
 
@@ -134,6 +140,11 @@ def fit_em(
     verbose : int
         0 silent, 1 progress bars, 2 also a line every ``verbose_interval``
         iterations (standard error).
+    warn_not_converged : bool
+        Issue a ConvergenceWarning when the best restart did not converge.
+    callback : callable, optional
+        ``callback(restart, iteration, params)``, called with iteration 0 for the
+        starting parameters and after every M-step (for animations and diagnostics).
     """
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}")
@@ -154,6 +165,7 @@ def fit_em(
                 tol=tol,
                 previous=previous_lower_bound if warm else -np.inf,
                 progress=progress,
+                callback=None if callback is None else partial(callback, index),
             )
             progress.finish_restart(monitor.converged)
             value = monitor.history[-1] if monitor.history else -np.inf

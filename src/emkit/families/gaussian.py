@@ -130,7 +130,8 @@ class GaussianFamily:
     def __init__(self, covariance_type: str = "full", reg_covar: float = 1e-6, prior=None):
         if covariance_type not in COVARIANCE_TYPES:
             raise ValueError(
-                f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, got {covariance_type!r}"
+                f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, "
+                f"got {covariance_type!r}"
             )
         self.covariance_type = covariance_type
         self.reg_covar = float(reg_covar)
