@@ -1,0 +1,74 @@
+"""Run every side-by-side benchmark and write ``benchmarks/results.md``.
+
+Each case times emkit and a peer library on the same data in the same process and
+reports the ratio (absolute times on a shared machine are not stable; ratios are).
+Run with ``make bench`` or ``python benchmarks/run_all.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import os
+import platform
+import sys
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _timing import markdown_table  # noqa: E402
+
+COLUMNS = ["case", "peer", "emkit s/iter", "peer s/iter", "speed-up", "loglik rel. diff"]
+
+# (module, keyword arguments of its run(), the same for --quick)
+CASES = [
+    ("bench_gmm", {"covariance_type": "full"}, {"n_samples": 100_000, "repeats": 2}),
+    ("bench_gmm", {"covariance_type": "diag"}, {"n_samples": 100_000, "repeats": 2}),
+    ("bench_hmm", {}, {"quick": True}),
+    ("bench_lgssm", {}, {"quick": True}),
+]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument("--output", default=str(HERE / "results.md"))
+    args = parser.parse_args()
+    rows, failures = [], []
+    for module_name, kwargs, quick_kwargs in CASES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # that benchmark does not exist yet
+            raise
+        options = {**kwargs, **(quick_kwargs if args.quick else {})}
+        print(f"running {module_name} {options} ...", flush=True)
+        try:
+            rows.append(module.run(**options))
+        except Exception:
+            failures.append((module_name, traceback.format_exc()))
+            print(failures[-1][1], file=sys.stderr)
+        if rows:
+            print(markdown_table(rows[-1:], COLUMNS), flush=True)
+    table = markdown_table(rows, COLUMNS)
+    header = (
+        "# Benchmark results\n\n"
+        f"Produced by `make bench` (`python benchmarks/run_all.py{' --quick' if args.quick else ''}`)"
+        f" on {datetime.date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}.\n"
+        "Each row times emkit and the peer library interleaved in one process; `speed-up` is "
+        "the peer's median time per EM iteration divided by emkit's. `loglik rel. diff` "
+        "compares the log-likelihoods both reach from the same initial parameters.\n\n"
+    )
+    Path(args.output).write_text(header + table + "\n")
+    print(f"wrote {args.output}")
+    if failures:
+        sys.exit(f"{len(failures)} benchmark(s) failed: {[name for name, _ in failures]}")
+
+
+if __name__ == "__main__":
+    main()
