@@ -55,9 +55,10 @@ def main():
         if rows:
             print(markdown_table(rows[-1:], COLUMNS), flush=True)
     table = markdown_table(rows, COLUMNS)
+    command = "python benchmarks/run_all.py" + (" --quick" if args.quick else "")
     header = (
         "# Benchmark results\n\n"
-        f"Produced by `make bench` (`python benchmarks/run_all.py{' --quick' if args.quick else ''}`)"
+        f"Produced by `make bench` (`{command}`)"
         f" on {datetime.date.today().isoformat()}, {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}.\n"
         "Each row times emkit and the peer library interleaved in one process; `speed-up` is "
