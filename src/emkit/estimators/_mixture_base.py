@@ -86,7 +86,8 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
 
     def score_samples(self, X):
         """Log-density log p(x) of every sample, shape (n_samples,)."""
-        return self.model_.log_density(self.params_, self._validated(X))
+        X = self._validated(X)  # first: raises NotFittedError before model_ is touched
+        return self.model_.log_density(self.params_, X)
 
     def score(self, X, y=None):
         """Mean log-likelihood per sample of ``X`` (float)."""
@@ -94,11 +95,13 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
 
     def predict(self, X):
         """Most probable component of every sample, shape (n_samples,)."""
-        return self.model_.log_joint(self.params_, self._validated(X)).argmax(axis=1)
+        X = self._validated(X)
+        return self.model_.log_joint(self.params_, X).argmax(axis=1)
 
     def predict_proba(self, X):
         """Posterior component probabilities, shape (n_samples, n_components)."""
-        log_joint = self.model_.log_joint(self.params_, self._validated(X))
+        X = self._validated(X)
+        log_joint = self.model_.log_joint(self.params_, X)
         log_joint -= log_joint.max(axis=1, keepdims=True)
         proba = np.exp(log_joint)
         return proba / proba.sum(axis=1, keepdims=True)
