@@ -8,6 +8,7 @@ fitting) relies only on ``a + b`` and ``c * a`` of these containers.
 from __future__ import annotations
 
 import dataclasses
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,10 @@ class Statistics:
 
     reference_fields: tuple[str, ...] = ()
 
+    # NumPy must not broadcast over a container: ``array * stats`` would otherwise give an
+    # object array of scaled containers instead of an error.
+    __array_ufunc__ = None
+
     def __add__(self, other: Any):
         if other == 0:  # lets sum() start from 0
             return self
@@ -38,7 +43,9 @@ class Statistics:
     __radd__ = __add__
 
     def __mul__(self, factor: float):
-        if not np.isscalar(factor):
+        if isinstance(factor, np.ndarray) and factor.ndim == 0:
+            factor = factor.item()
+        if not isinstance(factor, Real):
             return NotImplemented
         values = {}
         for f in dataclasses.fields(self):
