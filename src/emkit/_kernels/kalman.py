@@ -1,0 +1,676 @@
+r"""Kalman filter and Rauch-Tung-Striebel smoother for linear-Gaussian state-space models.
+
+The model, for every sequence :math:`t = 1, \dots, T`:
+
+.. math::
+
+    z_1 \sim \mathcal{N}(m_0, P_0), \quad
+    z_t = A z_{t-1} + B u_t + w_t, \; w_t \sim \mathcal{N}(0, Q), \quad
+    x_t = C z_t + D u_t + v_t, \; v_t \sim \mathcal{N}(0, R).
+
+Missing values in ``X`` are NaN: the update at time ``t`` uses only the observed
+coordinates ``o`` (with ``C_o``, ``D_o`` and ``R_oo``), and a step with nothing observed
+is a pure prediction. Several sequences are stored end to end; ``offsets`` (length
+``n_sequences + 1``) gives their boundaries.
+
+Numerical form, chosen so that covariances stay symmetric positive semi-definite:
+
+* filter update in Joseph form,
+  :math:`P_{t|t} = (I - K C_o) P_{t|t-1} (I - K C_o)^\top + K R_{oo} K^\top`, with the
+  gain from two triangular solves with the Cholesky factor of the innovation
+  covariance :math:`S = C_o P_{t|t-1} C_o^\top + R_{oo}` (never an explicit inverse);
+* smoother in the analogous form
+  :math:`P_{t|T} = (I - J_t A) P_{t|t} (I - J_t A)^\top + J_t (P_{t+1|T} + Q) J_t^\top`,
+  which equals the textbook :math:`P_{t|t} + J_t (P_{t+1|T} - P_{t+1|t}) J_t^\top` but is a
+  sum of positive semi-definite terms;
+* every covariance symmetrised after it is formed.
+
+The kernels are compiled by numba and work on C-contiguous float64 arrays allocated by
+the thin Python wrappers below (:func:`kalman_filter`, :func:`rts_smoother`,
+:func:`expected_statistics`). ``_reference_kalman.py`` is their NumPy twin, used by the
+tests only.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "FilterResult",
+    "SmootherResult",
+    "expected_statistics",
+    "kalman_filter",
+    "rts_smoother",
+]
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+# status codes returned by the kernels (with the time index where it happened)
+_OK = 0
+_INNOVATION_NOT_PD = 1
+_PREDICTED_NOT_PD = 2
+_OBSERVATION_COVARIANCE_NOT_PD = 3
+
+
+# -- small dense linear algebra on the leading block of preallocated buffers -------------
+@njit(cache=True, nogil=True)
+def _cholesky(S, n, L):
+    """Lower Cholesky factor of ``S[:n, :n]`` into ``L[:n, :n]``; False if not PD."""
+    for j in range(n):
+        s = S[j, j]
+        for q in range(j):
+            s -= L[j, q] * L[j, q]
+        if not s > 0.0:  # also catches NaN
+            return False
+        d = np.sqrt(s)
+        L[j, j] = d
+        for i in range(j + 1, n):
+            s = S[i, j]
+            for q in range(j):
+                s -= L[i, q] * L[j, q]
+            L[i, j] = s / d
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _solve_lower(L, n, M, ncols):
+    """``M[:n, :ncols] <- L^{-1} M`` for lower-triangular ``L``."""
+    for c in range(ncols):
+        for i in range(n):
+            s = M[i, c]
+            for q in range(i):
+                s -= L[i, q] * M[q, c]
+            M[i, c] = s / L[i, i]
+
+
+@njit(cache=True, nogil=True)
+def _solve_lower_transposed(L, n, M, ncols):
+    """``M[:n, :ncols] <- L^{-T} M`` for lower-triangular ``L``."""
+    for c in range(ncols):
+        for i in range(n - 1, -1, -1):
+            s = M[i, c]
+            for q in range(i + 1, n):
+                s -= L[q, i] * M[q, c]
+            M[i, c] = s / L[i, i]
+
+
+@njit(cache=True, nogil=True)
+def _symmetrise(P, k):
+    for i in range(k):
+        for j in range(i):
+            s = 0.5 * (P[i, j] + P[j, i])
+            P[i, j] = s
+            P[j, i] = s
+
+
+@njit(cache=True, nogil=True)
+def _observed_indices(x, idx):
+    """Indices of the non-NaN entries of ``x`` into ``idx``; returns their number."""
+    n = 0
+    for i in range(x.shape[0]):
+        if not np.isnan(x[i]):
+            idx[n] = i
+            n += 1
+    return n
+
+
+# -- filter ------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _filter_kernel(
+    X, U, offsets, A, B, C, D, Q, R, m0, P0, pred_means, pred_covs, filt_means, filt_covs, logliks
+):
+    n_obs_dim = X.shape[1]
+    k = A.shape[0]
+    n_ctrl = U.shape[1]
+    idx = np.empty(n_obs_dim, dtype=np.int64)
+    CP = np.empty((n_obs_dim, k))  # C_o P, then S^{-1} C_o P (= K^T)
+    S = np.empty((n_obs_dim, n_obs_dim))
+    L = np.zeros((n_obs_dim, n_obs_dim))
+    e = np.empty(n_obs_dim)
+    RK = np.empty((n_obs_dim, k))
+    M = np.empty((k, k))
+    MP = np.empty((k, k))
+    AP = np.empty((k, k))
+    for s in range(offsets.shape[0] - 1):
+        loglik = 0.0
+        for t in range(offsets[s], offsets[s + 1]):
+            mp = pred_means[t]
+            Pp = pred_covs[t]
+            # -- predict
+            if t == offsets[s]:
+                for i in range(k):
+                    mp[i] = m0[i]
+                    for j in range(k):
+                        Pp[i, j] = P0[i, j]
+            else:
+                mf = filt_means[t - 1]
+                Pf = filt_covs[t - 1]
+                for i in range(k):
+                    acc = 0.0
+                    for j in range(k):
+                        acc += A[i, j] * mf[j]
+                    for j in range(n_ctrl):
+                        acc += B[i, j] * U[t, j]
+                    mp[i] = acc
+                for i in range(k):
+                    for j in range(k):
+                        acc = 0.0
+                        for q in range(k):
+                            acc += A[i, q] * Pf[q, j]
+                        AP[i, j] = acc
+                for i in range(k):
+                    for j in range(i + 1):
+                        acc = Q[i, j]
+                        for q in range(k):
+                            acc += AP[i, q] * A[j, q]
+                        Pp[i, j] = acc
+                        Pp[j, i] = acc
+            # -- update with the observed coordinates
+            mf = filt_means[t]
+            Pf = filt_covs[t]
+            n_o = _observed_indices(X[t], idx)
+            if n_o == 0:
+                for i in range(k):
+                    mf[i] = mp[i]
+                    for j in range(k):
+                        Pf[i, j] = Pp[i, j]
+                continue
+            for a in range(n_o):
+                r = idx[a]
+                acc = X[t, r]
+                for j in range(k):
+                    acc -= C[r, j] * mp[j]
+                for j in range(n_ctrl):
+                    acc -= D[r, j] * U[t, j]
+                e[a] = acc
+                for j in range(k):
+                    acc = 0.0
+                    for q in range(k):
+                        acc += C[r, q] * Pp[q, j]
+                    CP[a, j] = acc
+            for a in range(n_o):
+                for b in range(a + 1):
+                    acc = R[idx[a], idx[b]]
+                    for j in range(k):
+                        acc += CP[a, j] * C[idx[b], j]
+                    S[a, b] = acc
+                    S[b, a] = acc
+            if not _cholesky(S, n_o, L):
+                return _INNOVATION_NOT_PD, t
+            # log N(e; 0, S) = -(n_o log 2pi + log|S| + |L^{-1} e|^2) / 2
+            half_log_det = 0.0
+            for a in range(n_o):
+                half_log_det += np.log(L[a, a])
+            for a in range(n_o):
+                acc = e[a]
+                for b in range(a):
+                    acc -= L[a, b] * e[b]
+                e[a] = acc / L[a, a]
+            quad = 0.0
+            for a in range(n_o):
+                quad += e[a] * e[a]
+            loglik -= 0.5 * (n_o * LOG_2PI + quad) + half_log_det
+            # K^T = S^{-1} C_o P = L^{-T} L^{-1} C_o P; the mean update needs
+            # K e = (C_o P)^T S^{-1} e = (L^{-1} C_o P)^T (L^{-1} e)
+            _solve_lower(L, n_o, CP, k)
+            for i in range(k):
+                acc = mp[i]
+                for a in range(n_o):
+                    acc += CP[a, i] * e[a]
+                mf[i] = acc
+            _solve_lower_transposed(L, n_o, CP, k)  # CP now holds K^T (n_o x k)
+            # Joseph form: (I - K C_o) Pp (I - K C_o)^T + K R_oo K^T
+            for i in range(k):
+                for j in range(k):
+                    acc = 1.0 if i == j else 0.0
+                    for a in range(n_o):
+                        acc -= CP[a, i] * C[idx[a], j]
+                    M[i, j] = acc
+            for i in range(k):
+                for j in range(k):
+                    acc = 0.0
+                    for q in range(k):
+                        acc += M[i, q] * Pp[q, j]
+                    MP[i, j] = acc
+            for a in range(n_o):
+                for j in range(k):
+                    acc = 0.0
+                    for b in range(n_o):
+                        acc += R[idx[a], idx[b]] * CP[b, j]
+                    RK[a, j] = acc
+            for i in range(k):
+                for j in range(i + 1):
+                    acc = 0.0
+                    for q in range(k):
+                        acc += MP[i, q] * M[j, q]
+                    for a in range(n_o):
+                        acc += CP[a, i] * RK[a, j]
+                    Pf[i, j] = acc
+                    Pf[j, i] = acc
+        logliks[s] = loglik
+    return _OK, -1
+
+
+# -- smoother ----------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _smoother_kernel(
+    offsets, A, Q, pred_means, pred_covs, filt_means, filt_covs, sm_means, sm_covs, cross_covs
+):
+    k = A.shape[0]
+    L = np.zeros((k, k))
+    Jt = np.empty((k, k))  # J^T = P_{t+1|t}^{-1} A P_{t|t}
+    M = np.empty((k, k))
+    MP = np.empty((k, k))
+    W = np.empty((k, k))
+    diff = np.empty(k)
+    for s in range(offsets.shape[0] - 1):
+        start, end = offsets[s], offsets[s + 1]
+        for i in range(k):
+            sm_means[end - 1, i] = filt_means[end - 1, i]
+            for j in range(k):
+                sm_covs[end - 1, i, j] = filt_covs[end - 1, i, j]
+                cross_covs[start, i, j] = 0.0
+        for t in range(end - 2, start - 1, -1):
+            Pf = filt_covs[t]
+            if not _cholesky(pred_covs[t + 1], k, L):
+                return _PREDICTED_NOT_PD, t + 1
+            for i in range(k):
+                for j in range(k):
+                    acc = 0.0
+                    for q in range(k):
+                        acc += A[i, q] * Pf[q, j]
+                    Jt[i, j] = acc
+            _solve_lower(L, k, Jt, k)
+            _solve_lower_transposed(L, k, Jt, k)
+            for i in range(k):
+                diff[i] = sm_means[t + 1, i] - pred_means[t + 1, i]
+            for i in range(k):
+                acc = filt_means[t, i]
+                for j in range(k):
+                    acc += Jt[j, i] * diff[j]
+                sm_means[t, i] = acc
+            # (I - J A) P_{t|t} (I - J A)^T + J (P_{t+1|T} + Q) J^T
+            for i in range(k):
+                for j in range(k):
+                    acc = 1.0 if i == j else 0.0
+                    for q in range(k):
+                        acc -= Jt[q, i] * A[q, j]
+                    M[i, j] = acc
+            for i in range(k):
+                for j in range(k):
+                    acc = 0.0
+                    for q in range(k):
+                        acc += M[i, q] * Pf[q, j]
+                    MP[i, j] = acc
+            Ps_next = sm_covs[t + 1]
+            for i in range(k):
+                for j in range(k):
+                    acc = 0.0
+                    for q in range(k):
+                        acc += (Ps_next[i, q] + Q[i, q]) * Jt[q, j]
+                    W[i, j] = acc  # (P_{t+1|T} + Q) J^T
+            Ps = sm_covs[t]
+            for i in range(k):
+                for j in range(i + 1):
+                    acc = 0.0
+                    for q in range(k):
+                        acc += MP[i, q] * M[j, q] + Jt[q, i] * W[q, j]
+                    Ps[i, j] = acc
+                    Ps[j, i] = acc
+            # Cov(z_{t+1}, z_t | x_{1:T}) = P_{t+1|T} J_t^T
+            V = cross_covs[t + 1]
+            for i in range(k):
+                for j in range(k):
+                    acc = 0.0
+                    for q in range(k):
+                        acc += Ps_next[i, q] * Jt[q, j]
+                    V[i, j] = acc
+    return _OK, -1
+
+
+# -- expected sufficient statistics --------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _statistics_kernel(
+    X,
+    U,
+    offsets,
+    C,
+    D,
+    R,
+    sm_means,
+    sm_covs,
+    cross_covs,
+    init_z,
+    init_zz,
+    zz,
+    zz_prev,
+    zz_next,
+    cross,
+    zu_prev,
+    zu_next,
+    uu_next,
+    xz,
+    xu,
+    zu,
+    uu,
+    xx,
+):
+    n_obs_dim = X.shape[1]
+    k = C.shape[1]
+    n_ctrl = U.shape[1]
+    obs = np.empty(n_obs_dim, dtype=np.int64)
+    mis = np.empty(n_obs_dim, dtype=np.int64)
+    Ezz = np.empty((k, k))
+    xhat = np.empty(n_obs_dim)
+    L = np.zeros((n_obs_dim, n_obs_dim))
+    Roo = np.empty((n_obs_dim, n_obs_dim))
+    G = np.empty((n_obs_dim, n_obs_dim))  # R_oo^{-1} R_om (n_o x n_m), i.e. G^T
+    H = np.empty((n_obs_dim, k))
+    h = np.empty(n_obs_dim)
+    HS = np.empty((n_obs_dim, k))
+    resid = np.empty(n_obs_dim)
+    for s in range(offsets.shape[0] - 1):
+        start, end = offsets[s], offsets[s + 1]
+        for t in range(start, end):
+            mu = sm_means[t]
+            Sig = sm_covs[t]
+            for i in range(k):
+                for j in range(k):
+                    Ezz[i, j] = Sig[i, j] + mu[i] * mu[j]
+                    zz[i, j] += Ezz[i, j]
+                for j in range(n_ctrl):
+                    zu[i, j] += mu[i] * U[t, j]
+            for i in range(n_ctrl):
+                for j in range(n_ctrl):
+                    uu[i, j] += U[t, i] * U[t, j]
+            if t == start:
+                for i in range(k):
+                    init_z[i] += mu[i]
+                    for j in range(k):
+                        init_zz[i, j] += Ezz[i, j]
+            else:
+                mu_prev = sm_means[t - 1]
+                V = cross_covs[t]
+                for i in range(k):
+                    for j in range(k):
+                        zz_next[i, j] += Ezz[i, j]
+                        zz_prev[i, j] += sm_covs[t - 1, i, j] + mu_prev[i] * mu_prev[j]
+                        cross[i, j] += V[i, j] + mu[i] * mu_prev[j]
+                    for j in range(n_ctrl):
+                        zu_next[i, j] += mu[i] * U[t, j]
+                        zu_prev[i, j] += mu_prev[i] * U[t, j]
+                for i in range(n_ctrl):
+                    for j in range(n_ctrl):
+                        uu_next[i, j] += U[t, i] * U[t, j]
+            # observation moments; missing coordinates x_m are latent too:
+            # x_m | z, x_o ~ N(H z + h, R_mm - R_mo R_oo^{-1} R_om) with
+            # H = C_m - G C_o, h = D_m u + G (x_o - D_o u), G = R_mo R_oo^{-1}
+            n_o = 0
+            n_m = 0
+            for i in range(n_obs_dim):
+                if np.isnan(X[t, i]):
+                    mis[n_m] = i
+                    n_m += 1
+                else:
+                    obs[n_o] = i
+                    n_o += 1
+                    xhat[i] = X[t, i]
+            if n_m > 0:
+                for b in range(n_m):
+                    r = mis[b]
+                    for j in range(k):
+                        H[b, j] = C[r, j]
+                    acc = 0.0
+                    for j in range(n_ctrl):
+                        acc += D[r, j] * U[t, j]
+                    h[b] = acc
+                if n_o > 0:
+                    for a in range(n_o):
+                        for c in range(a + 1):
+                            Roo[a, c] = R[obs[a], obs[c]]
+                        for b in range(n_m):
+                            G[a, b] = R[obs[a], mis[b]]
+                        acc = X[t, obs[a]]
+                        for j in range(n_ctrl):
+                            acc -= D[obs[a], j] * U[t, j]
+                        resid[a] = acc
+                    if not _cholesky(Roo, n_o, L):
+                        return _OBSERVATION_COVARIANCE_NOT_PD, t
+                    _solve_lower(L, n_o, G, n_m)
+                    _solve_lower_transposed(L, n_o, G, n_m)
+                    for b in range(n_m):
+                        for a in range(n_o):
+                            g = G[a, b]
+                            h[b] += g * resid[a]
+                            for j in range(k):
+                                H[b, j] -= g * C[obs[a], j]
+                for b in range(n_m):
+                    acc = h[b]
+                    for j in range(k):
+                        acc += H[b, j] * mu[j]
+                    xhat[mis[b]] = acc
+                    for j in range(k):
+                        acc = 0.0
+                        for q in range(k):
+                            acc += H[b, q] * Sig[q, j]
+                        HS[b, j] = acc
+                        xz[mis[b], j] += acc
+                for b in range(n_m):
+                    for c in range(n_m):
+                        # conditional covariance R_mm - R_mo R_oo^{-1} R_om
+                        acc = R[mis[b], mis[c]]
+                        for a in range(n_o):
+                            acc -= R[mis[b], obs[a]] * G[a, c]
+                        for j in range(k):
+                            acc += HS[b, j] * H[c, j]
+                        xx[mis[b], mis[c]] += acc
+            for i in range(n_obs_dim):
+                for j in range(k):
+                    xz[i, j] += xhat[i] * mu[j]
+                for j in range(n_ctrl):
+                    xu[i, j] += xhat[i] * U[t, j]
+                for j in range(n_obs_dim):
+                    xx[i, j] += xhat[i] * xhat[j]
+    return _OK, -1
+
+
+# -- thin Python wrappers ------------------------------------------------------------------
+class FilterResult(NamedTuple):
+    """Output of :func:`kalman_filter` (T = total number of time steps).
+
+    predicted_means : (T, k)   E[z_t | x_{1:t-1}]
+    predicted_covariances : (T, k, k)
+    filtered_means : (T, k)    E[z_t | x_{1:t}]
+    filtered_covariances : (T, k, k)
+    log_likelihoods : (n_sequences,)  log p(x_{1:T}) of every sequence
+    """
+
+    predicted_means: np.ndarray
+    predicted_covariances: np.ndarray
+    filtered_means: np.ndarray
+    filtered_covariances: np.ndarray
+    log_likelihoods: np.ndarray
+
+
+class SmootherResult(NamedTuple):
+    """Output of :func:`rts_smoother`.
+
+    smoothed_means : (T, k)    E[z_t | x_{1:T}]
+    smoothed_covariances : (T, k, k)
+    cross_covariances : (T, k, k)  Cov(z_t, z_{t-1} | x_{1:T}); zero at sequence starts
+    """
+
+    smoothed_means: np.ndarray
+    smoothed_covariances: np.ndarray
+    cross_covariances: np.ndarray
+
+
+def _f64(a):
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _raise_status(status, t, offsets):
+    if status == _OK:
+        return
+    s = int(np.searchsorted(offsets, t, side="right")) - 1
+    where = f"at time step {t - offsets[s]} of sequence {s} (row {t})"
+    if status == _INNOVATION_NOT_PD:
+        message = (
+            f"the innovation covariance C P C' + R is not positive definite {where}; "
+            "the observation covariance must be positive definite: check it, add reg_covar "
+            "or scale the data"
+        )
+    elif status == _PREDICTED_NOT_PD:
+        message = (
+            f"the predicted state covariance A P A' + Q is not positive definite {where}; "
+            "the transition covariance must be positive definite: check it or add reg_covar"
+        )
+    else:
+        message = (
+            f"the observation covariance restricted to the observed coordinates is not "
+            f"positive definite {where}; give a positive definite observation covariance"
+        )
+    raise np.linalg.LinAlgError(message)
+
+
+def kalman_filter(X, U, offsets, A, B, C, D, Q, R, m0, P0) -> FilterResult:
+    """Kalman filter of every sequence.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T, p)
+        Observations of all sequences end to end; NaN marks a missing value.
+    U : ndarray of shape (T, m)
+        Control inputs (m may be 0).
+    offsets : ndarray of int of shape (n_sequences + 1,)
+        Sequence ``s`` is rows ``offsets[s]:offsets[s+1]`` (each non-empty).
+    A : (k, k), B : (k, m), C : (p, k), D : (p, m), Q : (k, k), R : (p, p),
+    m0 : (k,), P0 : (k, k)
+        Model parameters; Q, R and P0 symmetric positive definite.
+
+    Returns
+    -------
+    FilterResult
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        When an innovation covariance is not positive definite.
+    """
+    X, U = _f64(X), _f64(U)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    T, k = X.shape[0], np.shape(A)[0]
+    out = FilterResult(
+        np.empty((T, k)),
+        np.empty((T, k, k)),
+        np.empty((T, k)),
+        np.empty((T, k, k)),
+        np.empty(offsets.shape[0] - 1),
+    )
+    status, t = _filter_kernel(X, U, offsets, *(_f64(a) for a in (A, B, C, D, Q, R, m0, P0)), *out)
+    _raise_status(status, t, offsets)
+    return out
+
+
+def rts_smoother(offsets, A, Q, filtered: FilterResult) -> SmootherResult:
+    """Rauch-Tung-Striebel smoother with lag-one cross-covariances.
+
+    Parameters
+    ----------
+    offsets : ndarray of int of shape (n_sequences + 1,)
+    A : ndarray of shape (k, k)
+    Q : ndarray of shape (k, k)
+    filtered : FilterResult
+        The filter's output for the same parameters.
+
+    Returns
+    -------
+    SmootherResult
+    """
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    T, k = filtered.filtered_means.shape
+    out = SmootherResult(np.empty((T, k)), np.empty((T, k, k)), np.empty((T, k, k)))
+    status, t = _smoother_kernel(
+        offsets,
+        _f64(A),
+        _f64(Q),
+        filtered.predicted_means,
+        filtered.predicted_covariances,
+        filtered.filtered_means,
+        filtered.filtered_covariances,
+        *out,
+    )
+    _raise_status(status, t, offsets)
+    return out
+
+
+#: names and shapes (in terms of k, p, m) of the arrays returned by expected_statistics
+STATISTICS_FIELDS = (
+    ("init_z", ("k",)),
+    ("init_zz", ("k", "k")),
+    ("zz", ("k", "k")),
+    ("zz_prev", ("k", "k")),
+    ("zz_next", ("k", "k")),
+    ("cross", ("k", "k")),
+    ("zu_prev", ("k", "m")),
+    ("zu_next", ("k", "m")),
+    ("uu_next", ("m", "m")),
+    ("xz", ("p", "k")),
+    ("xu", ("p", "m")),
+    ("zu", ("k", "m")),
+    ("uu", ("m", "m")),
+    ("xx", ("p", "p")),
+)
+
+
+def expected_statistics(X, U, offsets, C, D, R, smoothed: SmootherResult) -> dict:
+    """Summed posterior moments of the complete data (states and missing values).
+
+    Sums over all time steps ``t`` (and over ``t >= 2`` of every sequence for the
+    transition moments), with ``E`` the posterior expectation given the observed data:
+
+    ================  =============================================
+    ``init_z``        sum over sequences of E[z_1]
+    ``init_zz``       sum over sequences of E[z_1 z_1']
+    ``zz``            sum_t E[z_t z_t']
+    ``zz_prev``       sum_{t>=2} E[z_{t-1} z_{t-1}']
+    ``zz_next``       sum_{t>=2} E[z_t z_t']
+    ``cross``         sum_{t>=2} E[z_t z_{t-1}']
+    ``zu_prev``       sum_{t>=2} E[z_{t-1}] u_t'
+    ``zu_next``       sum_{t>=2} E[z_t] u_t'
+    ``uu_next``       sum_{t>=2} u_t u_t'
+    ``xz``            sum_t E[x_t z_t']
+    ``xu``            sum_t E[x_t] u_t'
+    ``zu``            sum_t E[z_t] u_t'
+    ``uu``            sum_t u_t u_t'
+    ``xx``            sum_t E[x_t x_t']
+    ================  =============================================
+
+    Missing coordinates of ``x_t`` are treated as latent: their posterior given the
+    state and the observed coordinates is Gaussian, so these moments are exact.
+
+    Returns
+    -------
+    dict of ndarray, keyed as above.
+    """
+    X, U = _f64(X), _f64(U)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    sizes = {"k": np.shape(C)[1], "p": X.shape[1], "m": U.shape[1]}
+    out = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, dims in STATISTICS_FIELDS}
+    status, t = _statistics_kernel(
+        X,
+        U,
+        offsets,
+        _f64(C),
+        _f64(D),
+        _f64(R),
+        smoothed.smoothed_means,
+        smoothed.smoothed_covariances,
+        smoothed.cross_covariances,
+        *out.values(),
+    )
+    _raise_status(status, t, offsets)
+    return out
