@@ -83,6 +83,9 @@ def allclose(a, b, rtol: float = 1e-10, atol: float = 0.0) -> bool:
         elif x is None or y is None:
             if x is not y:
                 return False
+        elif isinstance(x, str) or isinstance(y, str):  # labels such as a covariance type
+            if x != y:
+                return False
         elif not np.allclose(x, y, rtol=rtol, atol=atol):
             return False
     return True

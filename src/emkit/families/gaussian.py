@@ -83,6 +83,13 @@ class GaussianStats(Statistics):
 
     def __add__(self, other):
         if isinstance(other, GaussianStats):
+            # The zero element (no mass: all moments are 0) adds nothing. Returning the other
+            # operand keeps its shift, instead of re-expressing it about the empty
+            # statistics' arbitrary shift (raw moments about 0 for ``empty_statistics``).
+            if not np.any(other.sum_w):
+                return self
+            if not np.any(self.sum_w):
+                return other
             other = other.recentred(self.shift)
         return super().__add__(other)
 
