@@ -13,6 +13,8 @@ from sklearn.utils import check_random_state
 
 from emkit.core.monitor import ConvergenceMonitor, ConvergenceWarning
 from emkit.core.progress import FitProgress
+from emkit.core.reduce import e_step_total
+from emkit.core.steps import make_stepper
 from emkit.core.trace import TraceRecord
 
 __all__ = ["EMResult", "e_step_total", "fit_em"]
@@ -34,6 +36,8 @@ class EMResult:
     converged : bool
     log_likelihood : float
         Total log-likelihood of the returned ``params`` (from one final E-step).
+    n_e_steps : int
+        E-steps of the kept restart's iterations (more than ``n_iter`` when accelerated).
     trace : tuple of TraceRecord
         The quantities of the EM derivation at every iteration (see emkit.core.trace).
     """
@@ -44,58 +48,33 @@ class EMResult:
     n_iter: int
     converged: bool
     log_likelihood: float
+    n_e_steps: int
     trace: tuple[TraceRecord, ...]
 
 
-def e_step_total(model, params, chunks: Sequence[Any]):
-    """E-step over all chunks: summed statistics and summed log-likelihood."""
-    total_stats, total_loglik = None, 0.0
-    for chunk in chunks:
-        stats, loglik = model.e_step(params, chunk)
-        total_stats = stats if total_stats is None else total_stats + stats
-        total_loglik += loglik
-    if total_stats is None:
-        raise ValueError("no data: the sequence of chunks is empty")
-    return total_stats, total_loglik
-
-
-def _run_one(model, chunks, params, *, n_samples, max_iter, tol, previous, progress, callback):
-    """EM iterations from ``params`` until convergence or ``max_iter``."""
+def _run_one(stepper, params, *, n_samples, max_iter, tol, previous, progress, callback):
+    """EM steps from ``params`` until convergence or ``max_iter``."""
     monitor = ConvergenceMonitor(tol, max_iter)
+    trace: list[dict] = []
+    n_e_steps = 0
     if callback is not None:
         callback(0, params)
-    has_q = hasattr(model, "expected_log_joint")
-    trace: list[dict] = []
     for _ in range(max_iter):
-        stats, loglik = e_step_total(model, params, chunks)
-        log_prior = model.log_prior(params)
-        if trace:
-            trace[-1]["kl"] = loglik - trace[-1]["lower_bound"]
-        new_params = model.m_step(stats)
-        record = {
-            "iteration": monitor.n_iter + 1,
-            "log_likelihood": loglik,
-            "log_prior": log_prior,
-            "entropy": np.nan,
-            "expected_log_joint": np.nan,
-            "lower_bound": np.nan,
-            "kl": np.nan,
-        }
-        if has_q:
-            entropy = loglik - model.expected_log_joint(params, stats)
-            q_new = model.expected_log_joint(new_params, stats)
-            record.update(entropy=entropy, expected_log_joint=q_new, lower_bound=q_new + entropy)
-        trace.append(record)
-        params = new_params
+        step = stepper.step(params)
+        n_e_steps += step.n_e_steps
+        if trace and np.isnan(trace[-1]["kl"]):
+            trace[-1]["kl"] = step.log_likelihood - trace[-1]["lower_bound"]
+        trace.append({"iteration": monitor.n_iter + 1, **step.record})
+        params = step.params
         if callback is not None:
             callback(monitor.n_iter + 1, params)
-        objective = (loglik + log_prior) / n_samples
+        objective = (step.log_likelihood + step.log_prior) / n_samples
         last = monitor.history[-1] if monitor.history else previous
         converged = monitor.report(objective, previous)
         progress.iteration(monitor.n_iter, objective, objective - last)
         if converged:
             break
-    return params, monitor, trace
+    return params, monitor, trace, n_e_steps
 
 
 def fit_em(
@@ -113,6 +92,7 @@ def fit_em(
     verbose_interval: int = 1,
     warn_not_converged: bool = True,
     callback=None,
+    accelerate: str | None = None,
 ) -> EMResult:
     """Fit ``model`` to ``chunks`` by EM, keeping the best of ``n_init`` restarts.
 
@@ -144,7 +124,11 @@ def fit_em(
         Issue a ConvergenceWarning when the best restart did not converge.
     callback : callable, optional
         ``callback(restart, iteration, params)``, called with iteration 0 for the
-        starting parameters and after every M-step (for animations and diagnostics).
+        starting parameters and after every step (for animations and diagnostics).
+    accelerate : {None, "squarem"}
+        "squarem" extrapolates the EM fixed-point map (see emkit.core.steps.Squarem);
+        an "iteration" is then one SQUAREM cycle of 2-3 E-steps (``n_e_steps``
+        counts them all). Needs ``model.pack`` / ``model.unpack``.
     """
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}")
@@ -156,9 +140,8 @@ def fit_em(
         for index in range(n_init):
             start = init_params if warm else model.init_params(chunks, rng)
             progress.start_restart(index)
-            params, monitor, trace = _run_one(
-                model,
-                chunks,
+            params, monitor, trace, n_e_steps = _run_one(
+                make_stepper(accelerate, model, chunks),
                 start,
                 n_samples=n_samples,
                 max_iter=max_iter,
@@ -170,8 +153,8 @@ def fit_em(
             progress.finish_restart(monitor.converged)
             value = monitor.history[-1] if monitor.history else -np.inf
             if best is None or value > best[0]:
-                best = (value, params, monitor, trace)
-    value, params, monitor, trace = best
+                best = (value, params, monitor, trace, n_e_steps)
+    value, params, monitor, trace, n_e_steps = best
     if max_iter > 0 and not monitor.converged and warn_not_converged:
         warnings.warn(
             f"EM did not converge in {max_iter} iterations (best of {n_init} restarts): "
@@ -180,7 +163,7 @@ def fit_em(
             stacklevel=2,
         )
     _, final_loglik = e_step_total(model, params, chunks)
-    if trace:
+    if trace and np.isnan(trace[-1]["kl"]):
         trace[-1]["kl"] = final_loglik - trace[-1]["lower_bound"]
     return EMResult(
         params=params,
@@ -189,5 +172,6 @@ def fit_em(
         n_iter=monitor.n_iter,
         converged=monitor.converged,
         log_likelihood=final_loglik,
+        n_e_steps=n_e_steps,
         trace=tuple(TraceRecord(**r) for r in trace),
     )

@@ -37,8 +37,38 @@ def _collapse_message(component, count) -> str:
     )
 
 
+def _log_cholesky(cov):
+    """Lower Cholesky factor with the log of its diagonal, flattened (unconstrained)."""
+    chol = np.linalg.cholesky(cov)
+    idx = np.arange(cov.shape[-1])
+    chol[..., idx, idx] = np.log(chol[..., idx, idx])
+    rows, cols = np.tril_indices(cov.shape[-1])
+    return chol[..., rows, cols].ravel()
+
+
+def _from_log_cholesky(vector, n_matrices, n_features):
+    rows, cols = np.tril_indices(n_features)
+    chol = np.zeros((n_matrices, n_features, n_features))
+    chol[:, rows, cols] = vector.reshape(n_matrices, rows.size)
+    idx = np.arange(n_features)
+    chol[:, idx, idx] = np.exp(chol[:, idx, idx])
+    return chol @ np.transpose(chol, (0, 2, 1))
+
+
 class _Full:
     name = "full"
+
+    @staticmethod
+    def to_unconstrained(cov):
+        return _log_cholesky(cov)
+
+    @staticmethod
+    def from_unconstrained(vector, n_components, n_features):
+        return _from_log_cholesky(vector, n_components, n_features)
+
+    @staticmethod
+    def n_unconstrained(n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
 
     @staticmethod
     def precision_cholesky(cov, counts=None):
@@ -127,6 +157,14 @@ class _Tied(_Full):
     name = "tied"
 
     @staticmethod
+    def from_unconstrained(vector, n_components, n_features):
+        return _from_log_cholesky(vector, 1, n_features)[0]
+
+    @staticmethod
+    def n_unconstrained(n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    @staticmethod
     def precision_cholesky(cov, counts=None):
         try:
             cov_chol = linalg.cholesky(cov, lower=True)
@@ -193,6 +231,18 @@ class _Tied(_Full):
 
 class _Diag:
     name = "diag"
+
+    @staticmethod
+    def to_unconstrained(cov):
+        return np.log(cov).ravel()
+
+    @staticmethod
+    def from_unconstrained(vector, n_components, n_features):
+        return np.exp(vector).reshape(n_components, n_features)
+
+    @staticmethod
+    def n_unconstrained(n_components, n_features):
+        return n_components * n_features
 
     @staticmethod
     def precision_cholesky(cov, counts=None):
@@ -271,6 +321,14 @@ class _Diag:
 
 class _Spherical(_Diag):
     name = "spherical"
+
+    @staticmethod
+    def from_unconstrained(vector, n_components, n_features):
+        return np.exp(vector)
+
+    @staticmethod
+    def n_unconstrained(n_components, n_features):
+        return n_components
 
     @staticmethod
     def log_det(prec_chol, n_features):

@@ -246,6 +246,20 @@ class GaussianFamily:
             value -= 0.5 * prior.mean_strength * quad
         return float(value)
 
+    # -- unconstrained parametrisation (for acceleration) --------------------------
+    def pack(self, params: GaussianParams) -> np.ndarray:
+        """Means and log-Cholesky (or log-variance) covariances as one 1-D vector."""
+        return np.concatenate(
+            [params.means.ravel(), self._cov.to_unconstrained(params.covariances)]
+        )
+
+    def unpack(self, vector: np.ndarray, like: GaussianParams) -> GaussianParams:
+        """Inverse of :meth:`pack`; ``like`` gives the shapes."""
+        K, D = like.means.shape
+        means = vector[: K * D].reshape(K, D)
+        covariances = self._cov.from_unconstrained(vector[K * D :], K, D)
+        return self.make_params(means, covariances)
+
     # -- misc ---------------------------------------------------------------------
     def n_free_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features + self._cov.n_parameters(n_components, n_features)

@@ -235,6 +235,30 @@ class Mixture:
             params.components, stats.components
         )
 
+    # -- unconstrained parametrisation (for acceleration) --------------------------
+    def pack(self, params: MixtureParams) -> np.ndarray:
+        """Log-weights followed by the family's unconstrained parameters, 1-D."""
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
+        return np.concatenate([log_weights, self.family.pack(params.components)])
+
+    def unpack(self, vector: np.ndarray, like: MixtureParams) -> MixtureParams:
+        """Inverse of :meth:`pack`; parameters that are not learned keep their exact values."""
+        K = self.n_components
+        log_weights = vector[:K] - np.max(vector[:K])
+        weights = np.exp(log_weights) / np.exp(log_weights).sum()
+        components = self.family.unpack(vector[K:], like.components)
+        if "weights" not in self.learn:
+            weights = like.weights
+        fixed = {
+            name: getattr(like.components, name)
+            for name in self.family.param_names
+            if name not in self.learn
+        }
+        if fixed:
+            components = self.family.replace_fields(components, fixed)
+        return MixtureParams(weights, components)
+
     def n_free_parameters(self, n_features: int) -> int:
         return self.n_components - 1 + self.family.n_free_parameters(self.n_components, n_features)
 
