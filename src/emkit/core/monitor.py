@@ -24,7 +24,8 @@ class ConvergenceMonitor:
     Parameters
     ----------
     tol : float
-        Convergence when the per-sample objective changes by less than ``tol``.
+        Convergence when the per-sample objective changes by less than ``tol``, or
+        not at all (so that ``tol=0`` runs until an exact fixed point).
     max_iter : int
         Iteration budget.
     decrease_rtol : float
@@ -66,5 +67,7 @@ class ConvergenceMonitor:
                     LikelihoodDecreaseWarning,
                     stacklevel=3,
                 )
-        self.converged = abs(value - last) < self.tol
+        # An exact repeat is a fixed point of the (deterministic) EM map: converged even
+        # with tol=0, where iterating further could only repeat it (k-means, hard EM).
+        self.converged = abs(value - last) < self.tol or value == last
         return self.converged
