@@ -202,8 +202,8 @@ class Mixture:
         for k in empty:
             warnings.warn(
                 f"mixture component {k} received no posterior mass: its weight is ~0 and its "
-                "parameters stay at their previous values. Lower n_components or choose other "
-                "initial values.",
+                "parameters are no longer informed by the data (a Gaussian keeps its mean and "
+                "shrinks to reg_covar). Lower n_components or choose other initial values.",
                 EmptyComponentWarning,
                 stacklevel=3,
             )
