@@ -1,9 +1,10 @@
 """The model-agnostic EM engine: protocol, loop, monitor, trace."""
 
 from emkit.core.containers import Statistics, allclose, replace
-from emkit.core.engine import EMResult, e_step_total, fit_em
+from emkit.core.engine import EMResult, fit_em
 from emkit.core.monitor import ConvergenceMonitor, ConvergenceWarning, LikelihoodDecreaseWarning
 from emkit.core.protocol import EMModel
+from emkit.core.reduce import Reducer, e_step_total
 from emkit.core.trace import TraceRecord, trace_as_arrays
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "EMModel",
     "EMResult",
     "LikelihoodDecreaseWarning",
+    "Reducer",
     "Statistics",
     "TraceRecord",
     "allclose",

@@ -13,11 +13,11 @@ from sklearn.utils import check_random_state
 
 from emkit.core.monitor import ConvergenceMonitor, ConvergenceWarning
 from emkit.core.progress import FitProgress
-from emkit.core.reduce import e_step_total
+from emkit.core.reduce import Reducer
 from emkit.core.steps import make_stepper
 from emkit.core.trace import TraceRecord
 
-__all__ = ["EMResult", "e_step_total", "fit_em"]
+__all__ = ["EMResult", "fit_em"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,7 @@ def fit_em(
     warn_not_converged: bool = True,
     callback=None,
     accelerate: str | None = None,
+    n_jobs: int | None = 1,
 ) -> EMResult:
     """Fit ``model`` to ``chunks`` by EM, keeping the best of ``n_init`` restarts.
 
@@ -129,6 +130,9 @@ def fit_em(
         "squarem" extrapolates the EM fixed-point map (see emkit.core.steps.Squarem);
         an "iteration" is then one SQUAREM cycle of 2-3 E-steps (``n_e_steps``
         counts them all). Needs ``model.pack`` / ``model.unpack``.
+    n_jobs : int or None
+        Threads running the E-steps of different chunks (None or -1: every core).
+        The statistics are added in chunk order, so the fit does not depend on it.
     """
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}")
@@ -136,12 +140,15 @@ def fit_em(
     warm = init_params is not None
     n_init = 1 if warm else n_init
     best = None
-    with FitProgress(verbose, max_iter, n_init, verbose_interval) as progress:
+    with (
+        Reducer(chunks, n_jobs) as reduce,
+        FitProgress(verbose, max_iter, n_init, verbose_interval) as progress,
+    ):
         for index in range(n_init):
             start = init_params if warm else model.init_params(chunks, rng)
             progress.start_restart(index)
             params, monitor, trace, n_e_steps = _run_one(
-                make_stepper(accelerate, model, chunks),
+                make_stepper(accelerate, model, reduce),
                 start,
                 n_samples=n_samples,
                 max_iter=max_iter,
@@ -154,7 +161,8 @@ def fit_em(
             value = monitor.history[-1] if monitor.history else -np.inf
             if best is None or value > best[0]:
                 best = (value, params, monitor, trace, n_e_steps)
-    value, params, monitor, trace, n_e_steps = best
+        value, params, monitor, trace, n_e_steps = best
+        _, final_loglik = reduce(model, params)
     if max_iter > 0 and not monitor.converged and warn_not_converged:
         warnings.warn(
             f"EM did not converge in {max_iter} iterations (best of {n_init} restarts): "
@@ -162,7 +170,6 @@ def fit_em(
             ConvergenceWarning,
             stacklevel=2,
         )
-    _, final_loglik = e_step_total(model, params, chunks)
     if trace and np.isnan(trace[-1]["kl"]):
         trace[-1]["kl"] = final_loglik - trace[-1]["lower_bound"]
     return EMResult(

@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from emkit.core.reduce import e_step_total
-
 __all__ = ["PlainEM", "Squarem", "Step", "make_stepper"]
 
 
@@ -26,9 +24,9 @@ class Step:
     n_e_steps: int = 1
 
 
-def _em_substep(model, params, chunks, has_q: bool):
+def _em_substep(model, params, reduce, has_q: bool):
     """E-step at ``params``, M-step, and the trace terms of that EM iteration."""
-    stats, loglik = e_step_total(model, params, chunks)
+    stats, loglik = reduce(model, params)
     log_prior = model.log_prior(params)
     new_params = model.m_step(stats)
     record = {
@@ -49,13 +47,13 @@ def _em_substep(model, params, chunks, has_q: bool):
 class PlainEM:
     """θ -> M(E(θ)): one E-step per step."""
 
-    def __init__(self, model, chunks):
-        self.model, self.chunks = model, chunks
+    def __init__(self, model, reduce):
+        self.model, self.reduce = model, reduce
         self.has_q = hasattr(model, "expected_log_joint")
 
     def step(self, params) -> Step:
         loglik, log_prior, new_params, record = _em_substep(
-            self.model, params, self.chunks, self.has_q
+            self.model, params, self.reduce, self.has_q
         )
         return Step(loglik, log_prior, new_params, record, 1)
 
@@ -72,21 +70,21 @@ class Squarem(PlainEM):
     Needs ``model.pack(params) -> 1-D array`` and ``model.unpack(vector, like)``.
     """
 
-    def __init__(self, model, chunks, step_max: float = 1.0, step_factor: float = 4.0):
+    def __init__(self, model, reduce, step_max: float = 1.0, step_factor: float = 4.0):
         if not (hasattr(model, "pack") and hasattr(model, "unpack")):
             raise TypeError(
                 f"{type(model).__name__} has no pack/unpack methods, which SQUAREM needs "
                 "(an unconstrained vector form of the parameters); use accelerate=None"
             )
-        super().__init__(model, chunks)
+        super().__init__(model, reduce)
         self.initial_step_max = step_max
         self.step_max = step_max
         self.step_factor = step_factor
 
     def step(self, params) -> Step:
         model = self.model
-        loglik0, log_prior0, params1, record = _em_substep(model, params, self.chunks, self.has_q)
-        loglik1, _, params2, _ = _em_substep(model, params1, self.chunks, False)
+        loglik0, log_prior0, params1, record = _em_substep(model, params, self.reduce, self.has_q)
+        loglik1, _, params2, _ = _em_substep(model, params1, self.reduce, False)
         record["kl"] = loglik1 - record["lower_bound"]
         p0, p1, p2 = model.pack(params), model.pack(params1), model.pack(params2)
         r, v = p1 - p0, p2 - 2 * p1 + p0
@@ -99,7 +97,7 @@ class Squarem(PlainEM):
         alpha = max(alpha, -self.step_max)
         try:
             extrapolated = model.unpack(p0 - 2 * alpha * r + alpha**2 * v, params)
-            stats, loglik = e_step_total(model, extrapolated, self.chunks)
+            stats, loglik = self.reduce(model, extrapolated)
             objective = loglik + model.log_prior(extrapolated)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError):
             objective = -np.inf  # e.g. an extrapolated covariance that is not usable
@@ -111,10 +109,13 @@ class Squarem(PlainEM):
         return Step(loglik0, log_prior0, model.m_step(stats), record, 3)
 
 
-def make_stepper(accelerate, model, chunks):
-    """The stepper for ``accelerate`` in {None, "none", "squarem"}."""
+def make_stepper(accelerate, model, reduce):
+    """The stepper for ``accelerate`` in {None, "none", "squarem"}.
+
+    ``reduce(model, params) -> (stats, loglik)`` is the E-step over the whole data.
+    """
     if accelerate in (None, "none"):
-        return PlainEM(model, chunks)
+        return PlainEM(model, reduce)
     if accelerate == "squarem":
-        return Squarem(model, chunks)
+        return Squarem(model, reduce)
     raise ValueError(f"accelerate must be None or 'squarem', got {accelerate!r}")
