@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 from emkit import datasets
 from emkit.core import ConvergenceWarning, LikelihoodDecreaseWarning, fit_em
 from emkit.estimators import GaussianMixture, KMeans
+from emkit.estimators.lgssm import LinearGaussianSSM
 from emkit.families import ComponentCollapseError
 from emkit.io import load, save
 from emkit.models import EmptyComponentWarning
@@ -21,6 +22,7 @@ __all__ = [
     "GaussianMixture",
     "KMeans",
     "LikelihoodDecreaseWarning",
+    "LinearGaussianSSM",
     "__version__",
     "datasets",
     "fit_em",

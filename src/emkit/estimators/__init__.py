@@ -2,5 +2,6 @@
 
 from emkit.estimators.gaussian_mixture import GaussianMixture
 from emkit.estimators.kmeans import KMeans
+from emkit.estimators.lgssm import LinearGaussianSSM
 
-__all__ = ["GaussianMixture", "KMeans"]
+__all__ = ["GaussianMixture", "KMeans", "LinearGaussianSSM"]

@@ -1,0 +1,557 @@
+"""Linear-Gaussian state-space model (Kalman filter and smoother) fitted by EM."""
+
+from __future__ import annotations
+
+import dataclasses
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from emkit.estimators._base import EngineEstimatorMixin
+from emkit.models.lgssm import (
+    COVARIANCE_TYPES,
+    LGSSM,
+    PARAM_NAMES,
+    LGSSMChunk,
+    LGSSMParams,
+    data_driven_params,
+)
+
+#: learned when ``learn=None`` (plus the control matrices when controls are given)
+DEFAULT_LEARN = (
+    "transition_matrix",
+    "observation_matrix",
+    "transition_covariance",
+    "observation_covariance",
+    "initial_state_mean",
+)
+_CONTROL_NAMES = ("control_transition_matrix", "control_observation_matrix")
+_TRANSITION_NAMES = ("transition_matrix", "control_transition_matrix", "transition_covariance")
+_COVARIANCE_NAMES = ("transition_covariance", "observation_covariance", "initial_state_covariance")
+#: relative size of the perturbation of the data-driven start when n_init > 1
+RESTART_PERTURBATION = 0.3
+
+
+class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
+    r"""Linear-Gaussian state-space model, fitted by EM (Kalman filter + RTS smoother).
+
+    .. math::
+
+        z_1 &\sim \mathcal{N}(m_0, P_0), \\
+        z_t &= A z_{t-1} + B u_t + w_t, \quad w_t \sim \mathcal{N}(0, Q), \\
+        x_t &= C z_t + D u_t + v_t, \quad v_t \sim \mathcal{N}(0, R),
+
+    with hidden states :math:`z_t \in \mathbb{R}^k` (``state_dim``), observations
+    :math:`x_t \in \mathbb{R}^p` and optional known control inputs
+    :math:`u_t \in \mathbb{R}^m` (``U``). EM estimates any subset of
+    :math:`A, B, C, D, Q, R, m_0, P_0` (``learn``) from the smoothed moments of the
+    states; the others stay exactly as given. Observations may be missing entirely or
+    in some coordinates (NaN): the filter uses the observed coordinates only and EM
+    stays exact (the missing values are part of the complete data). Several
+    independent sequences are fitted together with ``lengths``. The model has no
+    offset: centre the data, or pass a constant column in ``U`` so that ``D`` holds
+    the offsets (or let a state with :math:`A = 1` carry the level).
+
+    Parameters
+    ----------
+    state_dim : int, default=1
+        k, the dimension of the hidden state.
+    learn : str or iterable of str, optional
+        Parameters that EM estimates, among "transition_matrix" (A),
+        "observation_matrix" (C), "transition_covariance" (Q),
+        "observation_covariance" (R), "initial_state_mean" (m0),
+        "initial_state_covariance" (P0), "control_transition_matrix" (B) and
+        "control_observation_matrix" (D); "all" for every one. Default: A, C, Q, R,
+        m0, and B, D when ``U`` is given. P0 is fixed by default: with one sequence
+        its estimate is the posterior covariance of the first state, which shrinks
+        at every iteration. Parameters not learned keep their ``*_init`` value
+        (bit for bit), or the data-driven default when none is given.
+    transition_covariance_type, observation_covariance_type : {"full", "diag", "spherical"}
+        Structure of Q and of R: full, diagonal, or a scalar times the identity.
+    transition_matrix_init : array-like of shape (k, k) or float, optional
+    observation_matrix_init : array-like of shape (p, k), optional
+    transition_covariance_init : array-like of shape (k, k) or (k,), or float, optional
+    observation_covariance_init : array-like of shape (p, p) or (p,), or float, optional
+    initial_state_mean_init : array-like of shape (k,) or float, optional
+    initial_state_covariance_init : array-like of shape (k, k) or (k,), or float, optional
+    control_transition_matrix_init : array-like of shape (k, m), optional
+    control_observation_matrix_init : array-like of shape (p, m), optional
+        Initial values (and the values of parameters that are not learned). A float
+        stands for that multiple of the identity (square matrices) or a constant
+        vector; a vector given for a covariance is its diagonal. Covariances must be
+        symmetric positive definite and respect their ``*_covariance_type``.
+        Without a value, the start is data-driven (see
+        :func:`emkit.models.lgssm.data_driven_params`: probabilistic PCA of the
+        observations for C and R, least squares on the projected states for A and
+        Q).
+    reg_covar : float, default=0
+        Added to the diagonal of every learned covariance after each M-step; 0 keeps
+        the M-step exact.
+    tol : float, default=1e-4
+        Convergence when the log-likelihood per time step changes by less than ``tol``.
+    max_iter : int, default=100
+    n_init : int, default=1
+        Restarts; with n_init > 1 every restart perturbs the data-driven start of the
+        learned parameters that have no ``*_init`` value at random, and the best fit
+        is kept.
+    random_state : int, RandomState or None
+    warm_start : bool, default=False
+        Continue from the last fit's parameters.
+    verbose : int, default=0
+        1 shows a progress bar, 2 also prints the objective every ``verbose_interval``
+        iterations (on standard error).
+    verbose_interval : int, default=10
+
+    Attributes
+    ----------
+    transition_matrix_ : ndarray of shape (k, k)
+    observation_matrix_ : ndarray of shape (p, k)
+    transition_covariance_ : ndarray of shape (k, k)
+    observation_covariance_ : ndarray of shape (p, p)
+    initial_state_mean_ : ndarray of shape (k,)
+    initial_state_covariance_ : ndarray of shape (k, k)
+    control_transition_matrix_ : ndarray of shape (k, m)
+    control_observation_matrix_ : ndarray of shape (p, m)
+        The fitted parameters (covariances always as full matrices; m = 0 without
+        controls).
+    converged_, n_iter_, lower_bound_, lower_bounds_ : as scikit-learn
+        ``lower_bound_`` is the log-likelihood per time step at the last iteration.
+    log_likelihood_ : float
+        Total log-likelihood of the training data under the fitted parameters.
+    trace_ : dict of ndarray
+        Per-iteration log_likelihood, entropy, expected_log_joint (Q), lower_bound
+        (ELBO) and kl (see :mod:`emkit.core.trace`).
+    n_features_in_ : int
+    params_ : LGSSMParams
+        The same parameters as an emkit container.
+
+    Examples
+    --------
+    The local-level model of the Nile flow (A = C = 1 fixed):
+
+    >>> import emkit
+    >>> flow = emkit.datasets.load_nile().data[:, 1:]
+    >>> model = emkit.LinearGaussianSSM(
+    ...     1, transition_matrix_init=1.0, observation_matrix_init=1.0,
+    ...     initial_state_covariance_init=1e7,
+    ...     learn=("transition_covariance", "observation_covariance", "initial_state_mean"),
+    ...     tol=1e-9, max_iter=2000).fit(flow)
+    >>> level, variance = model.smooth(flow)
+    """
+
+    _parameter_constraints: dict = {
+        "state_dim": [Interval(Integral, 1, None, closed="left")],
+        "learn": [StrOptions({"all", *PARAM_NAMES}), "array-like", None],
+        "transition_covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "observation_covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        **{f"{name}_init": ["array-like", Real, None] for name in PARAM_NAMES},
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        state_dim=1,
+        *,
+        learn=None,
+        transition_covariance_type="full",
+        observation_covariance_type="full",
+        transition_matrix_init=None,
+        observation_matrix_init=None,
+        transition_covariance_init=None,
+        observation_covariance_init=None,
+        initial_state_mean_init=None,
+        initial_state_covariance_init=None,
+        control_transition_matrix_init=None,
+        control_observation_matrix_init=None,
+        reg_covar=0.0,
+        tol=1e-4,
+        max_iter=100,
+        n_init=1,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+    ):
+        self.state_dim = state_dim
+        self.learn = learn
+        self.transition_covariance_type = transition_covariance_type
+        self.observation_covariance_type = observation_covariance_type
+        self.transition_matrix_init = transition_matrix_init
+        self.observation_matrix_init = observation_matrix_init
+        self.transition_covariance_init = transition_covariance_init
+        self.observation_covariance_init = observation_covariance_init
+        self.initial_state_mean_init = initial_state_mean_init
+        self.initial_state_covariance_init = initial_state_covariance_init
+        self.control_transition_matrix_init = control_transition_matrix_init
+        self.control_observation_matrix_init = control_observation_matrix_init
+        self.reg_covar = reg_covar
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # -- fitting ----------------------------------------------------------------------
+    def fit(self, X, lengths=None, U=None, *, callback=None):
+        """Estimate the parameters by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observations of one sequence, or of several end to end (``lengths``); NaN
+            marks a missing value (a whole row or some coordinates).
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the sequences, summing to n_samples. Default: one sequence.
+        U : array-like of shape (n_samples, n_controls), optional
+            Known control inputs, one row per row of X (the row u_t drives the
+            transition into z_t and the observation x_t; u of a sequence's first step
+            enters only its observation).
+        callback : callable, optional
+            ``callback(restart, iteration, params)`` after every M-step (see
+            :func:`emkit.core.fit_em`), ``params`` being a
+            :class:`emkit.models.lgssm.LGSSMParams`.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        warm = self._is_warm()
+        chunk = self._chunk(X, lengths, U, fitting=True, reset=not warm)
+        k, p, m = self.state_dim, chunk.X.shape[1], chunk.U.shape[1]
+        learn = self._learn_set(m)
+        if chunk.n_sequences == len(chunk) and learn & set(_TRANSITION_NAMES):
+            raise ValueError(
+                "every sequence has length 1, so the transition parameters "
+                f"{sorted(learn & set(_TRANSITION_NAMES))} cannot be learned; give longer "
+                "sequences or remove them from learn"
+            )
+        initial = self._initial_params(p, m)
+        missing = {n: None for n in PARAM_NAMES if n not in learn and getattr(initial, n) is None}
+        if missing:
+            # a fixed parameter without a value takes the data-driven default
+            defaults = data_driven_params(
+                [chunk],
+                k,
+                initial,
+                self.transition_covariance_type,
+                self.observation_covariance_type,
+                check_random_state(self.random_state),
+            )
+            initial = dataclasses.replace(initial, **{n: getattr(defaults, n) for n in missing})
+        model = LGSSM(
+            k,
+            p,
+            m,
+            learn=learn,
+            initial=initial,
+            transition_covariance_type=self.transition_covariance_type,
+            observation_covariance_type=self.observation_covariance_type,
+            reg_covar=self.reg_covar,
+            perturbation=0.0 if self.n_init == 1 else RESTART_PERTURBATION,
+        )
+        self._run_engine(model, [chunk], len(chunk), warm=warm, callback=callback)
+        self.learned_ = tuple(name for name in PARAM_NAMES if name in learn)
+        self._store_params()
+        return self
+
+    def _learn_set(self, n_controls) -> frozenset:
+        if self.learn is None:
+            names = DEFAULT_LEARN + (_CONTROL_NAMES if n_controls else ())
+        elif isinstance(self.learn, str):
+            names = PARAM_NAMES if self.learn == "all" else (self.learn,)
+        else:
+            names = tuple(str(name) for name in np.ravel(np.asarray(self.learn, dtype=object)))
+        unknown = sorted(set(names) - set(PARAM_NAMES))
+        if unknown:
+            raise ValueError(
+                f"learn has unknown parameter names {unknown}; choose from {PARAM_NAMES} or 'all'"
+            )
+        # without controls B and D have no columns: nothing to learn
+        return frozenset(n for n in names if n_controls or n not in _CONTROL_NAMES)
+
+    def _initial_params(self, p, m) -> LGSSMParams:
+        """The user's ``*_init`` values, validated, as a partial LGSSMParams."""
+        k = self.state_dim
+        shapes = {
+            "transition_matrix": (k, k),
+            "observation_matrix": (p, k),
+            "transition_covariance": (k, k),
+            "observation_covariance": (p, p),
+            "initial_state_mean": (k,),
+            "initial_state_covariance": (k, k),
+            "control_transition_matrix": (k, m),
+            "control_observation_matrix": (p, m),
+        }
+        kinds = {
+            "transition_covariance": self.transition_covariance_type,
+            "observation_covariance": self.observation_covariance_type,
+            "initial_state_covariance": "full",
+        }
+        values = {}
+        for name, shape in shapes.items():
+            value = getattr(self, f"{name}_init")
+            if value is None:
+                if name in _CONTROL_NAMES and m == 0:
+                    values[name] = np.zeros(shape)
+                continue
+            if name in _CONTROL_NAMES and m == 0:
+                raise ValueError(
+                    f"{name}_init is given but no control inputs U were passed to fit; "
+                    "pass U or drop the control matrices"
+                )
+            if name in kinds:
+                values[name] = _checked_covariance(value, f"{name}_init", shape[0], kinds[name])
+            else:
+                values[name] = _checked_array(value, f"{name}_init", shape)
+        return LGSSMParams(**values)
+
+    def _store_params(self):
+        for name in PARAM_NAMES:
+            setattr(self, f"{name}_", getattr(self.params_, name))
+
+    # -- validation ---------------------------------------------------------------------
+    def _chunk(self, X, lengths, U, *, fitting=False, reset=False) -> LGSSMChunk:
+        if not fitting:
+            self._check_fitted()
+        X = validate_data(
+            self,
+            X,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            reset=reset,
+        )
+        n = X.shape[0]
+        lengths = _checked_lengths(lengths, n)
+        U = self._checked_controls(U, n, fitting=fitting)
+        chunk = LGSSMChunk.from_arrays(X, U, lengths)
+        if fitting:
+            observed = ~np.isnan(chunk.X)
+            for s in range(chunk.n_sequences):
+                if not observed[chunk.offsets[s] : chunk.offsets[s + 1]].any():
+                    raise ValueError(
+                        f"sequence {s} (rows {chunk.offsets[s]}:{chunk.offsets[s + 1]}) has no "
+                        "observed value (all NaN); remove it"
+                    )
+            never = np.flatnonzero(~observed.any(axis=0))
+            if never.size:
+                raise ValueError(
+                    f"feature(s) {never.tolist()} are never observed (all NaN); remove them"
+                )
+        return chunk
+
+    def _checked_controls(self, U, n, *, fitting):
+        expected = None if fitting else self.control_transition_matrix_.shape[1]
+        if U is None:
+            if expected:
+                raise ValueError(
+                    f"the model was fitted with {expected} control inputs; pass U of shape "
+                    f"({n}, {expected})"
+                )
+            return None
+        U = np.asarray(U, dtype=np.float64)
+        if U.ndim == 1:
+            U = U[:, None]
+        if U.ndim != 2 or U.shape[0] != n:
+            raise ValueError(
+                f"U must have one row per row of X, shape ({n}, n_controls); got {U.shape}"
+            )
+        if not np.all(np.isfinite(U)):
+            raise ValueError("U contains NaN or infinity; control inputs must be known and finite")
+        if expected is not None and U.shape[1] != expected:
+            raise ValueError(
+                f"U has {U.shape[1]} columns but the model was fitted with {expected} controls"
+            )
+        return U
+
+    # -- inference ----------------------------------------------------------------------
+    def filter(self, X, lengths=None, U=None):
+        """Filtered state distributions p(z_t | x_1, ..., x_t).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NaN marks a missing value.
+        lengths : array-like of int, optional
+        U : array-like of shape (n_samples, n_controls), optional
+
+        Returns
+        -------
+        means : ndarray of shape (n_samples, k)
+        covariances : ndarray of shape (n_samples, k, k)
+        """
+        filtered = self.model_.filter(self.params_, self._chunk(X, lengths, U))
+        return filtered.filtered_means, filtered.filtered_covariances
+
+    def smooth(self, X, lengths=None, U=None):
+        """Smoothed state distributions p(z_t | x_1, ..., x_T) (Rauch-Tung-Striebel).
+
+        Parameters and returns as :meth:`filter`.
+        """
+        _, smoothed = self.model_.smooth(self.params_, self._chunk(X, lengths, U))
+        return smoothed.smoothed_means, smoothed.smoothed_covariances
+
+    def score(self, X, lengths=None, U=None):
+        """Total log-likelihood log p(X) of all sequences (float)."""
+        filtered = self.model_.filter(self.params_, self._chunk(X, lengths, U))
+        return float(filtered.log_likelihoods.sum())
+
+    def forecast(self, X, steps, U=None, U_future=None):
+        """Predictive distribution of the ``steps`` observations that follow X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One sequence (NaN marks a missing value).
+        steps : int
+            Forecast horizon.
+        U : array-like of shape (n_samples, n_controls), optional
+            Controls of X's rows (required if the model has controls).
+        U_future : array-like of shape (steps, n_controls), optional
+            Controls of the forecast steps (required if the model has controls).
+
+        Returns
+        -------
+        means : ndarray of shape (steps, n_features)
+            E[x_{T+h} | x_1, ..., x_T] for h = 1, ..., steps.
+        covariances : ndarray of shape (steps, n_features, n_features)
+            Their covariances (state uncertainty plus observation noise).
+        """
+        if not isinstance(steps, Integral) or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        chunk = self._chunk(X, None, U)
+        U_future = self._checked_controls(U_future, steps, fitting=False)
+        means, covariances = self.model_.forecast(self.params_, chunk, int(steps), U_future)
+        return means[0], covariances[0]
+
+    def sample(self, n_samples=1, *, U=None, random_state=None):
+        """Simulate one sequence from the fitted model.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        U : array-like of shape (n_samples, n_controls), optional
+            Required if the model has controls.
+        random_state : int, RandomState or None
+            Default: the estimator's ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        states : ndarray of shape (n_samples, k)
+        """
+        self._check_fitted()
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        U = self._checked_controls(U, n_samples, fitting=False)
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        return self.model_.sample(self.params_, int(n_samples), rng, U)
+
+    # -- model selection ------------------------------------------------------------------
+    def _n_parameters(self) -> int:
+        return self.model_.n_free_parameters()
+
+    def bic(self, X, lengths=None, U=None):
+        """Bayesian information criterion on X (lower is better); n = number of time steps."""
+        n = np.shape(X)[0]
+        return -2 * self.score(X, lengths, U) + self._n_parameters() * np.log(n)
+
+    def aic(self, X, lengths=None, U=None):
+        """Akaike information criterion on X (lower is better)."""
+        return -2 * self.score(X, lengths, U) + 2 * self._n_parameters()
+
+    # -- saving -----------------------------------------------------------------------------
+    _saved_attributes = (*(f"{name}_" for name in PARAM_NAMES), "learned_")
+
+    def _params_from_attributes(self):
+        values = {name: np.asarray(getattr(self, f"{name}_"), dtype=float) for name in PARAM_NAMES}
+        self.params_ = LGSSMParams(**values)
+        self.learned_ = tuple(str(name) for name in np.ravel(getattr(self, "learned_", ())))
+        p, k = values["observation_matrix"].shape
+        m = values["control_transition_matrix"].shape[1]
+        self.model_ = LGSSM(
+            k,
+            p,
+            m,
+            learn=self.learned_,
+            initial=self.params_,
+            transition_covariance_type=self.transition_covariance_type,
+            observation_covariance_type=self.observation_covariance_type,
+            reg_covar=self.reg_covar,
+        )
+        self._store_params()
+
+
+# -- validation helpers ------------------------------------------------------------------------
+def _checked_lengths(lengths, n_samples):
+    """Validated sequence lengths (list of positive ints summing to n_samples), or None."""
+    if lengths is None:
+        return None
+    array = np.asarray(lengths)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"lengths must be a non-empty 1-D array of ints, got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.integer):
+        if not (np.issubdtype(array.dtype, np.floating) and np.all(array == np.round(array))):
+            raise ValueError(f"lengths must be integers, got {array.dtype}")
+        array = array.astype(np.int64)
+    if np.any(array < 1):
+        raise ValueError(f"every sequence length must be >= 1, got {array.min()}")
+    if array.sum() != n_samples:
+        raise ValueError(
+            f"lengths sum to {int(array.sum())} but X has {n_samples} rows; they must match"
+        )
+    return array.tolist()
+
+
+def _checked_array(value, name, shape):
+    """``value`` as a finite float array of ``shape``; a float is accepted as c * identity
+    for square matrices, a constant vector for vectors, and any (1, 1) / (1,) shape."""
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        if len(shape) == 1:
+            array = np.full(shape, float(array))
+        elif shape[0] == shape[1]:
+            array = float(array) * np.eye(shape[0])
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return array
+
+
+def _checked_covariance(value, name, n, kind):
+    """A symmetric positive definite (n, n) matrix from a float, a diagonal or a matrix,
+    with the structure ``kind``."""
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 1 and array.shape == (n,):
+        array = np.diag(array)
+    array = _checked_array(array, name, (n, n))
+    if not np.allclose(array, array.T, rtol=1e-10, atol=0.0):
+        raise ValueError(f"{name} must be symmetric")
+    array = 0.5 * (array + array.T)
+    if np.any(np.linalg.eigvalsh(array) <= 0):
+        raise ValueError(
+            f"{name} must be positive definite (its smallest eigenvalue is "
+            f"{np.linalg.eigvalsh(array)[0]:.3g}); give a positive definite matrix"
+        )
+    type_name = name.replace("_init", "_type")
+    if kind == "diag" and np.any(array != np.diag(np.diag(array))):
+        raise ValueError(f"{name} must be diagonal because {type_name}='diag'")
+    if kind == "spherical" and np.any(array != array[0, 0] * np.eye(n)):
+        raise ValueError(
+            f"{name} must be a multiple of the identity because {type_name}='spherical'"
+        )
+    return array

@@ -1,0 +1,692 @@
+r"""Linear-Gaussian state-space model (Kalman filter model), fitted by EM.
+
+.. math::
+
+    z_1 &\sim \mathcal{N}(m_0, P_0), \\
+    z_t &= A z_{t-1} + B u_t + w_t, \quad w_t \sim \mathcal{N}(0, Q), \\
+    x_t &= C z_t + D u_t + v_t, \quad v_t \sim \mathcal{N}(0, R),
+
+with hidden states :math:`z_t \in \mathbb{R}^k`, observations :math:`x_t \in
+\mathbb{R}^p` (NaN entries are missing) and optional known controls :math:`u_t \in
+\mathbb{R}^m`.
+
+E-step: the Kalman filter and the Rauch-Tung-Striebel smoother
+(:mod:`emkit._kernels.kalman`) give the posterior of the states, and with it the
+summed moments :math:`\sum_t E[z_t z_t^\top]`, :math:`\sum_t E[z_t z_{t-1}^\top]`,
+:math:`\sum_t E[x_t z_t^\top]`, ... (:class:`LGSSMStats`): fixed size and additive
+across chunks and sequences. Missing coordinates of :math:`x_t` are part of the
+complete data: given :math:`z_t` and the observed coordinates :math:`x_o` they are
+Gaussian,
+
+.. math::
+
+    x_m \mid z_t, x_o \sim \mathcal{N}\big(H z_t + h,\;
+        R_{mm} - R_{mo} R_{oo}^{-1} R_{om}\big), \quad
+    H = C_m - G C_o,\; h = D_m u_t + G (x_o - D_o u_t),\; G = R_{mo} R_{oo}^{-1},
+
+so the moments :math:`E[x_t x_t^\top]`, :math:`E[x_t z_t^\top]` are exact and the
+M-step keeps its closed form for every parameter, with any missingness pattern and any
+covariance structure. This is exact EM for the observed-data likelihood (Shumway and
+Stoffer, 1982), so the log-likelihood never decreases.
+
+M-step (closed form, for any subset of parameters; the others stay exactly fixed):
+:math:`[A\; B]` and :math:`[C\; D]` by least squares on the expected moments (the
+noise covariance cancels because every output shares the regressors), then
+:math:`Q` and :math:`R` as the expected residual covariances under the new
+coefficients (full, diagonal or spherical), then :math:`m_0` and :math:`P_0` from the
+first states of the sequences.
+
+Moments are raw (not centred) float64 sums: their merge is an exact sum, and the
+M-step differences (e.g. :math:`\sum E[x x^\top] - C \sum E[z x^\top]`) lose only the
+digits of the signal-to-noise ratio.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+from emkit._kernels.kalman import (
+    FilterResult,
+    expected_statistics,
+    kalman_filter,
+    rts_smoother,
+)
+from emkit.core.containers import Statistics
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "LGSSM",
+    "PARAM_NAMES",
+    "LGSSMChunk",
+    "LGSSMParams",
+    "LGSSMStats",
+    "data_driven_params",
+]
+
+#: parameter names, in the order of :class:`LGSSMParams`
+PARAM_NAMES = (
+    "transition_matrix",
+    "observation_matrix",
+    "transition_covariance",
+    "observation_covariance",
+    "initial_state_mean",
+    "initial_state_covariance",
+    "control_transition_matrix",
+    "control_observation_matrix",
+)
+COVARIANCE_TYPES = ("full", "diag", "spherical")
+
+
+@dataclass(frozen=True)
+class LGSSMParams:
+    """Parameters (k states, p observed features, m controls); a field may be None in
+    a partial container (e.g. the user's initial values).
+
+    transition_matrix : (k, k) A
+    observation_matrix : (p, k) C
+    transition_covariance : (k, k) Q
+    observation_covariance : (p, p) R
+    initial_state_mean : (k,) m0
+    initial_state_covariance : (k, k) P0
+    control_transition_matrix : (k, m) B
+    control_observation_matrix : (p, m) D
+
+    Covariances are always stored as full matrices, whatever their structure.
+    """
+
+    transition_matrix: np.ndarray | None = None
+    observation_matrix: np.ndarray | None = None
+    transition_covariance: np.ndarray | None = None
+    observation_covariance: np.ndarray | None = None
+    initial_state_mean: np.ndarray | None = None
+    initial_state_covariance: np.ndarray | None = None
+    control_transition_matrix: np.ndarray | None = None
+    control_observation_matrix: np.ndarray | None = None
+
+    def kernel_arguments(self):
+        """(A, B, C, D, Q, R, m0, P0), the kernels' argument order."""
+        return (
+            self.transition_matrix,
+            self.control_transition_matrix,
+            self.observation_matrix,
+            self.control_observation_matrix,
+            self.transition_covariance,
+            self.observation_covariance,
+            self.initial_state_mean,
+            self.initial_state_covariance,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class LGSSMStats(Statistics):
+    """Expected complete-data sufficient statistics (sums; see
+    :func:`emkit._kernels.kalman.expected_statistics` for the meaning of every array).
+
+    n_sequences, n_steps, n_transitions : float
+        Number of sequences, of time steps and of transitions (steps minus sequences).
+    """
+
+    n_sequences: float
+    n_steps: float
+    n_transitions: float
+    init_z: np.ndarray
+    init_zz: np.ndarray
+    zz: np.ndarray
+    zz_prev: np.ndarray
+    zz_next: np.ndarray
+    cross: np.ndarray
+    zu_prev: np.ndarray
+    zu_next: np.ndarray
+    uu_next: np.ndarray
+    xz: np.ndarray
+    xu: np.ndarray
+    zu: np.ndarray
+    uu: np.ndarray
+    xx: np.ndarray
+
+
+@dataclass(frozen=True)
+class LGSSMChunk:
+    """Sequences stored end to end.
+
+    X : ndarray of shape (T, p), float64, C-contiguous; NaN marks a missing value.
+    U : ndarray of shape (T, m), float64 (m = 0 without controls).
+    offsets : ndarray of int64 of shape (n_sequences + 1,)
+        Sequence s is rows offsets[s]:offsets[s+1].
+    """
+
+    X: np.ndarray
+    U: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def from_arrays(cls, X, U=None, lengths=None) -> LGSSMChunk:
+        """Chunk of already validated arrays (``lengths`` summing to ``len(X)``)."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        U = np.zeros((X.shape[0], 0)) if U is None else np.ascontiguousarray(U, dtype=np.float64)
+        lengths = [X.shape[0]] if lengths is None else lengths
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return cls(X, U, offsets)
+
+    @property
+    def n_sequences(self) -> int:
+        return self.offsets.shape[0] - 1
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+
+class LGSSM:
+    """EM model of a linear-Gaussian state-space model (see the module docstring).
+
+    Parameters
+    ----------
+    state_dim : int
+        k, the dimension of the hidden state.
+    n_features : int
+        p, the dimension of the observations.
+    n_controls : int, default=0
+        m, the dimension of the control inputs.
+    learn : iterable of str, optional
+        Parameters that EM estimates, among :data:`PARAM_NAMES`. Default: all. The
+        others stay exactly (bit for bit) at their values in ``initial``.
+    initial : LGSSMParams, optional
+        Values of the parameters that are not learned (required), and optional
+        starting values of learned ones (they replace the data-driven start of every
+        restart).
+    transition_covariance_type, observation_covariance_type : {"full", "diag", "spherical"}
+        Structure of Q and of R: full, diagonal, or a scalar times the identity.
+    reg_covar : float, default=0
+        Added to the diagonal of every learned covariance after each M-step (a floor
+        that keeps them positive definite; 0 keeps the M-step exact).
+    perturbation : float, default=0
+        Relative size of the random perturbation of the data-driven starting values of
+        learned parameters (restarts use it to explore other starting points).
+    """
+
+    def __init__(
+        self,
+        state_dim: int,
+        n_features: int,
+        n_controls: int = 0,
+        *,
+        learn=None,
+        initial: LGSSMParams | None = None,
+        transition_covariance_type: str = "full",
+        observation_covariance_type: str = "full",
+        reg_covar: float = 0.0,
+        perturbation: float = 0.0,
+    ):
+        learn = frozenset(PARAM_NAMES if learn is None else learn)
+        unknown = learn - set(PARAM_NAMES)
+        if unknown:
+            raise ValueError(
+                f"learn has unknown parameter names {sorted(unknown)}; choose from {PARAM_NAMES}"
+            )
+        initial = LGSSMParams() if initial is None else initial
+        for name in PARAM_NAMES:
+            if name not in learn and getattr(initial, name) is None:
+                raise ValueError(
+                    f"{name!r} is not learned, so its value must be given in `initial`"
+                )
+        for name, value in (
+            ("transition_covariance_type", transition_covariance_type),
+            ("observation_covariance_type", observation_covariance_type),
+        ):
+            if value not in COVARIANCE_TYPES:
+                raise ValueError(f"{name} must be one of {COVARIANCE_TYPES}, got {value!r}")
+        self.state_dim = int(state_dim)
+        self.n_features = int(n_features)
+        self.n_controls = int(n_controls)
+        self.learn = learn
+        self.initial = initial
+        self.transition_covariance_type = transition_covariance_type
+        self.observation_covariance_type = observation_covariance_type
+        self.reg_covar = float(reg_covar)
+        self.perturbation = float(perturbation)
+
+    # -- initialisation -------------------------------------------------------------
+    def init_params(self, chunks: Sequence[LGSSMChunk], rng) -> LGSSMParams:
+        """Data-driven start (see :func:`data_driven_params`), perturbed by ``perturbation``."""
+        params = data_driven_params(
+            chunks,
+            self.state_dim,
+            self.initial,
+            self.transition_covariance_type,
+            self.observation_covariance_type,
+            rng,
+        )
+        if self.perturbation > 0:
+            free = {name for name in self.learn if getattr(self.initial, name) is None}
+            params = _perturbed(params, free, self.perturbation, rng, self._covariance_types())
+        return params
+
+    def _covariance_types(self):
+        return {
+            "transition_covariance": self.transition_covariance_type,
+            "observation_covariance": self.observation_covariance_type,
+            "initial_state_covariance": "full",
+        }
+
+    # -- E-step ---------------------------------------------------------------------
+    def filter(self, params: LGSSMParams, chunk: LGSSMChunk) -> FilterResult:
+        """Kalman filter of every sequence of ``chunk``."""
+        return kalman_filter(chunk.X, chunk.U, chunk.offsets, *params.kernel_arguments())
+
+    def smooth(self, params: LGSSMParams, chunk: LGSSMChunk):
+        """(FilterResult, SmootherResult) of every sequence of ``chunk``."""
+        filtered = self.filter(params, chunk)
+        smoothed = rts_smoother(
+            chunk.offsets, params.transition_matrix, params.transition_covariance, filtered
+        )
+        return filtered, smoothed
+
+    def e_step(self, params: LGSSMParams, chunk: LGSSMChunk):
+        filtered, smoothed = self.smooth(params, chunk)
+        moments = expected_statistics(
+            chunk.X,
+            chunk.U,
+            chunk.offsets,
+            params.observation_matrix,
+            params.control_observation_matrix,
+            params.observation_covariance,
+            smoothed,
+        )
+        n_seq = chunk.n_sequences
+        stats = LGSSMStats(
+            n_sequences=float(n_seq),
+            n_steps=float(len(chunk)),
+            n_transitions=float(len(chunk) - n_seq),
+            **moments,
+        )
+        return stats, float(filtered.log_likelihoods.sum())
+
+    # -- M-step ---------------------------------------------------------------------
+    def m_step(self, stats: LGSSMStats) -> LGSSMParams:
+        return _maximise(
+            stats,
+            self.learn,
+            self.initial,
+            self.transition_covariance_type,
+            self.observation_covariance_type,
+            self.reg_covar,
+        )
+
+    # -- objective pieces -----------------------------------------------------------
+    def log_prior(self, params: LGSSMParams) -> float:
+        return 0.0
+
+    def expected_log_joint(self, params: LGSSMParams, stats: LGSSMStats) -> float:
+        """Q(θ) = E_q[log p(z, x | θ)] from the statistics (missing x included)."""
+        k = self.state_dim
+        m0 = params.initial_state_mean
+        init_scatter = (
+            stats.init_zz
+            - np.outer(stats.init_z, m0)
+            - np.outer(m0, stats.init_z)
+            + stats.n_sequences * np.outer(m0, m0)
+        )
+        value = _gaussian_term(params.initial_state_covariance, init_scatter, stats.n_sequences)
+        if k and stats.n_transitions > 0:
+            S_ys, S_ss = _transition_moments(stats)
+            W = np.hstack([params.transition_matrix, params.control_transition_matrix])
+            scatter = _residual_scatter(stats.zz_next, S_ys, S_ss, W)
+            value += _gaussian_term(params.transition_covariance, scatter, stats.n_transitions)
+        S_ys, S_ss = _observation_moments(stats)
+        W = np.hstack([params.observation_matrix, params.control_observation_matrix])
+        scatter = _residual_scatter(stats.xx, S_ys, S_ss, W)
+        return value + _gaussian_term(params.observation_covariance, scatter, stats.n_steps)
+
+    def n_free_parameters(self) -> int:
+        """Number of scalar parameters that EM estimates."""
+        k, p, m = self.state_dim, self.n_features, self.n_controls
+
+        def cov(n, kind):
+            return {"full": n * (n + 1) // 2, "diag": n, "spherical": 1}[kind]
+
+        counts = {
+            "transition_matrix": k * k,
+            "observation_matrix": p * k,
+            "transition_covariance": cov(k, self.transition_covariance_type),
+            "observation_covariance": cov(p, self.observation_covariance_type),
+            "initial_state_mean": k,
+            "initial_state_covariance": cov(k, "full"),
+            "control_transition_matrix": k * m,
+            "control_observation_matrix": p * m,
+        }
+        return sum(counts[name] for name in self.learn)
+
+    # -- prediction and simulation ----------------------------------------------------
+    def forecast(self, params: LGSSMParams, chunk: LGSSMChunk, steps: int, U_future=None):
+        """Predictive distribution of the next ``steps`` observations after every sequence.
+
+        Returns
+        -------
+        means : ndarray of shape (n_sequences, steps, p)
+        covariances : ndarray of shape (n_sequences, steps, p, p)
+        """
+        A, B, C, D, Q, R, _, _ = params.kernel_arguments()
+        filtered = self.filter(params, chunk)
+        U_future = np.zeros((steps, 0)) if U_future is None else U_future
+        n_seq, p = chunk.n_sequences, self.n_features
+        means, covs = np.empty((n_seq, steps, p)), np.empty((n_seq, steps, p, p))
+        for s in range(n_seq):
+            last = chunk.offsets[s + 1] - 1
+            m, P = filtered.filtered_means[last], filtered.filtered_covariances[last]
+            for h in range(steps):
+                m = A @ m + B @ U_future[h]
+                P = _symmetric(A @ P @ A.T + Q)
+                means[s, h] = C @ m + D @ U_future[h]
+                covs[s, h] = _symmetric(C @ P @ C.T + R)
+        return means, covs
+
+    def sample(self, params: LGSSMParams, n_samples: int, rng, U=None):
+        """Simulate one sequence: (X of shape (n_samples, p), states of shape (n_samples, k))."""
+        A, B, C, D, Q, R, m0, P0 = params.kernel_arguments()
+        U = np.zeros((n_samples, 0)) if U is None else U
+        k, p = self.state_dim, self.n_features
+        state_noise = rng.standard_normal((n_samples, k)) @ _matrix_sqrt(Q).T
+        obs_noise = rng.standard_normal((n_samples, p)) @ _matrix_sqrt(R).T
+        states = np.empty((n_samples, k))
+        states[0] = m0 + _matrix_sqrt(P0) @ rng.standard_normal(k)
+        for t in range(1, n_samples):
+            states[t] = A @ states[t - 1] + B @ U[t] + state_noise[t]
+        X = states @ C.T + U @ D.T + obs_noise
+        return X, states
+
+
+# -- the M-step, shared with the data-driven initialisation -------------------------------
+def _transition_moments(stats: LGSSMStats):
+    """(S_ys, S_ss) of the regression z_t ~ [z_{t-1}; u_t] over transitions."""
+    S_ys = np.hstack([stats.cross, stats.zu_next])
+    S_ss = np.block([[stats.zz_prev, stats.zu_prev], [stats.zu_prev.T, stats.uu_next]])
+    return S_ys, S_ss
+
+
+def _observation_moments(stats: LGSSMStats):
+    """(S_ys, S_ss) of the regression x_t ~ [z_t; u_t] over all time steps."""
+    S_ys = np.hstack([stats.xz, stats.xu])
+    S_ss = np.block([[stats.zz, stats.zu], [stats.zu.T, stats.uu]])
+    return S_ys, S_ss
+
+
+def _solve_psd(S, rhs):
+    """``rhs @ S^{-1}`` for symmetric positive semi-definite S (pseudo-inverse if singular)."""
+    try:
+        factor = linalg.cho_factor(S, lower=True, check_finite=False)
+        return linalg.cho_solve(factor, rhs.T, check_finite=False).T
+    except linalg.LinAlgError:
+        return rhs @ linalg.pinv(S)
+
+
+def _regression(S_ys, S_ss, blocks):
+    """Coefficients W = [W_1 W_2] of y ~ W s, maximising the expected log-likelihood.
+
+    ``blocks`` is ((n_columns, fixed value or None), ...) for the column blocks of W
+    (state, then control): learned blocks (None) solve the normal equations with the
+    fixed blocks' contribution moved to the right-hand side.
+    """
+    bounds = np.cumsum([0] + [n for n, _ in blocks])
+    learned = np.concatenate(
+        [np.arange(bounds[i], bounds[i + 1]) for i, (_, v) in enumerate(blocks) if v is None]
+        + [np.zeros(0, dtype=int)]
+    )
+    fixed = np.setdiff1d(np.arange(bounds[-1]), learned)
+    W = np.empty((S_ys.shape[0], bounds[-1]))
+    for i, (_, value) in enumerate(blocks):
+        if value is not None:
+            W[:, bounds[i] : bounds[i + 1]] = value
+    if learned.size:
+        rhs = S_ys[:, learned] - W[:, fixed] @ S_ss[np.ix_(fixed, learned)]
+        W[:, learned] = _solve_psd(S_ss[np.ix_(learned, learned)], rhs)
+    return [W[:, bounds[i] : bounds[i + 1]] for i in range(len(blocks))]
+
+
+def _residual_scatter(S_yy, S_ys, S_ss, W):
+    """sum_t E[(y_t - W s_t)(y_t - W s_t)'] from the moments."""
+    cross = W @ S_ys.T
+    return _symmetric(S_yy - cross - cross.T + W @ S_ss @ W.T)
+
+
+def _symmetric(M):
+    return 0.5 * (M + M.T)
+
+
+def _constrained(cov, kind):
+    """Maximiser of the Gaussian likelihood within the structure ``kind`` (cov = scatter/n)."""
+    if kind == "diag":
+        return np.diag(np.diag(cov))
+    if kind == "spherical":
+        return np.eye(cov.shape[0]) * (np.trace(cov) / max(cov.shape[0], 1))
+    return cov
+
+
+def _maximise(stats: LGSSMStats, learn, fixed: LGSSMParams, q_type, r_type, reg_covar):
+    """Closed-form M-step for the parameters in ``learn``; the others are ``fixed``'s."""
+    k, m = stats.zz.shape[0], stats.uu.shape[0]
+
+    def learned_or(name):
+        return None if name in learn else getattr(fixed, name)
+
+    def covariance(scatter, count, kind):
+        cov = _constrained(scatter / count, kind)
+        return cov + reg_covar * np.eye(cov.shape[0]) if reg_covar else cov
+
+    # observation: [C D] by least squares, then R as the expected residual covariance
+    S_ys, S_ss = _observation_moments(stats)
+    C, D = _regression(
+        S_ys,
+        S_ss,
+        ((k, learned_or("observation_matrix")), (m, learned_or("control_observation_matrix"))),
+    )
+    C = fixed.observation_matrix if "observation_matrix" not in learn else C
+    D = fixed.control_observation_matrix if "control_observation_matrix" not in learn else D
+    if "observation_covariance" in learn:
+        scatter = _residual_scatter(stats.xx, S_ys, S_ss, np.hstack([C, D]))
+        R = covariance(scatter, stats.n_steps, r_type)
+    else:
+        R = fixed.observation_covariance
+    # transition: [A B], then Q
+    learn_transition = {"transition_matrix", "control_transition_matrix", "transition_covariance"}
+    if stats.n_transitions > 0 and learn & learn_transition:
+        S_ys, S_ss = _transition_moments(stats)
+        A, B = _regression(
+            S_ys,
+            S_ss,
+            ((k, learned_or("transition_matrix")), (m, learned_or("control_transition_matrix"))),
+        )
+    else:
+        A, B = fixed.transition_matrix, fixed.control_transition_matrix
+    A = fixed.transition_matrix if "transition_matrix" not in learn else A
+    B = fixed.control_transition_matrix if "control_transition_matrix" not in learn else B
+    if "transition_covariance" in learn and stats.n_transitions > 0:
+        scatter = _residual_scatter(stats.zz_next, S_ys, S_ss, np.hstack([A, B]))
+        Q = covariance(scatter, stats.n_transitions, q_type)
+    else:
+        Q = fixed.transition_covariance
+    # initial state
+    if "initial_state_mean" in learn:
+        m0 = stats.init_z / stats.n_sequences
+    else:
+        m0 = fixed.initial_state_mean
+    if "initial_state_covariance" in learn:
+        scatter = _symmetric(
+            stats.init_zz
+            - np.outer(stats.init_z, m0)
+            - np.outer(m0, stats.init_z)
+            + stats.n_sequences * np.outer(m0, m0)
+        )
+        P0 = covariance(scatter, stats.n_sequences, "full")
+    else:
+        P0 = fixed.initial_state_covariance
+    return LGSSMParams(A, C, Q, R, m0, P0, B, D)
+
+
+def _gaussian_term(cov, scatter, count) -> float:
+    """-(count (d log 2π + log|cov|) + tr(cov^{-1} scatter)) / 2."""
+    d = cov.shape[0]
+    if d == 0:
+        return 0.0
+    chol = linalg.cholesky(cov, lower=True, check_finite=False)
+    log_det = 2.0 * np.log(np.diag(chol)).sum()
+    inv_chol = linalg.solve_triangular(chol, np.eye(d), lower=True, check_finite=False)
+    trace = float(np.sum(inv_chol * (inv_chol @ scatter)))
+    return -0.5 * (count * (d * np.log(2 * np.pi) + log_det) + trace)
+
+
+def _matrix_sqrt(S):
+    """A square root L (L L' = S) of a positive semi-definite matrix."""
+    values, vectors = np.linalg.eigh(_symmetric(S))
+    return vectors * np.sqrt(np.clip(values, 0.0, None))
+
+
+# -- data-driven initialisation ----------------------------------------------------------
+def data_driven_params(
+    chunks: Sequence[LGSSMChunk],
+    state_dim: int,
+    given: LGSSMParams | None = None,
+    transition_covariance_type: str = "full",
+    observation_covariance_type: str = "full",
+    rng=None,
+) -> LGSSMParams:
+    """Starting values from the data, a crude subspace identification.
+
+    1. D: least squares of X on U (missing values replaced by column means).
+    2. C: principal axes of the (uncentred: the model has no offset, the states carry
+       the level) second moment of X - U D', scaled as in probabilistic PCA; with more
+       states than features the extra columns are small random values.
+    3. States: the least-squares projection of X - U D' on the columns of C.
+    4. A, B, Q, R, m0: the closed-form M-step with the projected states taken as known.
+       R is floored at 5% of each feature's variance (for k >= p the projection fits
+       exactly) and Q at 10^-6 of the state variance, so both are positive definite.
+    5. P0: the covariance of the projected states.
+
+    Every value given in ``given`` is used as is and enters the later steps (a given
+    C defines the projection, a given A the residuals of Q, ...).
+
+    Returns
+    -------
+    LGSSMParams with every field set.
+    """
+    given = LGSSMParams() if given is None else given
+    rng = np.random.RandomState(0) if rng is None else rng
+    X = np.concatenate([c.X for c in chunks])
+    U = np.concatenate([c.U for c in chunks])
+    starts = np.concatenate([c.offsets[:-1] + start for c, start in _chunk_starts(chunks)])
+    T, p = X.shape
+    k, m = state_dim, U.shape[1]
+    filled = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
+    variance = filled.var(axis=0)
+    scale = float(np.mean(variance)) or float(np.mean(filled**2)) or 1.0
+
+    D = given.control_observation_matrix
+    if D is None:
+        D = np.linalg.lstsq(U, filled, rcond=None)[0].T if m else np.zeros((p, 0))
+    Y = filled - U @ D.T
+    C = given.observation_matrix
+    if C is None:
+        values, vectors = np.linalg.eigh(Y.T @ Y / T)
+        values, vectors = values[::-1], vectors[:, ::-1]
+        r = min(k, p)
+        noise = float(values[r:].mean()) if k < p else 0.0
+        C = np.zeros((p, k))
+        C[:, :r] = vectors[:, :r] * np.sqrt(np.maximum(values[:r] - noise, 1e-6 * scale))
+        if k > p:
+            C[:, p:] = 0.1 * np.sqrt(scale) * rng.standard_normal((p, k - p))
+    states = Y @ np.linalg.pinv(C).T
+
+    # point-estimate statistics of the projected states (zero posterior covariance)
+    is_start = np.zeros(T, dtype=bool)
+    is_start[starts] = True
+    nxt = np.flatnonzero(~is_start)
+    prev = nxt - 1
+    stats = LGSSMStats(
+        n_sequences=float(len(starts)),
+        n_steps=float(T),
+        n_transitions=float(len(nxt)),
+        init_z=states[starts].sum(axis=0),
+        init_zz=states[starts].T @ states[starts],
+        zz=states.T @ states,
+        zz_prev=states[prev].T @ states[prev],
+        zz_next=states[nxt].T @ states[nxt],
+        cross=states[nxt].T @ states[prev],
+        zu_prev=states[prev].T @ U[nxt],
+        zu_next=states[nxt].T @ U[nxt],
+        uu_next=U[nxt].T @ U[nxt],
+        xz=filled.T @ states,
+        xu=filled.T @ U,
+        zu=states.T @ U,
+        uu=U.T @ U,
+        xx=filled.T @ filled,
+    )
+    state_var = float(np.mean(states.var(axis=0))) if k else 1.0
+    state_var = state_var if state_var > 0 else 1.0
+    # without transitions (all sequences of length 1) the dynamics cannot be estimated
+    # from the data: start from a random walk with the states' spread
+    no_dynamics = {}
+    if not len(nxt):
+        no_dynamics = {
+            "transition_matrix": np.eye(k),
+            "control_transition_matrix": np.zeros((k, m)),
+            "transition_covariance": state_var * np.eye(k),
+        }
+        no_dynamics = {n: v for n, v in no_dynamics.items() if getattr(given, n) is None}
+    fixed = dataclasses.replace(
+        given,
+        observation_matrix=C,
+        control_observation_matrix=D,
+        initial_state_covariance=np.eye(k),  # placeholder, set below
+        **no_dynamics,
+    )
+    learn = frozenset(name for name in PARAM_NAMES if getattr(fixed, name) is None)
+    params = _maximise(
+        stats, learn, fixed, transition_covariance_type, observation_covariance_type, 0.0
+    )
+    R, Q = params.observation_covariance, params.transition_covariance
+    if given.observation_covariance is None:
+        floor = 0.05 * np.where(variance > 0, variance, scale)
+        R = R + np.diag(np.maximum(floor - np.diag(R), 0.0))
+        R = _constrained(R, observation_covariance_type)
+    if given.transition_covariance is None:
+        Q = _constrained(Q + 1e-6 * state_var * np.eye(k), transition_covariance_type)
+    P0 = given.initial_state_covariance
+    if P0 is None:
+        P0 = np.atleast_2d(np.cov(states.T, bias=True)) if T > 1 else np.eye(k)
+        P0 = _symmetric(P0) + 1e-6 * state_var * np.eye(k)
+    return dataclasses.replace(
+        params, observation_covariance=R, transition_covariance=Q, initial_state_covariance=P0
+    )
+
+
+def _chunk_starts(chunks):
+    start = 0
+    for chunk in chunks:
+        yield chunk, start
+        start += len(chunk)
+
+
+def _perturbed(params: LGSSMParams, names, size, rng, covariance_types) -> LGSSMParams:
+    """Random perturbation of the fields ``names`` (for restarts), keeping covariances PD."""
+    changes = {}
+    for name in sorted(names):
+        value = getattr(params, name)
+        if value.size == 0:
+            continue
+        if name in covariance_types:
+            kind = covariance_types[name]
+            n = value.shape[0]
+            factors = np.exp(size * rng.standard_normal(1 if kind == "spherical" else n))
+            factors = np.broadcast_to(factors, (n,))
+            changes[name] = value * np.outer(factors, factors)
+        elif name == "initial_state_mean":
+            spread = np.sqrt(np.diag(params.initial_state_covariance))
+            changes[name] = value + size * spread * rng.standard_normal(value.shape)
+        else:
+            typical = np.sqrt(np.mean(value**2)) or 1.0
+            changes[name] = value + size * typical * rng.standard_normal(value.shape)
+    return dataclasses.replace(params, **changes)

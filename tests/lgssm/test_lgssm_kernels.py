@@ -1,0 +1,138 @@
+"""Kalman filter, RTS smoother and moment kernels against the dense joint Gaussian,
+and against their NumPy twin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _lgssm_testing import DensePosterior, random_params, simulate
+
+from emkit._kernels import _reference_kalman as reference
+from emkit._kernels import kalman
+
+
+def _run(module, params, X, U, offsets):
+    filtered = module.kalman_filter(X, U, offsets, *params.kernel_arguments())
+    smoothed = module.rts_smoother(
+        offsets, params.transition_matrix, params.transition_covariance, filtered
+    )
+    moments = module.expected_statistics(
+        X,
+        U,
+        offsets,
+        params.observation_matrix,
+        params.control_observation_matrix,
+        params.observation_covariance,
+        smoothed,
+    )
+    return filtered, smoothed, moments
+
+
+CASES = {
+    # (k, p, m, fraction of missing entries, fraction of missing rows)
+    "complete": (2, 3, 0, 0.0, 0.0),
+    "partial-missing": (2, 3, 0, 0.35, 0.0),
+    "rows-and-entries-missing-with-controls": (3, 2, 2, 0.25, 0.2),
+    "scalar": (1, 1, 0, 0.0, 0.2),
+    "more-states-than-features": (3, 1, 1, 0.0, 0.3),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_filter_smoother_and_moments_equal_dense_posterior(case):
+    k, p, m, missing, missing_rows = CASES[case]
+    rng = np.random.RandomState(len(case))
+    params = random_params(rng, k, p, m)
+    T = 6
+    X, U = simulate(params, [T], rng, missing=missing, missing_rows=missing_rows)
+    X[2, 0] = np.nan  # at least one missing coordinate
+    offsets = np.array([0, T])
+    filtered, smoothed, moments = _run(kalman, params, X, U, offsets)
+
+    exact = DensePosterior(params, X, U)
+    assert filtered.log_likelihoods[0] == pytest.approx(exact.log_likelihood, rel=1e-10)
+    for t in range(T):
+        z = exact.z(t)
+        np.testing.assert_allclose(smoothed.smoothed_means[t], exact.mean[z], atol=1e-10)
+        np.testing.assert_allclose(smoothed.smoothed_covariances[t], exact.cov[z, z], atol=1e-10)
+        if t:
+            np.testing.assert_allclose(
+                smoothed.cross_covariances[t], exact.cov[z, exact.z(t - 1)], atol=1e-10
+            )
+        # filtering = conditioning on x_1..x_t only
+        causal = DensePosterior(params, X, U, upto=t + 1)
+        np.testing.assert_allclose(filtered.filtered_means[t], causal.mean[z], atol=1e-10)
+        np.testing.assert_allclose(filtered.filtered_covariances[t], causal.cov[z, z], atol=1e-10)
+        predictive = DensePosterior(params, X, U, upto=t)
+        np.testing.assert_allclose(filtered.predicted_means[t], predictive.mean[z], atol=1e-10)
+        np.testing.assert_allclose(
+            filtered.predicted_covariances[t], predictive.cov[z, z], atol=1e-10
+        )
+    expected = exact.statistics(U)
+    for name, value in moments.items():
+        np.testing.assert_allclose(value, expected[name], atol=1e-9, err_msg=name)
+
+
+def test_sequences_are_independent():
+    rng = np.random.RandomState(7)
+    params = random_params(rng, 2, 2, 1)
+    lengths = [4, 1, 5]
+    X, U = simulate(params, lengths, rng, missing=0.2)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    filtered, smoothed, _ = _run(kalman, params, X, U, offsets)
+    for s in range(3):
+        rows = slice(offsets[s], offsets[s + 1])
+        exact = DensePosterior(params, X[rows], U[rows])
+        assert filtered.log_likelihoods[s] == pytest.approx(exact.log_likelihood, rel=1e-10)
+        for t in range(lengths[s]):
+            np.testing.assert_allclose(
+                smoothed.smoothed_means[offsets[s] + t], exact.mean[exact.z(t)], atol=1e-10
+            )
+        np.testing.assert_array_equal(smoothed.cross_covariances[offsets[s]], 0.0)
+
+
+def test_kernels_equal_numpy_twin():
+    rng = np.random.RandomState(3)
+    params = random_params(rng, 3, 4, 2)
+    lengths = [40, 1, 2, 57]
+    X, U = simulate(params, lengths, rng, missing=0.3, missing_rows=0.1)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    fast = _run(kalman, params, X, U, offsets)
+    slow = _run(reference, params, X, U, offsets)
+    for fast_part, slow_part in zip(fast[:2], slow[:2], strict=True):
+        for a, b in zip(fast_part, slow_part, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+    for name in fast[2]:
+        np.testing.assert_allclose(fast[2][name], slow[2][name], rtol=1e-9, atol=1e-9)
+
+
+def test_covariances_stay_positive_with_diffuse_prior_and_tiny_noise():
+    # a diffuse prior (1e8) and almost noise-free observations: the textbook smoother
+    # P + J (P_next - P_pred) J' loses positive semi-definiteness here (checked on the
+    # NumPy twin, which uses it); the kernels' Joseph-type forms must not
+    rng = np.random.RandomState(3)
+    params = random_params(rng, 3, 3)
+    params = type(params)(
+        **{
+            **params.__dict__,
+            "initial_state_covariance": 1e8 * np.eye(3),
+            "observation_covariance": 1e-6 * np.eye(3),
+        }
+    )
+    X, U = simulate(params, [200], rng, missing=0.3)
+    offsets = np.array([0, 200])
+    filtered, smoothed, _ = _run(kalman, params, X, U, offsets)
+    for covs in (filtered.filtered_covariances, smoothed.smoothed_covariances):
+        np.testing.assert_array_equal(covs, np.transpose(covs, (0, 2, 1)))
+        assert np.linalg.eigvalsh(covs).min() > 0
+    _, textbook, _ = _run(reference, params, X, U, offsets)
+    assert np.linalg.eigvalsh(textbook.smoothed_covariances).min() < 0
+
+
+def test_non_positive_definite_innovation_is_reported_with_its_time_step():
+    rng = np.random.RandomState(1)
+    params = random_params(rng, 2, 2)
+    bad = type(params)(**{**params.__dict__, "observation_covariance": -np.eye(2) * 1e3})
+    X, U = simulate(params, [5], rng)
+    with pytest.raises(np.linalg.LinAlgError, match="time step 0 of sequence 0"):
+        kalman.kalman_filter(X, U, np.array([0, 5]), *bad.kernel_arguments())
