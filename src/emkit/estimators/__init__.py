@@ -1,7 +1,35 @@
 """scikit-learn compatible estimators: validate, build a model, run the engine."""
 
+from emkit.estimators.count_mixtures import (
+    BernoulliMixture,
+    CategoricalMixture,
+    MultinomialMixture,
+    PoissonMixture,
+)
 from emkit.estimators.gaussian_mixture import GaussianMixture
+from emkit.estimators.hmm import (
+    GMMHMM,
+    BernoulliHMM,
+    CategoricalHMM,
+    GaussianHMM,
+    MultinomialHMM,
+    PoissonHMM,
+)
 from emkit.estimators.kmeans import KMeans
 from emkit.estimators.lgssm import LinearGaussianSSM
 
-__all__ = ["GaussianMixture", "KMeans", "LinearGaussianSSM"]
+__all__ = [
+    "GMMHMM",
+    "BernoulliHMM",
+    "BernoulliMixture",
+    "CategoricalHMM",
+    "CategoricalMixture",
+    "GaussianHMM",
+    "GaussianMixture",
+    "KMeans",
+    "LinearGaussianSSM",
+    "MultinomialHMM",
+    "MultinomialMixture",
+    "PoissonHMM",
+    "PoissonMixture",
+]

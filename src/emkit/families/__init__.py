@@ -1,6 +1,13 @@
 """Distribution families: one file each, usable by mixtures (and hidden Markov models)."""
 
 from emkit.families.base import Family
+from emkit.families.bernoulli import BernoulliFamily, BernoulliParams, BernoulliStats, BetaPrior
+from emkit.families.categorical import (
+    CategoricalFamily,
+    CategoricalParams,
+    CategoricalStats,
+    DirichletPrior,
+)
 from emkit.families.gaussian import (
     ComponentCollapseError,
     GaussianFamily,
@@ -8,12 +15,37 @@ from emkit.families.gaussian import (
     GaussianPrior,
     GaussianStats,
 )
+from emkit.families.gaussian_mixture_emission import (
+    GaussianMixtureEmission,
+    GaussianMixtureParams,
+    GaussianMixtureStats,
+)
+from emkit.families.multinomial import MultinomialFamily, MultinomialParams, MultinomialStats
+from emkit.families.poisson import GammaPrior, PoissonFamily, PoissonParams, PoissonStats
 
 __all__ = [
+    "BernoulliFamily",
+    "BernoulliParams",
+    "BernoulliStats",
+    "BetaPrior",
+    "CategoricalFamily",
+    "CategoricalParams",
+    "CategoricalStats",
     "ComponentCollapseError",
+    "DirichletPrior",
     "Family",
+    "GammaPrior",
     "GaussianFamily",
+    "GaussianMixtureEmission",
+    "GaussianMixtureParams",
+    "GaussianMixtureStats",
     "GaussianParams",
     "GaussianPrior",
     "GaussianStats",
+    "MultinomialFamily",
+    "MultinomialParams",
+    "MultinomialStats",
+    "PoissonFamily",
+    "PoissonParams",
+    "PoissonStats",
 ]

@@ -1,0 +1,115 @@
+"""Helpers shared by the count and categorical families (Poisson, categorical, ...).
+
+Their M-steps are all ratios "weighted sum / weighted count" of the statistics,
+optionally with conjugate pseudo-counts added. A component (or HMM state) that
+received no posterior mass would make the ratio 0/0; :func:`smoothed_ratio` adds
+``COUNT_FLOOR`` pseudo-observations at a reference value (the parameters of the
+E-step that produced the statistics, or the pooled estimate at initialisation),
+so that an empty component keeps its previous parameters and nothing is ever NaN,
+while the estimate of every other component moves by O(1e-15) relative.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import xlogy
+
+from emkit.families.gaussian import _COUNT_FLOOR as COUNT_FLOOR
+
+__all__ = [
+    "COUNT_FLOOR",
+    "add_pseudo_counts",
+    "check_integer_valued",
+    "check_probabilities",
+    "dirichlet_log_prior",
+    "safe_xlogy_matmul",
+    "smoothed_ratio",
+    "xlogy_sum",
+]
+
+
+def smoothed_ratio(numerator, denominator, reference=None):
+    """``(numerator + f * reference) / (denominator + f)`` with ``f = COUNT_FLOOR``.
+
+    numerator : ndarray of shape (K, ...); denominator : broadcastable to it;
+    reference : same shape as ``numerator`` (the value an empty component keeps), or
+        None for the pooled estimate ``sum_k numerator / sum_k denominator``
+        (initial statistics have no previous parameters).
+    """
+    if reference is None:
+        total = np.broadcast_to(denominator, numerator.shape).sum(axis=0)
+        reference = numerator.sum(axis=0) / np.maximum(total, COUNT_FLOOR)
+    return (numerator + COUNT_FLOOR * reference) / (denominator + COUNT_FLOOR)
+
+
+def safe_xlogy_matmul(X, P):
+    """``sum_d X[i, d] log P[k, d]`` of shape (n, K), with ``0 log 0 = 0``.
+
+    A plain ``X @ log(P).T`` would give NaN (0 * -inf) where a probability or rate is
+    exactly zero and the count is zero; here such terms are 0, and a positive count
+    of a zero-probability outcome gives ``-inf``, as it should.
+    """
+    zero = P <= 0.0
+    with np.errstate(divide="ignore"):
+        log_P = np.where(zero, 0.0, np.log(np.where(zero, 1.0, P)))
+    out = X @ log_P.T
+    if zero.any():
+        impossible = (X > 0).astype(np.float64) @ zero.T.astype(np.float64)
+        out[impossible > 0] = -np.inf
+    return out
+
+
+def xlogy_sum(x, y) -> float:
+    """``sum x log y`` with ``0 log 0 = 0`` (for expected log-probabilities)."""
+    return float(np.sum(xlogy(x, y)))
+
+
+def _first_entry(X, mask) -> str:
+    index = tuple(int(v) for v in np.argwhere(mask)[0])
+    return f"X[{', '.join(map(str, index))}] = {X[index].item()!r}"
+
+
+def check_integer_valued(X, what: str, *, minimum: int = 0, maximum: int | None = None):
+    """Raise a ValueError naming the first offending entry unless X holds integers in range.
+
+    ``what`` names the data in the message (e.g. "Poisson counts").
+    """
+    X = np.asarray(X)
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{what} contain NaN or infinity; give finite values")
+    checks = (
+        (X < minimum, f"must be >= {minimum}"),
+        (X != np.round(X), "must be integers"),
+        (X > maximum if maximum is not None else None, f"must be <= {maximum}"),
+    )
+    for mask, requirement in checks:
+        if mask is not None and mask.any():
+            raise ValueError(f"{what} {requirement}, but {_first_entry(X, mask)}")
+
+
+def check_probabilities(probs, what: str, n_outcomes: int | None = None) -> None:
+    """Raise unless ``probs`` holds probability vectors along its last axis."""
+    if n_outcomes is not None and (probs.ndim < 2 or probs.shape[-1] != n_outcomes):
+        raise ValueError(
+            f"{what} must have {n_outcomes} entries along the last axis, got shape {probs.shape}"
+        )
+    if not np.all(np.isfinite(probs)) or np.any(probs < 0):
+        raise ValueError(f"{what} must be finite and non-negative")
+    sums = probs.sum(axis=-1)
+    if not np.allclose(sums, 1.0, rtol=0, atol=1e-8):
+        raise ValueError(f"{what} must sum to 1 over the last axis; sums are {sums.ravel()}")
+
+
+def add_pseudo_counts(counts, prior):
+    """``counts`` plus the prior's pseudo-counts (``prior`` has ``pseudo_counts`` or is None)."""
+    if prior is None:
+        return counts
+    return counts + np.asarray(prior.pseudo_counts, dtype=float)
+
+
+def dirichlet_log_prior(probs, prior) -> float:
+    """sum c log θ over all probability vectors (Dirichlet(1 + c), up to a constant)."""
+    if prior is None:
+        return 0.0
+    pseudo = np.broadcast_to(np.asarray(prior.pseudo_counts, dtype=float), probs.shape[1:])
+    return xlogy_sum(np.broadcast_to(pseudo, probs.shape), probs)

@@ -1,0 +1,250 @@
+r"""Gaussian-mixture family: every component (HMM state) is itself a mixture of M Gaussians.
+
+.. math::
+
+    p(x \mid k) = \sum_{m=1}^{M} w_{km} \, \mathcal{N}(x \mid \mu_{km}, \Sigma_{km})
+
+This is the emission of a GMM-HMM. It is built on :class:`GaussianFamily` with M
+components per state, so every covariance type, ``reg_covar``, the conjugate prior
+and the shifted-moment statistics come from there. ``"tied"`` ties the covariance
+of the M components *within* a state (one (D, D) matrix per state), as hmmlearn's
+GMMHMM does.
+
+Statistics of state k are the Gaussian statistics of its M components under the
+joint responsibilities :math:`r_{ik} \, p(m \mid x_i, k)`; the M-step is a Gaussian
+M-step per state plus :math:`w_{km} \propto \sum_i r_{ik} p(m \mid x_i, k)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+
+from emkit.core.containers import Statistics
+from emkit.families._counts import COUNT_FLOOR
+from emkit.families.gaussian import GaussianFamily, GaussianParams, GaussianStats
+from emkit.models._mixture_init import initial_responsibilities
+
+__all__ = ["GaussianMixtureEmission", "GaussianMixtureParams", "GaussianMixtureStats"]
+
+
+@dataclass(frozen=True)
+class GaussianMixtureParams:
+    """Per-state mixture parameters, state index first.
+
+    weights : (K, M)
+    means : (K, M, D)
+    covariances : (K, M, D, D) full, (K, D, D) tied, (K, M, D) diag, (K, M) spherical
+    precisions_cholesky : same shape as ``covariances``
+
+    Fields may be None in a partial container (user-given initial values).
+    """
+
+    weights: np.ndarray | None
+    means: np.ndarray | None
+    covariances: np.ndarray | None
+    precisions_cholesky: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianMixtureStats(Statistics):
+    """states : tuple of K :class:`GaussianStats`, each over the state's M components."""
+
+    states: tuple[GaussianStats, ...]
+
+    def __add__(self, other):
+        if other == 0:
+            return self
+        if not isinstance(other, GaussianMixtureStats):
+            return NotImplemented
+        return GaussianMixtureStats(
+            tuple(a + b for a, b in zip(self.states, other.states, strict=True))
+        )
+
+    __radd__ = __add__
+
+    def __mul__(self, factor):
+        if not np.isscalar(factor):
+            return NotImplemented
+        return GaussianMixtureStats(tuple(s * factor for s in self.states))
+
+    __rmul__ = __mul__
+
+    @property
+    def sum_w(self) -> np.ndarray:
+        """(K, M) expected counts of every state's components."""
+        return np.array([s.sum_w for s in self.states])
+
+
+class GaussianMixtureEmission:
+    """Mixture-of-Gaussians components (see the module docstring).
+
+    Parameters
+    ----------
+    n_mix : int
+        Gaussians per state, M.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float
+        Added to the covariance diagonals after every M-step.
+    prior : GaussianPrior, optional
+        Conjugate prior on every Gaussian (see :class:`GaussianFamily`).
+    init : str
+        How :meth:`initial_params` splits a state into its M Gaussians
+        (one of emkit's mixture initialisations, default "kmeans").
+    """
+
+    param_names = ("weights", "means", "covariances")
+
+    def __init__(
+        self,
+        n_mix: int,
+        covariance_type: str = "diag",
+        reg_covar: float = 1e-6,
+        prior=None,
+        init: str = "kmeans",
+    ):
+        if int(n_mix) < 1:
+            raise ValueError(f"n_mix must be >= 1, got {n_mix}")
+        self.n_mix = int(n_mix)
+        self.gaussian = GaussianFamily(covariance_type, reg_covar, prior)
+        self.covariance_type = covariance_type
+        self.init = init
+
+    # -- parameters ---------------------------------------------------------------
+    def _state(self, params: GaussianMixtureParams, k: int) -> GaussianParams:
+        return GaussianParams(params.means[k], params.covariances[k], params.precisions_cholesky[k])
+
+    def make_params(self, weights, means, covariances) -> GaussianMixtureParams:
+        """Validated parameters (raises ComponentCollapseError naming a bad covariance)."""
+        weights = np.asarray(weights, dtype=float)
+        if np.any(weights < 0) or not np.allclose(weights.sum(axis=1), 1.0):
+            raise ValueError("mixture weights must be non-negative and sum to 1 in every state")
+        means = np.asarray(means, dtype=float)
+        covariances = np.asarray(covariances, dtype=float)
+        prec_chol = np.array(
+            [
+                self.gaussian.make_params(means[k], covariances[k]).precisions_cholesky
+                for k in range(means.shape[0])
+            ]
+        )
+        return GaussianMixtureParams(weights, means, covariances, prec_chol)
+
+    def replace_fields(self, params: GaussianMixtureParams, values: dict):
+        return self.make_params(
+            values.get("weights", params.weights),
+            values.get("means", params.means),
+            values.get("covariances", params.covariances),
+        )
+
+    def check_data(self, X):
+        return X
+
+    # -- E-step -------------------------------------------------------------------
+    def _joint(self, params, X, k):
+        """log w_km + log N(x_i | μ_km, Σ_km), shape (n, M)."""
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights[k])
+        return self.gaussian.log_prob(self._state(params, k), X) + log_weights
+
+    def log_prob(self, params: GaussianMixtureParams, X) -> np.ndarray:
+        """log p(x_i | k) of shape (n, K)."""
+        K = params.weights.shape[0]
+        return np.column_stack([logsumexp(self._joint(params, X, k), axis=1) for k in range(K)])
+
+    def statistics(self, X, resp, reference: GaussianMixtureParams | None):
+        """Gaussian statistics of every state under r_ik p(m | x_i, k).
+
+        The split of a state into its Gaussians needs parameters: ``reference`` may
+        only be None through :meth:`initial_params`.
+        """
+        if reference is None:
+            raise ValueError(
+                "GaussianMixtureEmission needs reference parameters to split states into "
+                "their Gaussians; start from initial_params()"
+            )
+        states = []
+        for k in range(resp.shape[1]):
+            joint = self._joint(reference, X, k)
+            inner = np.exp(joint - logsumexp(joint, axis=1, keepdims=True)) * resp[:, k, None]
+            states.append(self.gaussian.statistics(X, inner, self._state(reference, k)))
+        return GaussianMixtureStats(tuple(states))
+
+    def initial_params(self, X, resp, rng) -> GaussianMixtureParams:
+        """Start from state responsibilities ``resp`` (n, K): split every state by ``init``.
+
+        The points whose most probable state is k are split into M groups (a k-means
+        partition by default), weighted by their responsibility for k.
+        """
+        M = self.n_mix
+        labels = resp.argmax(axis=1)
+        weights, means, covariances = [], [], []
+        for k in range(resp.shape[1]):
+            members = np.flatnonzero(labels == k)
+            if members.size < M:  # too few points of its own: split all the data
+                members = np.arange(X.shape[0])
+            inner = initial_responsibilities(X[members], M, self.init, rng)
+            joint = inner * resp[members, k, None]
+            if not np.any(joint.sum(axis=0) > 0):
+                joint = inner
+            stats = self.gaussian.statistics(X[members], joint, None)
+            gauss = self.gaussian.m_step(stats)
+            counts = stats.sum_w + COUNT_FLOOR
+            weights.append(counts / counts.sum())
+            means.append(gauss.means)
+            covariances.append(gauss.covariances)
+        return self.make_params(np.array(weights), np.array(means), np.array(covariances))
+
+    # -- M-step -------------------------------------------------------------------
+    def m_step(self, stats: GaussianMixtureStats, *, learn=frozenset(param_names), fixed=None):
+        gaussian_learn = learn & frozenset(("means", "covariances"))
+        weights, means, covariances = [], [], []
+        for k, state_stats in enumerate(stats.states):
+            fixed_k = None if fixed is None else _state_fields(fixed, k)
+            gauss = self.gaussian.m_step(state_stats, learn=gaussian_learn, fixed=fixed_k)
+            if "weights" in learn:
+                counts = state_stats.sum_w + COUNT_FLOOR
+                weights.append(counts / counts.sum())
+            else:
+                weights.append(fixed.weights[k])
+            means.append(gauss.means)
+            covariances.append(gauss.covariances)
+        return self.make_params(np.array(weights), np.array(means), np.array(covariances))
+
+    # -- objective pieces ---------------------------------------------------------
+    def expected_log_prob(self, params: GaussianMixtureParams, stats: GaussianMixtureStats):
+        """sum_ikm r_ikm (log w_km + log N(x_i | μ_km, Σ_km)), from the statistics."""
+        total = 0.0
+        for k, state_stats in enumerate(stats.states):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_w = np.where(state_stats.sum_w > 0, np.log(params.weights[k]), 0.0)
+            total += float(state_stats.sum_w @ log_w)
+            total += self.gaussian.expected_log_prob(self._state(params, k), state_stats)
+        return total
+
+    def log_prior(self, params: GaussianMixtureParams) -> float:
+        return sum(
+            self.gaussian.log_prior(self._state(params, k)) for k in range(params.weights.shape[0])
+        )
+
+    # -- misc ---------------------------------------------------------------------
+    def n_free_parameters(self, n_components: int, n_features: int) -> int:
+        per_state = self.n_mix - 1 + self.gaussian.n_free_parameters(self.n_mix, n_features)
+        return n_components * per_state
+
+    def sample(self, params: GaussianMixtureParams, counts, rng) -> np.ndarray:
+        D = params.means.shape[2]
+        blocks = []
+        for k, n in enumerate(counts):
+            inner = rng.multinomial(int(n), params.weights[k])
+            X = self.gaussian.sample(self._state(params, k), inner, rng)
+            blocks.append(X[rng.permutation(X.shape[0])])
+        return np.vstack(blocks) if blocks else np.empty((0, D))
+
+
+def _state_fields(params: GaussianMixtureParams, k: int) -> GaussianParams:
+    """State k of a (possibly partial) container, as Gaussian parameters."""
+    means = None if params.means is None else params.means[k]
+    covariances = None if params.covariances is None else params.covariances[k]
+    return GaussianParams(means, covariances)

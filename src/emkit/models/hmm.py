@@ -1,0 +1,427 @@
+r"""Hidden Markov model over any distribution family, fitted by Baum-Welch (EM).
+
+.. math::
+
+    p(x_{1:T}, z_{1:T} \mid \theta) = \pi_{z_1} \prod_{t=2}^{T} A_{z_{t-1} z_t}
+    \prod_{t=1}^{T} p(x_t \mid \theta_{z_t})
+
+The E-step runs forward-backward on every sequence (:mod:`emkit._kernels.hmm`) and
+returns additive, fixed-size statistics: expected initial-state counts (K,),
+expected transition counts (K, K) (summed on the fly, never stored per time step),
+the expected time spent in every state (K,), and the family's statistics under the
+posterior marginals :math:`\gamma_{tk} = p(z_t = k \mid x)`. The M-step normalises
+the counts (plus Dirichlet pseudo-counts under a prior) and hands the emission
+statistics to the family.
+
+Structural zeros: an entry of the initial transition matrix (or start vector) that
+is exactly 0 gets no expected count, and the M-step never gives it prior mass, so
+it stays 0 (left-right models). Partially labelled sequences clamp
+:math:`p(z_t = k \mid \cdot) = [k = y_t]` where a state is known; the objective is
+then :math:`\log p(x, z_{\text{known}})`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from emkit._kernels import hmm as kernels
+from emkit.core.containers import Statistics
+from emkit.models._mixture_init import initial_responsibilities
+from emkit.models.mixture import EmptyComponentWarning
+
+__all__ = [
+    "HMM",
+    "EmptyStateWarning",
+    "HMMChunk",
+    "HMMParams",
+    "HMMStats",
+    "ImpossibleSequenceError",
+    "sequence_offsets",
+]
+
+
+class EmptyStateWarning(EmptyComponentWarning):
+    """A hidden state received (almost) no posterior mass."""
+
+
+class ImpossibleSequenceError(ValueError):
+    """A sequence has probability zero under the parameters."""
+
+
+@dataclass(frozen=True)
+class HMMParams:
+    """startprob : (K,); transmat : (K, K), rows sum to 1; emission : the family's parameters.
+
+    Fields may be None in a partial container (user-given initial values).
+    """
+
+    startprob: np.ndarray | None
+    transmat: np.ndarray | None
+    emission: Any
+
+
+@dataclass(frozen=True, eq=False)
+class HMMStats(Statistics):
+    """Expected sufficient statistics of a set of sequences (weighted by sequence weights).
+
+    start : (K,)   sum_s w_s p(z_{s,1} = k | x_s)
+    trans : (K, K)   sum_s w_s sum_t p(z_{s,t} = i, z_{s,t+1} = j | x_s)
+    occupancy : (K,)   sum_s w_s sum_t p(z_{s,t} = k | x_s)
+    emission : the family's statistics under w_s p(z_{s,t} = k | x_s)
+    """
+
+    start: np.ndarray
+    trans: np.ndarray
+    occupancy: np.ndarray
+    emission: Any
+
+
+@dataclass(frozen=True)
+class HMMChunk:
+    """Sequences stored back to back.
+
+    X : (n, D) observations (already checked by the family)
+    offsets : (S + 1,) sequence s is rows offsets[s]:offsets[s + 1]
+    sample_weight : (S,) weight of every sequence, or None
+    known_states : (n,) int, the state at every step or -1 where unknown, or None
+    """
+
+    X: np.ndarray
+    offsets: np.ndarray
+    sample_weight: np.ndarray | None = field(default=None)
+    known_states: np.ndarray | None = field(default=None)
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def row_weights(self) -> np.ndarray | None:
+        """(n,) the weight of every row's sequence, or None."""
+        if self.sample_weight is None:
+            return None
+        return np.repeat(self.sample_weight, np.diff(self.offsets))
+
+
+def sequence_offsets(lengths, n_samples: int) -> np.ndarray:
+    """Offsets (S + 1,) from ``lengths``, with a clear error when they do not fit the data.
+
+    ``lengths=None`` means one sequence of all ``n_samples`` rows.
+    """
+    if lengths is None:
+        return np.array([0, n_samples], dtype=np.int64)
+    lengths_array = np.asarray(lengths)
+    if lengths_array.ndim != 1 or lengths_array.size == 0:
+        raise ValueError(
+            f"lengths must be a non-empty 1-D list of sequence lengths, got shape "
+            f"{lengths_array.shape}"
+        )
+    if not np.issubdtype(lengths_array.dtype, np.number) or np.any(
+        lengths_array != np.round(lengths_array)
+    ):
+        raise ValueError("lengths must hold integers (the number of rows of every sequence)")
+    lengths_array = lengths_array.astype(np.int64)
+    if np.any(lengths_array < 1):
+        s = int(np.flatnonzero(lengths_array < 1)[0])
+        raise ValueError(
+            f"every sequence needs at least one row, but lengths[{s}] = {lengths_array[s]}"
+        )
+    total = int(lengths_array.sum())
+    if total != n_samples:
+        raise ValueError(
+            f"lengths sum to {total} but X has {n_samples} rows; lengths must give the "
+            "number of rows of every sequence in X, in order"
+        )
+    return np.concatenate([[0], np.cumsum(lengths_array)]).astype(np.int64)
+
+
+def _normalise_rows(counts, allowed):
+    """Rows of ``counts`` scaled to sum to 1; a row without mass is uniform over ``allowed``."""
+    counts = np.where(allowed, counts, 0.0)
+    totals = counts.sum(axis=-1, keepdims=True)
+    uniform = allowed / np.maximum(allowed.sum(axis=-1, keepdims=True), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), uniform)
+
+
+class HMM:
+    """EM model of a K-state hidden Markov model over a distribution family.
+
+    Parameters
+    ----------
+    family : Family
+        The emission distribution (e.g. ``GaussianFamily("diag")``, ``PoissonFamily()``).
+    n_components : int
+        Number of hidden states K.
+    learn : iterable of str, optional
+        Parameters that EM updates: "startprob", "transmat" and any of
+        ``family.param_names``. Default: all. The others stay at their values in
+        ``initial`` (start and transition probabilities default to uniform).
+    initial : HMMParams, optional
+        Partial initial values (fields may be None): they replace the data-driven
+        initial values of every restart. Zeros in ``initial.startprob`` and
+        ``initial.transmat`` are structural and stay zero.
+    init : str
+        Data-driven start of the emissions: state responsibilities from "kmeans",
+        "k-means++", "random" or "random_from_data" (as the mixtures), then one
+        emission M-step. Start and transition probabilities start uniform.
+    startprob_prior, transmat_prior : float or ndarray
+        Dirichlet pseudo-counts (Dirichlet(1 + c)) added to the expected initial and
+        transition counts, except at structural zeros; 0 is maximum likelihood.
+    """
+
+    def __init__(
+        self,
+        family,
+        n_components: int,
+        *,
+        learn=None,
+        initial: HMMParams | None = None,
+        init: str = "kmeans",
+        startprob_prior=0.0,
+        transmat_prior=0.0,
+    ):
+        K = int(n_components)
+        names = ("startprob", "transmat", *family.param_names)
+        learn = frozenset(names if learn is None else (str(name) for name in learn))
+        unknown = learn - set(names)
+        if unknown:
+            raise ValueError(
+                f"learn has unknown parameter names {sorted(unknown)}; choose from {names}"
+            )
+        initial = initial if initial is not None else HMMParams(None, None, None)
+        startprob = initial.startprob
+        transmat = initial.transmat
+        if startprob is None and "startprob" not in learn:
+            startprob = np.full(K, 1.0 / K)
+        if transmat is None and "transmat" not in learn:
+            transmat = np.full((K, K), 1.0 / K)
+        initial = HMMParams(startprob, transmat, initial.emission)
+        for name in family.param_names:
+            if name not in learn and getattr(initial.emission, name, None) is None:
+                raise ValueError(f"{name!r} is not learned, so its initial value must be given")
+        self.family = family
+        self.n_components = K
+        self.learn = learn
+        self.initial = initial
+        self.init = init
+        self.startprob_prior = np.asarray(startprob_prior, dtype=float)
+        self.transmat_prior = np.asarray(transmat_prior, dtype=float)
+        self.start_allowed = np.ones(K, bool) if startprob is None else np.asarray(startprob) > 0
+        self.trans_allowed = np.ones((K, K), bool) if transmat is None else np.asarray(transmat) > 0
+
+    # -- initialisation -----------------------------------------------------------
+    def init_params(self, chunks: Sequence[HMMChunk], rng) -> HMMParams:
+        """Uniform start and transition probabilities, emissions from ``init``, then ``initial``."""
+        X = np.concatenate([c.X for c in chunks]) if len(chunks) > 1 else chunks[0].X
+        weights = _concat_row_weights(chunks)
+        resp = initial_responsibilities(
+            np.asarray(X, dtype=float), self.n_components, self.init, rng, weights
+        )
+        if weights is not None:
+            resp = resp * weights[:, None]
+        initial_params = getattr(self.family, "initial_params", None)
+        if initial_params is not None:
+            emission = initial_params(X, resp, rng)
+        else:
+            emission = self.family.m_step(self.family.statistics(X, resp, None))
+        params = HMMParams(
+            _normalise_rows(np.ones(self.n_components), self.start_allowed),
+            _normalise_rows(np.ones((self.n_components,) * 2), self.trans_allowed),
+            emission,
+        )
+        return self.with_initial(params)
+
+    def with_initial(self, params: HMMParams) -> HMMParams:
+        """``params`` with the user's ``initial`` values substituted."""
+        initial = self.initial
+        startprob = params.startprob if initial.startprob is None else initial.startprob
+        transmat = params.transmat if initial.transmat is None else initial.transmat
+        emission = params.emission
+        if initial.emission is not None:
+            given = {
+                name: getattr(initial.emission, name)
+                for name in self.family.param_names
+                if getattr(initial.emission, name, None) is not None
+            }
+            if given:
+                emission = self.family.replace_fields(emission, given)
+        return HMMParams(
+            np.asarray(startprob, dtype=float), np.asarray(transmat, dtype=float), emission
+        )
+
+    # -- E-step -------------------------------------------------------------------
+    def log_frame(self, params: HMMParams, chunk: HMMChunk) -> np.ndarray:
+        """Emission log-probabilities (n, K), with known states clamped."""
+        log_frame = self.family.log_prob(params.emission, chunk.X)
+        if chunk.known_states is not None:
+            known = np.flatnonzero(chunk.known_states >= 0)
+            if known.size:
+                clamped = np.full((known.size, self.n_components), -np.inf)
+                rows = np.arange(known.size)
+                clamped[rows, chunk.known_states[known]] = log_frame[
+                    known, chunk.known_states[known]
+                ]
+                log_frame[known] = clamped
+        return log_frame
+
+    def posterior(self, params: HMMParams, chunk: HMMChunk):
+        """Forward-backward: (log-likelihood per sequence (S,), gamma (n, K), start, trans).
+
+        Raises ImpossibleSequenceError naming the first sequence of probability zero.
+        """
+        log_lik, gamma, start, trans = kernels.forward_backward(
+            self.log_frame(params, chunk),
+            chunk.offsets,
+            params.startprob,
+            params.transmat,
+            chunk.sample_weight,
+        )
+        _check_possible(log_lik, chunk)
+        return log_lik, gamma, start, trans
+
+    def e_step(self, params: HMMParams, chunk: HMMChunk):
+        log_lik, gamma, start, trans = self.posterior(params, chunk)
+        weights = chunk.row_weights
+        if weights is not None:
+            gamma *= weights[:, None]
+            total = float(chunk.sample_weight @ log_lik)
+        else:
+            total = float(log_lik.sum())
+        stats = HMMStats(
+            start,
+            trans,
+            gamma.sum(axis=0),
+            self.family.statistics(chunk.X, gamma, params.emission),
+        )
+        return stats, total
+
+    def log_likelihood(self, params: HMMParams, chunk: HMMChunk) -> np.ndarray:
+        """log p(x_s) of every sequence (S,), by the forward pass alone."""
+        return kernels.forward_log_likelihood(
+            self.log_frame(params, chunk), chunk.offsets, params.startprob, params.transmat
+        )
+
+    def viterbi(self, params: HMMParams, chunk: HMMChunk):
+        """(max_z log p(x_s, z) per sequence (S,), most probable states (n,))."""
+        log_prob, path = kernels.viterbi(
+            self.log_frame(params, chunk), chunk.offsets, params.startprob, params.transmat
+        )
+        _check_possible(log_prob, chunk)
+        return log_prob, path
+
+    # -- M-step -------------------------------------------------------------------
+    def m_step(self, stats: HMMStats) -> HMMParams:
+        occupancy = stats.occupancy
+        for k in np.flatnonzero(occupancy < 1e-8 * max(occupancy.sum(), 1.0)):
+            warnings.warn(
+                f"hidden state {k} received no posterior mass: it is kept with its previous "
+                "emission parameters and uniform outgoing transitions. Lower n_components, "
+                "choose other initial values or check the transition structure.",
+                EmptyStateWarning,
+                stacklevel=3,
+            )
+        learn, initial = self.learn, self.initial
+        if "startprob" in learn:
+            startprob = _normalise_rows(
+                stats.start + self.startprob_prior * self.start_allowed, self.start_allowed
+            )
+        else:
+            startprob = initial.startprob
+        if "transmat" in learn:
+            transmat = _normalise_rows(
+                stats.trans + self.transmat_prior * self.trans_allowed, self.trans_allowed
+            )
+        else:
+            transmat = initial.transmat
+        emission = self.family.m_step(
+            stats.emission,
+            learn=learn & frozenset(self.family.param_names),
+            fixed=initial.emission,
+        )
+        return HMMParams(startprob, transmat, emission)
+
+    # -- objective pieces ---------------------------------------------------------
+    def log_prior(self, params: HMMParams) -> float:
+        value = self.family.log_prior(params.emission)
+        for name, prior, allowed in (
+            ("startprob", self.startprob_prior, self.start_allowed),
+            ("transmat", self.transmat_prior, self.trans_allowed),
+        ):
+            if name in self.learn and np.any(prior > 0):
+                probs = getattr(params, name)
+                pseudo = np.where(allowed, prior, 0.0)
+                with np.errstate(divide="ignore"):
+                    value += float(np.sum(np.where(pseudo > 0, pseudo * np.log(probs), 0.0)))
+        return value
+
+    def expected_log_joint(self, params: HMMParams, stats: HMMStats) -> float:
+        """Q(θ) = E_q[log p(x, z | θ)] from the statistics."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            start = np.where(stats.start > 0, stats.start * np.log(params.startprob), 0.0)
+            trans = np.where(stats.trans > 0, stats.trans * np.log(params.transmat), 0.0)
+        return (
+            float(start.sum())
+            + float(trans.sum())
+            + self.family.expected_log_prob(params.emission, stats.emission)
+        )
+
+    def n_free_parameters(self, n_features: int) -> int:
+        """Free parameters of the learned quantities (structural zeros are not free)."""
+        count = 0
+        if "startprob" in self.learn:
+            count += int(self.start_allowed.sum()) - 1
+        if "transmat" in self.learn:
+            count += int(np.sum(np.maximum(self.trans_allowed.sum(axis=1) - 1, 0)))
+        return count + self.family.n_free_parameters(self.n_components, n_features)
+
+    def sample(self, params: HMMParams, n_samples: int, rng):
+        """One sequence: (X of shape (n_samples, D), states of shape (n_samples,))."""
+        K = self.n_components
+        states = np.empty(n_samples, dtype=np.int64)
+        cdf_start = np.cumsum(params.startprob)
+        cdf_trans = np.cumsum(params.transmat, axis=1)
+        uniforms = rng.uniform(size=n_samples)
+        state = min(
+            int(np.searchsorted(cdf_start, uniforms[0] * cdf_start[-1], side="right")), K - 1
+        )
+        states[0] = state
+        for t in range(1, n_samples):
+            row = cdf_trans[state]
+            state = min(int(np.searchsorted(row, uniforms[t] * row[-1], side="right")), K - 1)
+            states[t] = state
+        counts = np.bincount(states, minlength=K)
+        stacked = self.family.sample(params.emission, counts, rng)
+        X = np.empty_like(stacked)
+        X[np.argsort(states, kind="stable")] = stacked
+        return X, states
+
+
+def _check_possible(log_lik, chunk: HMMChunk) -> None:
+    impossible = np.flatnonzero(~np.isfinite(log_lik))
+    if impossible.size:
+        s = int(impossible[0])
+        start, stop = int(chunk.offsets[s]), int(chunk.offsets[s + 1])
+        hint = (
+            " (or the known states contradict the transition structure)"
+            if chunk.known_states is not None
+            else ""
+        )
+        raise ImpossibleSequenceError(
+            f"sequence {s} (rows {start}..{stop - 1}) has probability zero under the model: "
+            "some observation cannot be emitted by any state reachable at that step"
+            f"{hint}. Check the data, or avoid zero probabilities in the initial values "
+            "(e.g. with a prior)."
+        )
+
+
+def _concat_row_weights(chunks):
+    if all(c.sample_weight is None for c in chunks):
+        return None
+    return np.concatenate(
+        [c.row_weights if c.sample_weight is not None else np.ones(len(c)) for c in chunks]
+    )
