@@ -42,7 +42,7 @@ class EngineEstimatorMixin:
     ``trace_`` (dict of per-iteration arrays; see :mod:`emkit.core.trace`).
     """
 
-    def _run_engine(self, model, chunks, n_samples, *, warm: bool):
+    def _run_engine(self, model, chunks, n_samples, *, warm: bool, callback=None):
         result = fit_em(
             model,
             chunks,
@@ -55,6 +55,7 @@ class EngineEstimatorMixin:
             previous_lower_bound=self.lower_bound_ if warm else -np.inf,
             verbose=self.verbose,
             verbose_interval=getattr(self, "verbose_interval", 1),
+            callback=callback,
         )
         self.model_ = model
         self.params_ = result.params

@@ -42,7 +42,7 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
     _data_dtype = np.float64
 
     # -- fitting ------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, *, callback=None):
         """Estimate the parameters by EM.
 
         Parameters
@@ -51,6 +51,11 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights: a sample of weight 2 counts as two copies of it.
+        callback : callable, optional
+            ``callback(restart, iteration, params)``, called with the starting
+            parameters (iteration 0) and after every M-step, ``params`` being a
+            :class:`emkit.models.MixtureParams` (see :func:`emkit.core.fit_em`;
+            used by :func:`emkit.plot.animate_em`).
 
         Returns
         -------
@@ -68,7 +73,7 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         weights = check_sample_weight(sample_weight, X)
         model = self._build_model(X, weights)
         n_samples = X.shape[0] if weights is None else float(weights.sum())
-        self._run_engine(model, [MixtureChunk(X, weights)], n_samples, warm=warm)
+        self._run_engine(model, [MixtureChunk(X, weights)], n_samples, warm=warm, callback=callback)
         self._store_params()
         return self
 

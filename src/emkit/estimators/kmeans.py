@@ -84,8 +84,12 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         self.verbose = verbose
         self.random_state = random_state
 
-    def fit(self, X, y=None, sample_weight=None):
-        """Cluster X. ``sample_weight`` (n_samples,) weights every point's pull on its centre."""
+    def fit(self, X, y=None, sample_weight=None, *, callback=None):
+        """Cluster X. ``sample_weight`` (n_samples,) weights every point's pull on its centre.
+
+        ``callback(restart, iteration, params)`` is called with the starting centres
+        and after every M-step (see :meth:`GaussianMixture.fit`).
+        """
         self._validate_params()
         X = validate_data(self, X, dtype=np.float64)
         if X.shape[0] < self.n_clusters:
@@ -95,7 +99,9 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         n_samples = X.shape[0] if weights is None else float(weights.sum())
         n_init, self.n_init = self.n_init, self._n_init()
         try:
-            self._run_engine(model, [MixtureChunk(X, weights)], n_samples, warm=False)
+            self._run_engine(
+                model, [MixtureChunk(X, weights)], n_samples, warm=False, callback=callback
+            )
         finally:
             self.n_init = n_init
         self.cluster_centers_ = self.params_.components.means
