@@ -1,0 +1,50 @@
+"""Figures and animations of fitted emkit models (needs matplotlib: ``emkit[plot]``).
+
+matplotlib is imported only when a function runs. Every function draws on the
+``ax`` it is given, or on a new pyplot-free figure with an Agg canvas, and returns
+the matplotlib object (Axes, or FuncAnimation); nothing is ever shown, so the
+functions are safe in scripts, servers and tests. Save with
+``ax.figure.savefig(path)``.
+
+* :func:`plot_mixture_2d` — data, component means and covariance ellipses (any
+  covariance type); :func:`plot_mixture_1d` — histogram and component densities.
+* :func:`plot_convergence` — log-likelihood (and lower bound) per EM iteration.
+* :func:`plot_em_decomposition` — each iteration's gain = M-step gain of the bound
+  + KL gap; :func:`plot_trace` — any column of ``estimator.trace_``.
+* :func:`animate_em` — GIF of EM converging (recorded by :func:`record_em` through
+  the engine's per-iteration callback).
+"""
+
+from emkit.plot._animation import animate_em, record_em
+from emkit.plot._convergence import (
+    log_likelihood_path,
+    plot_convergence,
+    plot_em_decomposition,
+    plot_trace,
+)
+from emkit.plot._figure import new_figure, save_figure
+from emkit.plot._mixture import (
+    MixtureGeometry,
+    ellipse_geometry,
+    mixture_geometry,
+    plot_mixture_1d,
+    plot_mixture_2d,
+    responsibilities,
+)
+
+__all__ = [
+    "MixtureGeometry",
+    "animate_em",
+    "ellipse_geometry",
+    "log_likelihood_path",
+    "mixture_geometry",
+    "new_figure",
+    "plot_convergence",
+    "plot_em_decomposition",
+    "plot_mixture_1d",
+    "plot_mixture_2d",
+    "plot_trace",
+    "record_em",
+    "responsibilities",
+    "save_figure",
+]
