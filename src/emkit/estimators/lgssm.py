@@ -393,7 +393,8 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         means : ndarray of shape (n_samples, k)
         covariances : ndarray of shape (n_samples, k, k)
         """
-        filtered = self.model_.filter(self.params_, self._chunk(X, lengths, U))
+        chunk = self._chunk(X, lengths, U)
+        filtered = self.model_.filter(self.params_, chunk)
         return filtered.filtered_means, filtered.filtered_covariances
 
     def smooth(self, X, lengths=None, U=None):
@@ -401,12 +402,14 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
 
         Parameters and returns as :meth:`filter`.
         """
-        _, smoothed = self.model_.smooth(self.params_, self._chunk(X, lengths, U))
+        chunk = self._chunk(X, lengths, U)
+        _, smoothed = self.model_.smooth(self.params_, chunk)
         return smoothed.smoothed_means, smoothed.smoothed_covariances
 
     def score(self, X, lengths=None, U=None):
         """Total log-likelihood log p(X) of all sequences (float)."""
-        filtered = self.model_.filter(self.params_, self._chunk(X, lengths, U))
+        chunk = self._chunk(X, lengths, U)
+        filtered = self.model_.filter(self.params_, chunk)
         return float(filtered.log_likelihoods.sum())
 
     def forecast(self, X, steps, U=None, U_future=None):

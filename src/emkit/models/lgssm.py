@@ -532,10 +532,10 @@ def _gaussian_term(cov, scatter, count) -> float:
     d = cov.shape[0]
     if d == 0:
         return 0.0
-    chol = linalg.cholesky(cov, lower=True, check_finite=False)
+    chol = np.linalg.cholesky(cov)
     log_det = 2.0 * np.log(np.diag(chol)).sum()
-    inv_chol = linalg.solve_triangular(chol, np.eye(d), lower=True, check_finite=False)
-    trace = float(np.sum(inv_chol * (inv_chol @ scatter)))
+    # tr(cov^{-1} S) = tr(L^{-1} S L^{-T}) = sum((L^{-1} S) * L^{-1})
+    trace = float(np.sum(np.linalg.solve(chol, scatter) * np.linalg.solve(chol, np.eye(d))))
     return -0.5 * (count * (d * np.log(2 * np.pi) + log_det) + trace)
 
 
