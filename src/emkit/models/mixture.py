@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from emkit.core.containers import Statistics
 from emkit.models._mixture_init import initial_responsibilities
@@ -165,8 +164,7 @@ class Mixture:
         """
         log_joint = self.log_joint(params, X)
         if self.assignment == "soft":
-            log_norm = logsumexp(log_joint, axis=1)
-            return log_norm, np.exp(log_joint - log_norm[:, None])
+            return log_normalize(log_joint)
         labels = np.argmax(log_joint, axis=1)
         resp = np.zeros_like(log_joint)
         resp[np.arange(X.shape[0]), labels] = 1.0
@@ -174,7 +172,7 @@ class Mixture:
 
     def log_density(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
         """log p(x_i) = log sum_k π_k p(x_i | θ_k), shape (n,), whatever the assignment."""
-        return logsumexp(self.log_joint(params, X), axis=1)
+        return log_normalize(self.log_joint(params, X))[0]
 
     def e_step(self, params: MixtureParams, chunk: MixtureChunk):
         X, weight = chunk.X, chunk.sample_weight
@@ -268,6 +266,22 @@ class Mixture:
         X = self.family.sample(params.components, counts, rng)
         labels = np.repeat(np.arange(self.n_components), counts)
         return X, labels
+
+
+def log_normalize(log_joint: np.ndarray):
+    """Row-wise log-sum-exp of (n, K) and the normalised probabilities, in one pass.
+
+    Returns (log_norm of shape (n,), probabilities of shape (n, K)). Specialised
+    for this shape because scipy's general logsumexp took a third of the time of
+    an EM iteration on small data.
+    """
+    top = log_joint.max(axis=1)
+    top[~np.isfinite(top)] = 0.0  # a row that is -inf everywhere stays -inf, not NaN
+    probabilities = np.exp(log_joint - top[:, None])
+    total = probabilities.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        probabilities /= total[:, None]
+        return top + np.log(total), probabilities
 
 
 def _initial_field(initial: MixtureParams | None, name: str):
