@@ -90,7 +90,8 @@ class _Full:
 
     @staticmethod
     def mahalanobis(X, means, prec_chol):
-        out = np.empty((X.shape[0], means.shape[0]))
+        means, prec_chol = means.astype(X.dtype, copy=False), prec_chol.astype(X.dtype, copy=False)
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
         for k in range(means.shape[0]):
             y = (X - means[k]) @ prec_chol[k]
             out[:, k] = np.einsum("ij,ij->i", y, y)
@@ -98,12 +99,20 @@ class _Full:
 
     @staticmethod
     def scatter(X, resp, shift):
+        """(sum_i r_ik (x_i - shift_k), scatter about shift_k), accumulated in float64.
+
+        The products run in X's dtype (float32 doubles the arithmetic rate);
+        ``shift`` must already be representable in that dtype.
+        """
         K, D = shift.shape
-        out = np.empty((K, D, D))
+        resp, shift = resp.astype(X.dtype, copy=False), shift.astype(X.dtype, copy=False)
+        sum_dx, out = np.empty((K, D)), np.empty((K, D, D))
         for k in range(K):
             centred = X - shift[k]
-            out[k] = (centred * resp[:, k, None]).T @ centred
-        return out
+            weighted = centred * resp[:, k, None]
+            sum_dx[k] = weighted.sum(axis=0)
+            out[k] = weighted.T @ centred
+        return sum_dx, out
 
     @staticmethod
     def outer(u, v):
@@ -178,7 +187,8 @@ class _Tied(_Full):
 
     @staticmethod
     def mahalanobis(X, means, prec_chol):
-        out = np.empty((X.shape[0], means.shape[0]))
+        means, prec_chol = means.astype(X.dtype, copy=False), prec_chol.astype(X.dtype, copy=False)
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
         for k in range(means.shape[0]):
             y = (X - means[k]) @ prec_chol
             out[:, k] = np.einsum("ij,ij->i", y, y)
@@ -186,7 +196,8 @@ class _Tied(_Full):
 
     @staticmethod
     def scatter(X, resp, shift):
-        return _Full.scatter(X, resp, shift).sum(axis=0)
+        sum_dx, per_component = _Full.scatter(X, resp, shift)
+        return sum_dx, per_component.sum(axis=0)
 
     @staticmethod
     def outer(u, v):
@@ -260,7 +271,8 @@ class _Diag:
 
     @staticmethod
     def mahalanobis(X, means, prec_chol):
-        out = np.empty((X.shape[0], means.shape[0]))
+        means, prec_chol = means.astype(X.dtype, copy=False), prec_chol.astype(X.dtype, copy=False)
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
         for k in range(means.shape[0]):
             y = (X - means[k]) * prec_chol[k]
             out[:, k] = np.einsum("ij,ij->i", y, y)
@@ -268,11 +280,14 @@ class _Diag:
 
     @staticmethod
     def scatter(X, resp, shift):
-        out = np.empty(shift.shape)
+        resp, shift = resp.astype(X.dtype, copy=False), shift.astype(X.dtype, copy=False)
+        sum_dx, out = np.empty(shift.shape), np.empty(shift.shape)
         for k in range(shift.shape[0]):
             centred = X - shift[k]
-            out[k] = resp[:, k] @ (centred * centred)
-        return out
+            weighted = centred * resp[:, k, None]
+            sum_dx[k] = weighted.sum(axis=0)
+            out[k] = (weighted * centred).sum(axis=0)
+        return sum_dx, out
 
     @staticmethod
     def outer(u, v):
@@ -337,7 +352,8 @@ class _Spherical(_Diag):
 
     @staticmethod
     def mahalanobis(X, means, prec_chol):
-        out = np.empty((X.shape[0], means.shape[0]))
+        means, prec_chol = means.astype(X.dtype, copy=False), prec_chol.astype(X.dtype, copy=False)
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
         for k in range(means.shape[0]):
             y = X - means[k]
             out[:, k] = np.einsum("ij,ij->i", y, y) * prec_chol[k] ** 2
@@ -349,7 +365,8 @@ class _Spherical(_Diag):
 
     @staticmethod
     def scatter(X, resp, shift):
-        return _Diag.scatter(X, resp, shift).sum(axis=1)
+        sum_dx, per_feature = _Diag.scatter(X, resp, shift)
+        return sum_dx, per_feature.sum(axis=1)
 
     @staticmethod
     def outer(u, v):

@@ -178,7 +178,9 @@ class Mixture:
         X, weight = chunk.X, chunk.sample_weight
         stats, loglik = None, 0.0
         for start in range(0, max(X.shape[0], 1), self.block_rows):
-            block = np.asarray(X[start : start + self.block_rows], dtype=float)
+            block = np.asarray(X[start : start + self.block_rows])
+            if block.dtype not in (np.float32, np.float64):
+                block = block.astype(np.float64)
             log_norm, resp = self.posterior(params, block)
             if weight is not None:
                 w = weight[start : start + self.block_rows]
