@@ -16,6 +16,15 @@ the reachable maximum keeps the normaliser
 when an unreachable state explains :math:`x_t` far better (left-right models), and
 the log-likelihood is kept exactly as :math:`\sum_t (\log c_t + m_t)`.
 
+Scaled messages hold one step's state distribution in one float64 vector, as in
+every scaled implementation (hmmlearn's ``implementation="scaling"``, dynamax): a
+state whose filtered probability falls below ~1e-308 of the most probable state's
+(one observation favouring other states by more than ~700 nats) is flushed to 0.
+When transitions into that state from the others are not vanishingly small it is
+re-entered at the next step and the loss is negligible; a path can be lost when
+structural (or vanishing) transition probabilities prevent re-entry and later data
+prove the flushed state right.
+
 The backward pass accumulates the expected transition counts
 :math:`\sum_t \xi_t(i, j)` on the fly into a (K, K) array, so memory stays O(nK).
 A sequence that has probability zero under the parameters (an observation that no

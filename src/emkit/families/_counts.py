@@ -6,7 +6,8 @@ received no posterior mass would make the ratio 0/0; :func:`smoothed_ratio` adds
 ``COUNT_FLOOR`` pseudo-observations at a reference value (the parameters of the
 E-step that produced the statistics, or the pooled estimate at initialisation),
 so that an empty component keeps its previous parameters and nothing is ever NaN,
-while the estimate of every other component moves by O(1e-15) relative.
+while the estimate of every other component moves by O(1e-15) relative. Parameters
+from initial statistics are smoothed towards the pooled estimate (INIT_SMOOTHING).
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from scipy.special import xlogy
 
 from emkit.families.gaussian import _COUNT_FLOOR as COUNT_FLOOR
 
+#: Share of the pooled estimate in parameters from initial statistics (see smoothed_ratio).
+INIT_SMOOTHING = 0.1
+
 __all__ = [
     "COUNT_FLOOR",
+    "INIT_SMOOTHING",
     "add_pseudo_counts",
     "check_integer_valued",
     "check_probabilities",
@@ -32,14 +37,23 @@ def smoothed_ratio(numerator, denominator, reference=None):
     """``(numerator + f * reference) / (denominator + f)`` with ``f = COUNT_FLOOR``.
 
     numerator : ndarray of shape (K, ...); denominator : broadcastable to it;
-    reference : same shape as ``numerator`` (the value an empty component keeps), or
-        None for the pooled estimate ``sum_k numerator / sum_k denominator``
-        (initial statistics have no previous parameters).
+    reference : same shape as ``numerator`` (the value an empty component keeps).
+
+    ``reference=None`` marks *initial* statistics (responsibilities from an
+    initialisation such as k-means, not from an E-step): the result is then blended
+    ``INIT_SMOOTHING`` of the way towards the pooled estimate
+    ``sum_k numerator / sum_k denominator``. A hard initial partition would otherwise
+    give exact zeros (a symbol or a binary feature never seen in one cluster), and EM
+    can never move a probability or rate away from exactly 0.
     """
+    total = np.broadcast_to(denominator, numerator.shape).sum(axis=0)
+    pooled = numerator.sum(axis=0) / np.maximum(total, COUNT_FLOOR)
+    ratio = (numerator + COUNT_FLOOR * (pooled if reference is None else reference)) / (
+        denominator + COUNT_FLOOR
+    )
     if reference is None:
-        total = np.broadcast_to(denominator, numerator.shape).sum(axis=0)
-        reference = numerator.sum(axis=0) / np.maximum(total, COUNT_FLOOR)
-    return (numerator + COUNT_FLOOR * reference) / (denominator + COUNT_FLOOR)
+        ratio = (1.0 - INIT_SMOOTHING) * ratio + INIT_SMOOTHING * pooled
+    return ratio
 
 
 def safe_xlogy_matmul(X, P):
@@ -84,7 +98,9 @@ def check_integer_valued(X, what: str, *, minimum: int = 0, maximum: int | None 
     )
     for mask, requirement in checks:
         if mask is not None and mask.any():
-            raise ValueError(f"{what} {requirement}, but {_first_entry(X, mask)}")
+            # scikit-learn's wording for negative input, which its estimator checks expect
+            negative = "Negative values in data: " if mask is checks[0][0] and minimum == 0 else ""
+            raise ValueError(f"{negative}{what} {requirement}, but {_first_entry(X, mask)}")
 
 
 def check_probabilities(probs, what: str, n_outcomes: int | None = None) -> None:

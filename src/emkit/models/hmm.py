@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from emkit._kernels import hmm as kernels
 from emkit.core.containers import Statistics
@@ -216,12 +217,22 @@ class HMM:
 
     # -- initialisation -----------------------------------------------------------
     def init_params(self, chunks: Sequence[HMMChunk], rng) -> HMMParams:
-        """Uniform start and transition probabilities, emissions from ``init``, then ``initial``."""
+        """Uniform start and transition probabilities, emissions from ``init``, then ``initial``.
+
+        With known states, the data-driven states are renamed to agree best with the
+        labels (an assignment problem on their overlap) and the labelled rows are
+        assigned to their state, so that EM starts with states named as the labels.
+        """
+        if self._fully_given():  # nothing to estimate from the data
+            return self.with_initial(HMMParams(None, None, self.initial.emission))
         X = np.concatenate([c.X for c in chunks]) if len(chunks) > 1 else chunks[0].X
         weights = _concat_row_weights(chunks)
         resp = initial_responsibilities(
             np.asarray(X, dtype=float), self.n_components, self.init, rng, weights
         )
+        known = _concat_known_states(chunks)
+        if known is not None:
+            resp = _align_to_known_states(resp, known)
         if weights is not None:
             resp = resp * weights[:, None]
         initial_params = getattr(self.family, "initial_params", None)
@@ -235,6 +246,18 @@ class HMM:
             emission,
         )
         return self.with_initial(params)
+
+    def _fully_given(self) -> bool:
+        initial = self.initial
+        return (
+            initial.startprob is not None
+            and initial.transmat is not None
+            and initial.emission is not None
+            and all(
+                getattr(initial.emission, name, None) is not None
+                for name in self.family.param_names
+            )
+        )
 
     def with_initial(self, params: HMMParams) -> HMMParams:
         """``params`` with the user's ``initial`` values substituted."""
@@ -355,7 +378,7 @@ class HMM:
             if name in self.learn and np.any(prior > 0):
                 probs = getattr(params, name)
                 pseudo = np.where(allowed, prior, 0.0)
-                with np.errstate(divide="ignore"):
+                with np.errstate(divide="ignore", invalid="ignore"):
                     value += float(np.sum(np.where(pseudo > 0, pseudo * np.log(probs), 0.0)))
         return value
 
@@ -371,13 +394,19 @@ class HMM:
         )
 
     def n_free_parameters(self, n_features: int) -> int:
-        """Free parameters of the learned quantities (structural zeros are not free)."""
+        """Free parameters of the learned quantities (structural zeros are not free).
+
+        The emission parameters count in full when any of them is learned.
+        """
         count = 0
+        family_names = frozenset(self.family.param_names)
+        if self.learn & family_names:  # (a partly learned family counts in full)
+            count += self.family.n_free_parameters(self.n_components, n_features)
         if "startprob" in self.learn:
             count += int(self.start_allowed.sum()) - 1
         if "transmat" in self.learn:
             count += int(np.sum(np.maximum(self.trans_allowed.sum(axis=1) - 1, 0)))
-        return count + self.family.n_free_parameters(self.n_components, n_features)
+        return count
 
     def sample(self, params: HMMParams, n_samples: int, rng):
         """One sequence: (X of shape (n_samples, D), states of shape (n_samples,))."""
@@ -425,3 +454,25 @@ def _concat_row_weights(chunks):
     return np.concatenate(
         [c.row_weights if c.sample_weight is not None else np.ones(len(c)) for c in chunks]
     )
+
+
+def _concat_known_states(chunks):
+    if all(c.known_states is None for c in chunks):
+        return None
+    return np.concatenate(
+        [c.known_states if c.known_states is not None else np.full(len(c), -1) for c in chunks]
+    )
+
+
+def _align_to_known_states(resp, known):
+    """Columns of ``resp`` permuted to match the labels best; labelled rows one-hot."""
+    labelled = np.flatnonzero(known >= 0)
+    if labelled.size == 0:
+        return resp
+    K = resp.shape[1]
+    overlap = resp[labelled].T @ np.eye(K)[known[labelled]]  # (initial state, label)
+    columns, labels = linear_sum_assignment(-overlap)
+    aligned = np.empty_like(resp)
+    aligned[:, labels] = resp[:, columns]
+    aligned[labelled] = np.eye(K)[known[labelled]]
+    return aligned
