@@ -312,7 +312,10 @@ class HMM:
         weights = chunk.row_weights
         if weights is not None:
             gamma *= weights[:, None]
-            total = float(chunk.sample_weight @ log_lik)
+            # a sequence of weight 0 counts for nothing, even if it is impossible
+            total = float(
+                np.sum(chunk.sample_weight * np.where(chunk.sample_weight > 0, log_lik, 0.0))
+            )
         else:
             total = float(log_lik.sum())
         stats = HMMStats(
@@ -431,7 +434,10 @@ class HMM:
 
 
 def _check_possible(log_lik, chunk: HMMChunk) -> None:
-    impossible = np.flatnonzero(~np.isfinite(log_lik))
+    impossible = ~np.isfinite(log_lik)
+    if chunk.sample_weight is not None:
+        impossible &= chunk.sample_weight > 0
+    impossible = np.flatnonzero(impossible)
     if impossible.size:
         s = int(impossible[0])
         start, stop = int(chunk.offsets[s]), int(chunk.offsets[s + 1])

@@ -11,6 +11,8 @@ functions are safe in scripts, servers and tests. Save with
 * :func:`plot_convergence` — log-likelihood (and lower bound) per EM iteration.
 * :func:`plot_em_decomposition` — each iteration's gain = M-step gain of the bound
   + KL gap; :func:`plot_trace` — any column of ``estimator.trace_``.
+* :func:`plot_decoded_states` — an HMM's sequence coloured by Viterbi state, with the
+  level of every state.
 * :func:`animate_em` — GIF of EM converging (recorded by :func:`record_em` through
   the engine's per-iteration callback).
 """
@@ -31,6 +33,7 @@ from emkit.plot._mixture import (
     plot_mixture_2d,
     responsibilities,
 )
+from emkit.plot.hmm import plot_decoded_states
 
 __all__ = [
     "MixtureGeometry",
@@ -40,6 +43,7 @@ __all__ = [
     "mixture_geometry",
     "new_figure",
     "plot_convergence",
+    "plot_decoded_states",
     "plot_em_decomposition",
     "plot_mixture_1d",
     "plot_mixture_2d",
