@@ -94,6 +94,7 @@ def fit_em(
     callback=None,
     accelerate: str | None = None,
     n_jobs: int | None = 1,
+    init_chunks: Sequence[Any] | None = None,
 ) -> EMResult:
     """Fit ``model`` to ``chunks`` by EM, keeping the best of ``n_init`` restarts.
 
@@ -133,6 +134,9 @@ def fit_em(
     n_jobs : int or None
         Threads running the E-steps of different chunks (None or -1: every core).
         The statistics are added in chunk order, so the fit does not depend on it.
+    init_chunks : sequence, optional
+        Chunks given to ``model.init_params`` instead of ``chunks`` (an in-memory
+        sample when the data stream from disk or live on a cluster).
     """
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}")
@@ -145,7 +149,7 @@ def fit_em(
         FitProgress(verbose, max_iter, n_init, verbose_interval) as progress,
     ):
         for index in range(n_init):
-            start = init_params if warm else model.init_params(chunks, rng)
+            start = init_params if warm else model.init_params(init_chunks or chunks, rng)
             progress.start_restart(index)
             params, monitor, trace, n_e_steps = _run_one(
                 make_stepper(accelerate, model, reduce),

@@ -38,11 +38,13 @@ class EngineEstimatorMixin:
     ``self.params_``. The common fitted attributes set here are ``params_``,
     ``converged_``, ``n_iter_``, ``lower_bound_`` (per-sample objective at the last
     iteration, as scikit-learn), ``lower_bounds_`` (its history), ``log_likelihood_``
-    (total log-likelihood of the training data under the fitted parameters) and
+    (total log-likelihood of the training data under the fitted parameters),
+    ``n_e_steps_`` (E-steps used; more than ``n_iter_`` under acceleration) and
     ``trace_`` (dict of per-iteration arrays; see :mod:`emkit.core.trace`).
+    Optional estimator attributes read here: ``accelerate``, ``n_jobs``.
     """
 
-    def _run_engine(self, model, chunks, n_samples, *, warm: bool, callback=None):
+    def _run_engine(self, model, chunks, n_samples, *, warm: bool, callback=None, init_chunks=None):
         result = fit_em(
             model,
             chunks,
@@ -56,6 +58,9 @@ class EngineEstimatorMixin:
             verbose=self.verbose,
             verbose_interval=getattr(self, "verbose_interval", 1),
             callback=callback,
+            accelerate=getattr(self, "accelerate", None),
+            n_jobs=getattr(self, "n_jobs", 1),
+            init_chunks=init_chunks,
         )
         self.model_ = model
         self.params_ = result.params
@@ -64,6 +69,7 @@ class EngineEstimatorMixin:
         self.lower_bound_ = result.lower_bound
         self.lower_bounds_ = result.lower_bounds
         self.log_likelihood_ = result.log_likelihood
+        self.n_e_steps_ = result.n_e_steps
         self.trace_ = trace_as_arrays(list(result.trace))
         return result
 

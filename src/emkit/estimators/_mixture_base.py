@@ -10,7 +10,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from emkit.core.online import DEFAULT_KAPPA, DEFAULT_T0, online_em_step
 from emkit.estimators._base import EngineEstimatorMixin, check_sample_weight
+from emkit.estimators._data import prepare_mixture_data
 from emkit.models import MixtureChunk
 
 
@@ -63,19 +65,83 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         """
         self._validate_params()
         warm = self._is_warm()
-        X = validate_data(self, X, dtype=self._data_dtype, ensure_min_samples=2, reset=not warm)
-        X = self._check_data(X)
-        if X.shape[0] < self.n_components:
+        data = prepare_mixture_data(
+            self,
+            X,
+            sample_weight,
+            reset=not warm,
+            dtype=self._compute_dtype(),
+            chunk_size=getattr(self, "chunk_size", None),
+            check_data=self._check_data,
+        )
+        if data.n_rows < self.n_components:
             raise ValueError(
-                f"X has {X.shape[0]} samples but n_components={self.n_components}; "
+                f"X has {data.n_rows} samples but n_components={self.n_components}; "
                 "a mixture needs at least as many samples as components"
             )
-        weights = check_sample_weight(sample_weight, X)
-        model = self._build_model(X, weights)
-        n_samples = X.shape[0] if weights is None else float(weights.sum())
-        self._run_engine(model, [MixtureChunk(X, weights)], n_samples, warm=warm, callback=callback)
+        model = self._build_model(data.sample, data.sample_weight)
+        self._run_engine(
+            model,
+            data.chunks,
+            data.n_samples,
+            warm=warm,
+            callback=callback,
+            init_chunks=[MixtureChunk(data.sample, data.sample_weight)],
+        )
         self._store_params()
         return self
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One online EM update from a batch of samples (mini-batch EM).
+
+        The first call initialises the parameters from its batch; every call then
+        moves the running sufficient statistics towards the batch's, with step
+        ``(t + learning_offset) ** -learning_decay`` for the t-th batch (Cappé &
+        Moulines 2009; see :mod:`emkit.core.online`), and runs the M-step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_batch, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_batch,), optional
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "online_state_")
+        if first:
+            self._validate_params()
+        X = self._check_data(
+            validate_data(self, X, dtype=self._compute_dtype(), ensure_min_samples=1, reset=first)
+        )
+        weights = check_sample_weight(sample_weight, X)
+        chunk = MixtureChunk(X, weights)
+        if first:
+            if X.shape[0] < self.n_components:
+                raise ValueError(
+                    f"the first batch has {X.shape[0]} samples; it initialises the mixture, so "
+                    f"it needs at least n_components={self.n_components}"
+                )
+            self.model_ = self._build_model(X, weights)
+            self.params_ = self.model_.init_params([chunk], check_random_state(self.random_state))
+            self.online_state_ = None
+            self.n_iter_ = 0
+        self.params_, self.online_state_, _ = online_em_step(
+            self.model_,
+            self.params_,
+            self.online_state_,
+            chunk,
+            X.shape[0] if weights is None else float(weights.sum()),
+            kappa=getattr(self, "learning_decay", DEFAULT_KAPPA),
+            t0=getattr(self, "learning_offset", DEFAULT_T0),
+        )
+        self.n_iter_ += 1
+        self._store_params()
+        return self
+
+    def _compute_dtype(self):
+        return getattr(self, "dtype", None) or self._data_dtype
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most probable component of every sample, shape (n_samples,)."""

@@ -308,6 +308,14 @@ class CategoricalMixture(_CountMixture):
         finally:
             self._inferring_symbols = False
 
+    def partial_fit(self, X, y=None, sample_weight=None):
+        # the first batch fixes the alphabet (give n_symbols when it may lack symbols)
+        self._inferring_symbols = not hasattr(self, "online_state_")
+        try:
+            return super().partial_fit(X, y, sample_weight)
+        finally:
+            self._inferring_symbols = False
+
     def _check_data(self, X):
         if getattr(self, "_inferring_symbols", False):
             self.n_symbols_ = infer_n_symbols(self.n_symbols, X)

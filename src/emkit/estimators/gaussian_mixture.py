@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -63,6 +63,21 @@ class GaussianMixture(MixtureEstimator):
         n0: pseudo-observations of covariance ``covariance_prior``; 0 is MLE.
         With κ0 and n0 the prior is normal-inverse-Wishart (see
         :class:`emkit.families.GaussianPrior`).
+    accelerate : {None, "squarem"}, default=None
+        "squarem" extrapolates the EM map (Varadhan & Roland 2008) with a monotonicity
+        safeguard: far fewer E-steps on slowly converging problems. An iteration is
+        then a SQUAREM cycle; ``n_e_steps_`` counts the E-steps.
+    n_jobs : int or None, default=None
+        Threads for the E-steps of different chunks (None: every core). The fit is
+        bit-identical for any value.
+    chunk_size : int or None, default=None
+        Rows per chunk (None: 65536). X may also be a memory-mapped array or the path
+        of a ``.npy`` file, streamed chunk by chunk (memory bounded by the chunk), or a
+        ``dask.array.Array``, E-stepped per block on the current Dask client.
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the E-step's arithmetic; statistics are accumulated in float64.
+    learning_decay, learning_offset : float, default=0.6, 2.0
+        Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`.
 
     Attributes
     ----------
@@ -92,6 +107,12 @@ class GaussianMixture(MixtureEstimator):
         "mean_prior_strength": [Interval(Real, 0.0, None, closed="left")],
         "covariance_prior": ["array-like", Real, None],
         "covariance_prior_strength": [Interval(Real, 0.0, None, closed="left")],
+        "accelerate": [StrOptions({"squarem"}), None],
+        "n_jobs": [Integral, None],
+        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+        "dtype": [StrOptions({"float64", "float32"})],
+        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
+        "learning_offset": [Interval(Real, 0.0, None, closed="left")],
     }
 
     def __init__(
@@ -117,6 +138,12 @@ class GaussianMixture(MixtureEstimator):
         mean_prior_strength=0.0,
         covariance_prior=None,
         covariance_prior_strength=0.0,
+        accelerate=None,
+        n_jobs=None,
+        chunk_size=None,
+        dtype="float64",
+        learning_decay=0.6,
+        learning_offset=2.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -138,6 +165,12 @@ class GaussianMixture(MixtureEstimator):
         self.mean_prior_strength = mean_prior_strength
         self.covariance_prior = covariance_prior
         self.covariance_prior_strength = covariance_prior_strength
+        self.accelerate = accelerate
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
+        self.dtype = dtype
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # -- model construction -------------------------------------------------------
     def _family(self, X=None) -> GaussianFamily:
@@ -162,6 +195,7 @@ class GaussianMixture(MixtureEstimator):
             initial=self._initial_values(family, X.shape[1]),
             init=self.init_params,
             weight_prior=self.weight_prior,
+            dtype=np.dtype(self.dtype),
         )
 
     def _initial_values(self, family, n_features):

@@ -85,6 +85,9 @@ class Mixture:
         (Dirichlet(1 + weight_prior) prior on the weights); 0 is maximum likelihood.
     block_rows : int
         Rows processed at a time in the E-step (bounds temporary memory).
+    dtype : None, numpy.float64 or numpy.float32
+        Precision of the E-step's arithmetic; None follows the data. Statistics are
+        always accumulated in float64.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class Mixture:
         init: str = "kmeans",
         weight_prior: float = 0.0,
         block_rows: int = DEFAULT_BLOCK_ROWS,
+        dtype=None,
     ):
         if assignment not in ("soft", "hard"):
             raise ValueError(f"assignment must be 'soft' or 'hard', got {assignment!r}")
@@ -121,6 +125,7 @@ class Mixture:
         self.init = init
         self.weight_prior = float(weight_prior)
         self.block_rows = int(block_rows)
+        self.dtype = dtype
 
     # -- initialisation -----------------------------------------------------------
     def init_params(self, chunks: Sequence[MixtureChunk], rng) -> MixtureParams:
@@ -178,7 +183,7 @@ class Mixture:
         X, weight = chunk.X, chunk.sample_weight
         stats, loglik = None, 0.0
         for start in range(0, max(X.shape[0], 1), self.block_rows):
-            block = np.asarray(X[start : start + self.block_rows])
+            block = np.asarray(X[start : start + self.block_rows], dtype=self.dtype)
             if block.dtype not in (np.float32, np.float64):
                 block = block.astype(np.float64)
             log_norm, resp = self.posterior(params, block)
