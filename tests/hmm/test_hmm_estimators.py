@@ -343,3 +343,16 @@ def test_estimators_clone_and_are_unfitted_until_fit():
         model = clone(make())
         with pytest.raises(NotFittedError):
             model.predict(np.zeros((2, 1)))
+
+
+def test_threads_give_a_bit_identical_fit():
+    rng = np.random.RandomState(12)
+    X = rng.poisson(np.repeat([[3.0], [9.0]], 45_000, axis=0)).astype(float)
+    lengths = [40_000, 40_000, 10_000]  # two chunks of sequences
+    fits = [
+        PoissonHMM(2, max_iter=3, tol=0.0, n_jobs=n_jobs, random_state=0).fit(X, lengths)
+        for n_jobs in (1, 2)
+    ]
+    np.testing.assert_array_equal(fits[0].rates_, fits[1].rates_)
+    np.testing.assert_array_equal(fits[0].transmat_, fits[1].transmat_)
+    assert fits[0].log_likelihood_ == fits[1].log_likelihood_

@@ -292,3 +292,23 @@ def test_dirichlet_priors_add_pseudo_counts_to_the_expected_counts():
     # the log-prior is the Dirichlet(1 + c) density's kernel
     value = 2.0 * np.log(new.startprob).sum() + 0.5 * np.log(new.transmat).sum()
     assert model.log_prior(new) == pytest.approx(value, rel=1e-12)
+
+
+def test_split_sequences_cuts_between_sequences_and_keeps_the_statistics():
+    from emkit.models.hmm import split_sequences
+
+    rng = np.random.RandomState(13)
+    family, X = family_data("gaussian-diag", rng, n=200)
+    lengths = [30, 50, 20, 60, 40]
+    whole = chunk(
+        X, lengths, sample_weight=rng.uniform(1, 2, size=5), known_states=np.full(200, -1)
+    )
+    pieces = split_sequences(whole, 70)
+    assert [len(p) for p in pieces] == [80, 80, 40]
+    assert [len(p.sample_weight) for p in pieces] == [2, 2, 1]
+    model = HMM(family, 3, init="random")
+    params = model.init_params([whole], np.random.RandomState(0))
+    assert _stats_close(
+        model.e_step(params, whole)[0], sum(model.e_step(params, p)[0] for p in pieces)
+    )
+    assert split_sequences(whole, 1000) == [whole]

@@ -88,13 +88,16 @@ def _forward_backward_kernel(
     startprob,
     transmat,
     seq_weight,
-    gamma,
+    alpha,
     frames,
     scale,
+    posterior,
     log_lik,
     start_counts,
     trans_counts,
 ):
+    """``posterior`` is (K, n): every state's marginals are contiguous, the layout in
+    which the families' per-state loops (a column of the (n, K) transpose) run fastest."""
     K = startprob.shape[0]
     pred = np.empty(K)
     tmp = np.empty(K)
@@ -102,23 +105,23 @@ def _forward_backward_kernel(
     beta_cur = np.empty(K)
     for s in range(offsets.shape[0] - 1):
         t0, t1 = offsets[s], offsets[s + 1]
-        # gamma first holds the scaled forward messages, then the posteriors
-        ll = _forward(log_frame, t0, t1, startprob, transmat, gamma, frames, scale, pred)
+        ll = _forward(log_frame, t0, t1, startprob, transmat, alpha, frames, scale, pred)
         log_lik[s] = ll
         if ll == -np.inf:
-            for t in range(t0, t1):
-                for j in range(K):
-                    gamma[t, j] = 0.0
+            for j in range(K):
+                for t in range(t0, t1):
+                    posterior[j, t] = 0.0
             continue
         w = seq_weight[s]
         for j in range(K):
             beta_next[j] = 1.0
+            posterior[j, t1 - 1] = alpha[t1 - 1, j]
         for t in range(t1 - 2, t0 - 1, -1):
             inv = 1.0 / scale[t + 1]
             for j in range(K):
                 tmp[j] = frames[t + 1, j] * beta_next[j] * inv
             for i in range(K):
-                a = gamma[t, i]
+                a = alpha[t, i]
                 wa = w * a
                 b = 0.0
                 for j in range(K):
@@ -126,11 +129,11 @@ def _forward_backward_kernel(
                     b += v
                     trans_counts[i, j] += wa * v
                 beta_cur[i] = b
-                gamma[t, i] = a * b
+                posterior[i, t] = a * b
             for j in range(K):
                 beta_next[j] = beta_cur[j]
         for j in range(K):
-            start_counts[j] += w * gamma[t0, j]
+            start_counts[j] += w * posterior[j, t0]
 
 
 @njit(cache=True, nogil=True)
@@ -202,9 +205,10 @@ def forward_backward(log_frame, offsets, startprob, transmat, seq_weight=None):
     -------
     log_lik : ndarray of shape (S,)
         log p(x of sequence s); ``-inf`` for a sequence of probability zero.
-    gamma : ndarray of shape (n, K)
+    gamma : ndarray of shape (n, K), Fortran-ordered
         Posterior marginals p(z_t = k | x) (unweighted; zero rows for a sequence
-        of probability zero).
+        of probability zero). Column-major, so that every state's column is
+        contiguous for the families' statistics.
     start_counts : ndarray of shape (K,)
         sum_s w_s gamma_{s,0}.
     trans_counts : ndarray of shape (K, K)
@@ -216,9 +220,10 @@ def forward_backward(log_frame, offsets, startprob, transmat, seq_weight=None):
     seq_weight = (
         np.ones(S) if seq_weight is None else np.ascontiguousarray(seq_weight, dtype=np.float64)
     )
-    gamma = np.empty((n, K))
+    alpha = np.empty((n, K))
     frames = np.empty((n, K))
     scale = np.empty(n)
+    posterior = np.empty((K, n))
     log_lik = np.empty(S)
     start_counts = np.zeros(K)
     trans_counts = np.zeros((K, K))
@@ -228,14 +233,15 @@ def forward_backward(log_frame, offsets, startprob, transmat, seq_weight=None):
         startprob,
         transmat,
         seq_weight,
-        gamma,
+        alpha,
         frames,
         scale,
+        posterior,
         log_lik,
         start_counts,
         trans_counts,
     )
-    return log_lik, gamma, start_counts, trans_counts
+    return log_lik, posterior.T, start_counts, trans_counts
 
 
 def forward_log_likelihood(log_frame, offsets, startprob, transmat):

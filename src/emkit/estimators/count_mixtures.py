@@ -301,8 +301,11 @@ class CategoricalMixture(_CountMixture):
         self.weight_prior = weight_prior
 
     def fit(self, X, y=None, sample_weight=None, **kwargs):
-        # the alphabet is inferred while fitting, inside the data check
+        # the alphabet is inferred while fitting, inside the data checks (which may see
+        # X block by block, a memory-mapped X: the largest symbol of all blocks counts)
         self._inferring_symbols = not self._is_warm()
+        if self._inferring_symbols:
+            self.n_symbols_ = 1
         try:
             return super().fit(X, y, sample_weight, **kwargs)
         finally:
@@ -311,6 +314,8 @@ class CategoricalMixture(_CountMixture):
     def partial_fit(self, X, y=None, sample_weight=None):
         # the first batch fixes the alphabet (give n_symbols when it may lack symbols)
         self._inferring_symbols = not hasattr(self, "online_state_")
+        if self._inferring_symbols:
+            self.n_symbols_ = 1
         try:
             return super().partial_fit(X, y, sample_weight)
         finally:
@@ -318,7 +323,7 @@ class CategoricalMixture(_CountMixture):
 
     def _check_data(self, X):
         if getattr(self, "_inferring_symbols", False):
-            self.n_symbols_ = infer_n_symbols(self.n_symbols, X)
+            self.n_symbols_ = max(self.n_symbols_, infer_n_symbols(self.n_symbols, X))
         return super()._check_data(X)
 
     def _family(self, X=None):
@@ -518,14 +523,9 @@ class BernoulliMixture(_CountMixture):
             tags.input_tags.categorical = False
         return tags
 
-    def _check_data(self, X):
-        if self.binarize is not None:
-            X = (np.asarray(X) > self.binarize).astype(np.float64)
-        return super()._check_data(X)
-
     def _family(self, X=None):
         c = self.emissionprob_prior
-        return BernoulliFamily(BetaPrior(c, c) if c > 0 else None)
+        return BernoulliFamily(BetaPrior(c, c) if c > 0 else None, binarize=self.binarize)
 
     def _empty_params(self):
         return BernoulliParams(None)

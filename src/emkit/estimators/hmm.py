@@ -67,7 +67,7 @@ from emkit.families import (
     PoissonParams,
 )
 from emkit.models import HMM, HMMChunk, HMMParams
-from emkit.models.hmm import sequence_offsets
+from emkit.models.hmm import sequence_offsets, split_sequences
 
 __all__ = [
     "GMMHMM",
@@ -77,6 +77,9 @@ __all__ = [
     "MultinomialHMM",
     "PoissonHMM",
 ]
+
+#: Rows per chunk of sequences in fit (whole sequences; E-stepped on ``n_jobs`` threads).
+CHUNK_ROWS = 65536
 
 _COVARIANCE_SHAPES = {
     "full": lambda K, D: (K, D, D),
@@ -110,6 +113,7 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
     }
 
     _emission_attributes: tuple[str, ...] = ()
@@ -150,7 +154,9 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         model = self._build_model(family, X.shape[1])
         weights = chunk.sample_weight
         n_samples = X.shape[0] if weights is None else float(weights @ np.diff(chunk.offsets))
-        self._run_engine(model, [chunk], n_samples, warm=warm)
+        self._run_engine(
+            model, split_sequences(chunk, CHUNK_ROWS), n_samples, warm=warm, init_chunks=[chunk]
+        )
         self._store_params()
         return self
 
@@ -205,7 +211,8 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
                     f"known_states[{bad[0]}] = {known[bad[0]]} is not a state: use 0 .. "
                     f"{self.n_components - 1}, or -1 where the state is unknown"
                 )
-        return HMMChunk(X, offsets, weights, known)
+        # column-major: the families' per-state loops then read contiguous columns
+        return HMMChunk(np.asfortranarray(X), offsets, weights, known)
 
     # -- inference ----------------------------------------------------------------
     def _validated_chunk(self, X, lengths, known_states=None) -> HMMChunk:
@@ -352,6 +359,10 @@ _COMMON_DOC = """
         1 shows a progress bar, 2 also prints the objective every ``verbose_interval``
         iterations (standard error).
     verbose_interval : int, default=10
+    n_jobs : int or None, default=None
+        Threads for the E-steps (None: every core). Sequences are grouped into chunks
+        of about 65536 rows, E-stepped in parallel (forward-backward releases the GIL)
+        and summed in order, so the fit is bit-identical for any value.
 """
 
 _COMMON_ATTRIBUTES_DOC = """
@@ -447,6 +458,7 @@ class GaussianHMM(BaseHMM):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        n_jobs=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -470,6 +482,7 @@ class GaussianHMM(BaseHMM):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.n_jobs = n_jobs
 
     def _make_family(self, X):
         prior = gaussian_prior(self, X, self.n_components)
@@ -561,6 +574,7 @@ class GMMHMM(BaseHMM):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        n_jobs=None,
     ):
         self.n_components = n_components
         self.n_mix = n_mix
@@ -586,6 +600,7 @@ class GMMHMM(BaseHMM):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.n_jobs = n_jobs
 
     def _make_family(self, X):
         prior = gaussian_prior(self, X, self.n_components * self.n_mix)
@@ -679,6 +694,7 @@ class PoissonHMM(BaseHMM):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        n_jobs=None,
     ):
         self.n_components = n_components
         self.startprob_init = startprob_init
@@ -697,6 +713,7 @@ class PoissonHMM(BaseHMM):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.n_jobs = n_jobs
 
     def _make_family(self, X):
         return PoissonFamily(poisson_prior(self, X))
@@ -777,6 +794,7 @@ class CategoricalHMM(BaseHMM):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        n_jobs=None,
     ):
         self.n_components = n_components
         self.n_symbols = n_symbols
@@ -795,6 +813,7 @@ class CategoricalHMM(BaseHMM):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.n_jobs = n_jobs
 
     def _make_family(self, X):
         if X is not None and not self._is_warm():
@@ -878,6 +897,7 @@ class MultinomialHMM(BaseHMM):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        n_jobs=None,
     ):
         self.n_components = n_components
         self.n_trials = n_trials
@@ -896,6 +916,7 @@ class MultinomialHMM(BaseHMM):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.n_jobs = n_jobs
 
     def _make_family(self, X):
         if X is not None and not self._is_warm():
@@ -968,6 +989,7 @@ class BernoulliHMM(BaseHMM):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        n_jobs=None,
     ):
         self.n_components = n_components
         self.startprob_init = startprob_init
@@ -985,6 +1007,7 @@ class BernoulliHMM(BaseHMM):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.n_jobs = n_jobs
 
     def _make_family(self, X):
         c = self.emissionprob_prior

@@ -69,12 +69,22 @@ class BernoulliFamily:
     ----------
     prior : BetaPrior, optional
         Conjugate prior for MAP estimation; None for maximum likelihood.
+    binarize : float, optional
+        Threshold: real-valued data are read as ``x > binarize`` (as scikit-learn's
+        ``BernoulliNB``), in every method, so that any data path (in memory, chunked,
+        memory-mapped) sees the same binary features. None: data must be 0 or 1.
     """
 
     param_names = ("emissionprob",)
 
-    def __init__(self, prior: BetaPrior | None = None):
+    def __init__(self, prior: BetaPrior | None = None, binarize: float | None = None):
         self.prior = prior
+        self.binarize = binarize
+
+    def _binary(self, X):
+        if self.binarize is None:
+            return X
+        return (np.asarray(X) > self.binarize).astype(np.float64)
 
     # -- parameters ---------------------------------------------------------------
     def make_params(self, emissionprob) -> BernoulliParams:
@@ -90,19 +100,27 @@ class BernoulliFamily:
         return self.make_params(values.get("emissionprob", params.emissionprob))
 
     def check_data(self, X):
-        """X as float64 of shape (n, D); a clear error unless every entry is 0 or 1."""
-        check_integer_valued(X, "Bernoulli data (binary features)", maximum=1)
+        """X as float64 of shape (n, D); a clear error unless every entry is 0 or 1
+        (or, with ``binarize``, finite)."""
+        if self.binarize is not None:
+            if not np.all(np.isfinite(X)):
+                raise ValueError("Bernoulli data contain NaN or infinity; give finite values")
+        else:
+            check_integer_valued(X, "Bernoulli data (binary features)", maximum=1)
         return np.asarray(X, dtype=np.float64)
 
     # -- E-step -------------------------------------------------------------------
     def log_prob(self, params: BernoulliParams, X) -> np.ndarray:
         """log p(x_i | k) of shape (n, K)."""
         probs = params.emissionprob
+        X = self._binary(X)
         return safe_xlogy_matmul(X, probs) + safe_xlogy_matmul(1.0 - X, 1.0 - probs)
 
     def statistics(self, X, resp, reference: BernoulliParams | None) -> BernoulliStats:
         return BernoulliStats(
-            resp.sum(axis=0), resp.T @ X, None if reference is None else reference.emissionprob
+            resp.sum(axis=0),
+            resp.T @ self._binary(X),
+            None if reference is None else reference.emissionprob,
         )
 
     # -- M-step -------------------------------------------------------------------

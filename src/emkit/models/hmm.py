@@ -22,6 +22,7 @@ then :math:`\log p(x, z_{\text{known}})`.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ __all__ = [
     "HMMStats",
     "ImpossibleSequenceError",
     "sequence_offsets",
+    "split_sequences",
 ]
 
 
@@ -138,6 +140,31 @@ def sequence_offsets(lengths, n_samples: int) -> np.ndarray:
             "number of rows of every sequence in X, in order"
         )
     return np.concatenate([[0], np.cumsum(lengths_array)]).astype(np.int64)
+
+
+def split_sequences(chunk: HMMChunk, rows: int) -> list[HMMChunk]:
+    """``chunk`` cut between sequences into chunks of at least ``rows`` rows (the last
+    may be shorter); the statistics of the pieces sum to the chunk's."""
+    offsets = chunk.offsets
+    bounds, start = [0], 0
+    for s in range(1, offsets.shape[0]):
+        if offsets[s] - offsets[start] >= rows or s == offsets.shape[0] - 1:
+            bounds.append(s)
+            start = s
+    if len(bounds) <= 2:
+        return [chunk]
+    pieces = []
+    for first, last in itertools.pairwise(bounds):
+        a, b = int(offsets[first]), int(offsets[last])
+        pieces.append(
+            HMMChunk(
+                chunk.X[a:b],
+                offsets[first : last + 1] - a,
+                None if chunk.sample_weight is None else chunk.sample_weight[first:last],
+                None if chunk.known_states is None else chunk.known_states[a:b],
+            )
+        )
+    return pieces
 
 
 def _normalise_rows(counts, allowed):
