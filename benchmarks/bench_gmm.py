@@ -1,12 +1,13 @@
 """Gaussian mixture: time per EM iteration, emkit vs scikit-learn, in one process.
 
-Case (issue 2): 1,000,000 x 16 points, 16 full-covariance components. Both start
-from the same parameters; one iteration is one E-step plus one M-step (scikit-learn's
-``_e_step`` + ``_m_step``, emkit's ``Mixture.e_step`` + ``m_step``), timed interleaved.
-Then both run the same number of full iterations from the same start and the final
-log-likelihoods are compared.
+Case (issues 2 and 5): 1,000,000 x 16 points, 16 full-covariance components. Both
+start from the same parameters; one iteration is one E-step plus one M-step
+(scikit-learn's ``_e_step`` + ``_m_step``; emkit's E-step over the estimator's
+chunks, on every core, + ``m_step``), timed interleaved. Then both run the same
+number of full iterations from the same start and the final log-likelihoods are
+compared. ``--dtype float32`` runs emkit's E-step arithmetic in float32.
 
-Run: ``python benchmarks/bench_gmm.py [--n-samples N] [--repeats R]``
+Run: ``python benchmarks/bench_gmm.py [--n-samples N] [--repeats R] [--dtype float32]``
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from _timing import interleaved_medians, markdown_table
 from emkit import GaussianMixture
-from emkit.models import MixtureChunk
+from emkit.core import Reducer
+from emkit.estimators._data import prepare_mixture_data
 
 
 def make_data(n_samples, n_features, n_components, seed=0):
@@ -37,7 +39,13 @@ def make_data(n_samples, n_features, n_components, seed=0):
 
 
 def run(
-    n_samples=1_000_000, n_features=16, n_components=16, covariance_type="full", repeats=3, n_iter=5
+    n_samples=1_000_000,
+    n_features=16,
+    n_components=16,
+    covariance_type="full",
+    repeats=3,
+    n_iter=5,
+    dtype="float64",
 ):
     X, init = make_data(n_samples, n_features, n_components)
     if covariance_type != "full":
@@ -58,27 +66,37 @@ def run(
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = GaussianMixture(**options).fit(X)
+        ours = GaussianMixture(**options, dtype=dtype).fit(X)
         theirs = SklearnGaussianMixture(**options).fit(X)
 
     # scored before timing: scikit-learn's _m_step below updates the estimator in place
     emkit_loglik, sklearn_loglik = ours.score(X), theirs.score(X)
 
     # one EM iteration each, from the fitted parameters (the same point for both)
-    chunk = [MixtureChunk(X)]
+    data = prepare_mixture_data(
+        ours,
+        X,
+        None,
+        reset=False,
+        dtype=np.dtype(dtype),
+        chunk_size=None,
+        check_data=lambda block: block,
+    )
     model, params = ours.model_, ours.params_
-
-    def emkit_iteration():
-        stats, _ = model.e_step(params, chunk[0])
-        model.m_step(stats)
 
     def sklearn_iteration():
         _, log_resp = theirs._e_step(X)
         theirs._m_step(X, log_resp)
 
-    emkit_s, sklearn_s = interleaved_medians(emkit_iteration, sklearn_iteration, repeats)
+    with Reducer(data.chunks, n_jobs=None) as reduce:
+
+        def emkit_iteration():
+            stats, _ = reduce(model, params)
+            model.m_step(stats)
+
+        emkit_s, sklearn_s = interleaved_medians(emkit_iteration, sklearn_iteration, repeats)
     return {
-        "case": f"GMM {covariance_type} {n_samples}x{n_features}, K={n_components}",
+        "case": f"GMM {covariance_type} {n_samples}x{n_features}, K={n_components}, {dtype}",
         "peer": "scikit-learn",
         "emkit s/iter": emkit_s,
         "peer s/iter": sklearn_s,
@@ -96,6 +114,9 @@ if __name__ == "__main__":
     parser.add_argument("--n-samples", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--covariance-type", default="full")
+    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     args = parser.parse_args()
-    row = run(args.n_samples, covariance_type=args.covariance_type, repeats=args.repeats)
+    row = run(
+        args.n_samples, covariance_type=args.covariance_type, repeats=args.repeats, dtype=args.dtype
+    )
     print(markdown_table([row], COLUMNS))

@@ -21,12 +21,18 @@ sys.path.insert(0, str(HERE))
 
 from _timing import markdown_table  # noqa: E402
 
-COLUMNS = ["case", "peer", "emkit s/iter", "peer s/iter", "speed-up", "loglik rel. diff"]
+DEFAULT_COLUMNS = ["case", "peer", "emkit s/iter", "peer s/iter", "speed-up", "loglik rel. diff"]
 
 # (module, keyword arguments of its run(), the same for --quick)
 CASES = [
     ("bench_gmm", {"covariance_type": "full"}, {"n_samples": 100_000, "repeats": 2}),
+    (
+        "bench_gmm",
+        {"covariance_type": "full", "dtype": "float32"},
+        {"n_samples": 100_000, "repeats": 2},
+    ),
     ("bench_gmm", {"covariance_type": "diag"}, {"n_samples": 100_000, "repeats": 2}),
+    ("bench_squarem", {}, {"quick": True}),
     ("bench_hmm", {}, {"quick": True}),
     ("bench_lgssm", {}, {"quick": True}),
 ]
@@ -37,7 +43,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--output", default=str(HERE / "results.md"))
     args = parser.parse_args()
-    rows, failures = [], []
+    tables: dict[str, tuple[list[str], list[dict]]] = {}
+    failures = []
     for module_name, kwargs, quick_kwargs in CASES:
         try:
             module = importlib.import_module(module_name)
@@ -47,14 +54,22 @@ def main():
             raise
         options = {**kwargs, **(quick_kwargs if args.quick else {})}
         print(f"running {module_name} {options} ...", flush=True)
+        columns, rows = tables.setdefault(
+            module_name, (getattr(module, "COLUMNS", DEFAULT_COLUMNS), [])
+        )
         try:
             rows.append(module.run(**options))
         except Exception:
             failures.append((module_name, traceback.format_exc()))
             print(failures[-1][1], file=sys.stderr)
-        if rows:
-            print(markdown_table(rows[-1:], COLUMNS), flush=True)
-    table = markdown_table(rows, COLUMNS)
+            continue
+        print(markdown_table(rows[-1:], columns), flush=True)
+    body = "\n\n".join(
+        f"## {name}\n\n{(sys.modules[name].__doc__ or '').strip().splitlines()[0]}\n\n"
+        + markdown_table(rows, columns)
+        for name, (columns, rows) in tables.items()
+        if rows
+    )
     command = "python benchmarks/run_all.py" + (" --quick" if args.quick else "")
     header = (
         "# Benchmark results\n\n"
@@ -65,7 +80,7 @@ def main():
         "the peer's median time per EM iteration divided by emkit's. `loglik rel. diff` "
         "compares the log-likelihoods both reach from the same initial parameters.\n\n"
     )
-    Path(args.output).write_text(header + table + "\n")
+    Path(args.output).write_text(header + body + "\n")
     print(f"wrote {args.output}")
     if failures:
         sys.exit(f"{len(failures)} benchmark(s) failed: {[name for name, _ in failures]}")

@@ -271,23 +271,31 @@ class _Diag:
 
     @staticmethod
     def mahalanobis(X, means, prec_chol):
-        means, prec_chol = means.astype(X.dtype, copy=False), prec_chol.astype(X.dtype, copy=False)
-        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
-        for k in range(means.shape[0]):
-            y = (X - means[k]) * prec_chol[k]
-            out[:, k] = np.einsum("ij,ij->i", y, y)
+        # all components at once: sum_d (x_d - μ_kd)² p_kd expanded into two GEMMs, about
+        # a centre c (the mean of the means) that keeps the expansion's cancellation small
+        centre = means.mean(axis=0)
+        X = X - centre.astype(X.dtype)
+        means = (means - centre).astype(X.dtype)
+        precisions = (prec_chol**2).astype(X.dtype)
+        out = (X * X) @ precisions.T
+        out -= X @ (2.0 * means * precisions).T
+        out += (means * means * precisions).sum(axis=1)
+        np.maximum(out, 0.0, out=out)  # rounding must not make a squared distance negative
         return out
 
     @staticmethod
     def scatter(X, resp, shift):
-        resp, shift = resp.astype(X.dtype, copy=False), shift.astype(X.dtype, copy=False)
-        sum_dx, out = np.empty(shift.shape), np.empty(shift.shape)
-        for k in range(shift.shape[0]):
-            centred = X - shift[k]
-            weighted = centred * resp[:, k, None]
-            sum_dx[k] = weighted.sum(axis=0)
-            out[k] = (weighted * centred).sum(axis=0)
-        return sum_dx, out
+        # first and second moments about the centre c for all components (two GEMMs),
+        # then moved exactly to each component's shift in float64
+        centre = shift.mean(axis=0).astype(X.dtype).astype(np.float64)
+        X = X - centre.astype(X.dtype)
+        resp = resp.astype(X.dtype, copy=False)
+        first = (resp.T @ X).astype(np.float64)
+        second = (resp.T @ (X * X)).astype(np.float64)
+        counts = resp.sum(axis=0, dtype=np.float64)[:, None]
+        offset = shift - centre
+        sum_dx = first - counts * offset
+        return sum_dx, second - 2.0 * offset * first + counts * offset * offset
 
     @staticmethod
     def outer(u, v):
@@ -352,12 +360,8 @@ class _Spherical(_Diag):
 
     @staticmethod
     def mahalanobis(X, means, prec_chol):
-        means, prec_chol = means.astype(X.dtype, copy=False), prec_chol.astype(X.dtype, copy=False)
-        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
-        for k in range(means.shape[0]):
-            y = X - means[k]
-            out[:, k] = np.einsum("ij,ij->i", y, y) * prec_chol[k] ** 2
-        return out
+        D = means.shape[1]
+        return _Diag.mahalanobis(X, means, np.repeat(prec_chol[:, None], D, axis=1))
 
     @staticmethod
     def precision_cholesky(cov, counts=None):
