@@ -161,3 +161,15 @@ def test_bernoulli_threshold_binarizes_real_data():
     X = rng.standard_normal((100, 3))
     model = BernoulliMixture(2, binarize=0.0, random_state=0).fit(X)
     np.testing.assert_array_equal(model.predict(X), model.predict((X > 0).astype(float)))
+
+
+def test_categorical_alphabet_is_inferred_from_every_block_of_a_memory_mapped_file(tmp_path):
+    rng = np.random.RandomState(7)
+    X = rng.randint(0, 3, size=(70_000, 1))
+    X[-1, 0] = 5  # only in the second block of 65536 rows, not in the initial sample
+    np.save(tmp_path / "symbols.npy", X)
+    mapped = np.load(tmp_path / "symbols.npy", mmap_mode="r")
+    model = CategoricalMixture(2, random_state=0, max_iter=5).fit(mapped)
+    assert model.n_symbols_ == 6
+    assert model.emissionprob_.shape == (2, 6)
+    assert model.emissionprob_[:, 5].sum() > 0

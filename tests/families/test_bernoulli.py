@@ -61,3 +61,17 @@ def test_sampling_and_parameter_checks():
     np.testing.assert_allclose(X[5000:].mean(axis=0), THETA[1], atol=0.02)
     with pytest.raises(ValueError, match=r"entries in \[0, 1\]"):
         BernoulliFamily().make_params(np.array([[1.5]]))
+
+
+def test_threshold_reads_real_data_as_binary_in_every_method():
+    rng = np.random.RandomState(2)
+    X = rng.standard_normal((30, 3))
+    binary = (X > 0.2).astype(float)
+    resp = rng.dirichlet(np.ones(2), size=30)
+    plain, thresholded = BernoulliFamily(), BernoulliFamily(binarize=0.2)
+    params = BernoulliParams(np.array([[0.3, 0.6, 0.5], [0.8, 0.1, 0.4]]))
+    np.testing.assert_array_equal(thresholded.log_prob(params, X), plain.log_prob(params, binary))
+    assert allclose(thresholded.statistics(X, resp, params), plain.statistics(binary, resp, params))
+    thresholded.check_data(X)  # real values are fine with a threshold
+    with pytest.raises(ValueError, match="NaN"):
+        thresholded.check_data(np.array([[np.nan, 0.0, 1.0]]))
