@@ -13,6 +13,8 @@ functions are safe in scripts, servers and tests. Save with
   + KL gap; :func:`plot_trace` — any column of ``estimator.trace_``.
 * :func:`plot_decoded_states` — an HMM's sequence coloured by Viterbi state, with the
   level of every state.
+* :func:`plot_smoothed` — a state-space model's observations with the smoothed
+  signal (e.g. the Nile's level) and its credible band.
 * :func:`animate_em` — GIF of EM converging (recorded by :func:`record_em` through
   the engine's per-iteration callback).
 """
@@ -34,6 +36,7 @@ from emkit.plot._mixture import (
     responsibilities,
 )
 from emkit.plot.hmm import plot_decoded_states
+from emkit.plot.lgssm import plot_smoothed
 
 __all__ = [
     "MixtureGeometry",
@@ -47,6 +50,7 @@ __all__ = [
     "plot_em_decomposition",
     "plot_mixture_1d",
     "plot_mixture_2d",
+    "plot_smoothed",
     "plot_trace",
     "record_em",
     "responsibilities",
