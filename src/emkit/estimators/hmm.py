@@ -381,9 +381,9 @@ _COMMON_ATTRIBUTES_DOC = """
 def _hmm_doc(cls):
     """Insert the parameters and attributes that every HMM estimator shares."""
     cls.__doc__ = (
-        cls.__doc__.replace("    {common}\n", _COMMON_DOC.lstrip("\n")).rstrip()
+        cls.__doc__.replace("    {common}\n", _COMMON_DOC.lstrip("\n") + "\n").rstrip()
         + "\n"
-        + _COMMON_ATTRIBUTES_DOC.rstrip()
+        + _COMMON_ATTRIBUTES_DOC.strip("\n")
         + "\n    "
     )
     return cls

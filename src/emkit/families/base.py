@@ -3,6 +3,13 @@
 Adding a distribution means one file in ``emkit/families/`` with a class that has these
 methods; nothing to register. ``K`` is the number of components (or hidden states),
 ``n`` the number of samples, ``D`` the number of features.
+
+Optional method, used by :class:`emkit.models.HMM` when present (a family whose
+statistics need parameters even at initialisation, such as a mixture of Gaussians
+per state)::
+
+    initial_params(X, resp, rng) -> params
+        Initial parameters from initial responsibilities ``resp`` (n, K).
 """
 
 from __future__ import annotations
