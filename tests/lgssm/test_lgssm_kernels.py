@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _lgssm_testing import DensePosterior, random_params, simulate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emkit._kernels import _reference_kalman as reference
 from emkit._kernels import kalman
@@ -136,3 +138,24 @@ def test_non_positive_definite_innovation_is_reported_with_its_time_step():
     X, U = simulate(params, [5], rng)
     with pytest.raises(np.linalg.LinAlgError, match="time step 0 of sequence 0"):
         kalman.kalman_filter(X, U, np.array([0, 5]), *bad.kernel_arguments())
+
+
+@settings(max_examples=30)
+@given(
+    k=st.integers(1, 3),
+    p=st.integers(1, 3),
+    m=st.integers(0, 2),
+    T=st.integers(1, 5),
+    seed=st.integers(0, 2**31 - 1),
+    missing=st.floats(0.0, 0.8),
+)
+def test_property_log_likelihood_and_smoothed_moments_are_exact(k, p, m, T, seed, missing):
+    rng = np.random.RandomState(seed)
+    params = random_params(rng, k, p, m, stable=rng.uniform(0.1, 1.2))
+    X, U = simulate(params, [T], rng, missing=missing)
+    filtered, _, moments = _run(kalman, params, X, U, np.array([0, T]))
+    exact = DensePosterior(params, X, U)
+    assert filtered.log_likelihoods[0] == pytest.approx(exact.log_likelihood, rel=1e-9, abs=1e-9)
+    expected = exact.statistics(U)
+    for name, value in moments.items():
+        np.testing.assert_allclose(value, expected[name], rtol=1e-8, atol=1e-8, err_msg=name)

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from emkit.estimators._base import EngineEstimatorMixin
+from emkit.models.hmm import sequence_offsets
 from emkit.models.lgssm import (
     COVARIANCE_TYPES,
     LGSSM,
@@ -335,9 +336,9 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
             reset=reset,
         )
         n = X.shape[0]
-        lengths = _checked_lengths(lengths, n)
+        offsets = sequence_offsets(lengths, n)
         U = self._checked_controls(U, n, fitting=fitting)
-        chunk = LGSSMChunk.from_arrays(X, U, lengths)
+        chunk = LGSSMChunk.from_arrays(X, U, np.diff(offsets))
         if fitting:
             observed = ~np.isnan(chunk.X)
             for s in range(chunk.n_sequences):
@@ -499,26 +500,6 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
 
 
 # -- validation helpers ------------------------------------------------------------------------
-def _checked_lengths(lengths, n_samples):
-    """Validated sequence lengths (list of positive ints summing to n_samples), or None."""
-    if lengths is None:
-        return None
-    array = np.asarray(lengths)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"lengths must be a non-empty 1-D array of ints, got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.integer):
-        if not (np.issubdtype(array.dtype, np.floating) and np.all(array == np.round(array))):
-            raise ValueError(f"lengths must be integers, got {array.dtype}")
-        array = array.astype(np.int64)
-    if np.any(array < 1):
-        raise ValueError(f"every sequence length must be >= 1, got {array.min()}")
-    if array.sum() != n_samples:
-        raise ValueError(
-            f"lengths sum to {int(array.sum())} but X has {n_samples} rows; they must match"
-        )
-    return array.tolist()
-
-
 def _checked_array(value, name, shape):
     """``value`` as a finite float array of ``shape``; a float is accepted as c * identity
     for square matrices, a constant vector for vectors, and any (1, 1) / (1,) shape."""
