@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 
 import emkit
@@ -356,3 +359,22 @@ def test_threads_give_a_bit_identical_fit():
     np.testing.assert_array_equal(fits[0].rates_, fits[1].rates_)
     np.testing.assert_array_equal(fits[0].transmat_, fits[1].transmat_)
     assert fits[0].log_likelihood_ == fits[1].log_likelihood_
+
+
+@pytest.fixture(scope="module")
+def fitted_poisson():
+    return fitted("poisson")
+
+
+@given(cuts=st.lists(st.integers(1, 299), max_size=6, unique=True))
+@settings(max_examples=25)
+def test_any_split_into_sequences_scores_as_the_sum_of_its_sequences(fitted_poisson, cuts):
+    model, X, _ = fitted_poisson
+    bounds = [0, *sorted(cuts), X.shape[0]]
+    lengths = np.diff(bounds)
+    per_sequence = [model.score(X[a:b]) for a, b in itertools.pairwise(bounds)]
+    assert model.score(X, lengths) == pytest.approx(sum(per_sequence), rel=1e-12)
+    np.testing.assert_allclose(model.score_sequences(X, lengths), per_sequence, rtol=1e-12)
+    proba = model.predict_proba(X, lengths)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.all(proba >= 0)
