@@ -406,3 +406,21 @@ def test_prediction_input_is_checked():
         model.sample(0, U=np.ones((0, 1)))
     with pytest.raises(NotFittedError):
         LinearGaussianSSM(1).smooth(X_SMALL)
+
+
+def test_squarem_fit_is_monotone_with_missing_data_and_controls():
+    rng = np.random.RandomState(9)
+    truth = random_params(rng, 2, 3, 1)
+    X, U = simulate(truth, [150, 100], rng, missing=0.3)
+    plain = LinearGaussianSSM(2, learn="all", tol=1e-6, max_iter=400, random_state=0)
+    fast = LinearGaussianSSM(
+        2, learn="all", tol=1e-6, max_iter=400, random_state=0, accelerate="squarem"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain.fit(X, [150, 100], U)
+        fast.fit(X, [150, 100], U)
+    history = fast.lower_bounds_
+    assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:]))
+    assert fast.n_e_steps_ < plain.n_e_steps_
+    assert fast.log_likelihood_ >= plain.log_likelihood_ - 0.5

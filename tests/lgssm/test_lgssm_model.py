@@ -189,3 +189,41 @@ def test_fixed_parameter_without_value_is_refused():
         LGSSM(2, 2, learn=ALL - {"transition_matrix"})
     with pytest.raises(ValueError, match="unknown parameter names"):
         LGSSM(2, 2, learn={"transition_matrices"})
+
+
+@pytest.mark.parametrize("kind", ["full", "diag", "spherical"])
+def test_pack_unpack_round_trip_keeps_fixed_values(kind):
+    rng = np.random.RandomState(7)
+    params = random_params(rng, 3, 2, 1)
+    params = dataclasses.replace(
+        params,
+        transition_covariance=_structured(params.transition_covariance, kind),
+        observation_covariance=_structured(params.observation_covariance, kind),
+    )
+    learn = ALL - {"observation_matrix"}
+    model = _model(params, learn, transition_covariance_type=kind, observation_covariance_type=kind)
+    vector = model.pack(params)
+    size = {"full": 6 + 3, "diag": 3 + 2, "spherical": 2}[kind] + 9 + 3 + 6 + 3 + 2
+    assert vector.shape == (size,)
+    back = model.unpack(vector, params)
+    for name in learn:
+        np.testing.assert_allclose(getattr(back, name), getattr(params, name), atol=1e-12)
+    assert back.observation_matrix is params.observation_matrix
+    # any vector is a valid parameter set: covariances come out positive definite
+    other = model.unpack(rng.standard_normal(size), params)
+    assert np.linalg.eigvalsh(other.transition_covariance).min() > 0
+
+
+def test_singular_learned_covariance_is_a_clear_error():
+    rng = np.random.RandomState(8)
+    params = random_params(rng, 2, 2)
+    X, U = simulate(params, [20], rng)
+    model = _model(params, {"observation_covariance"})
+    stats, _ = model.e_step(params, chunk_of(X, U))
+    C = params.observation_matrix
+    # observations explained exactly by the states: zero expected residual
+    exact = dataclasses.replace(stats, xx=C @ stats.zz @ C.T, xz=C @ stats.zz)
+    with pytest.raises(np.linalg.LinAlgError, match="observation_covariance is not positive"):
+        model.m_step(exact)
+    regularised = _model(params, {"observation_covariance"}, reg_covar=1e-6).m_step(exact)
+    np.testing.assert_allclose(regularised.observation_covariance, 1e-6 * np.eye(2), atol=1e-12)

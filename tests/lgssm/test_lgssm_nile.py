@@ -71,3 +71,22 @@ def test_figure_of_the_smoothed_level(nile, tmp_path):
     assert save_figure(ax.figure, tmp_path / "nile.png").stat().st_size > 10_000
     with pytest.raises(ValueError, match="coverage"):
         plot_smoothed(model, flow, coverage=1.5)
+
+
+def test_squarem_reaches_the_same_maximum_in_fewer_e_steps(nile):
+    _, flow, plain = nile
+    fast = emkit.LinearGaussianSSM(
+        1,
+        transition_matrix_init=1.0,
+        observation_matrix_init=1.0,
+        initial_state_covariance_init=DIFFUSE,
+        learn=LEARN,
+        tol=1e-12,
+        max_iter=5000,
+        accelerate="squarem",
+    ).fit(flow)
+    assert fast.converged_
+    assert fast.n_e_steps_ < plain.n_e_steps_ / 2
+    assert fast.log_likelihood_ >= plain.log_likelihood_ - 1e-6
+    assert fast.observation_covariance_[0, 0] == pytest.approx(15099, rel=1e-3)
+    assert fast.transition_covariance_[0, 0] == pytest.approx(1469.1, rel=1e-3)

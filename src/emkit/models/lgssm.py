@@ -361,6 +361,45 @@ class LGSSM:
         }
         return sum(counts[name] for name in self.learn)
 
+    # -- unconstrained vector form (for SQUAREM acceleration) ---------------------------
+    def pack(self, params: LGSSMParams) -> np.ndarray:
+        """The learned parameters as one unconstrained 1-D vector.
+
+        Matrices and the initial mean as they are; a full covariance by its
+        log-Cholesky factor (log of the diagonal, then the strict lower triangle), a
+        diagonal one by its log-variances, a spherical one by its log-variance.
+        """
+        kinds = self._covariance_types()
+        parts = []
+        for name in PARAM_NAMES:
+            if name not in self.learn:
+                continue
+            value = getattr(params, name)
+            if name in kinds:
+                parts.append(_pack_covariance(value, kinds[name]))
+            else:
+                parts.append(np.ravel(value))
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def unpack(self, vector: np.ndarray, like: LGSSMParams) -> LGSSMParams:
+        """Inverse of :meth:`pack`; parameters that are not learned are ``like``'s."""
+        kinds = self._covariance_types()
+        values, start = {}, 0
+        for name in PARAM_NAMES:
+            if name not in self.learn:
+                continue
+            shape = np.shape(getattr(like, name))
+            if name in kinds:
+                size = _packed_covariance_size(shape[0], kinds[name])
+                values[name] = _unpack_covariance(
+                    vector[start : start + size], shape[0], kinds[name]
+                )
+            else:
+                size = int(np.prod(shape))
+                values[name] = vector[start : start + size].reshape(shape)
+            start += size
+        return dataclasses.replace(like, **values)
+
     # -- prediction and simulation ----------------------------------------------------
     def forecast(self, params: LGSSMParams, chunk: LGSSMChunk, steps: int, U_future=None):
         """Predictive distribution of the next ``steps`` observations after every sequence.
@@ -466,16 +505,33 @@ def _constrained(cov, kind):
     return cov
 
 
-def _maximise(stats: LGSSMStats, learn, fixed: LGSSMParams, q_type, r_type, reg_covar):
-    """Closed-form M-step for the parameters in ``learn``; the others are ``fixed``'s."""
+def _maximise(
+    stats: LGSSMStats, learn, fixed: LGSSMParams, q_type, r_type, reg_covar, *, check=True
+):
+    """Closed-form M-step for the parameters in ``learn``; the others are ``fixed``'s.
+
+    With ``check``, a learned covariance that is not positive definite is an error
+    (the data-driven start skips it: it floors them afterwards)."""
     k, m = stats.zz.shape[0], stats.uu.shape[0]
 
     def learned_or(name):
         return None if name in learn else getattr(fixed, name)
 
-    def covariance(scatter, count, kind):
+    def covariance(name, scatter, count, kind):
         cov = _constrained(scatter / count, kind)
-        return cov + reg_covar * np.eye(cov.shape[0]) if reg_covar else cov
+        cov = cov + reg_covar * np.eye(cov.shape[0]) if reg_covar else cov
+        if not check:
+            return cov
+        try:
+            np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            raise np.linalg.LinAlgError(
+                f"the M-step's {name} is not positive definite (eigenvalues "
+                f"{np.round(np.linalg.eigvalsh(cov), 12)}): the model fits some direction "
+                "exactly. Set reg_covar > 0, use a 'diag' or 'spherical' covariance type, "
+                "lower state_dim, or fix this covariance"
+            ) from None
+        return cov
 
     # observation: [C D] by least squares, then R as the expected residual covariance
     S_ys, S_ss = _observation_moments(stats)
@@ -488,7 +544,7 @@ def _maximise(stats: LGSSMStats, learn, fixed: LGSSMParams, q_type, r_type, reg_
     D = fixed.control_observation_matrix if "control_observation_matrix" not in learn else D
     if "observation_covariance" in learn:
         scatter = _residual_scatter(stats.xx, S_ys, S_ss, np.hstack([C, D]))
-        R = covariance(scatter, stats.n_steps, r_type)
+        R = covariance("observation_covariance", scatter, stats.n_steps, r_type)
     else:
         R = fixed.observation_covariance
     # transition: [A B], then Q
@@ -506,7 +562,7 @@ def _maximise(stats: LGSSMStats, learn, fixed: LGSSMParams, q_type, r_type, reg_
     B = fixed.control_transition_matrix if "control_transition_matrix" not in learn else B
     if "transition_covariance" in learn and stats.n_transitions > 0:
         scatter = _residual_scatter(stats.zz_next, S_ys, S_ss, np.hstack([A, B]))
-        Q = covariance(scatter, stats.n_transitions, q_type)
+        Q = covariance("transition_covariance", scatter, stats.n_transitions, q_type)
     else:
         Q = fixed.transition_covariance
     # initial state
@@ -521,10 +577,33 @@ def _maximise(stats: LGSSMStats, learn, fixed: LGSSMParams, q_type, r_type, reg_
             - np.outer(m0, stats.init_z)
             + stats.n_sequences * np.outer(m0, m0)
         )
-        P0 = covariance(scatter, stats.n_sequences, "full")
+        P0 = covariance("initial_state_covariance", scatter, stats.n_sequences, "full")
     else:
         P0 = fixed.initial_state_covariance
     return LGSSMParams(A, C, Q, R, m0, P0, B, D)
+
+
+def _packed_covariance_size(n, kind) -> int:
+    return {"full": n * (n + 1) // 2, "diag": n, "spherical": 1}[kind]
+
+
+def _pack_covariance(S, kind) -> np.ndarray:
+    if kind == "spherical":
+        return np.log(S[:1, 0])
+    if kind == "diag":
+        return np.log(np.diag(S))
+    chol = np.linalg.cholesky(S)
+    return np.concatenate([np.log(np.diag(chol)), chol[np.tril_indices(S.shape[0], -1)]])
+
+
+def _unpack_covariance(vector, n, kind) -> np.ndarray:
+    if kind == "spherical":
+        return np.exp(vector[0]) * np.eye(n)
+    if kind == "diag":
+        return np.diag(np.exp(vector))
+    chol = np.diag(np.exp(vector[:n]))
+    chol[np.tril_indices(n, -1)] = vector[n:]
+    return chol @ chol.T
 
 
 def _gaussian_term(cov, scatter, count) -> float:
@@ -645,13 +724,20 @@ def data_driven_params(
     )
     learn = frozenset(name for name in PARAM_NAMES if getattr(fixed, name) is None)
     params = _maximise(
-        stats, learn, fixed, transition_covariance_type, observation_covariance_type, 0.0
+        stats,
+        learn,
+        fixed,
+        transition_covariance_type,
+        observation_covariance_type,
+        0.0,
+        check=False,
     )
     R, Q = params.observation_covariance, params.transition_covariance
     if given.observation_covariance is None:
+        # diagonal, as in factor analysis: with k < p the residual of the projection
+        # has rank p - k, so its full covariance would be singular
         floor = 0.05 * np.where(variance > 0, variance, scale)
-        R = R + np.diag(np.maximum(floor - np.diag(R), 0.0))
-        R = _constrained(R, observation_covariance_type)
+        R = _constrained(np.diag(np.maximum(np.diag(R), floor)), observation_covariance_type)
     if given.transition_covariance is None:
         Q = _constrained(Q + 1e-6 * state_var * np.eye(k), transition_covariance_type)
     P0 = given.initial_state_covariance
