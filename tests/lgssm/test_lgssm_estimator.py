@@ -424,3 +424,27 @@ def test_squarem_fit_is_monotone_with_missing_data_and_controls():
     assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:]))
     assert fast.n_e_steps_ < plain.n_e_steps_
     assert fast.log_likelihood_ >= plain.log_likelihood_ - 0.5
+
+
+def test_threads_over_chunks_of_sequences_give_the_same_fit():
+    rng = np.random.RandomState(10)
+    truth = random_params(rng, 2, 2)
+    lengths = [700] * 25  # 17500 rows: three chunks of whole sequences
+    X, _ = simulate(truth, lengths, rng, missing=0.1)
+    chunk = chunk_of(X, None, lengths)
+    pieces = chunk.split(8192)
+    assert [len(p) for p in pieces] == [8400, 8400, 700]
+    model = LGSSM(2, 2)
+    whole, loglik = model.e_step(truth, chunk)
+    parts = [model.e_step(truth, p) for p in pieces]
+    assert emkit.core.allclose(whole, sum(s for s, _ in parts), rtol=1e-11)
+    assert loglik == pytest.approx(sum(ll for _, ll in parts), rel=1e-12)
+    fits = []
+    for n_jobs in (1, 2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(
+                LinearGaussianSSM(2, max_iter=4, n_jobs=n_jobs, random_state=0).fit(X, lengths)
+            )
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(getattr(fits[0], f"{name}_"), getattr(fits[1], f"{name}_"))

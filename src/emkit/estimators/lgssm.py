@@ -33,6 +33,8 @@ DEFAULT_LEARN = (
 _CONTROL_NAMES = ("control_transition_matrix", "control_observation_matrix")
 _TRANSITION_NAMES = ("transition_matrix", "control_transition_matrix", "transition_covariance")
 _COVARIANCE_NAMES = ("transition_covariance", "observation_covariance", "initial_state_covariance")
+#: time steps per chunk of whole sequences in fit (chunks are E-stepped on n_jobs threads)
+CHUNK_ROWS = 8192
 #: relative size of the perturbation of the data-driven start when n_init > 1
 RESTART_PERTURBATION = 0.3
 
@@ -110,6 +112,11 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         1 shows a progress bar, 2 also prints the objective every ``verbose_interval``
         iterations (on standard error).
     verbose_interval : int, default=10
+    n_jobs : int or None, default=None
+        Threads for the E-steps (None: every core). Sequences are grouped into chunks
+        of about 8192 time steps, filtered and smoothed in parallel (the numba kernels
+        release the GIL) and their statistics summed in order, so the fit does not
+        depend on the number of threads. One sequence is one chunk.
 
     Attributes
     ----------
@@ -163,6 +170,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -189,6 +197,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        n_jobs=None,
     ):
         self.state_dim = state_dim
         self.learn = learn
@@ -211,6 +220,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.n_jobs = n_jobs
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, X, lengths=None, U=None, *, callback=None):
@@ -271,7 +281,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
             reg_covar=self.reg_covar,
             perturbation=0.0 if self.n_init == 1 else RESTART_PERTURBATION,
         )
-        self._run_engine(model, [chunk], len(chunk), warm=warm, callback=callback)
+        self._run_engine(model, chunk.split(CHUNK_ROWS), len(chunk), warm=warm, callback=callback)
         self.learned_ = tuple(name for name in PARAM_NAMES if name in learn)
         self._store_params()
         return self
