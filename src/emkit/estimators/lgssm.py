@@ -258,7 +258,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
                 "sequences or remove them from learn"
             )
         initial = self._initial_params(p, m)
-        missing = {n: None for n in PARAM_NAMES if n not in learn and getattr(initial, n) is None}
+        missing = [n for n in PARAM_NAMES if n not in learn and getattr(initial, n) is None]
         if missing:
             # a fixed parameter without a value takes the data-driven default
             defaults = data_driven_params(
