@@ -52,9 +52,11 @@ class EMResult:
     trace: tuple[TraceRecord, ...]
 
 
-def _run_one(stepper, params, *, n_samples, max_iter, tol, previous, progress, callback):
+def _run_one(
+    stepper, params, *, n_samples, max_iter, tol, previous, progress, callback, decrease_rtol
+):
     """EM steps from ``params`` until convergence or ``max_iter``."""
-    monitor = ConvergenceMonitor(tol, max_iter)
+    monitor = ConvergenceMonitor(tol, max_iter, decrease_rtol)
     trace: list[dict] = []
     n_e_steps = 0
     if callback is not None:
@@ -95,6 +97,7 @@ def fit_em(
     accelerate: str | None = None,
     n_jobs: int | None = 1,
     init_chunks: Sequence[Any] | None = None,
+    decrease_rtol: float = 1e-9,
 ) -> EMResult:
     """Fit ``model`` to ``chunks`` by EM, keeping the best of ``n_init`` restarts.
 
@@ -137,6 +140,10 @@ def fit_em(
     init_chunks : sequence, optional
         Chunks given to ``model.init_params`` instead of ``chunks`` (an in-memory
         sample when the data stream from disk or live on a cluster).
+    decrease_rtol : float
+        Relative decrease of the objective between iterations that is still
+        rounding (see ``emkit.core.monitor.decrease_rtol_for``); a larger decrease
+        raises a LikelihoodDecreaseWarning.
     """
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}")
@@ -160,6 +167,7 @@ def fit_em(
                 previous=previous_lower_bound if warm else -np.inf,
                 progress=progress,
                 callback=None if callback is None else partial(callback, index),
+                decrease_rtol=decrease_rtol,
             )
             progress.finish_restart(monitor.converged)
             value = monitor.history[-1] if monitor.history else -np.inf

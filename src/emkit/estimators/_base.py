@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from emkit.core import fit_em, trace_as_arrays
+from emkit.core.monitor import decrease_rtol_for
 
 ENGINE_RESULT_ATTRIBUTES = (
     "converged_",
@@ -61,6 +62,7 @@ class EngineEstimatorMixin:
             accelerate=getattr(self, "accelerate", None),
             n_jobs=getattr(self, "n_jobs", 1),
             init_chunks=init_chunks,
+            decrease_rtol=decrease_rtol_for(getattr(self, "dtype", "float64")),
         )
         self.model_ = model
         self.params_ = result.params

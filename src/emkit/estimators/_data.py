@@ -77,9 +77,10 @@ def _open_npy(path):
     return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
-def _sample_rows(n_rows: int) -> np.ndarray:
-    """Evenly spaced row indices, at most INIT_SAMPLE_ROWS of them."""
-    return np.arange(0, n_rows, max(1, -(-n_rows // INIT_SAMPLE_ROWS)))
+def _sample_rows(n_rows: int, limit: int | None = None) -> np.ndarray:
+    """Evenly spaced row indices, at most ``limit`` (default INIT_SAMPLE_ROWS) of them."""
+    limit = INIT_SAMPLE_ROWS if limit is None else limit
+    return np.arange(0, n_rows, max(1, -(-n_rows // limit)))
 
 
 def _memmap_data(estimator, X, sample_weight, reset, dtype, chunk_size, check_data):
@@ -87,14 +88,14 @@ def _memmap_data(estimator, X, sample_weight, reset, dtype, chunk_size, check_da
         raise ValueError(f"Expected a 2-D array of shape (n_samples, n_features), got {X.shape}")
     if X.shape[0] < 2:
         raise ValueError(f"at least 2 samples are needed, got {X.shape[0]}")
-    rows = _sample_rows(X.shape[0])
-    sample = check_data(validate_data(estimator, np.asarray(X[rows]), dtype=dtype, reset=reset))
     for start in range(0, X.shape[0], chunk_size):  # stream the whole file once
         block = np.asarray(X[start : start + chunk_size])
         bad = ~np.isfinite(block).all(axis=1)
         if bad.any():
             raise ValueError(f"X contains NaN or infinity in row {start + int(np.argmax(bad))}")
         check_data(block.astype(dtype, copy=False))
+    rows = _sample_rows(X.shape[0])
+    sample = check_data(validate_data(estimator, np.asarray(X[rows]), dtype=dtype, reset=reset))
     weights = None
     if sample_weight is not None:  # only the number of rows of the second argument is used
         weights = check_sample_weight(sample_weight, np.empty((X.shape[0], 0)))
