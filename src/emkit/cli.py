@@ -621,9 +621,10 @@ def run_demo(args) -> int:
     console = _console()
     console.print(
         f"[bold]Old Faithful[/bold]: {X.shape[0]} eruptions x {X.shape[1]} features "
-        f"({', '.join(dataset.columns)}), 2-component Gaussian mixture, full covariances."
+        f"({', '.join(dataset.columns)})"
     )
-    console.print("EM starts from a deliberately poor point: both means near the data's centre.")
+    console.print("Gaussian mixture, 2 components, full covariances, fitted by EM from a")
+    console.print("deliberately poor start (both means near the centre of the data).")
     for table in _mixture_parameters(estimator, list(dataset.columns)):
         console.print(table)
     status = "converged" if estimator.converged_ else "did not converge"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emkit.plot._convergence import log_likelihood_path
+from emkit.plot._convergence import _integer_ticks, log_likelihood_path
 from emkit.plot._figure import new_figure
 from emkit.plot._mixture import (
     _checked_data,
@@ -192,6 +192,7 @@ def animate_em(
         curve_ax.plot(index, log_likelihood[index], "o", color="tab:red", markersize=6)
         curve_ax.set_ylim(curve_ylim)
         curve_ax.set_xlabel("EM iteration")
+        _integer_ticks(curve_ax)
         curve_ax.set_ylabel("log-likelihood (nats)")
         curve_ax.set_title(f"log p(x | θ) = {log_likelihood[index]:.2f}")
         curve_ax.grid(alpha=0.3)

@@ -19,13 +19,14 @@ from emkit.plot._figure import axes_or_new
 
 __all__ = ["log_likelihood_path", "plot_convergence", "plot_em_decomposition", "plot_trace"]
 
+# At a trace row: q is the E-step's posterior under θ_old, θ_new the M-step's result.
 TRACE_LABELS = {
-    "log_likelihood": r"$\log p(x \mid \theta_t)$",
-    "log_prior": r"$\log p(\theta_t)$",
-    "entropy": r"$H(q_t)$",
-    "expected_log_joint": r"$Q(\theta_{t+1}, \theta_t)$",
-    "lower_bound": r"$\mathcal{L}(q_t, \theta_{t+1})$",
-    "kl": r"$\mathrm{KL}(q_t \,\|\, p(z \mid x, \theta_{t+1}))$",
+    "log_likelihood": r"$\log p(x \mid \theta_\mathrm{old})$",
+    "log_prior": r"$\log p(\theta_\mathrm{old})$",
+    "entropy": r"$H(q)$",
+    "expected_log_joint": r"$Q(\theta_\mathrm{new}, \theta_\mathrm{old})$",
+    "lower_bound": r"$\mathcal{L}(q, \theta_\mathrm{new})$",
+    "kl": r"$\mathrm{KL}(q \,\|\, p(z \mid x, \theta_\mathrm{new}))$",
 }
 
 
@@ -46,6 +47,12 @@ def log_likelihood_path(estimator) -> np.ndarray:
     """
     trace = _trace(estimator)
     return np.append(trace["log_likelihood"], float(estimator.log_likelihood_))
+
+
+def _integer_ticks(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _is_hard(estimator) -> bool:
@@ -92,6 +99,7 @@ def plot_convergence(estimator, ax=None, *, lower_bound: bool = True, title: str
             label=r"lower bound $\mathcal{L}(q_{t-1}, \theta_t)$",
         )
     ax.set_xlabel("EM iteration")
+    _integer_ticks(ax)
     ax.set_ylabel(f"{name} (nats)")
     if title is None:
         status = "converged" if getattr(estimator, "converged_", False) else "not converged"
@@ -140,11 +148,12 @@ def plot_em_decomposition(estimator, ax=None, *, title: str | None = None):
         shown = np.where(values > 0, values, np.nan)
         ax.plot(iterations, shown, marker="o", markersize=3, label=label, **style)
     ax.set_yscale("log")
-    ax.set_xlabel("EM iteration t")
+    ax.set_xlabel("EM iteration")
+    _integer_ticks(ax)
     ax.set_ylabel("gain of log-likelihood (nats)")
     ax.set_title(title or r"gain = M-step gain of $\mathcal{L}$ + KL gap")
     ax.legend(loc="upper right", fontsize="small")
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
     return ax
 
 
@@ -177,6 +186,7 @@ def plot_trace(estimator, names=("entropy",), ax=None, *, title: str | None = No
             iterations, trace[name], marker="o", markersize=3, label=TRACE_LABELS.get(name, name)
         )
     ax.set_xlabel("EM iteration")
+    _integer_ticks(ax)
     ax.set_ylabel("nats")
     if title:
         ax.set_title(title)

@@ -94,6 +94,15 @@ def _checked_data(X, n_features_needed: int, features) -> np.ndarray:
     return X
 
 
+def _geometry_for(estimator, params, X) -> MixtureGeometry:
+    geometry = mixture_geometry(estimator, params)
+    if geometry.means.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} features but the model was fitted on {geometry.means.shape[1]}"
+        )
+    return geometry
+
+
 def ellipse_geometry(covariance_2x2: np.ndarray, n_std: float) -> tuple[float, float, float]:
     """(width, height, angle in degrees) of the ``n_std`` contour of a 2-D Gaussian.
 
@@ -219,11 +228,7 @@ def plot_mixture_2d(
         raise ValueError(f"color_by must be 'responsibility' or 'label', got {color_by!r}")
     features = tuple(int(f) for f in features)
     X = _checked_data(X, 2, features)
-    geometry = mixture_geometry(estimator, params)
-    if geometry.means.shape[1] != X.shape[1]:
-        raise ValueError(
-            f"X has {X.shape[1]} features but the model was fitted on {geometry.means.shape[1]}"
-        )
+    geometry = _geometry_for(estimator, params, X)
     ax = axes_or_new(ax)
     resp = responsibilities(estimator, X, params)
     draw_mixture_2d(
@@ -278,7 +283,7 @@ def plot_mixture_1d(
     """
     feature = int(feature)
     X = _checked_data(X, 1, (feature,))
-    geometry = mixture_geometry(estimator, params)
+    geometry = _geometry_for(estimator, params, X)
     ax = axes_or_new(ax)
     x = X[:, feature]
     colors = component_colors(geometry.means.shape[0])
