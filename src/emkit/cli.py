@@ -414,6 +414,8 @@ def run_fit(args) -> int:
         raise CLIError(f"bad option value (see 'emkit fit --help'): {_one_line(exc)}") from None
     estimator.verbose = 0  # a display preference of this run, not a property of the model
     written = save(estimator, args.output)
+    if args.plot:
+        kind.plot(estimator, table, args.plot)
     n, d = table.X.shape
     converged = (
         f"yes, in {estimator.n_iter_} iterations"
@@ -427,11 +429,9 @@ def run_fit(args) -> int:
             ("converged", converged),
             *kind.summary(estimator, table.X),
             ("written", str(written)),
+            *([("figure", args.plot)] if args.plot else []),
         ]
     )
-    if args.plot:
-        kind.plot(estimator, table, args.plot)
-        print(f"figure: {args.plot}")
     return 0
 
 
