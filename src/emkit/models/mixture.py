@@ -190,7 +190,8 @@ class Mixture:
             if weight is not None:
                 w = weight[start : start + self.block_rows]
                 resp *= w[:, None]
-                loglik += float(w @ log_norm)
+                # a zero-weight sample counts for nothing, even where its density is 0
+                loglik += float(w @ np.where(w > 0, log_norm, 0.0))
             else:
                 loglik += float(log_norm.sum())
             part = MixtureStats(
