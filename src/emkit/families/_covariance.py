@@ -55,7 +55,19 @@ def _from_log_cholesky(vector, n_matrices, n_features):
     return chol @ np.transpose(chol, (0, 2, 1))
 
 
-class _Full:
+class _PerComponent:
+    """What full and diag share: one covariance (and one prior count) per component."""
+
+    @staticmethod
+    def component_counts(counts, prior_count, n_features):
+        return counts + prior_count
+
+    @staticmethod
+    def prior_scatter(prior_cov, n_components, n_features):
+        return np.broadcast_to(prior_cov, (n_components, *prior_cov.shape))
+
+
+class _Full(_PerComponent):
     name = "full"
 
     @staticmethod
@@ -132,14 +144,6 @@ class _Full:
         idx = np.arange(cov.shape[-1])
         cov[:, idx, idx] += value
         return cov
-
-    @staticmethod
-    def component_counts(counts, prior_count, n_features):
-        return counts + prior_count
-
-    @staticmethod
-    def prior_scatter(prior_cov, n_components, n_features):
-        return np.broadcast_to(prior_cov, (n_components, *prior_cov.shape))
 
     @staticmethod
     def prior_from_covariance(cov):
@@ -240,7 +244,7 @@ class _Tied(_Full):
         return rng.multivariate_normal(mean, cov, n)
 
 
-class _Diag:
+class _Diag(_PerComponent):
     name = "diag"
 
     @staticmethod
@@ -312,14 +316,6 @@ class _Diag:
     @staticmethod
     def add_to_diagonal(cov, value):
         return cov + value
-
-    @staticmethod
-    def component_counts(counts, prior_count, n_features):
-        return counts + prior_count
-
-    @staticmethod
-    def prior_scatter(prior_cov, n_components, n_features):
-        return np.broadcast_to(prior_cov, (n_components, *prior_cov.shape))
 
     @staticmethod
     def prior_from_covariance(cov):
