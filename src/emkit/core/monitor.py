@@ -25,6 +25,11 @@ def decrease_rtol_for(dtype) -> float:
     return 1e-5 if np.dtype(dtype) == np.float32 else 1e-9
 
 
+# A change of the per-sample objective this small (relative) is floating-point rounding:
+# the last bits of parameters that no longer move. Real EM progress is far larger.
+_ROUNDING = 64 * np.finfo(np.float64).eps
+
+
 class LikelihoodDecreaseWarning(RuntimeWarning):
     """The objective (log-likelihood + log-prior) decreased between EM iterations.
 
@@ -40,7 +45,7 @@ class ConvergenceMonitor:
     ----------
     tol : float
         Convergence when the per-sample objective changes by less than ``tol``, or
-        not at all (so that ``tol=0`` runs until an exact fixed point).
+        only by rounding (so that ``tol=0`` runs until a fixed point).
     max_iter : int
         Iteration budget.
     decrease_rtol : float
@@ -82,7 +87,10 @@ class ConvergenceMonitor:
                     LikelihoodDecreaseWarning,
                     stacklevel=3,
                 )
-        # An exact repeat is a fixed point of the (deterministic) EM map: converged even
-        # with tol=0, where iterating further could only repeat it (k-means, hard EM).
-        self.converged = abs(value - last) < self.tol or value == last
+        # A repeat up to rounding is a fixed point of the EM map: converged even with
+        # tol=0 (k-means, hard EM), where iterating on could only move the last bits.
+        change = abs(value - last)
+        self.converged = change < self.tol or (
+            np.isfinite(last) and change <= _ROUNDING * max(1.0, abs(last))
+        )
         return self.converged
