@@ -173,7 +173,7 @@ class GaussianMixture(MixtureEstimator):
         self.learning_offset = learning_offset
 
     # -- model construction -------------------------------------------------------
-    def _family(self, X=None) -> GaussianFamily:
+    def _family(self, X=None, sample_weight=None) -> GaussianFamily:
         prior = None
         if X is not None and (self.mean_prior_strength > 0 or self.covariance_prior_strength > 0):
             prior = GaussianFamily(self.covariance_type).default_prior(
@@ -183,11 +183,12 @@ class GaussianMixture(MixtureEstimator):
                 self.covariance_prior_strength,
                 mean_prior=_checked_array(self.mean_prior, "mean_prior", (X.shape[1],)),
                 covariance_prior=self._checked_covariance_prior(X.shape[1]),
+                sample_weight=sample_weight,
             )
         return GaussianFamily(self.covariance_type, self.reg_covar, prior)
 
     def _build_model(self, X, sample_weight):
-        family = self._family(X)
+        family = self._family(X, sample_weight)
         return Mixture(
             family,
             self.n_components,

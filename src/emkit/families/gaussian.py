@@ -291,17 +291,25 @@ class GaussianFamily:
         covariance_strength,
         mean_prior=None,
         covariance_prior=None,
+        sample_weight=None,
     ) -> GaussianPrior:
         """A prior centred on the data: m0 = data mean, Σ0 = data covariance / K^(2/D).
 
         The scale of Σ0 follows Fraley & Raftery (2007), "Bayesian regularization for
         normal mixture estimation and model-based clustering", J. Classification 24.
+        ``sample_weight`` (n,) counts as repetitions of the rows (the covariance has
+        the n - 1 denominator of repeated rows, sum(w) - 1), so that weighted data and
+        repeated rows get the same prior.
         """
         D = X.shape[1]
+        weights = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+        total = float(weights.sum())
+        mean = (weights @ X) / total
         if mean_prior is None:
-            mean_prior = X.mean(axis=0)
+            mean_prior = mean
         if covariance_prior is None:
-            data_cov = np.atleast_2d(np.cov(X, rowvar=False)) if X.shape[0] > 1 else np.eye(D)
+            centred = X - mean
+            data_cov = (weights * centred.T) @ centred / (total - 1) if total > 1 else np.eye(D)
             covariance_prior = self._cov.prior_from_covariance(data_cov / n_components ** (2.0 / D))
         return GaussianPrior(
             np.asarray(mean_prior, dtype=float),
