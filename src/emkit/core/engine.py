@@ -59,6 +59,7 @@ def _run_one(
     monitor = ConvergenceMonitor(tol, max_iter, decrease_rtol)
     trace: list[dict] = []
     n_e_steps = 0
+    allowance = 0.0  # decrease the previous step's inexact M-steps can explain
     if callback is not None:
         callback(0, params)
     for _ in range(max_iter):
@@ -72,7 +73,8 @@ def _run_one(
             callback(monitor.n_iter + 1, params)
         objective = (step.log_likelihood + step.log_prior) / n_samples
         last = monitor.history[-1] if monitor.history else previous
-        converged = monitor.report(objective, previous)
+        converged = monitor.report(objective, previous, allowance=allowance)
+        allowance = step.slack / n_samples
         progress.iteration(monitor.n_iter, objective, objective - last)
         if converged:
             break

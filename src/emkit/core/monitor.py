@@ -63,11 +63,13 @@ class ConvergenceMonitor:
     def n_iter(self) -> int:
         return len(self.history)
 
-    def report(self, value: float, previous: float = -np.inf) -> bool:
+    def report(self, value: float, previous: float = -np.inf, allowance: float = 0.0) -> bool:
         """Record one iteration's objective; return True when converged.
 
         ``previous`` is the objective before the first recorded iteration (a warm
-        start continues from the last fit's value).
+        start continues from the last fit's value). ``allowance`` is a decrease since
+        the last value that the model declared possible (an M-step that deliberately
+        does not maximise Q exactly, see ``EMModel.m_step_slack``), per sample.
         """
         if not np.isfinite(value):
             raise FloatingPointError(
@@ -77,7 +79,7 @@ class ConvergenceMonitor:
         last = self.history[-1] if self.history else previous
         self.history.append(float(value))
         if np.isfinite(last):
-            slack = self.decrease_rtol * max(1.0, abs(last))
+            slack = self.decrease_rtol * max(1.0, abs(last)) + allowance
             if value < last - slack:
                 warnings.warn(
                     f"EM objective decreased at iteration {self.n_iter}: "

@@ -24,10 +24,17 @@ class EMModel(Protocol[Params, Stats]):
     dataclasses); ``Stats`` must support ``+`` (statistics of the union of two chunks)
     and ``*`` by a float (see :class:`emkit.core.containers.Statistics`).
 
-    Optional method, used for the per-iteration trace when present::
+    Optional methods::
 
         expected_log_joint(params, stats) -> float
-            Q(params) = E_q[log p(x, z | params)] computed from the statistics of q.
+            Q(params) = E_q[log p(x, z | params)] computed from the statistics of q;
+            used for the per-iteration trace when present.
+        m_step_slack(params, stats) -> float
+            For an M-step that deliberately does not maximise Q exactly (e.g. a
+            covariance floor added afterwards): how far Q (+ log prior) at
+            ``params = m_step(stats)`` may lie below its maximum. The objective may
+            then decrease by that much in the next iteration without being a bug,
+            and the engine's monotonicity check allows for it.
     """
 
     def init_params(self, chunks: Sequence[Any], rng: np.random.RandomState) -> Params:

@@ -22,6 +22,15 @@ class Step:
     params: Any  # the parameters after the step
     record: dict = field(default_factory=dict)  # trace of the EM sub-step from θ
     n_e_steps: int = 1
+    # how much the objective at ``params`` may lie below that at θ without a bug: the
+    # summed m_step_slack of the M-steps that produced ``params`` (0 for exact M-steps)
+    slack: float = 0.0
+
+
+def m_step_slack(model, params, stats) -> float:
+    """The model's ``m_step_slack`` (see EMModel), or 0.0 when it has none."""
+    slack = getattr(model, "m_step_slack", None)
+    return 0.0 if slack is None else float(slack(params, stats))
 
 
 def _em_substep(model, params, reduce, has_q: bool):
@@ -29,6 +38,7 @@ def _em_substep(model, params, reduce, has_q: bool):
     stats, loglik = reduce(model, params)
     log_prior = model.log_prior(params)
     new_params = model.m_step(stats)
+    slack = m_step_slack(model, new_params, stats)
     record = {
         "log_likelihood": loglik,
         "log_prior": log_prior,
@@ -41,7 +51,7 @@ def _em_substep(model, params, reduce, has_q: bool):
         entropy = loglik - model.expected_log_joint(params, stats)
         q_new = model.expected_log_joint(new_params, stats)
         record.update(entropy=entropy, expected_log_joint=q_new, lower_bound=q_new + entropy)
-    return loglik, log_prior, new_params, record
+    return loglik, log_prior, new_params, record, slack
 
 
 class PlainEM:
@@ -52,10 +62,10 @@ class PlainEM:
         self.has_q = hasattr(model, "expected_log_joint")
 
     def step(self, params) -> Step:
-        loglik, log_prior, new_params, record = _em_substep(
+        loglik, log_prior, new_params, record, slack = _em_substep(
             self.model, params, self.reduce, self.has_q
         )
-        return Step(loglik, log_prior, new_params, record, 1)
+        return Step(loglik, log_prior, new_params, record, 1, slack)
 
 
 class Squarem(PlainEM):
@@ -83,17 +93,20 @@ class Squarem(PlainEM):
 
     def step(self, params) -> Step:
         model = self.model
-        loglik0, log_prior0, params1, record = _em_substep(model, params, self.reduce, self.has_q)
-        loglik1, _, params2, _ = _em_substep(model, params1, self.reduce, False)
+        loglik0, log_prior0, params1, record, slack1 = _em_substep(
+            model, params, self.reduce, self.has_q
+        )
+        loglik1, _, params2, _, slack2 = _em_substep(model, params1, self.reduce, False)
+        two_steps = slack1 + slack2  # θ2 is two (possibly inexact) M-steps from θ0
         record["kl"] = loglik1 - record["lower_bound"]
         p0, p1, p2 = model.pack(params), model.pack(params1), model.pack(params2)
         r, v = p1 - p0, p2 - 2 * p1 + p0
         norm_v = np.linalg.norm(v)
         if not np.isfinite(norm_v) or norm_v == 0.0:
-            return Step(loglik0, log_prior0, params2, record, 2)
+            return Step(loglik0, log_prior0, params2, record, 2, two_steps)
         alpha = -np.linalg.norm(r) / norm_v
         if alpha >= -1.0:  # no extrapolation beyond θ2 is called for
-            return Step(loglik0, log_prior0, params2, record, 2)
+            return Step(loglik0, log_prior0, params2, record, 2, two_steps)
         alpha = max(alpha, -self.step_max)
         try:
             extrapolated = model.unpack(p0 - 2 * alpha * r + alpha**2 * v, params)
@@ -103,10 +116,12 @@ class Squarem(PlainEM):
             objective = -np.inf  # e.g. an extrapolated covariance that is not usable
         if not np.isfinite(objective) or objective < loglik0 + log_prior0:
             self.step_max = max(self.initial_step_max, self.step_max / self.step_factor)
-            return Step(loglik0, log_prior0, params2, record, 3)
+            return Step(loglik0, log_prior0, params2, record, 3, two_steps)
         if alpha == -self.step_max:
             self.step_max *= self.step_factor
-        return Step(loglik0, log_prior0, model.m_step(stats), record, 3)
+        # θ' is no worse than θ0 (checked above); only the last M-step can fall short
+        final = model.m_step(stats)
+        return Step(loglik0, log_prior0, final, record, 3, m_step_slack(model, final, stats))
 
 
 def make_stepper(accelerate, model, reduce):

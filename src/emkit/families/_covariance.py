@@ -146,6 +146,11 @@ class _Full(_PerComponent):
         return cov
 
     @staticmethod
+    def eigenvalues(cov):
+        """Eigenvalues of every covariance matrix: (K, D), or (D,) when tied."""
+        return np.linalg.eigvalsh(cov)
+
+    @staticmethod
     def prior_from_covariance(cov):
         return cov
 
@@ -316,6 +321,11 @@ class _Diag(_PerComponent):
     @staticmethod
     def add_to_diagonal(cov, value):
         return cov + value
+
+    @staticmethod
+    def eigenvalues(cov):
+        """The variances: (K, D) diag, or (K,) spherical (one per component)."""
+        return cov
 
     @staticmethod
     def prior_from_covariance(cov):

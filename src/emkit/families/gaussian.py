@@ -220,6 +220,27 @@ class GaussianFamily:
             covariances = fixed.covariances
         return self.make_params(means, covariances, counts)
 
+    def m_step_slack(self, params: GaussianParams, stats: GaussianStats, learn) -> float:
+        """How far Q (+ log prior) at ``params``, the M-step's result from ``stats``, may
+        lie below its exact maximum, because ``reg_covar`` was added to the covariances.
+
+        The covariance part of Q (+ log prior) is -(c/2)(log|Σ| + tr(Σ⁻¹ Σ*)) with c
+        the (pseudo-)count and Σ* its maximiser; at Σ = Σ* + εI, with eigenvalues ν_j,
+        it falls short by (c/2) Σ_j g(ε/ν_j), g(t) = −log(1 − t) − t ≈ t²/2 (exact,
+        the same eigenvectors). EM's guarantee becomes "decreases by at most this";
+        the engine allows for it instead of reporting a bug.
+        """
+        if self.reg_covar == 0.0 or "covariances" not in learn:
+            return 0.0
+        D = stats.sum_dx.shape[1]
+        n0 = self.prior.covariance_strength if self.prior is not None else 0.0
+        counts = self._cov.component_counts(stats.sum_w + _COUNT_FLOOR, n0, D)
+        ratio = np.clip(self.reg_covar / self._cov.eigenvalues(params.covariances), 0.0, 1.0)
+        with np.errstate(divide="ignore"):
+            shortfall = -np.log1p(-ratio) - ratio
+        per_count = shortfall.reshape(*np.shape(counts), -1).sum(axis=-1)
+        return float(0.5 * np.sum(counts * per_count))
+
     # -- objective pieces ---------------------------------------------------------
     def expected_log_prob(self, params: GaussianParams, stats: GaussianStats) -> float:
         """sum_ik r_ik log N(x_i | μ_k, Σ_k) from the statistics."""

@@ -227,6 +227,16 @@ class Mixture:
         return MixtureParams(weights, components)
 
     # -- objective pieces ---------------------------------------------------------
+    def m_step_slack(self, params: MixtureParams, stats: MixtureStats) -> float:
+        """How far Q (+ log prior) at ``params = m_step(stats)`` may lie below its exact
+        maximum because of the family's deliberate regularisation (e.g. ``reg_covar``);
+        0 when the family's M-step is exact (see :class:`emkit.core.EMModel`)."""
+        slack = getattr(self.family, "m_step_slack", None)
+        if slack is None:
+            return 0.0
+        learn = self.learn & frozenset(self.family.param_names)
+        return slack(params.components, stats.components, learn)
+
     def log_prior(self, params: MixtureParams) -> float:
         value = self.family.log_prior(params.components)
         if self.weight_prior > 0 and "weights" in self.learn:
