@@ -135,6 +135,12 @@ class Mixture:
         resp = initial_responsibilities(X, self.n_components, self.init, rng, weights)
         if weights is not None:
             resp = resp * weights[:, None]
+        if all(_initial_field(self.initial, name) is not None for name in self.family.param_names):
+            # Every component parameter is the user's: estimating them from the data-driven
+            # start first would be wasted, and could fail (a covariance collapsing onto one
+            # seed point) although the user's values are fine. Only the weights may remain.
+            weights = self._weights(resp.sum(axis=0)) if "weights" in self.learn else None
+            return self.with_initial(MixtureParams(weights, self.initial.components))
         stats = MixtureStats(resp.sum(axis=0), self.family.statistics(X, resp, None))
         # fixed parameters come from `initial`; only learned ones are estimated
         return self.with_initial(self.m_step(stats))
@@ -214,9 +220,7 @@ class Mixture:
                 stacklevel=3,
             )
         if "weights" in learn:
-            # scikit-learn's floor on expected counts (10 eps) keeps empty components valid
-            pseudo = counts + 10.0 * np.finfo(np.float64).eps + self.weight_prior
-            weights = pseudo / pseudo.sum()
+            weights = self._weights(counts)
         else:
             weights = fixed.weights
         components = self.family.m_step(
@@ -225,6 +229,12 @@ class Mixture:
             fixed=None if fixed is None else fixed.components,
         )
         return MixtureParams(weights, components)
+
+    def _weights(self, counts: np.ndarray) -> np.ndarray:
+        """Mixing weights from expected counts (K,): MLE, or Dirichlet MAP."""
+        # scikit-learn's floor on expected counts (10 eps) keeps empty components valid
+        pseudo = counts + 10.0 * np.finfo(np.float64).eps + self.weight_prior
+        return pseudo / pseudo.sum()
 
     # -- objective pieces ---------------------------------------------------------
     def m_step_slack(self, params: MixtureParams, stats: MixtureStats) -> float:
