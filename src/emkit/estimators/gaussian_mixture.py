@@ -203,7 +203,9 @@ class GaussianMixture(MixtureEstimator):
         K, D = self.n_components, n_features
         weights = _checked_array(self.weights_init, "weights_init", (K,))
         if weights is not None:
-            if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+            if np.any(weights < 0):
+                raise ValueError(f"weights_init must be non-negative, got {weights}")
+            if not np.isclose(weights.sum(), 1.0):
                 raise ValueError(
                     f"weights_init must be non-negative and sum to 1, got sum {weights.sum():.6g}"
                 )
@@ -228,7 +230,17 @@ class GaussianMixture(MixtureEstimator):
             "diag": (n_features,),
             "spherical": (),
         }[self.covariance_type]
-        return _checked_array(self.covariance_prior, "covariance_prior", shape)
+        prior = _checked_array(self.covariance_prior, "covariance_prior", shape)
+        # a prior scale that is not positive definite would only surface later, as a
+        # misleading "component collapsed" error
+        if prior.ndim == 2:
+            positive = np.allclose(prior, prior.T) and np.all(np.linalg.eigvalsh(prior) > 0)
+        else:
+            positive = np.all(prior > 0)
+        if not positive:
+            kind = "symmetric positive definite" if prior.ndim == 2 else "positive"
+            raise ValueError(f"covariance_prior must be {kind}")
+        return prior
 
     # -- fitted attributes --------------------------------------------------------
     def _store_params(self):
