@@ -124,6 +124,8 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
             means = np.asarray(self.init, dtype=float)
             if means.shape != (K, D):
                 raise ValueError(f"init array must have shape ({K}, {D}), got {means.shape}")
+            if not np.all(np.isfinite(means)):
+                raise ValueError("init array contains NaN or infinity; give finite centres")
         fixed = MixtureParams(np.full(K, 1.0 / K), GaussianParams(means, np.full(K, variance)))
         method = (
             "random_from_data"
