@@ -136,6 +136,29 @@ def test_a_broken_m_step_is_reported(x):
     assert "bug in the model" in messages[0]
 
 
+class DeclaredShortfall(DampedMean):
+    """A damped M-step that says how far below the maximum of Q it stops: Q(m) =
+    -n/2 (m - mean)² + const, so the shortfall is n/2 (m - mean)² (times ``honesty``)."""
+
+    def __init__(self, step, honesty=1.0):
+        super().__init__(step)
+        self.honesty = honesty
+
+    def m_step_slack(self, mean, stats):
+        return self.honesty * 0.5 * stats.count * (mean - stats.total / stats.count) ** 2
+
+
+def test_a_declared_m_step_shortfall_is_not_reported(x):
+    """Overshooting (step 2.5) can decrease the likelihood; a model that declares its
+    shortfall (m_step_slack) is not reported, one that under-declares it is."""
+    kwargs = dict(n_samples=x.size, max_iter=6, tol=0.0, init_params=-5.0)
+    kwargs.update(warn_not_converged=False)
+    result = fit_em(DeclaredShortfall(2.5), [x], **kwargs)
+    assert np.any(np.diff(result.lower_bounds) < -1e-3)  # it did decrease
+    with pytest.warns(LikelihoodDecreaseWarning):
+        fit_em(DeclaredShortfall(2.5, honesty=0.5), [x], **kwargs)
+
+
 def test_max_iter_zero_returns_the_start(x):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -302,3 +325,8 @@ def test_monitor_converges_at_an_exact_fixed_point_even_with_zero_tolerance():
     assert not monitor.report(-2.0)
     assert monitor.report(-2.0)
     assert ConvergenceMonitor(tol=0.5, max_iter=10).report(-1.0, previous=-1.4)
+    # the last bits of a value that no longer moves are rounding, not progress
+    rounding = ConvergenceMonitor(tol=0.0, max_iter=10)
+    rounding.report(-4.0)
+    assert rounding.report(np.nextafter(-4.0, 0.0))
+    assert not ConvergenceMonitor(tol=0.0, max_iter=10).report(-4.0 + 1e-12, previous=-4.0)

@@ -417,3 +417,26 @@ def test_sample_has_the_component_moments(covariance_type):
         se = np.sqrt(np.diag(cov) / block.shape[0])
         assert np.all(np.abs(block.mean(axis=0) - params.means[k]) < 5 * se)
         np.testing.assert_allclose(np.cov(block.T), cov, rtol=0.05, atol=0.03)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("with_prior", [False, True], ids=["mle", "map"])
+def test_m_step_slack_is_the_exact_shortfall_caused_by_reg_covar(data, covariance_type, with_prior):
+    """Q (+ log prior) at the regularised M-step falls short of its maximum (the
+    M-step without reg_covar) by exactly m_step_slack."""
+    X, resp = data
+    prior = prior_for(covariance_type, 1.5, 2.5) if with_prior else None
+    exact = GaussianFamily(covariance_type, reg_covar=0.0, prior=prior)
+    regularised = GaussianFamily(covariance_type, reg_covar=0.05, prior=prior)
+    s = exact.statistics(X, resp, random_params(covariance_type))
+    best, moved = exact.m_step(s), regularised.m_step(s)
+
+    def objective(params):
+        return exact.expected_log_prob(params, s) + exact.log_prior(params)
+
+    shortfall = objective(best) - objective(moved)
+    slack = regularised.m_step_slack(moved, s, frozenset({"means", "covariances"}))
+    assert shortfall > 1e-4
+    assert slack == pytest.approx(shortfall, rel=1e-8)
+    assert exact.m_step_slack(best, s, frozenset({"means", "covariances"})) == 0.0
+    assert regularised.m_step_slack(moved, s, frozenset({"means"})) == 0.0
