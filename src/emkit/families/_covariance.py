@@ -37,6 +37,19 @@ def _collapse_message(component, count) -> str:
     )
 
 
+def _precision_cholesky(cov, component, count):
+    """Upper-triangular L with L Lᵀ = cov⁻¹ (scikit-learn's convention), or a
+    ComponentCollapseError naming ``component`` (None: the tied covariance)."""
+    if not np.isfinite(cov).all():  # checked here once, so LAPACK need not check again
+        raise ComponentCollapseError(_collapse_message(component, count))
+    try:
+        cov_chol = linalg.cholesky(cov, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        raise ComponentCollapseError(_collapse_message(component, count)) from None
+    identity = np.eye(cov.shape[0])
+    return linalg.solve_triangular(cov_chol, identity, lower=True, check_finite=False).T
+
+
 def _log_cholesky(cov):
     """Lower Cholesky factor with the log of its diagonal, flattened (unconstrained)."""
     chol = np.linalg.cholesky(cov)
@@ -84,16 +97,9 @@ class _Full(_PerComponent):
 
     @staticmethod
     def precision_cholesky(cov, counts=None):
-        K, D = cov.shape[0], cov.shape[1]
         out = np.empty_like(cov)
-        for k in range(K):
-            try:
-                cov_chol = linalg.cholesky(cov[k], lower=True)
-            except linalg.LinAlgError:
-                raise ComponentCollapseError(
-                    _collapse_message(k, None if counts is None else counts[k])
-                ) from None
-            out[k] = linalg.solve_triangular(cov_chol, np.eye(D), lower=True).T
+        for k in range(cov.shape[0]):
+            out[k] = _precision_cholesky(cov[k], k, None if counts is None else counts[k])
         return out
 
     @staticmethod
@@ -184,11 +190,7 @@ class _Tied(_Full):
 
     @staticmethod
     def precision_cholesky(cov, counts=None):
-        try:
-            cov_chol = linalg.cholesky(cov, lower=True)
-        except linalg.LinAlgError:
-            raise ComponentCollapseError(_collapse_message(None, None)) from None
-        return linalg.solve_triangular(cov_chol, np.eye(cov.shape[0]), lower=True).T
+        return _precision_cholesky(cov, None, None)
 
     @staticmethod
     def log_det(prec_chol, n_features):
