@@ -112,15 +112,15 @@ def load(path):
             raise ModelFileError(f"{path}: unknown estimator class {metadata['class']!r}")
         hyper = dict(metadata["hyperparameters"])
         fitted, trace = dict(metadata["fitted"]), {}
+        groups = {"hyper": hyper, "fitted": fitted, "trace": trace}
         for key in data.files:
             group, _, name = key.partition("/")
-            if group == "hyper":
-                hyper[name] = data[key]
-            elif group == "fitted":
-                fitted[name] = data[key]
-            elif group == "trace":
-                trace[name] = data[key]
-    estimator = cls(**hyper)
+            if group in groups:
+                groups[group][name] = _read_array(data, key, path)
+    try:
+        estimator = cls(**hyper)
+    except TypeError as exc:
+        raise ModelFileError(f"{path}: hyperparameters this emkit does not know ({exc})") from None
     for name, value in fitted.items():
         setattr(estimator, name, value)
     estimator.trace_ = trace
@@ -138,15 +138,30 @@ def _open(path):
         raise ModelFileError(f"{path} is not an emkit model file ({exc})") from None
 
 
+def _read_array(data, key, path) -> np.ndarray:
+    """One stored array; anything unreadable (a truncated or corrupt archive, an object
+    array that would need pickle) is a ModelFileError, never an unpickling."""
+    try:
+        return data[key]
+    except Exception as exc:
+        raise ModelFileError(f"{path}: cannot read {key!r} ({exc})") from None
+
+
 def _metadata(data, path) -> dict:
     if _META_KEY not in data.files:
         raise ModelFileError(f"{path} is not an emkit model file (no metadata)")
-    metadata = json.loads(str(data[_META_KEY]))
-    if metadata.get("format") != FORMAT:
+    try:
+        metadata = json.loads(str(_read_array(data, _META_KEY, path)))
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{path}: malformed metadata ({exc})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not an emkit model file")
     if metadata.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} was written by a newer emkit "
             f"(format {metadata['format_version']}); upgrade emkit"
         )
+    missing = {"class", "hyperparameters", "fitted"} - metadata.keys()
+    if missing:
+        raise ModelFileError(f"{path}: metadata lacks {sorted(missing)}")
     return metadata
