@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DataError", "Table", "read_table", "write_rows"]
+__all__ = ["DataError", "Table", "read_controls", "read_lengths", "read_table", "write_rows"]
 
 _NPY_MAGIC = b"\x93NUMPY"
 _DELIMITERS = (",", "\t", ";")
+#: cells read as a missing value (NaN) where missing values are allowed
+_MISSING_CELLS = frozenset({"", "na", "n/a", "nan", "null"})
 
 
 class DataError(ValueError):
@@ -30,7 +32,8 @@ class DataError(ValueError):
 class Table:
     """A numeric data file.
 
-    X : ndarray of shape (n_samples, n_features), float64, finite
+    X : ndarray of shape (n_samples, n_features), float64, finite (or NaN where missing
+        values were allowed)
     columns : column names from the CSV header, or None
     source : how to name the file in messages
     """
@@ -46,24 +49,29 @@ class Table:
         return [f"column {i + 1}" for i in indices]
 
 
-def read_table(path: str) -> Table:
+def read_table(path: str, *, missing: bool = False, what: str = "data file") -> Table:
     """Read ``path`` (CSV or .npy; ``-`` is CSV on standard input) as a finite 2-D table.
 
     A CSV may be separated by commas, tabs, semicolons or whitespace; blank lines
     and lines starting with ``#`` are skipped; a first row in which no cell is a
     number is the header. A 1-D .npy array is one column.
+
+    With ``missing=True`` a cell may be missing: NaN, or in a CSV an empty cell,
+    ``NA``, ``N/A`` or ``null``; in a one-column CSV a blank line between data lines
+    is a missing value too (that is how spreadsheets and pandas write them). Infinite
+    values are errors either way. ``what`` names the file in messages.
     """
     if path == "-":
-        return _parse_text(sys.stdin.read(), "<stdin>")
+        return _parse_text(sys.stdin.read(), "<stdin>", missing)
     file = Path(path)
     if not file.exists():
-        raise DataError(f"data file not found: {path}")
+        raise DataError(f"{what} not found: {path}")
     if file.is_dir():
-        raise DataError(f"{path} is a directory, not a data file")
+        raise DataError(f"{path} is a directory, not a {what}")
     with file.open("rb") as handle:
         magic = handle.read(len(_NPY_MAGIC))
     if magic == _NPY_MAGIC or file.suffix.lower() == ".npy":
-        return _read_npy(file, path)
+        return _read_npy(file, path, missing)
     raw = file.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -71,11 +79,11 @@ def read_table(path: str) -> Table:
         raise DataError(
             f"{path} is not a text file (not UTF-8); give a CSV file or a .npy array"
         ) from None
-    return _parse_text(text, path)
+    return _parse_text(text, path, missing)
 
 
 # -- .npy ---------------------------------------------------------------------------
-def _read_npy(file: Path, source: str) -> Table:
+def _read_npy(file: Path, source: str, missing: bool) -> Table:
     try:
         array = np.load(file, allow_pickle=False)
     except ValueError as exc:
@@ -101,14 +109,22 @@ def _read_npy(file: Path, source: str) -> Table:
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise DataError(f"{source} is empty (shape {array.shape})")
     X = np.ascontiguousarray(array, dtype=np.float64)
-    bad = ~np.isfinite(X)
+    bad = _bad_cells(X, missing)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise DataError(
             f"{source} row index {row} (0-based), column index {col}: {_describe(X[row, col])} "
-            "is not a finite number; remove or impute missing values"
+            f"is not a finite number; {_remedy(missing)}"
         )
     return Table(X, None, source)
+
+
+def _bad_cells(X: np.ndarray, missing: bool) -> np.ndarray:
+    return np.isinf(X) if missing else ~np.isfinite(X)
+
+
+def _remedy(missing: bool) -> str:
+    return "write NaN for a missing value" if missing else "remove or impute missing values"
 
 
 # -- CSV ----------------------------------------------------------------------------
@@ -132,12 +148,13 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _parse_text(text: str, source: str) -> Table:
-    numbered = [
+def _parse_text(text: str, source: str, missing: bool = False) -> Table:
+    lines = [
         (number, line)
         for number, line in enumerate(text.splitlines(), start=1)
-        if line.strip() and not line.lstrip().startswith("#")
+        if not line.lstrip().startswith("#")
     ]
+    numbered = [(number, line) for number, line in lines if line.strip()]
     if not numbered:
         raise DataError(f"{source} is empty: no data rows")
     split, delimiter = _split_function(numbered[0][1])
@@ -149,15 +166,19 @@ def _parse_text(text: str, source: str) -> Table:
         if not numbered:
             raise DataError(f"{source} has a header but no data rows")
     n_columns = len(columns) if columns is not None else len(split(numbered[0][1]))
+    if missing and n_columns == 1:
+        # a blank line between data lines is a missing value of the one column
+        first, last = numbered[0][0], numbered[-1][0]
+        numbered = [(n, line) for n, line in lines if first <= n <= last]
     X = _fast_parse(numbered, delimiter, n_columns)
     if X is None:
-        X = _careful_parse(numbered, split, n_columns, columns, source)
-    bad = ~np.isfinite(X)
+        X = _careful_parse(numbered, split, n_columns, columns, source, missing)
+    bad = _bad_cells(X, missing)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise DataError(
             f"{_where(source, numbered[row][0], col, columns)}: {_describe(X[row, col])} "
-            "is not a finite number; remove or impute missing values"
+            f"is not a finite number; {_remedy(missing)}"
         )
     return Table(X, columns, source)
 
@@ -174,11 +195,11 @@ def _fast_parse(numbered, delimiter, n_columns):
     return X
 
 
-def _careful_parse(numbered, split, n_columns, columns, source) -> np.ndarray:
+def _careful_parse(numbered, split, n_columns, columns, source, missing=False) -> np.ndarray:
     """Cell by cell, to name the first bad cell (or ragged row) precisely."""
     rows = []
     for number, line in numbered:
-        cells = [cell.strip() for cell in split(line)]
+        cells = [cell.strip() for cell in split(line)] if line.strip() else [""]
         if len(cells) != n_columns:
             origin = "the header" if columns is not None else f"line {numbered[0][0]}"
             raise DataError(
@@ -187,6 +208,9 @@ def _careful_parse(numbered, split, n_columns, columns, source) -> np.ndarray:
             )
         values = []
         for col, cell in enumerate(cells):
+            if missing and cell.lower() in _MISSING_CELLS:
+                values.append(np.nan)
+                continue
             try:
                 values.append(float(cell))
             except ValueError:
@@ -219,20 +243,68 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+# -- sequence lengths and control inputs ----------------------------------------------
+def read_lengths(path: str, data: Table) -> np.ndarray:
+    """The sequence lengths in ``path`` for the rows of ``data``, shape (n_sequences,).
+
+    One integer >= 1 per line (a header line is allowed), or one row of them, or a
+    1-D .npy array; they must sum to the number of rows of ``data``.
+    """
+    values = read_table(path, what="lengths file").X
+    if min(values.shape) != 1:
+        raise DataError(
+            f"lengths file {path} has {values.shape[0]} rows x {values.shape[1]} columns; "
+            "expected one sequence length per line"
+        )
+    lengths = values.ravel()
+    bad = np.flatnonzero((lengths != np.round(lengths)) | (lengths < 1))
+    if bad.size:
+        raise DataError(
+            f"lengths file {path}: entry {bad[0] + 1} is {lengths[bad[0]]:g}; every sequence "
+            "length must be an integer >= 1"
+        )
+    n_rows = data.X.shape[0]
+    if lengths.sum() != n_rows:
+        raise DataError(
+            f"lengths file {path} sums to {lengths.sum():.0f} but {data.source} has {n_rows} "
+            "rows; give the number of rows of every sequence, in order"
+        )
+    return lengths.astype(np.int64)
+
+
+def read_controls(path: str, data: Table) -> np.ndarray:
+    """The control inputs in ``path``, one row per row of ``data``: (n_samples, n_controls)."""
+    U = read_table(path, what="controls file").X
+    if U.shape[0] != data.X.shape[0]:
+        raise DataError(
+            f"controls file {path} has {U.shape[0]} rows but {data.source} has "
+            f"{data.X.shape[0]}; give one row of control inputs per data row"
+        )
+    return U
+
+
 # -- output -------------------------------------------------------------------------
-def write_rows(values: np.ndarray, path: str | None, *, float_format: str = "%.10g") -> None:
+def write_rows(
+    values: np.ndarray,
+    path: str | None,
+    *,
+    float_format: str = "%.10g",
+    header: tuple[str, ...] | None = None,
+) -> None:
     """Write a 1-D (one value a line) or 2-D (one CSV row a line) array.
 
     To standard output when ``path`` is None, as .npy when ``path`` ends in
-    ``.npy``, else as CSV text.
+    ``.npy`` (without the header), else as CSV text, with ``header`` (column names)
+    as its first line when given.
     """
     values = np.asarray(values)
     if path is not None and Path(path).suffix.lower() == ".npy":
         np.save(path, values)
         return
     fmt = "%d" if np.issubdtype(values.dtype, np.integer) else float_format
+    text = {"fmt": fmt, "delimiter": ",", "header": ",".join(header or ()), "comments": ""}
     if path is None:
-        np.savetxt(sys.stdout, values, fmt=fmt, delimiter=",")
+        np.savetxt(sys.stdout, values, **text)
         sys.stdout.flush()
         return
-    np.savetxt(path, values, fmt=fmt, delimiter=",")
+    np.savetxt(path, values, **text)

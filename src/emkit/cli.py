@@ -1,18 +1,25 @@
-"""The ``emkit`` command line: fit, predict, score, sample, info and demo.
+"""The ``emkit`` command line: fit, predict, score, smooth, sample, info and demo.
 
 Run ``emkit --help`` or ``emkit COMMAND --help``. Data files are CSV (with or
 without a header) or ``.npy``; model files are emkit's safe ``.npz`` (see
 :mod:`emkit.io`). Results that other programs read (labels, probabilities,
-samples) go to standard output; progress bars, warnings and errors go to standard
-error, errors as one line ``emkit: error: ...`` with a non-zero exit status.
+samples, smoothed states) go to standard output; progress bars, warnings and errors
+go to standard error, errors as one line ``emkit: error: ...`` with a non-zero exit
+status.
+
+This module holds the parser, the commands and ``main``; data files are read and
+written by :mod:`emkit._cli_data`, and the models by their kinds (below).
 
 Extending
 ---------
 * A new kind of model for ``emkit fit --model NAME`` is one entry of
-  :data:`MODEL_KINDS`: a :class:`ModelKind` with the estimator class and a builder
-  ``build(args) -> estimator``; its optional hooks (extra options, fit, summary,
-  score, parameter table, plot) default to what suits any mixture estimator. The
-  commands that take a saved model find the kind from the estimator's class.
+  :data:`MODEL_KINDS` (in :mod:`emkit._cli_models`): a :class:`ModelKind` with the
+  estimator class, a builder ``build(args) -> estimator``, the hooks that print and
+  draw it, and the options it uses (see :class:`emkit._cli_common.ModelKind`; the
+  kinds of a family live in one module, e.g. :mod:`emkit._cli_hmm`). ``fit`` adds
+  every kind's options to its parser once and rejects those the chosen kind does
+  not use; the commands that take a saved model find the kind from the estimator's
+  class.
 * A new command is one entry of :data:`COMMANDS`: a function that adds its
   arguments to a parser and a function ``run(args) -> int``.
 """
@@ -27,288 +34,36 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from emkit._cli_data import DataError, Table, read_table, write_rows
+from emkit._cli_common import (
+    CLIError,
+    Inputs,
+    ModelKind,
+    Option,
+    flag,
+    matrix_text,
+    nonnegative_float,
+    nonnegative_int,
+    one_line,
+    positive_int,
+    reject,
+)
+from emkit._cli_data import DataError, Table, read_controls, read_lengths, read_table, write_rows
+from emkit._cli_mixture import mixture_parameters, mixture_summary
+from emkit._cli_models import MODEL_KINDS, kind_of, name_of
 
 PROG = "emkit"
 
 __all__ = ["COMMANDS", "MODEL_KINDS", "CLIError", "ModelKind", "build_parser", "main"]
 
 
-class CLIError(Exception):
-    """A problem to report as one line on standard error (exit status 1)."""
-
-
-def _one_line(text: Any) -> str:
-    return " ".join(str(text).split())
-
-
-# -- option types -----------------------------------------------------------------------
-def _number_type(kind: type, minimum: float, *, strict: bool = False, what: str = ""):
-    """An argparse ``type`` accepting ``kind`` values >= minimum (> when ``strict``)."""
-
-    def convert(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not np.isfinite(value) or value < minimum or (strict and value == minimum):
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
-
-    return convert
-
-
-positive_int = _number_type(int, 1, what="an integer >= 1")
-nonnegative_int = _number_type(int, 0, what="an integer >= 0")
-nonnegative_float = _number_type(float, 0.0, what="a number >= 0")
-positive_float = _number_type(float, 0.0, strict=True, what="a number > 0")
-
-
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line on standard error (no usage block)."""
 
     def error(self, message):
-        self.exit(2, f"{PROG}: error: {_one_line(message)} (see '{self.prog} --help')\n")
-
-
-# -- model kinds ------------------------------------------------------------------------
-def _given(args, **options) -> dict:
-    """``{parameter: args.option}`` for the options the user gave (not None)."""
-    return {
-        param: getattr(args, option)
-        for param, option in options.items()
-        if getattr(args, option, None) is not None
-    }
-
-
-def _reject(args, model: str, *options: str) -> None:
-    for option in options:
-        if getattr(args, option, None) is not None:
-            flag = "--" + option.replace("_", "-")
-            raise CLIError(f"{flag} does not apply to --model {model}")
-
-
-def _fit_plain(estimator, table: Table, args):
-    return estimator.fit(table.X)
-
-
-def _mixture_summary(estimator, X) -> list[tuple[str, str]]:
-    n = X.shape[0]
-    loglik = float(estimator.log_likelihood_)
-    return [
-        ("log-likelihood", f"{loglik:.6f} (per sample {loglik / n:.6f})"),
-        ("BIC", f"{estimator.bic(X):.4f}"),
-        ("AIC", f"{estimator.aic(X):.4f}"),
-    ]
-
-
-def _kmeans_summary(estimator, X) -> list[tuple[str, str]]:
-    return [
-        ("inertia", f"{estimator.inertia_:.6g} (sum of squared distances to the centres)"),
-        ("per sample", f"{estimator.inertia_ / X.shape[0]:.6g}"),
-    ]
-
-
-def _density_score(estimator, X) -> list[tuple[str, str]]:
-    log_density = estimator.score_samples(X)
-    return [
-        ("samples", str(X.shape[0])),
-        ("mean log-likelihood per sample", f"{log_density.mean():.10g}"),
-        ("total log-likelihood", f"{log_density.sum():.10g}"),
-    ]
-
-
-def _kmeans_score(estimator, X) -> list[tuple[str, str]]:
-    inertia = -estimator.score(X)
-    return [
-        ("samples", str(X.shape[0])),
-        ("inertia", f"{inertia:.10g}"),
-        ("mean squared distance per sample", f"{inertia / X.shape[0]:.10g}"),
-    ]
-
-
-def _matrix_text(values) -> str:
-    return np.array2string(
-        np.asarray(values), precision=4, suppress_small=True, threshold=25, edgeitems=2
-    )
-
-
-def _mixture_parameters(estimator, feature_names) -> list:
-    """Rich tables of a Gaussian mixture: weight, mean and covariance of every component."""
-    from rich.table import Table as RichTable
-
-    kind = estimator.covariance_type
-    table = RichTable(title=f"{estimator.n_components} components, {kind} covariances")
-    table.add_column("component", justify="right")
-    table.add_column("weight", justify="right")
-    table.add_column(f"mean ({', '.join(feature_names)})")
-    if kind != "tied":
-        table.add_column({"full": "covariance", "diag": "variances", "spherical": "variance"}[kind])
-    for k in range(estimator.n_components):
-        cells = [str(k), f"{estimator.weights_[k]:.4f}", _matrix_text(estimator.means_[k])]
-        if kind != "tied":
-            cells.append(_matrix_text(estimator.covariances_[k]))
-        table.add_row(*cells)
-    tables = [table]
-    if kind == "tied":
-        shared = RichTable(title="shared covariance")
-        shared.add_column("covariance")
-        shared.add_row(_matrix_text(estimator.covariances_))
-        tables.append(shared)
-    return tables
-
-
-def _kmeans_parameters(estimator, feature_names) -> list:
-    from rich.table import Table as RichTable
-
-    table = RichTable(title=f"{estimator.n_clusters} cluster centres")
-    table.add_column("cluster", justify="right")
-    table.add_column(f"centre ({', '.join(feature_names)})")
-    for k, centre in enumerate(estimator.cluster_centers_):
-        table.add_row(str(k), _matrix_text(centre))
-    return [table]
-
-
-def _plot_mixture(estimator, table: Table, path) -> None:
-    from emkit.plot import plot_mixture_1d, plot_mixture_2d, save_figure
-
-    title = f"{type(estimator).__name__} on {Path(table.source).name}"
-    if table.X.shape[1] == 1:
-        ax = plot_mixture_1d(estimator, table.X, feature_name=table.feature_names([0])[0])
-        ax.set_title(title)
-    else:
-        names = table.feature_names([0, 1])
-        ax = plot_mixture_2d(estimator, table.X, feature_names=names, title=title)
-    save_figure(ax.figure, path)
-
-
-@dataclass(frozen=True)
-class ModelKind:
-    """How the command line handles one kind of model (one value of ``fit --model``).
-
-    Attributes
-    ----------
-    estimator : type
-        The estimator class; commands on saved models find the kind by it.
-    build : callable
-        ``build(args) -> estimator``, from the parsed ``fit`` options.
-    help : str
-        One line for ``emkit fit --help``.
-    add_arguments : callable, optional
-        ``add_arguments(group)`` adds the options only this kind uses (an argparse
-        argument group of ``emkit fit``); the shared ones (``--n-components``,
-        ``--covariance-type``, ``--max-iter``, ``--tol``, ``--n-init``,
-        ``--random-state``, ``--init``) already exist.
-    fit : callable
-        ``fit(estimator, table, args) -> estimator``; default ``estimator.fit(table.X)``.
-    summary : callable
-        ``summary(estimator, X) -> [(label, text)]`` printed after fitting.
-    score : callable
-        ``score(estimator, X) -> [(label, text)]`` printed by ``emkit score``.
-    parameters : callable
-        ``parameters(estimator, feature_names) -> [rich renderables]`` for
-        ``emkit info`` and the demo.
-    plot : callable
-        ``plot(estimator, table, path)`` for ``emkit fit --plot``.
-    """
-
-    estimator: type
-    build: Callable
-    help: str
-    add_arguments: Callable | None = None
-    fit: Callable = _fit_plain
-    summary: Callable = _mixture_summary
-    score: Callable = _density_score
-    parameters: Callable = _mixture_parameters
-    plot: Callable = _plot_mixture
-
-
-def _build_gmm(args):
-    from emkit import GaussianMixture
-
-    return GaussianMixture(
-        **_given(
-            args,
-            n_components="n_components",
-            covariance_type="covariance_type",
-            max_iter="max_iter",
-            tol="tol",
-            n_init="n_init",
-            random_state="random_state",
-            init_params="init",
-            reg_covar="reg_covar",
-            assignment="assignment",
-        ),
-        verbose=args.verbose,
-    )
-
-
-def _gmm_arguments(group) -> None:
-    group.add_argument(
-        "--reg-covar",
-        type=nonnegative_float,
-        help="added to the covariance diagonals (default 1e-6)",
-    )
-    group.add_argument(
-        "--assignment",
-        choices=("soft", "hard"),
-        help="soft: EM (default); hard: classification EM",
-    )
-
-
-def _build_kmeans(args):
-    from emkit import KMeans
-
-    _reject(args, "kmeans", "covariance_type", "reg_covar", "assignment")
-    return KMeans(
-        **_given(
-            args,
-            n_clusters="n_components",
-            max_iter="max_iter",
-            tol="tol",
-            n_init="n_init",
-            random_state="random_state",
-            init="init",
-        ),
-        verbose=args.verbose,
-    )
-
-
-def _model_kinds() -> dict[str, ModelKind]:
-    from emkit import GaussianMixture, KMeans
-
-    return {
-        "gmm": ModelKind(
-            GaussianMixture,
-            _build_gmm,
-            "Gaussian mixture (init: kmeans, k-means++, random, random_from_data)",
-            add_arguments=_gmm_arguments,
-        ),
-        "kmeans": ModelKind(
-            KMeans,
-            _build_kmeans,
-            "k-means, --n-components clusters (init: k-means++, random)",
-            summary=_kmeans_summary,
-            score=_kmeans_score,
-            parameters=_kmeans_parameters,
-        ),
-    }
-
-
-#: ``emkit fit --model NAME`` -> ModelKind. Add an entry to support a new model.
-MODEL_KINDS: dict[str, ModelKind] = _model_kinds()
-
-
-def kind_of(estimator) -> ModelKind:
-    """The ModelKind of a (loaded) estimator, by its class."""
-    for kind in MODEL_KINDS.values():
-        if isinstance(estimator, kind.estimator):
-            return kind
-    raise CLIError(f"the command line does not handle {type(estimator).__name__} models")
+        self.exit(2, f"{PROG}: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
 # -- helpers shared by the commands --------------------------------------------------------
@@ -319,9 +74,11 @@ def _console(stderr: bool = False):
 
 
 def _print_pairs(pairs) -> None:
+    """``label: text`` lines, aligned; the lines of a multi-line text (a matrix) too."""
     width = max(len(label) for label, _ in pairs)
     for label, text in pairs:
-        print(f"{label + ':':<{width + 1}} {text}")
+        continued = "\n" + " " * (width + 2)
+        print(f"{label + ':':<{width + 1}} {continued.join(str(text).splitlines())}")
 
 
 def _load_model(path: str):
@@ -332,19 +89,37 @@ def _load_model(path: str):
     except (FileNotFoundError, ModelFileError):
         raise
     except Exception as exc:  # any failure to rebuild means the file is unusable
-        raise CLIError(f"{path} is not a readable emkit model file ({_one_line(exc)})") from None
+        raise CLIError(f"{path} is not a readable emkit model file ({one_line(exc)})") from None
 
 
-def _read_for_model(estimator, path: str) -> Table:
-    table = read_table(path)
+def _read_inputs(kind: ModelKind, args, path: str) -> Inputs:
+    """The data file ``path`` with the ``--lengths`` and ``--controls`` files of ``args``."""
+    table = read_table(path, missing=kind.missing_values)
+    lengths, controls = getattr(args, "lengths", None), getattr(args, "controls", None)
+    return Inputs(
+        table,
+        None if lengths is None else read_lengths(lengths, table),
+        None if controls is None else read_controls(controls, table),
+    )
+
+
+def _read_for_model(estimator, kind: ModelKind, args) -> Inputs:
+    """``args.data`` (and its lengths and controls) checked against a saved model."""
+    for option in ("lengths", "controls"):
+        if getattr(args, option, None) is not None and not kind.accepts(option):
+            raise CLIError(
+                f"{flag(option)} does not apply to {type(estimator).__name__} models "
+                f"(--model {name_of(kind)})"
+            )
+    inputs = _read_inputs(kind, args, args.data)
     expected = getattr(estimator, "n_features_in_", None)
-    got = table.X.shape[1]
+    got = inputs.X.shape[1]
     if expected is not None and got != int(expected):
         raise CLIError(
-            f"wrong number of columns in {table.source}: expected {int(expected)} "
+            f"wrong number of columns in {inputs.table.source}: expected {int(expected)} "
             f"(the model was fitted on {int(expected)} features), got {got}"
         )
-    return table
+    return inputs
 
 
 def _check_writable(path, what: str) -> None:
@@ -364,6 +139,15 @@ def _note(args, text: str) -> None:
 
 
 # -- fit ---------------------------------------------------------------------------------
+def _kind_options() -> dict[str, tuple[Option, list[str]]]:
+    """Every option of the model kinds once: dest -> (Option, the kinds that use it)."""
+    options: dict[str, tuple[Option, list[str]]] = {}
+    for name, kind in MODEL_KINDS.items():
+        for option in kind.options:
+            options.setdefault(option.dest, (option, []))[1].append(name)
+    return options
+
+
 def _add_fit_arguments(parser) -> None:
     parser.add_argument("data", metavar="DATA", help="CSV (header optional) or .npy file")
     parser.add_argument(
@@ -373,26 +157,34 @@ def _add_fit_arguments(parser) -> None:
         help="; ".join(f"{name}: {kind.help}" for name, kind in MODEL_KINDS.items()),
     )
     parser.add_argument(
-        "-k",
-        "--n-components",
-        type=positive_int,
-        required=True,
-        help="number of components (clusters for kmeans)",
-    )
-    parser.add_argument(
         "-o", "--output", required=True, metavar="MODEL.npz", help="model file to write"
     )
     parser.add_argument("--plot", metavar="FIG.png", help="also draw the fitted model")
-    parser.add_argument("--covariance-type", choices=("full", "tied", "diag", "spherical"))
     parser.add_argument("--max-iter", type=positive_int, help="EM iteration budget")
     parser.add_argument("--tol", type=nonnegative_float, help="convergence tolerance")
     parser.add_argument("--n-init", type=positive_int, help="restarts; the best is kept")
     parser.add_argument("--random-state", type=nonnegative_int, help="seed (reproducible fits)")
-    parser.add_argument("--init", help="initialisation method (see --model)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    for name, kind in MODEL_KINDS.items():
-        if kind.add_arguments is not None:
-            kind.add_arguments(parser.add_argument_group(f"options of --model {name}"))
+    group = parser.add_argument_group(
+        "options of the models (in brackets: the models they apply to)"
+    )
+    for option, names in _kind_options().values():
+        kwargs = dict(option.kwargs)
+        kwargs["help"] = f"{kwargs.get('help', '')} [{', '.join(names)}]".lstrip()
+        group.add_argument(*option.flags, **kwargs)
+
+
+def _data_text(inputs: Inputs) -> str:
+    n, d = inputs.X.shape
+    parts = [f"{inputs.table.source}: {n} samples x {d} features"]
+    if inputs.lengths is not None and len(inputs.lengths) > 1:
+        parts.append(f"{len(inputs.lengths)} sequences")
+    n_missing = int(np.isnan(inputs.X).sum())
+    if n_missing:
+        parts.append(f"{n_missing} missing values")
+    if inputs.controls is not None:
+        parts.append(f"{inputs.controls.shape[1]} control inputs")
+    return ", ".join(parts)
 
 
 def run_fit(args) -> int:
@@ -401,22 +193,23 @@ def run_fit(args) -> int:
     from emkit.io import save
 
     kind = MODEL_KINDS[args.model]
+    foreign = [dest for dest in _kind_options() if not kind.accepts(dest)]
+    reject(args, args.model, *foreign)
     args.verbose = _verbosity(args)
     _check_writable(args.output, "model file")
     if args.plot:
         _check_writable(args.plot, "figure")
-    table = read_table(args.data)
+    inputs = _read_inputs(kind, args, args.data)
     try:
         estimator = kind.build(args)
-        kind.fit(estimator, table, args)
+        kind.fit(estimator, inputs, args)
     except InvalidParameterError as exc:
         # name the option, not only the estimator's parameter
-        raise CLIError(f"bad option value (see 'emkit fit --help'): {_one_line(exc)}") from None
+        raise CLIError(f"bad option value (see 'emkit fit --help'): {one_line(exc)}") from None
     estimator.verbose = 0  # a display preference of this run, not a property of the model
     written = save(estimator, args.output)
     if args.plot:
-        kind.plot(estimator, table, args.plot)
-    n, d = table.X.shape
+        kind.plot(estimator, inputs, args.plot)
     converged = (
         f"yes, in {estimator.n_iter_} iterations"
         if estimator.converged_
@@ -424,10 +217,10 @@ def run_fit(args) -> int:
     )
     _print_pairs(
         [
-            ("model", f"{type(estimator).__name__}, {args.n_components} components"),
-            ("data", f"{table.source}: {n} samples x {d} features"),
+            ("model", f"{type(estimator).__name__}, {kind.describe(estimator)}"),
+            ("data", _data_text(inputs)),
             ("converged", converged),
-            *kind.summary(estimator, table.X),
+            *kind.summary(estimator, inputs),
             ("written", str(written)),
             *([("figure", args.plot)] if args.plot else []),
         ]
@@ -435,32 +228,53 @@ def run_fit(args) -> int:
     return 0
 
 
-# -- predict / score / sample / info -----------------------------------------------------------
-def _add_predict_arguments(parser) -> None:
+# -- predict / score / smooth / sample / info ------------------------------------------------
+def _add_model_and_data(parser) -> None:
     parser.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit'")
     parser.add_argument("data", metavar="DATA", help="CSV, .npy, or - for CSV on stdin")
+
+
+def _add_lengths(parser) -> None:
     parser.add_argument(
-        "--proba", action="store_true", help="posterior probabilities instead of labels"
+        "--lengths",
+        metavar="FILE",
+        help="sequence lengths of DATA, one integer per line (HMM and state-space models)",
     )
+
+
+def _add_controls(parser) -> None:
+    parser.add_argument(
+        "--controls",
+        metavar="FILE",
+        help="control inputs, one row per row of DATA (state-space models fitted with them)",
+    )
+
+
+def _add_output(parser) -> None:
     parser.add_argument(
         "-o", "--output", metavar="FILE", help="write here (CSV, or .npy) instead of stdout"
     )
 
 
+def _add_predict_arguments(parser) -> None:
+    _add_model_and_data(parser)
+    _add_lengths(parser)
+    parser.add_argument(
+        "--proba", action="store_true", help="posterior probabilities instead of labels"
+    )
+    _add_output(parser)
+
+
 def run_predict(args) -> int:
     estimator = _load_model(args.model)
-    table = _read_for_model(estimator, args.data)
+    kind = kind_of(estimator)
+    if kind.predict is None:
+        hint = "; 'emkit smooth' gives the posterior of its hidden states" if kind.smooth else ""
+        raise CLIError(f"{type(estimator).__name__} models have no labels to predict{hint}")
+    inputs = _read_for_model(estimator, kind, args)
     if args.output:
         _check_writable(args.output, "output")
-    if args.proba:
-        if not hasattr(estimator, "predict_proba"):
-            raise CLIError(
-                f"--proba is not available for {type(estimator).__name__} models "
-                "(hard assignments); fit a Gaussian mixture (--model gmm) for probabilities"
-            )
-        values = estimator.predict_proba(table.X)
-    else:
-        values = estimator.predict(table.X)
+    values = kind.predict(estimator, inputs, args.proba)
     write_rows(values, args.output)
     if args.output:
         what = "probability rows" if args.proba else "labels"
@@ -469,14 +283,45 @@ def run_predict(args) -> int:
 
 
 def _add_score_arguments(parser) -> None:
-    parser.add_argument("model", metavar="MODEL", help="model file written by 'emkit fit'")
-    parser.add_argument("data", metavar="DATA", help="CSV, .npy, or - for CSV on stdin")
+    _add_model_and_data(parser)
+    _add_lengths(parser)
+    _add_controls(parser)
 
 
 def run_score(args) -> int:
     estimator = _load_model(args.model)
-    table = _read_for_model(estimator, args.data)
-    _print_pairs(kind_of(estimator).score(estimator, table.X))
+    kind = kind_of(estimator)
+    _print_pairs(kind.score(estimator, _read_for_model(estimator, kind, args)))
+    return 0
+
+
+def _add_smooth_arguments(parser) -> None:
+    _add_model_and_data(parser)
+    _add_lengths(parser)
+    _add_controls(parser)
+    parser.add_argument(
+        "--filter",
+        action="store_true",
+        help="filtered states p(z_t | x_1..x_t) instead of smoothed p(z_t | x_1..x_T)",
+    )
+    _add_output(parser)
+
+
+def run_smooth(args) -> int:
+    estimator = _load_model(args.model)
+    kind = kind_of(estimator)
+    if kind.smooth is None:
+        raise CLIError(
+            f"{args.model} holds a {type(estimator).__name__}, which has no continuous hidden "
+            "state to smooth; 'emkit smooth' takes a state-space model (fit --model lgssm)"
+        )
+    inputs = _read_for_model(estimator, kind, args)
+    if args.output:
+        _check_writable(args.output, "output")
+    values, names = kind.smooth(estimator, inputs, args.filter)
+    write_rows(values, args.output, header=names)
+    if args.output:
+        _note(args, f"wrote {values.shape[0]} rows ({', '.join(names)}) to {args.output}")
     return 0
 
 
@@ -540,7 +385,7 @@ def run_info(args) -> int:
     hyper.add_column("name", style="bold")
     hyper.add_column("value")
     for name, value in estimator.get_params(deep=False).items():
-        text = _matrix_text(value) if isinstance(value, np.ndarray) else repr(value)
+        text = matrix_text(value) if isinstance(value, np.ndarray) else repr(value)
         hyper.add_row(name, text)
     console.print(hyper)
     n_features = int(getattr(estimator, "n_features_in_", 0))
@@ -625,13 +470,13 @@ def run_demo(args) -> int:
     )
     console.print("Gaussian mixture, 2 components, full covariances, fitted by EM from a")
     console.print("deliberately poor start (both means near the centre of the data).")
-    for table in _mixture_parameters(estimator, list(dataset.columns)):
+    for table in mixture_parameters(estimator, list(dataset.columns)):
         console.print(table)
     status = "converged" if estimator.converged_ else "did not converge"
     _print_pairs(
         [
             ("EM", f"{status} in {estimator.n_iter_} iterations (tol 1e-6 per sample)"),
-            *_mixture_summary(estimator, X),
+            *mixture_summary(estimator, Inputs(Table(X, dataset.columns, "old_faithful"))),
             (
                 "check",
                 f"from the default k-means start: {reference.log_likelihood_:.6f} "
@@ -670,6 +515,11 @@ COMMANDS: dict[str, Command] = {
     "score": Command(
         "log-likelihood of a data file under a model", _add_score_arguments, run_score
     ),
+    "smooth": Command(
+        "posterior means and variances of a state-space model's hidden states (CSV)",
+        _add_smooth_arguments,
+        run_smooth,
+    ),
     "sample": Command("draw samples from a model (CSV)", _add_sample_arguments, run_sample),
     "info": Command("describe a model file", _add_info_arguments, run_info),
     "demo": Command(
@@ -700,7 +550,7 @@ def _warnings_as_lines():
     """Show warnings as ``emkit: warning: ...`` lines on standard error."""
 
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
+        print(f"{PROG}: warning: {one_line(message)}", file=sys.stderr)
 
     with warnings.catch_warnings():
         warnings.simplefilter("default")
@@ -734,7 +584,7 @@ def main(argv=None) -> int:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror and exc.filename:
         return f"{exc.filename}: {exc.strerror}"
-    return _one_line(exc) or type(exc).__name__
+    return one_line(exc) or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -1,0 +1,237 @@
+"""The command line's hidden Markov models: ``emkit fit DATA --model hmm --emission NAME``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from emkit._cli_common import (
+    COVARIANCE_TYPE,
+    INIT,
+    LEARN,
+    LENGTHS,
+    N_COMPONENTS,
+    REG_COVAR,
+    Inputs,
+    ModelKind,
+    Option,
+    given,
+    matrix_text,
+    nonnegative_float,
+    positive_int,
+    reject,
+    require,
+)
+
+__all__ = ["EMISSIONS", "hmm_kind"]
+
+#: ``--emission`` -> (estimator class in emkit, {estimator parameter: option} of the
+#: options only that emission uses)
+EMISSIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "gaussian": ("GaussianHMM", {"covariance_type": "covariance_type", "reg_covar": "reg_covar"}),
+    "gmm": (
+        "GMMHMM",
+        {"covariance_type": "covariance_type", "reg_covar": "reg_covar", "n_mix": "n_mix"},
+    ),
+    "poisson": ("PoissonHMM", {}),
+    "categorical": (
+        "CategoricalHMM",
+        {"n_symbols": "n_symbols", "emissionprob_prior": "emissionprob_prior"},
+    ),
+    "multinomial": ("MultinomialHMM", {"emissionprob_prior": "emissionprob_prior"}),
+    "bernoulli": ("BernoulliHMM", {"emissionprob_prior": "emissionprob_prior"}),
+}
+
+EMISSION = Option.of(
+    "--emission",
+    choices=tuple(EMISSIONS),
+    help="emission distribution of every hidden state (default gaussian): gaussian, gmm "
+    "(--n-mix Gaussians per state), poisson (counts), categorical (integer symbols 0 .. "
+    "n-1), multinomial (count vectors), bernoulli (0/1 features)",
+)
+N_MIX = Option.of("--n-mix", type=positive_int, help="Gaussians per state (--emission gmm)")
+N_SYMBOLS = Option.of(
+    "--n-symbols",
+    type=positive_int,
+    help="alphabet size (--emission categorical; default: the largest symbol + 1)",
+)
+STARTPROB_PRIOR = Option.of(
+    "--startprob-prior", type=nonnegative_float, help="Dirichlet pseudo-count of the start state"
+)
+TRANSMAT_PRIOR = Option.of(
+    "--transmat-prior",
+    type=nonnegative_float,
+    help="Dirichlet pseudo-count of every transition (default 0: maximum likelihood)",
+)
+EMISSIONPROB_PRIOR = Option.of(
+    "--emissionprob-prior",
+    type=nonnegative_float,
+    help="pseudo-count of every symbol / count / binary outcome (categorical, multinomial, "
+    "bernoulli emissions)",
+)
+
+
+def _build_hmm(args):
+    import emkit
+
+    require(args, "hmm", "n_components")
+    emission = args.emission or "gaussian"
+    class_name, own = EMISSIONS[emission]
+    others = {option for _, options in EMISSIONS.values() for option in options.values()}
+    reject(args, f"hmm --emission {emission}", *sorted(others - set(own.values())))
+    return getattr(emkit, class_name)(
+        **given(
+            args,
+            n_components="n_components",
+            max_iter="max_iter",
+            tol="tol",
+            n_init="n_init",
+            random_state="random_state",
+            init_params="init",
+            learn="learn",
+            startprob_prior="startprob_prior",
+            transmat_prior="transmat_prior",
+            **own,
+        ),
+        verbose=args.verbose,
+    )
+
+
+def _fit_hmm(estimator, inputs: Inputs, args):
+    return estimator.fit(inputs.X, inputs.lengths)
+
+
+def _predict_hmm(estimator, inputs: Inputs, proba: bool):
+    if proba:
+        return estimator.predict_proba(inputs.X, inputs.lengths)
+    return estimator.predict(inputs.X, inputs.lengths)
+
+
+def _state_means(estimator):
+    """The mean of every feature in every state, shape (K, D) (or (K,) for one
+    feature); None for emissions without a mean (categorical, ...)."""
+    from emkit.plot.hmm import state_levels
+
+    n_features = int(estimator.n_features_in_)
+    levels = [state_levels(estimator, j) for j in range(n_features)]
+    if levels[0] is None:
+        return None
+    return levels[0] if n_features == 1 else np.column_stack(levels)
+
+
+def _hmm_summary(estimator, inputs: Inputs) -> list[tuple[str, str]]:
+    n = inputs.X.shape[0]
+    loglik = float(estimator.log_likelihood_)
+    means = _state_means(estimator)
+    emission = (
+        ("emission probabilities", matrix_text(estimator.emissionprob_))
+        if means is None
+        else ("state means", matrix_text(means))
+    )
+    return [
+        ("log-likelihood", f"{loglik:.6f} (per observation {loglik / n:.6f})"),
+        ("BIC", f"{estimator.bic(inputs.X, inputs.lengths):.4f}"),
+        ("AIC", f"{estimator.aic(inputs.X, inputs.lengths):.4f}"),
+        ("start probabilities", matrix_text(estimator.startprob_)),
+        ("transition matrix", matrix_text(estimator.transmat_)),
+        emission,
+    ]
+
+
+def _hmm_score(estimator, inputs: Inputs) -> list[tuple[str, str]]:
+    n = inputs.X.shape[0]
+    total = estimator.score(inputs.X, inputs.lengths)
+    n_sequences = 1 if inputs.lengths is None else len(inputs.lengths)
+    return [
+        ("samples", str(n)),
+        ("sequences", str(n_sequences)),
+        ("total log-likelihood", f"{total:.10g}"),
+        ("mean log-likelihood per observation", f"{total / n:.10g}"),
+    ]
+
+
+def _hmm_parameters(estimator, feature_names) -> list:
+    """Rich tables: every state's start probability and emission parameters, and the
+    transition matrix."""
+    from rich.table import Table as RichTable
+
+    K = estimator.n_components
+    arrays = [
+        name for name in estimator._emission_attributes if np.ndim(getattr(estimator, name)) >= 1
+    ]
+    # a GaussianHMM's tied covariance (D, D) is one matrix for all states, even when D == K
+    tied = getattr(estimator, "covariance_type", None) == "tied"
+    shared = [
+        name
+        for name in arrays
+        if tied and name == "covariances_" and np.ndim(getattr(estimator, name)) == 2
+    ]
+    per_state = [name for name in arrays if name not in shared]
+    states = RichTable(title=f"{type(estimator).__name__}: {K} hidden states")
+    states.add_column("state", justify="right")
+    states.add_column("start", justify="right")
+    for name in per_state:
+        states.add_column(name.rstrip("_"))
+    for k in range(K):
+        cells = [matrix_text(getattr(estimator, name)[k]) for name in per_state]
+        states.add_row(str(k), f"{estimator.startprob_[k]:.4f}", *cells)
+    transitions = RichTable(title="transition probabilities")
+    transitions.add_column("from \\ to", justify="right")
+    for j in range(K):
+        transitions.add_column(str(j), justify="right")
+    for k in range(K):
+        transitions.add_row(str(k), *(f"{p:.4f}" for p in estimator.transmat_[k]))
+    tables = [states, transitions]
+    for name in shared:
+        table = RichTable(title=f"{name.rstrip('_')} (shared by the states)")
+        table.add_column("value")
+        table.add_row(matrix_text(getattr(estimator, name)))
+        tables.append(table)
+    return tables
+
+
+def _plot_hmm(estimator, inputs: Inputs, path) -> None:
+    from emkit.plot import plot_decoded_states, save_figure
+
+    table = inputs.table
+    ax = plot_decoded_states(
+        estimator,
+        table.X,
+        inputs.lengths,
+        title=f"{type(estimator).__name__} on {Path(table.source).name}: Viterbi states",
+        ylabel=table.feature_names([0])[0],
+    )
+    save_figure(ax.figure, path)
+
+
+def hmm_kind() -> ModelKind:
+    from emkit.estimators.hmm import BaseHMM
+
+    return ModelKind(
+        BaseHMM,
+        _build_hmm,
+        "hidden Markov model, --n-components states (--emission NAME; several sequences "
+        "with --lengths FILE; init: kmeans, k-means++, random, random_from_data)",
+        summary=_hmm_summary,
+        score=_hmm_score,
+        parameters=_hmm_parameters,
+        plot=_plot_hmm,
+        options=(
+            N_COMPONENTS,
+            EMISSION,
+            LENGTHS,
+            COVARIANCE_TYPE,
+            REG_COVAR,
+            N_MIX,
+            N_SYMBOLS,
+            INIT,
+            LEARN,
+            STARTPROB_PRIOR,
+            TRANSMAT_PRIOR,
+            EMISSIONPROB_PRIOR,
+        ),
+        fit=_fit_hmm,
+        predict=_predict_hmm,
+        describe=lambda estimator: f"{estimator.n_components} hidden states",
+    )
