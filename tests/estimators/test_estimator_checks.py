@@ -16,9 +16,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from emkit import GaussianMixture, KMeans
 
 RANDOM_INIT_REASON = (
-    "random initialisation (k-means++ / k-means on the rows in their order) starts the "
-    "weighted fit and the fit on shuffled repeated rows from different points; the "
-    "equivalence holds at identical initialisation (tested separately)"
+    "random initialisation (k-means, k-means++ or random rows, drawn over the rows in "
+    "their order) starts the weighted fit and the fit on shuffled repeated rows from "
+    "different points; the equivalence holds at identical initialisation (tested separately)"
 )
 
 ESTIMATORS = [
