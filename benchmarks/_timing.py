@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import tracemalloc
 from collections.abc import Callable
 
 
@@ -22,6 +23,17 @@ def interleaved_medians(first: Callable[[], object], second: Callable[[], object
         second()
         times_second.append(time.perf_counter() - start)
     return statistics.median(times_first), statistics.median(times_second)
+
+
+def peak_memory_mb(function: Callable[[], object]) -> float:
+    """Peak memory (MB) that ``function`` allocates through Python and NumPy (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        function()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 1e6
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:

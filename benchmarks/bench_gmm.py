@@ -5,7 +5,8 @@ start from the same parameters; one iteration is one E-step plus one M-step
 (scikit-learn's ``_e_step`` + ``_m_step``; emkit's E-step over the estimator's
 chunks, on every core, + ``m_step``), timed interleaved. Then both run the same
 number of full iterations from the same start and the final log-likelihoods are
-compared. ``--dtype float32`` runs emkit's E-step arithmetic in float32.
+compared. ``--dtype float32`` runs emkit's E-step arithmetic in float32. Peak memory
+is what one iteration allocates (tracemalloc; the data themselves are not counted).
 
 Run: ``python benchmarks/bench_gmm.py [--n-samples N] [--repeats R] [--dtype float32]``
 """
@@ -19,7 +20,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
-from _timing import interleaved_medians, markdown_table
+from _timing import interleaved_medians, markdown_table, peak_memory_mb
 from emkit import GaussianMixture
 from emkit.core import Reducer
 from emkit.estimators._data import prepare_mixture_data
@@ -95,19 +96,31 @@ def run(
             model.m_step(stats)
 
         emkit_s, sklearn_s = interleaved_medians(emkit_iteration, sklearn_iteration, repeats)
+        emkit_mb, sklearn_mb = peak_memory_mb(emkit_iteration), peak_memory_mb(sklearn_iteration)
     return {
         "case": f"GMM {covariance_type} {n_samples}x{n_features}, K={n_components}, {dtype}",
         "peer": "scikit-learn",
         "emkit s/iter": emkit_s,
         "peer s/iter": sklearn_s,
         "speed-up": sklearn_s / emkit_s,
+        "emkit peak MB": emkit_mb,
+        "peer peak MB": sklearn_mb,
         "emkit loglik": emkit_loglik * n_samples,
         "peer loglik": sklearn_loglik * n_samples,
         "loglik rel. diff": abs(emkit_loglik - sklearn_loglik) / abs(sklearn_loglik),
     }
 
 
-COLUMNS = ["case", "peer", "emkit s/iter", "peer s/iter", "speed-up", "loglik rel. diff"]
+COLUMNS = [
+    "case",
+    "peer",
+    "emkit s/iter",
+    "peer s/iter",
+    "speed-up",
+    "emkit peak MB",
+    "peer peak MB",
+    "loglik rel. diff",
+]
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
