@@ -260,7 +260,9 @@ def _add_predict_arguments(parser) -> None:
     _add_model_and_data(parser)
     _add_lengths(parser)
     parser.add_argument(
-        "--proba", action="store_true", help="posterior probabilities instead of labels"
+        "--proba",
+        action="store_true",
+        help="posterior probabilities (of the hidden state, for HMMs) instead of labels",
     )
     _add_output(parser)
 
@@ -508,7 +510,7 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "fit": Command("fit a model to a data file and save it", _add_fit_arguments, run_fit),
     "predict": Command(
-        "most probable component (or probabilities) of every row",
+        "most probable component of every row (an HMM's Viterbi path), or probabilities",
         _add_predict_arguments,
         run_predict,
     ),
