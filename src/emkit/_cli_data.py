@@ -83,9 +83,14 @@ def read_table(path: str, *, missing: bool = False, what: str = "data file") -> 
 
 
 # -- .npy ---------------------------------------------------------------------------
+_CHECK_ROWS = 65_536
+
+
 def _read_npy(file: Path, source: str, missing: bool) -> Table:
     try:
-        array = np.load(file, allow_pickle=False)
+        # memory-mapped: a float64 table larger than memory stays on disk, and the
+        # estimators stream it chunk by chunk
+        array = np.load(file, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise DataError(
@@ -108,14 +113,19 @@ def _read_npy(file: Path, source: str, missing: bool) -> Table:
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise DataError(f"{source} is empty (shape {array.shape})")
-    X = np.ascontiguousarray(array, dtype=np.float64)
-    bad = _bad_cells(X, missing)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise DataError(
-            f"{source} row index {row} (0-based), column index {col}: {_describe(X[row, col])} "
-            f"is not a finite number; {_remedy(missing)}"
-        )
+    if isinstance(array, np.memmap) and array.dtype == np.float64 and array.flags.c_contiguous:
+        X = array
+    else:
+        X = np.ascontiguousarray(array, dtype=np.float64)
+    for start in range(0, X.shape[0], _CHECK_ROWS):  # in blocks: no full-size temporary
+        bad = _bad_cells(np.asarray(X[start : start + _CHECK_ROWS]), missing)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            row += start
+            raise DataError(
+                f"{source} row index {row} (0-based), column index {col}: "
+                f"{_describe(X[row, col])} is not a finite number; {_remedy(missing)}"
+            )
     return Table(X, None, source)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from emkit._cli_common import (
     COVARIANCE_TYPE,
     INIT,
@@ -47,12 +49,15 @@ def _build_gmm(args):
 
 
 def mixture_summary(estimator, inputs: Inputs) -> list[tuple[str, str]]:
-    X = inputs.X
+    # from the log-likelihood the fit already computed: a memory-mapped file larger
+    # than memory is not read again, and no (n_samples, K) array is formed
+    n = inputs.X.shape[0]
     loglik = float(estimator.log_likelihood_)
+    n_parameters = estimator._n_parameters()
     return [
-        ("log-likelihood", f"{loglik:.6f} (per sample {loglik / X.shape[0]:.6f})"),
-        ("BIC", f"{estimator.bic(X):.4f}"),
-        ("AIC", f"{estimator.aic(X):.4f}"),
+        ("log-likelihood", f"{loglik:.6f} (per sample {loglik / n:.6f})"),
+        ("BIC", f"{-2 * loglik + n_parameters * np.log(n):.4f}"),
+        ("AIC", f"{-2 * loglik + 2 * n_parameters:.4f}"),
     ]
 
 
