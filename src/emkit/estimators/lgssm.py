@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from emkit.estimators._base import EngineEstimatorMixin
-from emkit.models.hmm import sequence_offsets
+from emkit.models._sequences import sequence_offsets
 from emkit.models.lgssm import (
     COVARIANCE_TYPES,
     LGSSM,

@@ -34,6 +34,7 @@ from scipy.optimize import linear_sum_assignment
 from emkit._kernels import hmm as kernels
 from emkit.core.containers import Statistics
 from emkit.models._mixture_init import initial_responsibilities
+from emkit.models._sequences import sequence_offsets
 from emkit.models.mixture import EmptyComponentWarning
 
 __all__ = [
@@ -108,38 +109,6 @@ class HMMChunk:
         if self.sample_weight is None:
             return None
         return np.repeat(self.sample_weight, np.diff(self.offsets))
-
-
-def sequence_offsets(lengths, n_samples: int) -> np.ndarray:
-    """Offsets (S + 1,) from ``lengths``, with a clear error when they do not fit the data.
-
-    ``lengths=None`` means one sequence of all ``n_samples`` rows.
-    """
-    if lengths is None:
-        return np.array([0, n_samples], dtype=np.int64)
-    lengths_array = np.asarray(lengths)
-    if lengths_array.ndim != 1 or lengths_array.size == 0:
-        raise ValueError(
-            f"lengths must be a non-empty 1-D list of sequence lengths, got shape "
-            f"{lengths_array.shape}"
-        )
-    if not np.issubdtype(lengths_array.dtype, np.number) or np.any(
-        lengths_array != np.round(lengths_array)
-    ):
-        raise ValueError("lengths must hold integers (the number of rows of every sequence)")
-    lengths_array = lengths_array.astype(np.int64)
-    if np.any(lengths_array < 1):
-        s = int(np.flatnonzero(lengths_array < 1)[0])
-        raise ValueError(
-            f"every sequence needs at least one row, but lengths[{s}] = {lengths_array[s]}"
-        )
-    total = int(lengths_array.sum())
-    if total != n_samples:
-        raise ValueError(
-            f"lengths sum to {total} but X has {n_samples} rows; lengths must give the "
-            "number of rows of every sequence in X, in order"
-        )
-    return np.concatenate([[0], np.cumsum(lengths_array)]).astype(np.int64)
 
 
 def split_sequences(chunk: HMMChunk, rows: int) -> list[HMMChunk]:
