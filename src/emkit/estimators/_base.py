@@ -45,14 +45,25 @@ class EngineEstimatorMixin:
     Optional estimator attributes read here: ``accelerate``, ``n_jobs``.
     """
 
-    def _run_engine(self, model, chunks, n_samples, *, warm: bool, callback=None, init_chunks=None):
+    def _run_engine(
+        self,
+        model,
+        chunks,
+        n_samples,
+        *,
+        warm: bool,
+        callback=None,
+        init_chunks=None,
+        n_init=None,
+    ):
+        """Run the engine; ``n_init`` overrides ``self.n_init`` (e.g. a resolved "auto")."""
         result = fit_em(
             model,
             chunks,
             n_samples=n_samples,
             max_iter=self.max_iter,
             tol=self.tol,
-            n_init=self.n_init,
+            n_init=self.n_init if n_init is None else n_init,
             random_state=self.random_state,
             init_params=self.params_ if warm else None,
             previous_lower_bound=self.lower_bound_ if warm else -np.inf,

@@ -97,13 +97,14 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         weights = check_sample_weight(sample_weight, X)
         model = self._build_model(X)
         n_samples = X.shape[0] if weights is None else float(weights.sum())
-        n_init, self.n_init = self.n_init, self._n_init()
-        try:
-            self._run_engine(
-                model, [MixtureChunk(X, weights)], n_samples, warm=False, callback=callback
-            )
-        finally:
-            self.n_init = n_init
+        self._run_engine(
+            model,
+            [MixtureChunk(X, weights)],
+            n_samples,
+            warm=False,
+            callback=callback,
+            n_init=self._n_init(),
+        )
         self.cluster_centers_ = self.params_.components.means
         distances = self._squared_distances(X)
         self.labels_ = distances.argmin(axis=1)
