@@ -22,7 +22,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from emkit.estimators._checks import (
     categorical_probabilities,
@@ -66,6 +66,14 @@ _COMMON_DOC = """
         "hard" fits by classification EM.
     weight_prior : float, default=0
         Dirichlet pseudo-counts per component on the weights (MAP); 0 is MLE.
+    accelerate : {None, "squarem"}, default=None
+        SQUAREM extrapolation of the EM map, with its monotonicity safeguard.
+    n_jobs : int or None, default=None
+        Threads for the E-steps of different chunks (None: every core); the fit is
+        bit-identical for any value.
+    chunk_size : int or None, default=None
+        Rows per chunk (None: 65536). X may also be a memory-mapped array, the path of
+        a ``.npy`` file (streamed) or a ``dask.array.Array``.
 """
 
 _COMMON_ATTRIBUTES_DOC = """
@@ -93,6 +101,9 @@ class _CountMixture(MixtureEstimator):
     _parameter_constraints: dict = {
         **MixtureEstimator._parameter_constraints,
         "weights_init": ["array-like", None],
+        "accelerate": [StrOptions({"squarem"}), None],
+        "n_jobs": [Integral, None],
+        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
     }
     _param_name: str = ""
 
@@ -194,6 +205,9 @@ class PoissonMixture(_CountMixture):
         verbose_interval=10,
         assignment="soft",
         weight_prior=0.0,
+        accelerate=None,
+        n_jobs=None,
+        chunk_size=None,
     ):
         self.n_components = n_components
         self.tol = tol
@@ -210,6 +224,9 @@ class PoissonMixture(_CountMixture):
         self.verbose_interval = verbose_interval
         self.assignment = assignment
         self.weight_prior = weight_prior
+        self.accelerate = accelerate
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
 
     def _family(self, X=None):
         return PoissonFamily(poisson_prior(self, X))
@@ -283,6 +300,9 @@ class CategoricalMixture(_CountMixture):
         verbose_interval=10,
         assignment="soft",
         weight_prior=0.0,
+        accelerate=None,
+        n_jobs=None,
+        chunk_size=None,
     ):
         self.n_components = n_components
         self.n_symbols = n_symbols
@@ -299,6 +319,9 @@ class CategoricalMixture(_CountMixture):
         self.verbose_interval = verbose_interval
         self.assignment = assignment
         self.weight_prior = weight_prior
+        self.accelerate = accelerate
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
 
     def fit(self, X, y=None, sample_weight=None, **kwargs):
         # the alphabet is inferred while fitting, inside the data checks (which may see
@@ -408,6 +431,9 @@ class MultinomialMixture(_CountMixture):
         verbose_interval=10,
         assignment="soft",
         weight_prior=0.0,
+        accelerate=None,
+        n_jobs=None,
+        chunk_size=None,
     ):
         self.n_components = n_components
         self.n_trials = n_trials
@@ -424,6 +450,9 @@ class MultinomialMixture(_CountMixture):
         self.verbose_interval = verbose_interval
         self.assignment = assignment
         self.weight_prior = weight_prior
+        self.accelerate = accelerate
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
 
     def _family(self, X=None):
         if X is not None and not self._is_warm():
@@ -498,6 +527,9 @@ class BernoulliMixture(_CountMixture):
         verbose_interval=10,
         assignment="soft",
         weight_prior=0.0,
+        accelerate=None,
+        n_jobs=None,
+        chunk_size=None,
     ):
         self.n_components = n_components
         self.binarize = binarize
@@ -514,6 +546,9 @@ class BernoulliMixture(_CountMixture):
         self.verbose_interval = verbose_interval
         self.assignment = assignment
         self.weight_prior = weight_prior
+        self.accelerate = accelerate
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

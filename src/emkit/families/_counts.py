@@ -129,3 +129,22 @@ def dirichlet_log_prior(probs, prior) -> float:
         return 0.0
     pseudo = np.broadcast_to(np.asarray(prior.pseudo_counts, dtype=float), probs.shape[1:])
     return xlogy_sum(np.broadcast_to(pseudo, probs.shape), probs)
+
+
+# -- unconstrained parametrisation (for acceleration) -------------------------------
+# Probabilities and rates of exactly 0 would be -inf in log space and stop SQUAREM's
+# extrapolation; they are packed at this floor instead (the stabilising EM step after
+# an extrapolation restores what the data say).
+_PACK_FLOOR = 1e-300
+
+
+def log_pack(values) -> np.ndarray:
+    """log(values), floored, as a 1-D vector."""
+    return np.log(np.maximum(values, _PACK_FLOOR)).ravel()
+
+
+def softmax_unpack(vector, shape) -> np.ndarray:
+    """Probabilities of ``shape`` whose last axis sums to 1, from packed logarithms."""
+    logs = np.asarray(vector).reshape(shape)
+    probs = np.exp(logs - logs.max(axis=-1, keepdims=True))
+    return probs / probs.sum(axis=-1, keepdims=True)

@@ -19,6 +19,7 @@ import numpy as np
 from emkit.core.containers import Statistics
 from emkit.families._counts import (
     check_integer_valued,
+    log_pack,
     safe_xlogy_matmul,
     smoothed_ratio,
     xlogy_sum,
@@ -95,6 +96,15 @@ class BernoulliFamily:
                 f"(n_components, n_features) with entries in [0, 1], got shape {probs.shape}"
             )
         return BernoulliParams(probs)
+
+    def pack(self, params: BernoulliParams) -> np.ndarray:
+        """Log-odds as a 1-D vector (unconstrained, for acceleration)."""
+        probs = params.emissionprob
+        return log_pack(probs) - log_pack(1.0 - probs)
+
+    def unpack(self, vector, like: BernoulliParams) -> BernoulliParams:
+        probs = 1.0 / (1.0 + np.exp(-np.asarray(vector)))
+        return self.make_params(probs.reshape(like.emissionprob.shape))
 
     def replace_fields(self, params: BernoulliParams, values: dict) -> BernoulliParams:
         return self.make_params(values.get("emissionprob", params.emissionprob))

@@ -24,7 +24,9 @@ from emkit.families._counts import (
     check_integer_valued,
     check_probabilities,
     dirichlet_log_prior,
+    log_pack,
     smoothed_ratio,
+    softmax_unpack,
     xlogy_sum,
 )
 
@@ -91,6 +93,13 @@ class CategoricalFamily:
         probs = np.asarray(emissionprob, dtype=np.float64)
         check_probabilities(probs, "emission probabilities", self.n_symbols)
         return CategoricalParams(probs)
+
+    def pack(self, params: CategoricalParams) -> np.ndarray:
+        """Log-probabilities as a 1-D vector (unconstrained up to a shift per row)."""
+        return log_pack(params.emissionprob)
+
+    def unpack(self, vector, like: CategoricalParams) -> CategoricalParams:
+        return self.make_params(softmax_unpack(vector, like.emissionprob.shape))
 
     def replace_fields(self, params: CategoricalParams, values: dict) -> CategoricalParams:
         return self.make_params(values.get("emissionprob", params.emissionprob))

@@ -24,8 +24,10 @@ from emkit.families._counts import (
     check_integer_valued,
     check_probabilities,
     dirichlet_log_prior,
+    log_pack,
     safe_xlogy_matmul,
     smoothed_ratio,
+    softmax_unpack,
     xlogy_sum,
 )
 from emkit.families.categorical import DirichletPrior
@@ -80,6 +82,13 @@ class MultinomialFamily:
         probs = np.asarray(emissionprob, dtype=np.float64)
         check_probabilities(probs, "emission probabilities")
         return MultinomialParams(probs)
+
+    def pack(self, params: MultinomialParams) -> np.ndarray:
+        """Log-probabilities as a 1-D vector (unconstrained up to a shift per row)."""
+        return log_pack(params.emissionprob)
+
+    def unpack(self, vector, like: MultinomialParams) -> MultinomialParams:
+        return self.make_params(softmax_unpack(vector, like.emissionprob.shape))
 
     def replace_fields(self, params: MultinomialParams, values: dict) -> MultinomialParams:
         return self.make_params(values.get("emissionprob", params.emissionprob))

@@ -22,6 +22,7 @@ from scipy.special import gammaln
 from emkit.core.containers import Statistics
 from emkit.families._counts import (
     check_integer_valued,
+    log_pack,
     safe_xlogy_matmul,
     smoothed_ratio,
     xlogy_sum,
@@ -94,6 +95,13 @@ class PoissonFamily:
         if not np.all(np.isfinite(rates)) or np.any(rates < 0):
             raise ValueError("Poisson rates must be finite and non-negative")
         return PoissonParams(rates)
+
+    def pack(self, params: PoissonParams) -> np.ndarray:
+        """Log-rates as a 1-D vector (unconstrained, for acceleration)."""
+        return log_pack(params.rates)
+
+    def unpack(self, vector, like: PoissonParams) -> PoissonParams:
+        return self.make_params(np.exp(np.asarray(vector)).reshape(like.rates.shape))
 
     def replace_fields(self, params: PoissonParams, values: dict) -> PoissonParams:
         return self.make_params(values.get("rates", params.rates))
