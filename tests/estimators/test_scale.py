@@ -140,3 +140,25 @@ def test_n_jobs_does_not_change_the_fit(X):
     two = fit(X, chunk_size=3000, n_jobs=2)
     assert one.log_likelihood_ == two.log_likelihood_
     np.testing.assert_array_equal(one.covariances_, two.covariances_)
+
+
+def test_kmeans_chunked_threaded_and_memory_mapped(X, tmp_path):
+    from emkit import KMeans
+
+    whole = KMeans(3, random_state=0, chunk_size=len(X), n_jobs=1).fit(X)
+    chunked = KMeans(3, random_state=0, chunk_size=999, n_jobs=2).fit(X)
+    np.testing.assert_array_equal(chunked.labels_, whole.labels_)
+    assert chunked.inertia_ == pytest.approx(whole.inertia_, rel=1e-12)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    mapped = KMeans(3, random_state=0, chunk_size=999).fit(str(path))
+    np.testing.assert_array_equal(mapped.labels_, chunked.labels_)
+    assert mapped.inertia_ == chunked.inertia_
+
+
+def test_kmeans_refuses_dask_with_a_clear_error(X):
+    da = pytest.importorskip("dask.array")
+    from emkit import KMeans
+
+    with pytest.raises(ValueError, match="Dask"):
+        KMeans(3).fit(da.from_array(X, chunks=5000))

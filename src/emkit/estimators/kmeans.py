@@ -9,7 +9,9 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from emkit.distributed.dask import is_dask_collection
 from emkit.estimators._base import EngineEstimatorMixin, check_sample_weight
+from emkit.estimators._data import prepare_mixture_data
 from emkit.families import GaussianFamily, GaussianParams
 from emkit.models import Mixture, MixtureChunk, MixtureParams
 
@@ -45,6 +47,12 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         less than ``tol``.
     verbose : int, default=0
     random_state : int, RandomState or None
+    n_jobs : int or None, default=None
+        Threads for the assignments of different chunks (None: every core); the fit
+        is bit-identical for any value.
+    chunk_size : int or None, default=None
+        Rows per chunk (None: 65536). X may also be a memory-mapped array or the path
+        of a ``.npy`` file, streamed chunk by chunk.
 
     Attributes
     ----------
@@ -63,6 +71,8 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -75,6 +85,8 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         tol=1e-4,
         verbose=0,
         random_state=None,
+        n_jobs=None,
+        chunk_size=None,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -83,6 +95,8 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         self.tol = tol
         self.verbose = verbose
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
 
     def fit(self, X, y=None, sample_weight=None, *, callback=None):
         """Cluster X. ``sample_weight`` (n_samples,) weights every point's pull on its centre.
@@ -91,25 +105,44 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         and after every M-step (see :meth:`GaussianMixture.fit`).
         """
         self._validate_params()
-        X = validate_data(self, X, dtype=np.float64)
-        if X.shape[0] < self.n_clusters:
-            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}")
-        weights = check_sample_weight(sample_weight, X)
-        model = self._build_model(X)
-        n_samples = X.shape[0] if weights is None else float(weights.sum())
+        if is_dask_collection(X):
+            raise ValueError(
+                "KMeans does not take Dask arrays yet (labels_ would be a Dask array too); "
+                "use GaussianMixture, or X.compute() when it fits in memory"
+            )
+        data = prepare_mixture_data(
+            self,
+            X,
+            sample_weight,
+            reset=True,
+            dtype=np.float64,
+            chunk_size=self.chunk_size,
+            check_data=lambda block: block,
+        )
+        if data.n_rows < self.n_clusters:
+            raise ValueError(f"n_samples={data.n_rows} should be >= n_clusters={self.n_clusters}")
+        model = self._build_model(data.sample)
         self._run_engine(
             model,
-            [MixtureChunk(X, weights)],
-            n_samples,
+            data.chunks,
+            data.n_samples,
             warm=False,
             callback=callback,
             n_init=self._n_init(),
+            init_chunks=[MixtureChunk(data.sample, data.sample_weight)],
         )
         self.cluster_centers_ = self.params_.components.means
-        distances = self._squared_distances(X)
-        self.labels_ = distances.argmin(axis=1)
-        closest = distances[np.arange(X.shape[0]), self.labels_]
-        self.inertia_ = float(closest.sum() if weights is None else weights @ closest)
+        # labels and inertia chunk by chunk: no (n_samples, n_clusters) array at once
+        labels, inertia = [], 0.0
+        for chunk in data.chunks:
+            distances = self._squared_distances(np.asarray(chunk.X))
+            chunk_labels = distances.argmin(axis=1)
+            closest = distances[np.arange(len(chunk_labels)), chunk_labels]
+            weights = chunk.sample_weight
+            inertia += float(closest.sum() if weights is None else weights @ closest)
+            labels.append(chunk_labels)
+        self.labels_ = np.concatenate(labels)
+        self.inertia_ = inertia
         return self
 
     def _n_init(self):
@@ -143,8 +176,13 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         )
 
     def _squared_distances(self, X):
-        diff = X[:, None, :] - self.cluster_centers_[None, :, :]
-        return np.einsum("ikd,ikd->ik", diff, diff)
+        # one centre at a time: exact differences (the expansion ||x||² - 2x·c + ||c||²
+        # loses digits near a centre) and no (n, K, D) temporary
+        out = np.empty((X.shape[0], self.cluster_centers_.shape[0]))
+        for k, centre in enumerate(self.cluster_centers_):
+            diff = X - centre
+            out[:, k] = np.einsum("ij,ij->i", diff, diff)
+        return out
 
     def _validated(self, X):
         self._check_fitted()
