@@ -114,6 +114,7 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         "verbose": ["verbose"],
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
+        "accelerate": [StrOptions({"squarem"}), None],
     }
 
     _emission_attributes: tuple[str, ...] = ()
@@ -363,6 +364,10 @@ _COMMON_DOC = """
         Threads for the E-steps (None: every core). Sequences are grouped into chunks
         of about 65536 rows, E-stepped in parallel (forward-backward releases the GIL)
         and summed in order, so the fit is bit-identical for any value.
+    accelerate : {None, "squarem"}, default=None
+        SQUAREM extrapolation of the EM map (with the monotonicity safeguard) on log
+        start/transition probabilities and the emission's unconstrained parameters;
+        structural zeros stay zero. Not available for GMMHMM.
 """
 
 _COMMON_ATTRIBUTES_DOC = """
@@ -459,6 +464,7 @@ class GaussianHMM(BaseHMM):
         verbose=0,
         verbose_interval=10,
         n_jobs=None,
+        accelerate=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -483,6 +489,7 @@ class GaussianHMM(BaseHMM):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
+        self.accelerate = accelerate
 
     def _make_family(self, X):
         prior = gaussian_prior(self, X, self.n_components)
@@ -575,6 +582,7 @@ class GMMHMM(BaseHMM):
         verbose=0,
         verbose_interval=10,
         n_jobs=None,
+        accelerate=None,
     ):
         self.n_components = n_components
         self.n_mix = n_mix
@@ -601,6 +609,7 @@ class GMMHMM(BaseHMM):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
+        self.accelerate = accelerate
 
     def _make_family(self, X):
         prior = gaussian_prior(self, X, self.n_components * self.n_mix)
@@ -695,6 +704,7 @@ class PoissonHMM(BaseHMM):
         verbose=0,
         verbose_interval=10,
         n_jobs=None,
+        accelerate=None,
     ):
         self.n_components = n_components
         self.startprob_init = startprob_init
@@ -714,6 +724,7 @@ class PoissonHMM(BaseHMM):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
+        self.accelerate = accelerate
 
     def _make_family(self, X):
         return PoissonFamily(poisson_prior(self, X))
@@ -795,6 +806,7 @@ class CategoricalHMM(BaseHMM):
         verbose=0,
         verbose_interval=10,
         n_jobs=None,
+        accelerate=None,
     ):
         self.n_components = n_components
         self.n_symbols = n_symbols
@@ -814,6 +826,7 @@ class CategoricalHMM(BaseHMM):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
+        self.accelerate = accelerate
 
     def _make_family(self, X):
         if X is not None and not self._is_warm():
@@ -898,6 +911,7 @@ class MultinomialHMM(BaseHMM):
         verbose=0,
         verbose_interval=10,
         n_jobs=None,
+        accelerate=None,
     ):
         self.n_components = n_components
         self.n_trials = n_trials
@@ -917,6 +931,7 @@ class MultinomialHMM(BaseHMM):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
+        self.accelerate = accelerate
 
     def _make_family(self, X):
         if X is not None and not self._is_warm():
@@ -990,6 +1005,7 @@ class BernoulliHMM(BaseHMM):
         verbose=0,
         verbose_interval=10,
         n_jobs=None,
+        accelerate=None,
     ):
         self.n_components = n_components
         self.startprob_init = startprob_init
@@ -1008,6 +1024,7 @@ class BernoulliHMM(BaseHMM):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
+        self.accelerate = accelerate
 
     def _make_family(self, X):
         c = self.emissionprob_prior

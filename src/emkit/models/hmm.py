@@ -33,6 +33,7 @@ from scipy.optimize import linear_sum_assignment
 
 from emkit._kernels import hmm as kernels
 from emkit.core.containers import Statistics
+from emkit.families._counts import log_pack, softmax_unpack
 from emkit.models._mixture_init import initial_responsibilities
 from emkit.models._sequences import sequence_offsets
 from emkit.models.mixture import EmptyComponentWarning
@@ -134,6 +135,13 @@ def split_sequences(chunk: HMMChunk, rows: int) -> list[HMMChunk]:
             )
         )
     return pieces
+
+
+def _probabilities_from_logs(logs, allowed) -> np.ndarray:
+    """Rows (last axis) of probabilities: exp(logs) on the allowed entries, 0 elsewhere."""
+    full = np.full(allowed.shape, -np.inf)
+    full[allowed] = logs
+    return softmax_unpack(full, allowed.shape)
 
 
 def _normalise_rows(counts, allowed):
@@ -390,6 +398,43 @@ class HMM:
             float(start.sum())
             + float(trans.sum())
             + self.family.expected_log_prob(params.emission, stats.emission)
+        )
+
+    # -- unconstrained parametrisation (for acceleration) --------------------------
+    def pack(self, params: HMMParams) -> np.ndarray:
+        """Log start and transition probabilities (structurally allowed entries only)
+        and the family's unconstrained parameters, as one 1-D vector."""
+        if not hasattr(self.family, "pack"):
+            raise TypeError(
+                f"{type(self.family).__name__} has no unconstrained parametrisation (pack), "
+                "which SQUAREM needs; use accelerate=None"
+            )
+        return np.concatenate(
+            [
+                log_pack(params.startprob[self.start_allowed]),
+                log_pack(params.transmat[self.trans_allowed]),
+                self.family.pack(params.emission),
+            ]
+        )
+
+    def unpack(self, vector: np.ndarray, like: HMMParams) -> HMMParams:
+        """Inverse of :meth:`pack`; structural zeros and parameters not learned keep
+        their exact values."""
+        n_start, n_trans = int(self.start_allowed.sum()), int(self.trans_allowed.sum())
+        startprob = _probabilities_from_logs(vector[:n_start], self.start_allowed)
+        transmat = _probabilities_from_logs(vector[n_start : n_start + n_trans], self.trans_allowed)
+        emission = self.family.unpack(vector[n_start + n_trans :], like.emission)
+        fixed = {
+            name: getattr(like.emission, name)
+            for name in self.family.param_names
+            if name not in self.learn
+        }
+        if fixed:
+            emission = self.family.replace_fields(emission, fixed)
+        return HMMParams(
+            startprob if "startprob" in self.learn else like.startprob,
+            transmat if "transmat" in self.learn else like.transmat,
+            emission,
         )
 
     def n_free_parameters(self, n_features: int) -> int:
