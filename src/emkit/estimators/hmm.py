@@ -38,6 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from emkit.core.online import online_em_step
 from emkit.estimators._base import EngineEstimatorMixin
 from emkit.estimators._checks import (
     categorical_probabilities,
@@ -158,6 +159,45 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         self._run_engine(
             model, split_sequences(chunk, CHUNK_ROWS), n_samples, warm=warm, init_chunks=[chunk]
         )
+        self._store_params()
+        return self
+
+    def partial_fit(self, X, lengths=None, *, sample_weight=None, known_states=None):
+        """One online EM update from a batch of sequences (mini-batch Baum-Welch).
+
+        The first call initialises the parameters from its batch; every call then
+        moves the running expected statistics (start and transition counts, emission
+        statistics, per observation) towards the batch's, with step
+        ``(t + 2) ** -0.6`` for the t-th batch (Cappé & Moulines 2009; see
+        :mod:`emkit.core.online`), and runs the M-step. Arguments as in :meth:`fit`.
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "online_state_")
+        if first:
+            self._validate_params()
+        X = validate_data(self, X, dtype=np.float64, reset=first)
+        family = self._make_family(X) if first else self.model_.family
+        X = family.check_data(X)
+        chunk = self._chunk(X, lengths, sample_weight, known_states)
+        weights = chunk.sample_weight
+        batch_weight = X.shape[0] if weights is None else float(weights @ np.diff(chunk.offsets))
+        if first:
+            if X.shape[0] < self.n_components:
+                raise ValueError(
+                    f"the first batch has {X.shape[0]} rows; it initialises the model, so it "
+                    f"needs at least n_components={self.n_components}"
+                )
+            self.model_ = self._build_model(family, X.shape[1])
+            self.params_ = self.model_.init_params([chunk], check_random_state(self.random_state))
+            self.online_state_ = None
+            self.n_iter_ = 0
+        self.params_, self.online_state_, _ = online_em_step(
+            self.model_, self.params_, self.online_state_, chunk, batch_weight
+        )
+        self.n_iter_ += 1
         self._store_params()
         return self
 
