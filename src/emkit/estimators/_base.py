@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from emkit.core import fit_em, trace_as_arrays
 from emkit.core.monitor import decrease_rtol_for
+from emkit.core.online import DEFAULT_KAPPA, DEFAULT_T0, online_em_step
 
 ENGINE_RESULT_ATTRIBUTES = (
     "converged_",
@@ -85,6 +87,31 @@ class EngineEstimatorMixin:
         self.n_e_steps_ = result.n_e_steps
         self.trace_ = trace_as_arrays(list(result.trace))
         return result
+
+    def _online_step(self, chunk, batch_weight: float, build_model) -> None:
+        """One online EM update from ``chunk`` (see :mod:`emkit.core.online`).
+
+        On the first batch, ``build_model()`` makes the model and the batch initialises
+        the parameters. Step sizes come from the optional ``learning_decay`` and
+        ``learning_offset`` attributes. Sets ``online_state_``, ``n_iter_`` (batches
+        seen) and the estimator's parameters.
+        """
+        if not hasattr(self, "online_state_"):
+            self.model_ = build_model()
+            self.params_ = self.model_.init_params([chunk], check_random_state(self.random_state))
+            self.online_state_ = None
+            self.n_iter_ = 0
+        self.params_, self.online_state_, _ = online_em_step(
+            self.model_,
+            self.params_,
+            self.online_state_,
+            chunk,
+            batch_weight,
+            kappa=getattr(self, "learning_decay", DEFAULT_KAPPA),
+            t0=getattr(self, "learning_offset", DEFAULT_T0),
+        )
+        self.n_iter_ += 1
+        self._store_params()
 
     def _is_warm(self) -> bool:
         return bool(getattr(self, "warm_start", False)) and hasattr(self, "converged_")

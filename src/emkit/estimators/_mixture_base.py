@@ -10,7 +10,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from emkit.core.online import DEFAULT_KAPPA, DEFAULT_T0, online_em_step
 from emkit.estimators._base import EngineEstimatorMixin, check_sample_weight
 from emkit.estimators._data import prepare_mixture_data
 from emkit.models import MixtureChunk
@@ -117,27 +116,13 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         )
         weights = check_sample_weight(sample_weight, X)
         chunk = MixtureChunk(X, weights)
-        if first:
-            if X.shape[0] < self.n_components:
-                raise ValueError(
-                    f"the first batch has {X.shape[0]} samples; it initialises the mixture, so "
-                    f"it needs at least n_components={self.n_components}"
-                )
-            self.model_ = self._build_model(X, weights)
-            self.params_ = self.model_.init_params([chunk], check_random_state(self.random_state))
-            self.online_state_ = None
-            self.n_iter_ = 0
-        self.params_, self.online_state_, _ = online_em_step(
-            self.model_,
-            self.params_,
-            self.online_state_,
-            chunk,
-            X.shape[0] if weights is None else float(weights.sum()),
-            kappa=getattr(self, "learning_decay", DEFAULT_KAPPA),
-            t0=getattr(self, "learning_offset", DEFAULT_T0),
-        )
-        self.n_iter_ += 1
-        self._store_params()
+        if first and X.shape[0] < self.n_components:
+            raise ValueError(
+                f"the first batch has {X.shape[0]} samples; it initialises the mixture, so "
+                f"it needs at least n_components={self.n_components}"
+            )
+        batch_weight = X.shape[0] if weights is None else float(weights.sum())
+        self._online_step(chunk, batch_weight, lambda: self._build_model(X, weights))
         return self
 
     def _compute_dtype(self):

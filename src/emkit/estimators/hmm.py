@@ -38,7 +38,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from emkit.core.online import online_em_step
 from emkit.estimators._base import EngineEstimatorMixin
 from emkit.estimators._checks import (
     categorical_probabilities,
@@ -184,21 +183,12 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         chunk = self._chunk(X, lengths, sample_weight, known_states)
         weights = chunk.sample_weight
         batch_weight = X.shape[0] if weights is None else float(weights @ np.diff(chunk.offsets))
-        if first:
-            if X.shape[0] < self.n_components:
-                raise ValueError(
-                    f"the first batch has {X.shape[0]} rows; it initialises the model, so it "
-                    f"needs at least n_components={self.n_components}"
-                )
-            self.model_ = self._build_model(family, X.shape[1])
-            self.params_ = self.model_.init_params([chunk], check_random_state(self.random_state))
-            self.online_state_ = None
-            self.n_iter_ = 0
-        self.params_, self.online_state_, _ = online_em_step(
-            self.model_, self.params_, self.online_state_, chunk, batch_weight
-        )
-        self.n_iter_ += 1
-        self._store_params()
+        if first and X.shape[0] < self.n_components:
+            raise ValueError(
+                f"the first batch has {X.shape[0]} rows; it initialises the model, so it "
+                f"needs at least n_components={self.n_components}"
+            )
+        self._online_step(chunk, batch_weight, lambda: self._build_model(family, X.shape[1]))
         return self
 
     def fit_predict(self, X, lengths=None, *, sample_weight=None, known_states=None):
