@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from emkit.core import fit_em, trace_as_arrays
@@ -17,6 +20,21 @@ ENGINE_RESULT_ATTRIBUTES = (
     "lower_bounds_",
     "log_likelihood_",
 )
+
+
+#: Constraints of the engine's own hyperparameters, for the estimators that expose all
+#: of them (mixtures, HMMs, state-space models); each class adds its own model's table.
+ENGINE_PARAMETER_CONSTRAINTS: dict = {
+    "tol": [Interval(Real, 0.0, None, closed="left")],
+    "max_iter": [Interval(Integral, 0, None, closed="left")],
+    "n_init": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "warm_start": ["boolean"],
+    "verbose": ["verbose"],
+    "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+    "n_jobs": [Integral, None],
+    "accelerate": [StrOptions({"squarem"}), None],
+}
 
 
 def check_sample_weight(sample_weight, X):

@@ -10,7 +10,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from emkit.estimators._base import EngineEstimatorMixin, check_sample_weight
+from emkit.estimators._base import (
+    ENGINE_PARAMETER_CONSTRAINTS,
+    EngineEstimatorMixin,
+    check_sample_weight,
+)
 from emkit.estimators._data import prepare_mixture_data
 from emkit.models import MixtureChunk
 
@@ -26,15 +30,9 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **ENGINE_PARAMETER_CONSTRAINTS,
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
         "init_params": [StrOptions({"kmeans", "k-means++", "random", "random_from_data"})],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
         "assignment": [StrOptions({"soft", "hard"})],
         "weight_prior": [Interval(Real, 0.0, None, closed="left")],
     }

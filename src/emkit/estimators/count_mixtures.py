@@ -22,7 +22,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 
 from emkit.estimators._checks import (
     categorical_probabilities,
@@ -101,8 +101,6 @@ class _CountMixture(MixtureEstimator):
     _parameter_constraints: dict = {
         **MixtureEstimator._parameter_constraints,
         "weights_init": ["array-like", None],
-        "accelerate": [StrOptions({"squarem"}), None],
-        "n_jobs": [Integral, None],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
     }
     _param_name: str = ""

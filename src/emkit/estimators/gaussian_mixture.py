@@ -107,8 +107,6 @@ class GaussianMixture(MixtureEstimator):
         "mean_prior_strength": [Interval(Real, 0.0, None, closed="left")],
         "covariance_prior": ["array-like", Real, None],
         "covariance_prior_strength": [Interval(Real, 0.0, None, closed="left")],
-        "accelerate": [StrOptions({"squarem"}), None],
-        "n_jobs": [Integral, None],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
         "dtype": [StrOptions({"float64", "float32"})],
         "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],

@@ -38,7 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from emkit.estimators._base import EngineEstimatorMixin
+from emkit.estimators._base import ENGINE_PARAMETER_CONSTRAINTS, EngineEstimatorMixin
 from emkit.estimators._checks import (
     categorical_probabilities,
     checked_covariances,
@@ -99,6 +99,7 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **ENGINE_PARAMETER_CONSTRAINTS,
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "startprob_init": ["array-like", None],
         "transmat_init": ["array-like", None],
@@ -106,15 +107,6 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         "transmat_prior": [Interval(Real, 0.0, None, closed="left"), "array-like"],
         "learn": ["array-like", None],
         "init_params": [StrOptions({"kmeans", "k-means++", "random", "random_from_data"})],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
-        "accelerate": [StrOptions({"squarem"}), None],
     }
 
     _emission_attributes: tuple[str, ...] = ()

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from emkit.estimators._base import EngineEstimatorMixin
+from emkit.estimators._base import ENGINE_PARAMETER_CONSTRAINTS, EngineEstimatorMixin
 from emkit.models._sequences import sequence_offsets
 from emkit.models.lgssm import (
     COVARIANCE_TYPES,
@@ -156,21 +156,13 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **ENGINE_PARAMETER_CONSTRAINTS,
         "state_dim": [Interval(Integral, 1, None, closed="left")],
         "learn": [StrOptions({"all", *PARAM_NAMES}), "array-like", None],
         "transition_covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "observation_covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         **{f"{name}_init": ["array-like", Real, None] for name in PARAM_NAMES},
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "accelerate": [StrOptions({"squarem"}), None],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
     }
 
     def __init__(
