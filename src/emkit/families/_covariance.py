@@ -22,6 +22,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from emkit.families._expanded import ExpandedBlock, expand
+
+# Rows per block when distances of a whole array are asked for: the expanded features of
+# a block, (rows, D (D + 1) / 2 + D) floats, stay within the cache.
+_BLOCK_ROWS = 2048
+
 
 class ComponentCollapseError(ValueError):
     """A component's covariance is not positive definite (it collapsed onto few points)."""
@@ -50,6 +56,18 @@ def _precision_cholesky(cov, component, count):
     return linalg.solve_triangular(cov_chol, identity, lower=True, check_finite=False).T
 
 
+def _moments_about(offsets, counts, first, second, outer):
+    """Moments about a centre c re-expressed about c + offsets[k], exactly, per component.
+
+    offsets : (K, D); counts : (K,) sum_i r_ik; first : (K, D) sum_i r_ik (x_i - c);
+    second : sum_i r_ik (x_i - c)(x_i - c)ᵀ in the covariance type's shape (``outer``
+    builds that shape from two (K, D) arrays).
+    """
+    sum_dx = first - counts[:, None] * offsets
+    second = second - outer(offsets, first) - outer(first, offsets)
+    return sum_dx, second + outer(counts[:, None] * offsets, offsets)
+
+
 def _log_cholesky(cov):
     """Lower Cholesky factor with the log of its diagonal, flattened (unconstrained)."""
     chol = np.linalg.cholesky(cov)
@@ -66,6 +84,69 @@ def _from_log_cholesky(vector, n_matrices, n_features):
     idx = np.arange(n_features)
     chol[:, idx, idx] = np.exp(chol[:, idx, idx])
     return chol @ np.transpose(chol, (0, 2, 1))
+
+
+def _gated_mahalanobis(cov, X, means, prec_chol):
+    """Squared Mahalanobis distances (n, K), float64; X is (n, D) or an ExpandedBlock.
+
+    The expanded form serves every component that it serves accurately (see
+    ``emkit.families._expanded``); the others take the direct form of ``cov`` (a
+    covariance type, full or diag: tied and spherical pass their shared or scalar
+    factors broadcast to that shape).
+    """
+    if not isinstance(X, ExpandedBlock):
+        blocks = [
+            _gated_mahalanobis(
+                cov, cov.prepare(X[start : start + _BLOCK_ROWS], means), means, prec_chol
+            )
+            for start in range(0, X.shape[0], _BLOCK_ROWS)
+        ]
+        return np.concatenate(blocks) if blocks else np.empty((0, means.shape[0]))
+    precisions = cov.precisions(prec_chol)
+    out = X.quadratic_forms(precisions, means)
+    for k in np.flatnonzero(~X.accurate(precisions, means)):
+        out[:, k] = cov.direct_mahalanobis(X.X, means[k], prec_chol[k])
+    return out
+
+
+def _gated_scatter(cov, X, resp, shift, prec_chol):
+    """(sum_i r_ik (x_i - shift_k), scatter about shift_k), accumulated in float64.
+
+    X is (n, D) or an ExpandedBlock. A component whose E-step precision Cholesky
+    factor (``prec_chol``) passes the expanded form's accuracy gate takes its moments
+    from the block's features. The others (all of them without ``prec_chol``) are
+    summed directly, the products in X's dtype (float32 doubles the arithmetic rate)
+    about ``shift``, which must then already be representable in that dtype.
+    """
+    if not isinstance(X, ExpandedBlock) and prec_chol is not None:
+        parts = [
+            _gated_scatter(
+                cov,
+                cov.prepare(X[start : start + _BLOCK_ROWS], shift),
+                resp[start : start + _BLOCK_ROWS],
+                shift,
+                prec_chol,
+            )
+            for start in range(0, X.shape[0], _BLOCK_ROWS)
+        ]
+        if parts:
+            return tuple(sum(values) for values in zip(*parts, strict=True))
+    K, D = shift.shape
+    sum_dx = np.empty((K, D))
+    out = np.empty((K, D) if cov.diagonal else (K, D, D))
+    direct = np.ones(K, dtype=bool)
+    if isinstance(X, ExpandedBlock):
+        if prec_chol is not None:
+            direct = ~X.accurate(cov.precisions(prec_chol), shift)
+        if not direct.all():
+            first, second = X.moments(resp)
+            counts = resp.sum(axis=0, dtype=np.float64)
+            sum_dx[:], out[:] = _moments_about(shift - X.centre, counts, first, second, cov.outer)
+        X = X.X
+    resp, shift = resp.astype(X.dtype, copy=False), shift.astype(X.dtype, copy=False)
+    for k in np.flatnonzero(direct):
+        sum_dx[k], out[k] = cov.direct_scatter(X, resp[:, k], shift[k])
+    return sum_dx, out
 
 
 class _PerComponent:
@@ -106,31 +187,32 @@ class _Full(_PerComponent):
     def log_det(prec_chol, n_features):
         return np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
 
+    diagonal = False
+
+    @staticmethod
+    def prepare(X, means):
+        return expand(X, means.mean(axis=0))
+
     @staticmethod
     def mahalanobis(X, means, prec_chol):
-        means, prec_chol = means.astype(X.dtype, copy=False), prec_chol.astype(X.dtype, copy=False)
-        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
-        for k in range(means.shape[0]):
-            y = (X - means[k]) @ prec_chol[k]
-            out[:, k] = np.einsum("ij,ij->i", y, y)
-        return out
+        return _gated_mahalanobis(_Full, X, means, prec_chol)
 
     @staticmethod
-    def scatter(X, resp, shift):
-        """(sum_i r_ik (x_i - shift_k), scatter about shift_k), accumulated in float64.
+    def scatter(X, resp, shift, prec_chol=None):
+        return _gated_scatter(_Full, X, resp, shift, prec_chol)
 
-        The products run in X's dtype (float32 doubles the arithmetic rate);
-        ``shift`` must already be representable in that dtype.
-        """
-        K, D = shift.shape
-        resp, shift = resp.astype(X.dtype, copy=False), shift.astype(X.dtype, copy=False)
-        sum_dx, out = np.empty((K, D)), np.empty((K, D, D))
-        for k in range(K):
-            centred = X - shift[k]
-            weighted = centred * resp[:, k, None]
-            sum_dx[k] = weighted.sum(axis=0)
-            out[k] = weighted.T @ centred
-        return sum_dx, out
+    @staticmethod
+    def direct_mahalanobis(X, mean, prec_chol):
+        """(x_i - μ)ᵀ Λ (x_i - μ) of one component, (n,), in X's dtype."""
+        y = (X - mean.astype(X.dtype)) @ prec_chol.astype(X.dtype)
+        return np.einsum("ij,ij->i", y, y)
+
+    @staticmethod
+    def direct_scatter(X, resp, shift):
+        """(sum_i r_i (x_i - s), sum_i r_i (x_i - s)(x_i - s)ᵀ) of one component."""
+        centred = X - shift
+        weighted = centred * resp[:, None]
+        return weighted.sum(axis=0), weighted.T @ centred
 
     @staticmethod
     def outer(u, v):
@@ -198,16 +280,14 @@ class _Tied(_Full):
 
     @staticmethod
     def mahalanobis(X, means, prec_chol):
-        means, prec_chol = means.astype(X.dtype, copy=False), prec_chol.astype(X.dtype, copy=False)
-        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
-        for k in range(means.shape[0]):
-            y = (X - means[k]) @ prec_chol
-            out[:, k] = np.einsum("ij,ij->i", y, y)
-        return out
+        shared = np.broadcast_to(prec_chol, (means.shape[0], *prec_chol.shape))
+        return _Full.mahalanobis(X, means, shared)
 
     @staticmethod
-    def scatter(X, resp, shift):
-        sum_dx, per_component = _Full.scatter(X, resp, shift)
+    def scatter(X, resp, shift, prec_chol=None):
+        if prec_chol is not None:
+            prec_chol = np.broadcast_to(prec_chol, (shift.shape[0], *prec_chol.shape))
+        sum_dx, per_component = _Full.scatter(X, resp, shift, prec_chol)
         return sum_dx, per_component.sum(axis=0)
 
     @staticmethod
@@ -280,33 +360,29 @@ class _Diag(_PerComponent):
     def log_det(prec_chol, n_features):
         return np.log(prec_chol).sum(axis=1)
 
-    @staticmethod
-    def mahalanobis(X, means, prec_chol):
-        # all components at once: sum_d (x_d - μ_kd)² p_kd expanded into two GEMMs, about
-        # a centre c (the mean of the means) that keeps the expansion's cancellation small
-        centre = means.mean(axis=0)
-        X = X - centre.astype(X.dtype)
-        means = (means - centre).astype(X.dtype)
-        precisions = (prec_chol**2).astype(X.dtype)
-        out = (X * X) @ precisions.T
-        out -= X @ (2.0 * means * precisions).T
-        out += (means * means * precisions).sum(axis=1)
-        np.maximum(out, 0.0, out=out)  # rounding must not make a squared distance negative
-        return out
+    diagonal = True
 
     @staticmethod
-    def scatter(X, resp, shift):
-        # first and second moments about the centre c for all components (two GEMMs),
-        # then moved exactly to each component's shift in float64
-        centre = shift.mean(axis=0).astype(X.dtype).astype(np.float64)
-        X = X - centre.astype(X.dtype)
-        resp = resp.astype(X.dtype, copy=False)
-        first = (resp.T @ X).astype(np.float64)
-        second = (resp.T @ (X * X)).astype(np.float64)
-        counts = resp.sum(axis=0, dtype=np.float64)[:, None]
-        offset = shift - centre
-        sum_dx = first - counts * offset
-        return sum_dx, second - 2.0 * offset * first + counts * offset * offset
+    def prepare(X, means):
+        return expand(X, means.mean(axis=0), diagonal=True)
+
+    @staticmethod
+    def mahalanobis(X, means, prec_chol):
+        return _gated_mahalanobis(_Diag, X, means, prec_chol)
+
+    @staticmethod
+    def scatter(X, resp, shift, prec_chol=None):
+        return _gated_scatter(_Diag, X, resp, shift, prec_chol)
+
+    @staticmethod
+    def direct_mahalanobis(X, mean, prec_chol):
+        return (X - mean.astype(X.dtype)) ** 2 @ (prec_chol**2).astype(X.dtype)
+
+    @staticmethod
+    def direct_scatter(X, resp, shift):
+        centred = X - shift
+        weighted = centred * resp[:, None]
+        return weighted.sum(axis=0), (weighted * centred).sum(axis=0)
 
     @staticmethod
     def outer(u, v):
@@ -376,8 +452,10 @@ class _Spherical(_Diag):
         return _Diag.precision_cholesky(cov[:, None], counts)[:, 0]
 
     @staticmethod
-    def scatter(X, resp, shift):
-        sum_dx, per_feature = _Diag.scatter(X, resp, shift)
+    def scatter(X, resp, shift, prec_chol=None):
+        if prec_chol is not None:
+            prec_chol = np.repeat(prec_chol[:, None], shift.shape[1], axis=1)
+        sum_dx, per_feature = _Diag.scatter(X, resp, shift, prec_chol)
         return sum_dx, per_feature.sum(axis=1)
 
     @staticmethod

@@ -10,6 +10,14 @@ per state)::
 
     initial_params(X, resp, rng) -> params
         Initial parameters from initial responsibilities ``resp`` (n, K).
+
+Optional method, used by :class:`emkit.models.Mixture` when present (work that
+``log_prob`` and ``statistics`` share, done once per block of rows)::
+
+    prepare(params, X) -> block
+        Something that ``log_prob(params, block)`` and ``statistics(block, resp,
+        params)`` accept in place of X (n, D); the Gaussian family returns the
+        block's quadratic features for full and tied covariances.
 """
 
 from __future__ import annotations

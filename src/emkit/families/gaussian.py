@@ -15,6 +15,7 @@ import numpy as np
 
 from emkit.core.containers import Statistics
 from emkit.families._covariance import COVARIANCE_TYPES, ComponentCollapseError
+from emkit.families._expanded import ExpandedBlock
 
 __all__ = [
     "ComponentCollapseError",
@@ -164,9 +165,17 @@ class GaussianFamily:
         return X
 
     # -- E-step -------------------------------------------------------------------
-    def log_prob(self, params: GaussianParams, X: np.ndarray) -> np.ndarray:
-        """log N(x_i | μ_k, Σ_k), shape (n, K)."""
-        D = X.shape[1]
+    def prepare(self, params: GaussianParams, X: np.ndarray):
+        """One block of X (n, D) with the work that ``log_prob`` and ``statistics``
+        share under these parameters: the quadratic features of full and tied
+        covariances (an ExpandedBlock, (n, D (D + 1) / 2 + D) floats), X itself
+        otherwise. Either method accepts the result in place of X.
+        """
+        return self._cov.prepare(X, params.means)
+
+    def log_prob(self, params: GaussianParams, X) -> np.ndarray:
+        """log N(x_i | μ_k, Σ_k), shape (n, K); X is (n, D) or ``prepare``'s block."""
+        D = X.X.shape[1] if isinstance(X, ExpandedBlock) else X.shape[1]
         maha = self._cov.mahalanobis(X, params.means, params.precisions_cholesky)
         log_det = self._cov.log_det(params.precisions_cholesky, D)
         return -0.5 * (D * _LOG_2PI + maha) + log_det
@@ -174,18 +183,20 @@ class GaussianFamily:
     def statistics(self, X, resp, reference: GaussianParams | None) -> GaussianStats:
         """Moments of X weighted by ``resp`` (n, K), shifted by ``reference.means``.
 
-        Without a reference (initialisation) the shift is the weighted mean itself.
-        X may be float32 (the products then run in float32, twice as fast); the
-        statistics are float64.
+        X is (n, D) or ``prepare``'s block. Without a reference (initialisation) the
+        shift is the weighted mean itself. X may be float32 (what is summed directly
+        then runs in float32); the statistics are float64.
         """
+        points = X.X if isinstance(X, ExpandedBlock) else X
         sum_w = resp.sum(axis=0, dtype=np.float64)
         if reference is None:
-            shift = (resp.T @ X).astype(np.float64) / np.maximum(sum_w, _COUNT_FLOOR)[:, None]
+            shift = (resp.T @ points).astype(np.float64) / np.maximum(sum_w, _COUNT_FLOOR)[:, None]
+            prec_chol = None
         else:
-            shift = reference.means
+            shift, prec_chol = reference.means, reference.precisions_cholesky
         # the shift actually used by X's dtype, so float32 statistics stay exact about it
-        shift = shift.astype(X.dtype).astype(np.float64)
-        sum_dx, sum_dxx = self._cov.scatter(X, resp, shift)
+        shift = shift.astype(points.dtype).astype(np.float64)
+        sum_dx, sum_dxx = self._cov.scatter(X, resp, shift, prec_chol)
         return GaussianStats(sum_w, sum_dx, sum_dxx, shift, self.covariance_type)
 
     def empty_statistics(self, n_components: int, n_features: int) -> GaussianStats:

@@ -177,9 +177,10 @@ class Mixture:
         if self.assignment == "soft":
             return log_normalize(log_joint)
         labels = np.argmax(log_joint, axis=1)
+        rows = np.arange(log_joint.shape[0])
         resp = np.zeros_like(log_joint)
-        resp[np.arange(X.shape[0]), labels] = 1.0
-        return log_joint[np.arange(X.shape[0]), labels], resp
+        resp[rows, labels] = 1.0
+        return log_joint[rows, labels], resp
 
     def log_density(self, params: MixtureParams, X: np.ndarray) -> np.ndarray:
         """log p(x_i) = log sum_k π_k p(x_i | θ_k), shape (n,), whatever the assignment."""
@@ -188,10 +189,14 @@ class Mixture:
     def e_step(self, params: MixtureParams, chunk: MixtureChunk):
         X, weight = chunk.X, chunk.sample_weight
         stats, loglik = None, 0.0
+        # work that the family's log_prob and statistics share, done once per block
+        prepare = getattr(self.family, "prepare", None)
         for start in range(0, max(X.shape[0], 1), self.block_rows):
             block = np.asarray(X[start : start + self.block_rows], dtype=self.dtype)
             if block.dtype not in (np.float32, np.float64):
                 block = block.astype(np.float64)
+            if prepare is not None:
+                block = prepare(params.components, block)
             log_norm, resp = self.posterior(params, block)
             if weight is not None:
                 w = weight[start : start + self.block_rows]
