@@ -35,12 +35,12 @@ def test_features_are_the_products_and_offsets(dtype, diagonal):
     X = rng.normal(size=(37, 5)).astype(dtype)
     centre = rng.normal(size=5)
     features, radius2 = quadratic_features(X, centre, diagonal)
-    u = X.astype(np.float64) - centre
+    u = X - centre.astype(dtype)
     rows, cols = (np.arange(5), np.arange(5)) if diagonal else np.triu_indices(5)
     expected = np.hstack([u[:, rows] * u[:, cols], u])
-    assert features.dtype == np.float64 and features.flags.c_contiguous
+    assert features.dtype == dtype and features.flags.c_contiguous
     np.testing.assert_array_equal(features, expected)
-    assert radius2 == pytest.approx(np.max(np.sum(u * u, axis=1)), rel=1e-15)
+    assert radius2 == pytest.approx(np.max(np.sum(u * u, axis=1, dtype=float)), rel=1e-6)
 
 
 def test_features_of_no_rows():
@@ -114,7 +114,7 @@ def test_gated_densities_stay_exact_where_the_expansion_would_not(monkeypatch, c
     gated = family.log_prob(params, family.prepare(params, X))
     np.testing.assert_allclose(gated, expected, rtol=1e-13)
     # the same with the gate open: the expansion's cancellation shows (the gate matters)
-    monkeypatch.setattr(_expanded, "ROUNDING_BUDGET", np.inf)
+    monkeypatch.setitem(_expanded.ROUNDING_BUDGET, np.dtype(np.float64), np.inf)
     ungated = family.log_prob(params, family.prepare(params, X))
     assert np.max(np.abs(ungated - expected)) > 1e-9
 
@@ -180,3 +180,19 @@ def ours_covariance(estimator, k):
     return GaussianFamily(estimator.covariance_type).component_covariance(
         estimator.params_.components, k
     )
+
+
+def test_float32_blocks_run_in_float32_within_their_budget():
+    rng = np.random.default_rng(5)
+    K, D = 4, 8
+    X = rng.normal(size=(500, D)) * 2.0
+    means = rng.normal(size=(K, D))
+    precisions = random_precisions(rng, K, D) / D
+    block = expand(X.astype(np.float32), means.mean(axis=0))
+    assert block.features.dtype == np.float32
+    assert block.accurate(precisions, means).all()
+    exact = expand(X, means.mean(axis=0)).quadratic_forms(precisions, means)
+    error = np.abs(block.quadratic_forms(precisions, means) - exact).max()
+    # within the float32 budget (the gate's bound times the measured factor of 2.7)
+    assert error <= 2.7 * _expanded.ROUNDING_BUDGET[np.dtype(np.float32)]
+    assert error > 1e-9  # and really computed in float32

@@ -58,7 +58,7 @@ def quadratic_features(
 
     Parameters
     ----------
-    X : ndarray of shape (n, D), float32 or float64 (the features are float64)
+    X : ndarray of shape (n, D), float32 or float64 (the features have its dtype)
     centre : ndarray of shape (D,)
     diagonal : bool
         Only the squares u_i u_i, not every product (``P = D``): what quadratic forms
@@ -66,12 +66,12 @@ def quadratic_features(
 
     Returns
     -------
-    features : ndarray of shape (n, P + D), float64, C-contiguous
+    features : ndarray of shape (n, P + D), X's dtype, C-contiguous
     radius2 : float
         max_i ||x_i - centre||², which bounds the rounding error of products with
         the features (see ``emkit.families._expanded``).
     """
     n, d = X.shape
-    out = np.empty((n, (d if diagonal else d * (d + 1) // 2) + d))
-    radius2 = _fill(X, np.ascontiguousarray(centre, dtype=np.float64), bool(diagonal), out)
+    out = np.empty((n, (d if diagonal else d * (d + 1) // 2) + d), dtype=X.dtype)
+    radius2 = _fill(X, np.ascontiguousarray(centre, dtype=X.dtype), bool(diagonal), out)
     return out, float(radius2)

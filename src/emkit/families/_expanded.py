@@ -22,10 +22,15 @@ expanded form is used only where the bound
 .. math:: g_k = \varepsilon \, \lVert \Lambda_k \rVert_F \,
           (\max_i \lVert u_i \rVert + \lVert \nu_k \rVert)^2
 
-(ε the float64 unit roundoff) is at most :data:`ROUNDING_BUDGET`; the other components
-take the direct form. On standardised data with well-conditioned components the gate
-passes for all of them; it fails for components much narrower than their distance
-from the centre, where the direct form is the accurate one.
+(ε the unit roundoff of the features' dtype) is at most the dtype's
+:data:`ROUNDING_BUDGET`; the other components take the direct form. On standardised
+data with well-conditioned components the gate passes for all of them; it fails for
+components much narrower than their distance from the centre, where the direct form
+is the accurate one.
+
+The features have the data's dtype: float32 data (``dtype="float32"`` on the
+estimators) run both products at float32's doubled arithmetic rate, under a budget
+set by what that mode promises (agreement with float64 to 1e-4 relative).
 """
 
 from __future__ import annotations
@@ -38,14 +43,15 @@ from emkit._kernels.quadratic import quadratic_features
 
 __all__ = ["ROUNDING_BUDGET", "ExpandedBlock", "accurate_components", "expand"]
 
-# Largest allowed g_k. Measured against extended-precision sums on clusters of every
-# scale and separation, the expanded form's absolute error in a squared distance was at
-# most 2.7 g_k, and its error in a covariance (relative, in the precision's norm) at
-# most 0.22 g_k: with this budget a log-density is off by well under 1e-9, a covariance
-# by under 1e-10 relative, and most data never need the direct form (a component is
-# gated out when its reach is beyond ~500 of its standard deviations, in 16-D).
-ROUNDING_BUDGET = 1e-10
-_UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
+# Largest allowed g_k, per dtype. Measured against extended-precision sums on clusters
+# of every scale and separation, the expanded form's absolute error in a squared
+# distance was at most 2.7 g_k, and its error in a covariance (relative, in the
+# precision's norm) at most 0.22 g_k. In float64 the budget keeps a log-density within
+# well under 1e-9 and a covariance within 1e-10 relative, and a component is gated out
+# only beyond ~500 of its standard deviations from the centre (in 16-D). In float32 a
+# log-density stays within ~1e-3 (~1e-5 of a typical 16-D log-density) and a
+# covariance within ~2e-4, inside the 1e-4 agreement float32 mode promises for the fit.
+ROUNDING_BUDGET = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-3}
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,8 +60,8 @@ class ExpandedBlock:
 
     X : ndarray of shape (n, D), the points as given (float32 or float64)
     centre : ndarray of shape (D,), float64
-    features : ndarray of shape (n, P + D), float64: P = D (D + 1) / 2 products, or
-        P = D squares when ``diagonal``
+    features : ndarray of shape (n, P + D), X's dtype: P = D (D + 1) / 2 products,
+        or P = D squares when ``diagonal``
     radius : float, max_i ||x_i - centre||
     diagonal : bool, whether the precisions are diagonal (diag, spherical)
 
@@ -83,8 +89,8 @@ class ExpandedBlock:
             quadratic = precisions[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
             linear = np.einsum("kij,kj->ki", precisions, offsets)
         weights = np.concatenate([quadratic, -2.0 * linear], axis=1)
-        out = self.features @ weights.T
-        out += np.einsum("ki,ki->k", offsets, linear)
+        out = self.features @ weights.T.astype(self.features.dtype)
+        out += np.einsum("ki,ki->k", offsets, linear).astype(out.dtype)
         np.maximum(out, 0.0, out=out)  # rounding must not make a squared distance negative
         return out
 
@@ -92,7 +98,8 @@ class ExpandedBlock:
         """sum_i r_ik (x_i - c) of shape (K, D) and sum_i r_ik (x_i - c)(x_i - c)ᵀ,
         (K, D, D) or its diagonal (K, D), about the block's centre c; ``resp`` is (n, K)."""
         D = self.X.shape[1]
-        sums = resp.T.astype(np.float64, copy=False) @ self.features
+        features = self.features
+        sums = (resp.T.astype(features.dtype, copy=False) @ features).astype(np.float64)
         first, products = sums[:, -D:], sums[:, :-D]
         if self.diagonal:
             return first, products
@@ -105,7 +112,8 @@ class ExpandedBlock:
     def accurate(self, precisions: np.ndarray, means: np.ndarray) -> np.ndarray:
         """Which components the expanded form serves accurately: (K,) bool."""
         norms = np.sqrt(np.sum(precisions**2, axis=tuple(range(1, precisions.ndim))))
-        return accurate_components(norms, means - self.centre, self.radius)
+        dtype = self.features.dtype
+        return accurate_components(norms, means - self.centre, self.radius, dtype)
 
 
 def expand(X: np.ndarray, centre: np.ndarray, diagonal: bool = False) -> ExpandedBlock:
@@ -115,12 +123,15 @@ def expand(X: np.ndarray, centre: np.ndarray, diagonal: bool = False) -> Expande
     return ExpandedBlock(X, centre, features, float(np.sqrt(radius2)), diagonal)
 
 
-def accurate_components(precision_norms, offsets, radius) -> np.ndarray:
-    """The gate g_k <= ROUNDING_BUDGET of the module docstring, shape (K,) bool.
+def accurate_components(precision_norms, offsets, radius, dtype=np.float64) -> np.ndarray:
+    """The gate g_k <= ROUNDING_BUDGET[dtype] of the module docstring, shape (K,) bool.
 
     precision_norms : (K,) Frobenius norms of the precisions Λ_k
     offsets : (K, D) component means minus the centre
     radius : largest distance of a point from the centre
+    dtype : the dtype the expanded products run in
     """
+    dtype = np.dtype(dtype)
     reach = radius + np.sqrt(np.einsum("ki,ki->k", offsets, offsets))
-    return _UNIT_ROUNDOFF * precision_norms * reach**2 <= ROUNDING_BUDGET
+    unit_roundoff = np.finfo(dtype).eps / 2
+    return unit_roundoff * precision_norms * reach**2 <= ROUNDING_BUDGET[dtype]
