@@ -35,6 +35,7 @@ set by what that mode promises (agreement with float64 to 1e-4 relative).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,7 +85,7 @@ class ExpandedBlock:
         if self.diagonal:
             quadratic, linear = precisions, precisions * offsets
         else:
-            rows, cols = np.triu_indices(means.shape[1])
+            rows, cols = _upper_triangle(means.shape[1])
             # the upper triangle counts each off-diagonal product once: weight it twice
             quadratic = precisions[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
             linear = np.einsum("kij,kj->ki", precisions, offsets)
@@ -103,7 +104,7 @@ class ExpandedBlock:
         first, products = sums[:, -D:], sums[:, :-D]
         if self.diagonal:
             return first, products
-        rows, cols = np.triu_indices(D)
+        rows, cols = _upper_triangle(D)
         second = np.empty((sums.shape[0], D, D))
         second[:, rows, cols] = products
         second[:, cols, rows] = products
@@ -114,6 +115,13 @@ class ExpandedBlock:
         norms = np.sqrt(np.sum(precisions**2, axis=tuple(range(1, precisions.ndim))))
         dtype = self.features.dtype
         return accurate_components(norms, means - self.centre, self.radius, dtype)
+
+
+@functools.cache
+def _upper_triangle(n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    # the feature order of the kernel; cached, since NumPy's triu_indices costs more
+    # than a whole E-step on a few hundred points
+    return np.triu_indices(n_features)
 
 
 def expand(X: np.ndarray, centre: np.ndarray, diagonal: bool = False) -> ExpandedBlock:
