@@ -90,6 +90,16 @@ def far_apart_narrow(n_per=40, seed=3):
     return np.vstack([c + rng.normal(size=(n_per, 3)) for c in centres]), centres
 
 
+def unit_covariances(covariance_type):
+    """Identity covariances of three 3-D components (also their precisions)."""
+    return {
+        "full": np.tile(np.eye(3), (3, 1, 1)),
+        "tied": np.eye(3),
+        "diag": np.ones((3, 3)),
+        "spherical": np.ones(3),
+    }[covariance_type]
+
+
 def test_the_gate_passes_ordinary_data_and_stops_far_narrow_components():
     X, centres = far_apart_narrow()
     eye = np.tile(np.eye(3), (3, 1, 1))
@@ -103,13 +113,7 @@ def test_the_gate_passes_ordinary_data_and_stops_far_narrow_components():
 def test_gated_densities_stay_exact_where_the_expansion_would_not(monkeypatch, covariance_type):
     X, centres = far_apart_narrow()
     family = GaussianFamily(covariance_type)
-    cov = {
-        "full": np.tile(np.eye(3), (3, 1, 1)),
-        "tied": np.eye(3),
-        "diag": np.ones((3, 3)),
-        "spherical": np.ones(3),
-    }[covariance_type]
-    params = family.make_params(centres, cov)
+    params = family.make_params(centres, unit_covariances(covariance_type))
     expected = np.column_stack([stats.multivariate_normal(c, np.eye(3)).logpdf(X) for c in centres])
     gated = family.log_prob(params, family.prepare(params, X))
     np.testing.assert_allclose(gated, expected, rtol=1e-13)
@@ -143,19 +147,13 @@ def test_prepared_blocks_give_the_statistics_of_the_plain_array(covariance_type,
 @pytest.mark.parametrize("covariance_type", TYPES)
 def test_fits_stay_exact_where_the_gate_acts(covariance_type):
     X, centres = far_apart_narrow(n_per=60)
-    init = {
-        "full": np.tile(np.eye(3), (3, 1, 1)),
-        "tied": np.eye(3),
-        "diag": np.ones((3, 3)),
-        "spherical": np.ones(3),
-    }[covariance_type]
     kwargs = dict(
         n_components=3,
         covariance_type=covariance_type,
         tol=1e-10,
         weights_init=[0.2, 0.3, 0.5],
         means_init=centres + 0.5,
-        precisions_init=init,
+        precisions_init=unit_covariances(covariance_type),
     )
     ours = GaussianMixture(**kwargs).fit(X)
     theirs = SkGaussianMixture(**kwargs).fit(X)

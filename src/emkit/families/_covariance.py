@@ -151,7 +151,23 @@ def _gated_scatter(cov, X, resp, shift, prec_chol):
 
 
 class _PerComponent:
-    """What full and diag share: one covariance (and one prior count) per component."""
+    """What full and diag share: one covariance (and one prior count) per component,
+    and the gated expanded form (the subclass supplies ``diagonal``, ``precisions``
+    and the direct forms)."""
+
+    diagonal: bool
+
+    @classmethod
+    def prepare(cls, X, means):
+        return expand(X, means.mean(axis=0), diagonal=cls.diagonal)
+
+    @classmethod
+    def mahalanobis(cls, X, means, prec_chol):
+        return _gated_mahalanobis(cls, X, means, prec_chol)
+
+    @classmethod
+    def scatter(cls, X, resp, shift, prec_chol=None):
+        return _gated_scatter(cls, X, resp, shift, prec_chol)
 
     @staticmethod
     def component_counts(counts, prior_count, n_features):
@@ -189,18 +205,6 @@ class _Full(_PerComponent):
         return np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
 
     diagonal = False
-
-    @staticmethod
-    def prepare(X, means):
-        return expand(X, means.mean(axis=0))
-
-    @staticmethod
-    def mahalanobis(X, means, prec_chol):
-        return _gated_mahalanobis(_Full, X, means, prec_chol)
-
-    @staticmethod
-    def scatter(X, resp, shift, prec_chol=None):
-        return _gated_scatter(_Full, X, resp, shift, prec_chol)
 
     @staticmethod
     def direct_mahalanobis(X, mean, prec_chol):
@@ -362,18 +366,6 @@ class _Diag(_PerComponent):
         return np.log(prec_chol).sum(axis=1)
 
     diagonal = True
-
-    @staticmethod
-    def prepare(X, means):
-        return expand(X, means.mean(axis=0), diagonal=True)
-
-    @staticmethod
-    def mahalanobis(X, means, prec_chol):
-        return _gated_mahalanobis(_Diag, X, means, prec_chol)
-
-    @staticmethod
-    def scatter(X, resp, shift, prec_chol=None):
-        return _gated_scatter(_Diag, X, resp, shift, prec_chol)
 
     @staticmethod
     def direct_mahalanobis(X, mean, prec_chol):
