@@ -87,3 +87,29 @@ def test_initial_params_split_every_state_and_sampling_works():
     assert family.n_free_parameters(2, D) == 2 * (1 + 2 * D + 2 * D)
     with pytest.raises(ValueError, match="reference parameters"):
         family.statistics(X, resp, None)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_pack_unpack_round_trip(covariance_type):
+    family = GaussianMixtureEmission(M, covariance_type)
+    p = params(family, covariance_type)
+    vector = family.pack(p)
+    assert vector.ndim == 1
+    assert vector.size == K * M + K * family.gaussian.n_free_parameters(M, D)
+    restored = family.unpack(vector, p)
+    for name in ("weights", "means", "covariances", "precisions_cholesky"):
+        np.testing.assert_allclose(getattr(restored, name), getattr(p, name), rtol=1e-12)
+    # any vector is a valid parameter: weights from a softmax, covariances from
+    # log-Cholesky factors or log-variances
+    rng = np.random.RandomState(4)
+    other = family.unpack(vector + rng.standard_normal(vector.size), p)
+    np.testing.assert_allclose(other.weights.sum(axis=1), 1.0)
+    assert np.all(other.weights > 0)
+    X = rng.standard_normal((10, D))
+    assert np.all(np.isfinite(family.log_prob(other, X)))
+    # adding a constant to a state's log weights changes nothing
+    shifted = vector.copy()
+    shifted[:M] += 7.0
+    np.testing.assert_allclose(family.unpack(shifted, p).weights, p.weights, rtol=1e-12)
+    with pytest.raises(ValueError, match="entries"):
+        family.unpack(vector[:-1], p)

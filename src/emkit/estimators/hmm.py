@@ -389,7 +389,7 @@ _COMMON_DOC = """
     accelerate : {None, "squarem"}, default=None
         SQUAREM extrapolation of the EM map (with the monotonicity safeguard) on log
         start/transition probabilities and the emission's unconstrained parameters;
-        structural zeros stay zero. Not available for GMMHMM.
+        structural zeros stay zero.
 """
 
 _COMMON_ATTRIBUTES_DOC = """

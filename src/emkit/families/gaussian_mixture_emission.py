@@ -23,7 +23,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from emkit.core.containers import Statistics
-from emkit.families._counts import COUNT_FLOOR
+from emkit.families._counts import COUNT_FLOOR, log_pack, softmax_unpack
 from emkit.families.gaussian import GaussianFamily, GaussianParams, GaussianStats
 from emkit.models._mixture_init import initial_responsibilities
 
@@ -226,6 +226,58 @@ class GaussianMixtureEmission:
     def log_prior(self, params: GaussianMixtureParams) -> float:
         return sum(
             self.gaussian.log_prior(self._state(params, k)) for k in range(params.weights.shape[0])
+        )
+
+    # -- unconstrained parametrisation (for acceleration) ----------------------------
+    def pack(self, params: GaussianMixtureParams) -> np.ndarray:
+        """The parameters as one unconstrained 1-D vector (for SQUAREM).
+
+        Layout: the log mixture weights, shape (K * M,), state by state; then, state by
+        state, :meth:`GaussianFamily.pack` of the state's M Gaussians (means, then
+        log-Cholesky or log-variance covariances), ``gaussian.n_free_parameters(M, D)``
+        entries each. The log weights are unnormalised coordinates: :meth:`unpack`
+        takes a softmax per state, so any vector maps to valid weights.
+
+        The M-step floors every weight's expected count at ``COUNT_FLOOR``, so EM
+        never makes a weight exactly 0 and the weights have no structural zeros to
+        keep; a weight of exactly 0 (a user's initial value) is packed at the floor
+        of :func:`emkit.families._counts.log_pack`.
+        """
+        K = params.weights.shape[0]
+        return np.concatenate(
+            [log_pack(params.weights)]
+            + [self.gaussian.pack(self._state(params, k)) for k in range(K)]
+        )
+
+    def unpack(self, vector: np.ndarray, like: GaussianMixtureParams) -> GaussianMixtureParams:
+        """Inverse of :meth:`pack`; ``like`` gives the shapes.
+
+        Raises ComponentCollapseError (a ValueError) when a covariance from the vector
+        is not usable, which SQUAREM takes as a rejected extrapolation.
+        """
+        K, M, D = like.means.shape
+        per_state = self.gaussian.n_free_parameters(M, D)
+        expected = K * M + K * per_state
+        vector = np.asarray(vector, dtype=float)
+        if vector.shape != (expected,):
+            raise ValueError(
+                f"a packed GaussianMixtureEmission with K={K}, M={M}, D={D} and "
+                f"covariance_type={self.covariance_type!r} has {expected} entries, "
+                f"got shape {vector.shape}"
+            )
+        weights = softmax_unpack(vector[: K * M], (K, M))
+        states = [
+            self.gaussian.unpack(
+                vector[K * M + k * per_state : K * M + (k + 1) * per_state], self._state(like, k)
+            )
+            for k in range(K)
+        ]
+        # the Gaussian family already computed the precision factors: no second Cholesky
+        return GaussianMixtureParams(
+            weights,
+            np.array([s.means for s in states]),
+            np.array([s.covariances for s in states]),
+            np.array([s.precisions_cholesky for s in states]),
         )
 
     # -- misc ---------------------------------------------------------------------
