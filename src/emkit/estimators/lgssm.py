@@ -117,6 +117,8 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         of about 8192 time steps, filtered and smoothed in parallel (the numba kernels
         release the GIL) and their statistics summed in order, so the fit does not
         depend on the number of threads. One sequence is one chunk.
+    learning_decay, learning_offset : float, default=0.6, 2.0
+        Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`.
 
     Attributes
     ----------
@@ -163,6 +165,8 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         "observation_covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         **{f"{name}_init": ["array-like", Real, None] for name in PARAM_NAMES},
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
+        "learning_offset": [Interval(Real, 0.0, None, closed="left")],
     }
 
     def __init__(
@@ -190,6 +194,8 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         verbose=0,
         verbose_interval=10,
         n_jobs=None,
+        learning_decay=0.6,
+        learning_offset=2.0,
     ):
         self.state_dim = state_dim
         self.learn = learn
@@ -213,6 +219,8 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, X, lengths=None, U=None, *, callback=None):
@@ -277,6 +285,92 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         self.learned_ = tuple(name for name in PARAM_NAMES if name in learn)
         self._store_params()
         return self
+
+    def partial_fit(self, X, lengths=None, U=None):
+        """One online EM update from a batch of sequences (mini-batch EM).
+
+        The first call initialises the parameters from its batch as :meth:`fit` does
+        (data-driven start, ``*_init`` values, ``learn``); every call then runs the
+        Kalman smoother on the batch under the current parameters, moves the running
+        expected statistics *per time step* towards the batch's with step
+        ``(t + learning_offset) ** -learning_decay`` for the t-th batch (Cappé &
+        Moulines 2009; see :mod:`emkit.core.online`; the first batch has step 1), and
+        runs the closed-form M-step. Parameters not in ``learn`` stay exactly fixed.
+
+        All statistics, the per-sequence initial-state moments included, are divided
+        by the batch's number of time steps, and the number of sequences and of
+        transitions are statistics averaged alongside them. The M-step only uses
+        ratios within each group (e.g. :math:`m_0` = running initial-state sum /
+        running number of sequences), so the estimate of :math:`m_0, P_0` weighs every
+        sequence's first state equally within a batch and every batch by its step
+        times its number of sequences per time step: a batch of many short sequences
+        says more about the initial state than one long sequence does.
+
+        ``tol``, ``max_iter``, ``n_init``, ``warm_start`` and ``accelerate`` are not
+        used: every call is one step. Batches must keep the number of features and of
+        controls of the first one. ``n_iter_`` counts the batches seen.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The batch's sequences end to end; NaN marks a missing value.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the batch's sequences, summing to n_samples. Default: one
+            sequence.
+        U : array-like of shape (n_samples, n_controls), optional
+            Control inputs, as in :meth:`fit`; required on every batch if the first
+            one had them.
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "online_state_")
+        if first:
+            self._validate_params()
+            # the first batch is checked as fit's data: it initialises the model
+            chunk = self._chunk(X, lengths, U, fitting=True, reset=True)
+        else:
+            # later batches must match the model: features and controls
+            chunk = self._chunk(X, lengths, U, reset=False)
+        self._online_step(chunk, float(len(chunk)), lambda: self._online_model(chunk))
+        return self
+
+    def _online_model(self, chunk) -> LGSSM:
+        """The model of :meth:`partial_fit`, built from its first batch as ``fit``
+        builds its own (a fixed parameter without ``*_init`` takes the data-driven
+        value); sets ``learned_``."""
+        k, p, m = self.state_dim, chunk.X.shape[1], chunk.U.shape[1]
+        learn = self._learn_set(m)
+        if chunk.n_sequences == len(chunk) and learn & set(_TRANSITION_NAMES):
+            raise ValueError(
+                "every sequence of the first batch has length 1, so the transition "
+                f"parameters {sorted(learn & set(_TRANSITION_NAMES))} cannot be initialised; "
+                "give longer sequences or remove them from learn"
+            )
+        initial = self._initial_params(p, m)
+        missing = [n for n in PARAM_NAMES if n not in learn and getattr(initial, n) is None]
+        if missing:
+            defaults = data_driven_params(
+                [chunk],
+                k,
+                initial,
+                self.transition_covariance_type,
+                self.observation_covariance_type,
+                check_random_state(self.random_state),
+            )
+            initial = dataclasses.replace(initial, **{n: getattr(defaults, n) for n in missing})
+        self.learned_ = tuple(name for name in PARAM_NAMES if name in learn)
+        return LGSSM(
+            k,
+            p,
+            m,
+            learn=learn,
+            initial=initial,
+            transition_covariance_type=self.transition_covariance_type,
+            observation_covariance_type=self.observation_covariance_type,
+            reg_covar=self.reg_covar,
+        )
 
     def _learn_set(self, n_controls) -> frozenset:
         if self.learn is None:
