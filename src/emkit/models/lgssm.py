@@ -36,6 +36,14 @@ noise covariance cancels because every output shares the regressors), then
 coefficients (full, diagonal or spherical), then :math:`m_0` and :math:`P_0` from the
 first states of the sequences.
 
+Online EM (``partial_fit``, :mod:`emkit.core.online`) averages the statistics per
+time step, the counts ``n_sequences``, ``n_steps`` and ``n_transitions`` included:
+every parameter's M-step is a ratio of moments to the count of its own group
+(observations per step, transitions, first states per sequence), so it is unchanged by
+a common scale of all statistics. The initial-state moments stay sums over sequences
+and :math:`m_0, P_0` divide them by the averaged number of sequences, which counts
+every sequence's first state once whatever the batch sizes.
+
 Moments are raw (not centred) float64 sums: their merge is an exact sum, and the
 M-step differences (e.g. :math:`\sum E[x x^\top] - C \sum E[z x^\top]`) lose only the
 digits of the signal-to-noise ratio.
@@ -129,7 +137,9 @@ class LGSSMStats(Statistics):
     :func:`emkit._kernels.kalman.expected_statistics` for the meaning of every array).
 
     n_sequences, n_steps, n_transitions : float
-        Number of sequences, of time steps and of transitions (steps minus sequences).
+        Number of sequences, of time steps and of transitions (steps minus sequences);
+        statistics like the moments (scaled with them by ``*``, e.g. per time step
+        in online EM), so they need not be integers.
     """
 
     n_sequences: float
