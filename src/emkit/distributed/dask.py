@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 __all__ = ["DaskChunks", "is_dask_collection"]
 
 
@@ -37,29 +39,47 @@ class DaskChunks:
 
     Parameters
     ----------
-    arrays : sequence of dask.array.Array
+    arrays : sequence of dask.array.Array, array-like or None
         Arrays with the same number of rows (e.g. X and sample weights); each is
-        split into the same row blocks (columns are kept in one block).
+        split into the row blocks of the first (columns are kept in one block). An
+        entry None gives ``make_chunk`` None in its place for every block.
     make_chunk : callable
-        ``make_chunk(*row_blocks) -> chunk`` builds the model's chunk on a worker,
-        e.g. ``MixtureChunk``.
+        ``make_chunk(*row_blocks, *block_args[b]) -> chunk`` builds the model's chunk
+        of block b on a worker, e.g. ``MixtureChunk``.
     split_every : int
         Fan-in of the reduction tree.
+    block_args : sequence of tuple, optional
+        Further arguments of ``make_chunk``, one tuple per row block (e.g. where the
+        sequences within the block start, and their weights). Default: none.
     """
 
-    def __init__(self, arrays, make_chunk: Callable[..., Any], split_every: int = 8):
+    def __init__(
+        self,
+        arrays,
+        make_chunk: Callable[..., Any],
+        split_every: int = 8,
+        block_args=None,
+    ):
         import dask.array as da
 
-        arrays = [a for a in arrays if a is not None]
-        first = arrays[0]
-        row_chunks = first.chunks[0]
+        row_chunks = arrays[0].chunks[0]
         self.arrays = [
-            da.asarray(a).rechunk({0: row_chunks, **{i: -1 for i in range(1, a.ndim)}})
+            None
+            if a is None
+            else da.asarray(a).rechunk({0: row_chunks, **{i: -1 for i in range(1, np.ndim(a))}})
             for a in arrays
         ]
         self.make_chunk = make_chunk
         self.split_every = int(split_every)
-        self.blocks = [a.to_delayed().ravel() for a in self.arrays]
+        n_blocks = len(row_chunks)
+        self.blocks = [
+            [None] * n_blocks if a is None else list(a.to_delayed().ravel()) for a in self.arrays
+        ]
+        self.block_args = [()] * n_blocks if block_args is None else [tuple(b) for b in block_args]
+        if len(self.block_args) != n_blocks:
+            raise ValueError(
+                f"block_args has {len(self.block_args)} entries for {n_blocks} row blocks"
+            )
 
     def __len__(self) -> int:
         return len(self.blocks[0])
@@ -70,8 +90,8 @@ class DaskChunks:
         model_key = dask.delayed(model, pure=True)
         params_key = dask.delayed(params, pure=True)
         parts = [
-            dask.delayed(_e_step, pure=True)(model_key, params_key, self.make_chunk, *blocks)
-            for blocks in zip(*self.blocks, strict=True)
+            dask.delayed(_e_step, pure=True)(model_key, params_key, self.make_chunk, *blocks, *args)
+            for *blocks, args in zip(*self.blocks, self.block_args, strict=True)
         ]
         while len(parts) > 1:
             parts = [
@@ -85,4 +105,4 @@ class DaskChunks:
         """The first ``n_rows`` rows of every array, computed (for initialisation)."""
         import dask
 
-        return dask.compute(*[a[:n_rows] for a in self.arrays])
+        return dask.compute(*[None if a is None else a[:n_rows] for a in self.arrays])

@@ -30,6 +30,7 @@ as ``*_init`` arguments (``startprob_init``, ``transmat_init``, ``means_init``, 
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -49,6 +50,7 @@ from emkit.estimators._checks import (
     infer_n_trials,
     poisson_prior,
 )
+from emkit.estimators._sequence_data import prepare_sequences
 from emkit.estimators.gaussian_mixture import _checked_array
 from emkit.families import (
     BernoulliFamily,
@@ -66,8 +68,9 @@ from emkit.families import (
     PoissonFamily,
     PoissonParams,
 )
+from emkit.families._counts import check_integer_valued
 from emkit.models import HMM, HMMChunk, HMMParams
-from emkit.models.hmm import sequence_offsets, split_sequences
+from emkit.models._sequences import sequence_offsets
 
 __all__ = [
     "GMMHMM",
@@ -78,7 +81,7 @@ __all__ = [
     "PoissonHMM",
 ]
 
-#: Rows per chunk of sequences in fit (whole sequences; E-stepped on ``n_jobs`` threads).
+#: Default rows per chunk of whole sequences in fit (chunks are E-stepped on ``n_jobs`` threads).
 CHUNK_ROWS = 65536
 
 _COVARIANCE_SHAPES = {
@@ -93,9 +96,11 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
     """Common API of emkit's HMM estimators.
 
     A subclass sets ``_emission_attributes`` and implements ``_make_family(X)``
-    (``X`` is None when loading a saved model), ``_emission_initial(family,
-    n_features)`` (partial emission parameters from its ``*_init`` arguments, or None),
-    ``_store_emission(emission)`` and ``_emission_from_attributes(family)``.
+    (``X``: the in-memory training rows or sample, for data-dependent priors; None
+    when loading a saved model), ``_emission_initial(family, n_features)`` (partial
+    emission parameters from its ``*_init`` arguments, or None),
+    ``_store_emission(emission)`` and ``_emission_from_attributes(family)``; it may
+    override ``_data_checks(fitting)`` to infer attributes from all the training rows.
     """
 
     _parameter_constraints: dict = {
@@ -107,6 +112,7 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         "transmat_prior": [Interval(Real, 0.0, None, closed="left"), "array-like"],
         "learn": ["array-like", None],
         "init_params": [StrOptions({"kmeans", "k-means++", "random", "random_from_data"})],
+        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     _emission_attributes: tuple[str, ...] = ()
@@ -117,8 +123,14 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            All sequences, concatenated.
+        X : array-like of shape (n_samples, n_features), np.memmap, path or dask.array.Array
+            All sequences, concatenated. A memory-mapped array (or the path of a
+            ``.npy`` file, opened memory-mapped) is never loaded whole: it is checked
+            and E-stepped ``chunk_size`` rows of whole sequences at a time. A Dask
+            array is rechunked at sequence boundaries (groups of whole sequences of
+            about its row-chunk size) and E-stepped on the current Dask scheduler, one
+            task per group. Out of core, initialisation and the data-dependent priors
+            use the leading sequences (at most 100,000 rows, at least one chunk).
         lengths : array-like of int of shape (n_sequences,), optional
             Length of every sequence in ``X``, in order (they must sum to n_samples);
             default: one sequence.
@@ -135,21 +147,34 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         """
         self._validate_params()
         warm = self._is_warm()
-        X = validate_data(self, X, dtype=np.float64, reset=not warm)
-        family = self._make_family(X)
-        X = family.check_data(X)
-        if X.shape[0] < self.n_components:
+        check_rows, infer = self._data_checks(fitting=not warm)
+        data = prepare_sequences(
+            self,
+            X,
+            lengths,
+            chunk_size=self.chunk_size or CHUNK_ROWS,
+            reset=not warm,
+            allow_nan=False,
+            check_rows=check_rows,
+        )
+        infer(data.summaries)
+        if data.n_rows < self.n_components:
             raise ValueError(
-                f"X has {X.shape[0]} rows but n_components={self.n_components}; "
+                f"X has {data.n_rows} rows but n_components={self.n_components}; "
                 "an HMM needs at least as many observations as states"
             )
-        chunk = self._chunk(X, lengths, sample_weight, known_states)
-        model = self._build_model(family, X.shape[1])
-        weights = chunk.sample_weight
-        n_samples = X.shape[0] if weights is None else float(weights @ np.diff(chunk.offsets))
-        self._run_engine(
-            model, split_sequences(chunk, CHUNK_ROWS), n_samples, warm=warm, init_chunks=[chunk]
+        weights = _checked_sequence_weights(sample_weight, data.n_sequences)
+        known = self._checked_known_states(known_states, data.n_rows)
+        family = self._make_family(data.sample)
+        model = self._build_model(family, data.sample.shape[1])
+        chunks, init_chunks = data.chunks(
+            partial(_hmm_chunk, family.check_data),
+            rows=(known,),
+            sequences=(weights,),
+            n_jobs=self.n_jobs,
         )
+        n_samples = data.n_rows if weights is None else float(weights @ np.diff(data.offsets))
+        self._run_engine(model, chunks, n_samples, warm=warm, init_chunks=init_chunks)
         self._store_params()
         return self
 
@@ -160,7 +185,8 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         moves the running expected statistics (start and transition counts, emission
         statistics, per observation) towards the batch's, with step
         ``(t + 2) ** -0.6`` for the t-th batch (Cappé & Moulines 2009; see
-        :mod:`emkit.core.online`), and runs the M-step. Arguments as in :meth:`fit`.
+        :mod:`emkit.core.online`), and runs the M-step. Arguments as in :meth:`fit`
+        (X in memory).
 
         Returns
         -------
@@ -170,9 +196,13 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         if first:
             self._validate_params()
         X = validate_data(self, X, dtype=np.float64, reset=first)
-        family = self._make_family(X) if first else self.model_.family
-        X = family.check_data(X)
-        chunk = self._chunk(X, lengths, sample_weight, known_states)
+        if first:
+            check_rows, infer = self._data_checks(fitting=True)
+            infer([check_rows(X, None)])
+            family = self._make_family(X)
+        else:
+            family = self.model_.family
+        chunk = self._chunk(family, X, lengths, sample_weight, known_states)
         weights = chunk.sample_weight
         batch_weight = X.shape[0] if weights is None else float(weights @ np.diff(chunk.offsets))
         if first and X.shape[0] < self.n_components:
@@ -202,46 +232,49 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
             transmat_prior=checked_prior(self.transmat_prior, "transmat_prior", (K, K)),
         )
 
-    def _chunk(self, X, lengths, sample_weight=None, known_states=None) -> HMMChunk:
+    def _data_checks(self, fitting: bool):
+        """(check_rows, infer) for the training rows of fit and of partial_fit's first batch.
+
+        ``check_rows(rows, offsets) -> summary`` checks rows of X (one chunk of whole
+        sequences at a time, on a Dask worker for a Dask array) and ``infer(summaries)``
+        sets the attributes that depend on all the rows; ``fitting`` is False for a
+        warm start, whose attributes stay. Here: the family's data checks.
+        """
+        return partial(_family_check, self._make_family(None)), _infer_nothing
+
+    def _checked_known_states(self, known_states, n_rows):
+        """known_states as int64 of shape (n_rows,) (-1 where unknown), or None."""
+        if known_states is None:
+            return None
+        known = np.asarray(known_states)
+        if known.shape != (n_rows,):
+            raise ValueError(
+                f"known_states must have one entry per row of X, shape ({n_rows},), "
+                f"got {known.shape}"
+            )
+        if not np.issubdtype(known.dtype, np.number) or np.any(known != np.round(known)):
+            raise ValueError("known_states must hold integer states (-1 where unknown)")
+        known = known.astype(np.int64)
+        bad = np.flatnonzero((known < -1) | (known >= self.n_components))
+        if bad.size:
+            raise ValueError(
+                f"known_states[{bad[0]}] = {known[bad[0]]} is not a state: use 0 .. "
+                f"{self.n_components - 1}, or -1 where the state is unknown"
+            )
+        return known
+
+    def _chunk(self, family, X, lengths, sample_weight=None, known_states=None) -> HMMChunk:
+        """All sequences of validated in-memory rows X as one chunk."""
         offsets = sequence_offsets(lengths, X.shape[0])
-        n_sequences = offsets.shape[0] - 1
-        weights = None
-        if sample_weight is not None:
-            weights = np.asarray(sample_weight, dtype=float)
-            if weights.shape != (n_sequences,):
-                raise ValueError(
-                    f"sample_weight has one weight per sequence: expected shape "
-                    f"({n_sequences},), got {weights.shape}"
-                )
-            if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-                raise ValueError("sample_weight must be finite and non-negative")
-            if weights.sum() <= 0:
-                raise ValueError("sample_weight sums to 0; give at least one sequence weight > 0")
-        known = None
-        if known_states is not None:
-            known = np.asarray(known_states)
-            if known.shape != (X.shape[0],):
-                raise ValueError(
-                    f"known_states must have one entry per row of X, shape ({X.shape[0]},), "
-                    f"got {known.shape}"
-                )
-            if not np.issubdtype(known.dtype, np.number) or np.any(known != np.round(known)):
-                raise ValueError("known_states must hold integer states (-1 where unknown)")
-            known = known.astype(np.int64)
-            bad = np.flatnonzero((known < -1) | (known >= self.n_components))
-            if bad.size:
-                raise ValueError(
-                    f"known_states[{bad[0]}] = {known[bad[0]]} is not a state: use 0 .. "
-                    f"{self.n_components - 1}, or -1 where the state is unknown"
-                )
-        # column-major: the families' per-state loops then read contiguous columns
-        return HMMChunk(np.asfortranarray(X), offsets, weights, known)
+        weights = _checked_sequence_weights(sample_weight, offsets.shape[0] - 1)
+        known = self._checked_known_states(known_states, X.shape[0])
+        return _hmm_chunk(family.check_data, X, known, offsets, weights)
 
     # -- inference ----------------------------------------------------------------
     def _validated_chunk(self, X, lengths, known_states=None) -> HMMChunk:
         self._check_fitted()
-        X = self.model_.family.check_data(validate_data(self, X, dtype=np.float64, reset=False))
-        return self._chunk(X, lengths, known_states=known_states)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self._chunk(self.model_.family, X, lengths, known_states=known_states)
 
     def score(self, X, lengths=None):
         """Total log-likelihood log p(X) of all sequences (float), as hmmlearn."""
@@ -353,6 +386,51 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         raise NotImplementedError
 
 
+def _checked_sequence_weights(sample_weight, n_sequences):
+    """Sequence weights as float of shape (n_sequences,), or None."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=float)
+    if weights.shape != (n_sequences,):
+        raise ValueError(
+            f"sample_weight has one weight per sequence: expected shape "
+            f"({n_sequences},), got {weights.shape}"
+        )
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("sample_weight must be finite and non-negative")
+    if weights.sum() <= 0:
+        raise ValueError("sample_weight sums to 0; give at least one sequence weight > 0")
+    return weights
+
+
+def _hmm_chunk(check_data, X, known_states, offsets, sample_weight) -> HMMChunk:
+    """The chunk of validated rows X (whole sequences): the family's checks and conversion,
+    then column-major X (the families' per-state loops then read contiguous columns)."""
+    return HMMChunk(np.asfortranarray(check_data(X)), offsets, sample_weight, known_states)
+
+
+def _family_check(family, rows, offsets):
+    family.check_data(rows)
+
+
+def _infer_nothing(summaries):
+    pass
+
+
+def _largest_symbol(rows, offsets):
+    """Check categorical symbols (no upper bound yet: the alphabet is being inferred)
+    and return the largest."""
+    check_integer_valued(rows, "categorical symbols")
+    return rows.max()
+
+
+def _row_total_range(check_rows, rows, offsets):
+    """Check rows of counts; return the smallest and largest row total."""
+    check_rows(rows, offsets)
+    totals = rows.sum(axis=1)
+    return totals.min(), totals.max()
+
+
 _COMMON_DOC = """
     startprob_init : array-like of shape (n_components,), optional
         Initial start probabilities (default uniform). Zeros stay zero.
@@ -384,8 +462,13 @@ _COMMON_DOC = """
     verbose_interval : int, default=10
     n_jobs : int or None, default=None
         Threads for the E-steps (None: every core). Sequences are grouped into chunks
-        of about 65536 rows, E-stepped in parallel (forward-backward releases the GIL)
-        and summed in order, so the fit is bit-identical for any value.
+        of ``chunk_size`` rows, E-stepped in parallel (forward-backward releases the
+        GIL) and summed in order, so the fit is bit-identical for any value.
+    chunk_size : int or None, default=None
+        Rows per chunk of whole sequences in ``fit`` (None: 65536): chunks hold whole
+        sequences, at most ``chunk_size`` rows unless one sequence is longer. A
+        memory-mapped X is read one chunk at a time per thread, so this bounds the
+        memory of such a fit.
     accelerate : {None, "squarem"}, default=None
         SQUAREM extrapolation of the EM map (with the monotonicity safeguard) on log
         start/transition probabilities and the emission's unconstrained parameters;
@@ -487,6 +570,7 @@ class GaussianHMM(BaseHMM):
         verbose_interval=10,
         n_jobs=None,
         accelerate=None,
+        chunk_size=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -512,6 +596,7 @@ class GaussianHMM(BaseHMM):
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
         self.accelerate = accelerate
+        self.chunk_size = chunk_size
 
     def _make_family(self, X):
         prior = gaussian_prior(self, X, self.n_components)
@@ -605,6 +690,7 @@ class GMMHMM(BaseHMM):
         verbose_interval=10,
         n_jobs=None,
         accelerate=None,
+        chunk_size=None,
     ):
         self.n_components = n_components
         self.n_mix = n_mix
@@ -632,6 +718,7 @@ class GMMHMM(BaseHMM):
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
         self.accelerate = accelerate
+        self.chunk_size = chunk_size
 
     def _make_family(self, X):
         prior = gaussian_prior(self, X, self.n_components * self.n_mix)
@@ -727,6 +814,7 @@ class PoissonHMM(BaseHMM):
         verbose_interval=10,
         n_jobs=None,
         accelerate=None,
+        chunk_size=None,
     ):
         self.n_components = n_components
         self.startprob_init = startprob_init
@@ -747,6 +835,7 @@ class PoissonHMM(BaseHMM):
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
         self.accelerate = accelerate
+        self.chunk_size = chunk_size
 
     def _make_family(self, X):
         return PoissonFamily(poisson_prior(self, X))
@@ -829,6 +918,7 @@ class CategoricalHMM(BaseHMM):
         verbose_interval=10,
         n_jobs=None,
         accelerate=None,
+        chunk_size=None,
     ):
         self.n_components = n_components
         self.n_symbols = n_symbols
@@ -849,10 +939,21 @@ class CategoricalHMM(BaseHMM):
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
         self.accelerate = accelerate
+        self.chunk_size = chunk_size
+
+    def _data_checks(self, fitting):
+        if not fitting:
+            return super()._data_checks(fitting)
+        if self.n_symbols is not None:
+            self.n_symbols_ = int(self.n_symbols)
+            return super()._data_checks(fitting)
+        # the alphabet is the largest symbol of all chunks + 1
+        return _largest_symbol, self._infer_n_symbols
+
+    def _infer_n_symbols(self, largest_symbols):
+        self.n_symbols_ = infer_n_symbols(None, np.asarray(largest_symbols))
 
     def _make_family(self, X):
-        if X is not None and not self._is_warm():
-            self.n_symbols_ = infer_n_symbols(self.n_symbols, X)
         prior = DirichletPrior(self.emissionprob_prior) if self.emissionprob_prior > 0 else None
         return CategoricalFamily(int(self.n_symbols_), prior)
 
@@ -934,6 +1035,7 @@ class MultinomialHMM(BaseHMM):
         verbose_interval=10,
         n_jobs=None,
         accelerate=None,
+        chunk_size=None,
     ):
         self.n_components = n_components
         self.n_trials = n_trials
@@ -954,10 +1056,20 @@ class MultinomialHMM(BaseHMM):
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
         self.accelerate = accelerate
+        self.chunk_size = chunk_size
+
+    def _data_checks(self, fitting):
+        check_rows, infer = super()._data_checks(fitting)
+        if not fitting:
+            return check_rows, infer
+        # n_trials_: the row total shared by all chunks' rows, if any
+        return partial(_row_total_range, check_rows), self._infer_n_trials
+
+    def _infer_n_trials(self, total_ranges):
+        # infer_n_trials sees the smallest and largest total of every chunk as rows
+        self.n_trials_ = infer_n_trials(self.n_trials, np.asarray(total_ranges).reshape(-1, 1))
 
     def _make_family(self, X):
-        if X is not None and not self._is_warm():
-            self.n_trials_ = infer_n_trials(self.n_trials, X)
         prior = DirichletPrior(self.emissionprob_prior) if self.emissionprob_prior > 0 else None
         n_trials = getattr(self, "n_trials_", None)
         return MultinomialFamily(None if n_trials is None else int(n_trials), prior)
@@ -1028,6 +1140,7 @@ class BernoulliHMM(BaseHMM):
         verbose_interval=10,
         n_jobs=None,
         accelerate=None,
+        chunk_size=None,
     ):
         self.n_components = n_components
         self.startprob_init = startprob_init
@@ -1047,6 +1160,7 @@ class BernoulliHMM(BaseHMM):
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
         self.accelerate = accelerate
+        self.chunk_size = chunk_size
 
     def _make_family(self, X):
         c = self.emissionprob_prior

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sequence_offsets"]
+__all__ = ["sequence_groups", "sequence_offsets"]
 
 
 def sequence_offsets(lengths, n_samples: int) -> np.ndarray:
@@ -38,3 +38,36 @@ def sequence_offsets(lengths, n_samples: int) -> np.ndarray:
             "number of rows of every sequence in X, in order"
         )
     return np.concatenate([[0], np.cumsum(lengths_array)]).astype(np.int64)
+
+
+def sequence_groups(offsets: np.ndarray, max_rows: int) -> np.ndarray:
+    """Cut concatenated sequences into groups of whole sequences of at most ``max_rows`` rows.
+
+    Groups are filled greedily in order; a sequence longer than ``max_rows`` is a group
+    of its own (a sequence is never split). The models' statistics of the groups sum to
+    those of all sequences, so the groups are the chunks of chunked and out-of-core fits.
+
+    Parameters
+    ----------
+    offsets : ndarray of int of shape (n_sequences + 1,)
+        Sequence s is rows offsets[s]:offsets[s + 1] (see :func:`sequence_offsets`).
+    max_rows : int
+        Rows per group (at least 1).
+
+    Returns
+    -------
+    bounds : ndarray of int64 of shape (n_groups + 1,)
+        Group g holds sequences bounds[g]:bounds[g + 1]; bounds[0] = 0 and
+        bounds[-1] = n_sequences.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if max_rows < 1:
+        raise ValueError(f"the rows per chunk must be a positive integer, got {max_rows}")
+    bounds, first = [0], 0
+    for s in range(1, offsets.shape[0] - 1):
+        # close the group before sequence s when s would take it past max_rows
+        if offsets[s + 1] - offsets[first] > max_rows:
+            bounds.append(s)
+            first = s
+    bounds.append(offsets.shape[0] - 1)
+    return np.asarray(bounds, dtype=np.int64)
