@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from emkit.estimators._base import ENGINE_PARAMETER_CONSTRAINTS, EngineEstimatorMixin
+from emkit.estimators._sequence_data import prepare_sequences
 from emkit.models._sequences import sequence_offsets
 from emkit.models.lgssm import (
     COVARIANCE_TYPES,
@@ -33,7 +34,7 @@ DEFAULT_LEARN = (
 _CONTROL_NAMES = ("control_transition_matrix", "control_observation_matrix")
 _TRANSITION_NAMES = ("transition_matrix", "control_transition_matrix", "transition_covariance")
 _COVARIANCE_NAMES = ("transition_covariance", "observation_covariance", "initial_state_covariance")
-#: time steps per chunk of whole sequences in fit (chunks are E-stepped on n_jobs threads)
+#: default time steps per chunk of whole sequences in fit (E-stepped on n_jobs threads)
 CHUNK_ROWS = 8192
 #: relative size of the perturbation of the data-driven start when n_init > 1
 RESTART_PERTURBATION = 0.3
@@ -114,11 +115,16 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
     verbose_interval : int, default=10
     n_jobs : int or None, default=None
         Threads for the E-steps (None: every core). Sequences are grouped into chunks
-        of about 8192 time steps, filtered and smoothed in parallel (the numba kernels
-        release the GIL) and their statistics summed in order, so the fit does not
-        depend on the number of threads. One sequence is one chunk.
+        of ``chunk_size`` time steps, filtered and smoothed in parallel (the numba
+        kernels release the GIL) and their statistics summed in order, so the fit does
+        not depend on the number of threads. A sequence is never split.
     learning_decay, learning_offset : float, default=0.6, 2.0
         Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`.
+    chunk_size : int or None, default=None
+        Time steps per chunk of whole sequences in ``fit`` (None: 8192): chunks hold
+        whole sequences, at most ``chunk_size`` rows unless one sequence is longer. A
+        memory-mapped X is read one chunk at a time per thread, so this bounds the
+        memory of such a fit.
 
     Attributes
     ----------
@@ -167,6 +173,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
         "learning_offset": [Interval(Real, 0.0, None, closed="left")],
+        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -196,6 +203,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         n_jobs=None,
         learning_decay=0.6,
         learning_offset=2.0,
+        chunk_size=None,
     ):
         self.state_dim = state_dim
         self.learn = learn
@@ -221,6 +229,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.chunk_size = chunk_size
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, X, lengths=None, U=None, *, callback=None):
@@ -228,15 +237,21 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), np.memmap, path or dask.array.Array
             Observations of one sequence, or of several end to end (``lengths``); NaN
-            marks a missing value (a whole row or some coordinates).
+            marks a missing value (a whole row or some coordinates). A memory-mapped
+            array (or the path of a ``.npy`` file, opened memory-mapped) is never loaded
+            whole: it is checked and E-stepped ``chunk_size`` rows of whole sequences at
+            a time. A Dask array is regrouped at sequence boundaries (whole sequences,
+            about its row-chunk size per group) and E-stepped on the current Dask
+            scheduler, one task per group. Out of core, the data-driven start uses the
+            leading sequences (at most 100,000 rows, at least one group).
         lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the sequences, summing to n_samples. Default: one sequence.
         U : array-like of shape (n_samples, n_controls), optional
             Known control inputs, one row per row of X (the row u_t drives the
             transition into z_t and the observation x_t; u of a sequence's first step
-            enters only its observation).
+            enters only its observation). Held in memory (sliced alongside X).
         callback : callable, optional
             ``callback(restart, iteration, params)`` after every M-step (see
             :func:`emkit.core.fit_em`), ``params`` being a
@@ -248,41 +263,26 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         """
         self._validate_params()
         warm = self._is_warm()
-        chunk = self._chunk(X, lengths, U, fitting=True, reset=not warm)
-        k, p, m = self.state_dim, chunk.X.shape[1], chunk.U.shape[1]
-        learn = self._learn_set(m)
-        if chunk.n_sequences == len(chunk) and learn & set(_TRANSITION_NAMES):
-            raise ValueError(
-                "every sequence has length 1, so the transition parameters "
-                f"{sorted(learn & set(_TRANSITION_NAMES))} cannot be learned; give longer "
-                "sequences or remove them from learn"
-            )
-        initial = self._initial_params(p, m)
-        missing = [n for n in PARAM_NAMES if n not in learn and getattr(initial, n) is None]
-        if missing:
-            # a fixed parameter without a value takes the data-driven default
-            defaults = data_driven_params(
-                [chunk],
-                k,
-                initial,
-                self.transition_covariance_type,
-                self.observation_covariance_type,
-                check_random_state(self.random_state),
-            )
-            initial = dataclasses.replace(initial, **{n: getattr(defaults, n) for n in missing})
-        model = LGSSM(
-            k,
-            p,
-            m,
-            learn=learn,
-            initial=initial,
-            transition_covariance_type=self.transition_covariance_type,
-            observation_covariance_type=self.observation_covariance_type,
-            reg_covar=self.reg_covar,
+        data = prepare_sequences(
+            self,
+            X,
+            lengths,
+            chunk_size=self.chunk_size or CHUNK_ROWS,
+            reset=not warm,
+            allow_nan=True,
+            check_rows=_observed_summary,
+        )
+        _check_observed(data.summaries, data.bounds, data.offsets)
+        U = self._checked_controls(U, data.n_rows, fitting=True)
+        chunks, init_chunks = data.chunks(_lgssm_chunk, rows=(U,), n_jobs=self.n_jobs)
+        model = self._build_model(
+            init_chunks,
+            data.n_sequences == data.n_rows,
             perturbation=0.0 if self.n_init == 1 else RESTART_PERTURBATION,
         )
-        self._run_engine(model, chunk.split(CHUNK_ROWS), len(chunk), warm=warm, callback=callback)
-        self.learned_ = tuple(name for name in PARAM_NAMES if name in learn)
+        self._run_engine(
+            model, chunks, data.n_rows, warm=warm, callback=callback, init_chunks=init_chunks
+        )
         self._store_params()
         return self
 
@@ -333,26 +333,30 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         else:
             # later batches must match the model: features and controls
             chunk = self._chunk(X, lengths, U, reset=False)
-        self._online_step(chunk, float(len(chunk)), lambda: self._online_model(chunk))
+        self._online_step(
+            chunk,
+            float(len(chunk)),
+            lambda: self._build_model([chunk], chunk.n_sequences == len(chunk), first_batch=True),
+        )
         return self
 
-    def _online_model(self, chunk) -> LGSSM:
-        """The model of :meth:`partial_fit`, built from its first batch as ``fit``
-        builds its own (a fixed parameter without ``*_init`` takes the data-driven
-        value); sets ``learned_``."""
-        k, p, m = self.state_dim, chunk.X.shape[1], chunk.U.shape[1]
+    def _build_model(self, init_chunks, all_length_one, *, perturbation=0.0, first_batch=False):
+        """The model for data whose data-driven start comes from ``init_chunks``: a fixed
+        parameter without ``*_init`` takes the data-driven value. Sets ``learned_``."""
+        k, p, m = self.state_dim, init_chunks[0].X.shape[1], init_chunks[0].U.shape[1]
         learn = self._learn_set(m)
-        if chunk.n_sequences == len(chunk) and learn & set(_TRANSITION_NAMES):
+        if all_length_one and learn & set(_TRANSITION_NAMES):
+            which, verb = ("of the first batch ", "initialised") if first_batch else ("", "learned")
             raise ValueError(
-                "every sequence of the first batch has length 1, so the transition "
-                f"parameters {sorted(learn & set(_TRANSITION_NAMES))} cannot be initialised; "
-                "give longer sequences or remove them from learn"
+                f"every sequence {which}has length 1, so the transition parameters "
+                f"{sorted(learn & set(_TRANSITION_NAMES))} cannot be {verb}; give longer "
+                "sequences or remove them from learn"
             )
         initial = self._initial_params(p, m)
         missing = [n for n in PARAM_NAMES if n not in learn and getattr(initial, n) is None]
         if missing:
             defaults = data_driven_params(
-                [chunk],
+                init_chunks,
                 k,
                 initial,
                 self.transition_covariance_type,
@@ -370,6 +374,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
             transition_covariance_type=self.transition_covariance_type,
             observation_covariance_type=self.observation_covariance_type,
             reg_covar=self.reg_covar,
+            perturbation=perturbation,
         )
 
     def _learn_set(self, n_controls) -> frozenset:
@@ -429,6 +434,8 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
 
     # -- validation ---------------------------------------------------------------------
     def _chunk(self, X, lengths, U, *, fitting=False, reset=False) -> LGSSMChunk:
+        """All sequences of in-memory X as one chunk; ``fitting``: X is training data
+        (every sequence and every feature needs an observed value)."""
         if not fitting:
             self._check_fitted()
         X = validate_data(
@@ -440,22 +447,11 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         )
         n = X.shape[0]
         offsets = sequence_offsets(lengths, n)
-        U = self._checked_controls(U, n, fitting=fitting)
-        chunk = LGSSMChunk.from_arrays(X, U, np.diff(offsets))
         if fitting:
-            observed = ~np.isnan(chunk.X)
-            for s in range(chunk.n_sequences):
-                if not observed[chunk.offsets[s] : chunk.offsets[s + 1]].any():
-                    raise ValueError(
-                        f"sequence {s} (rows {chunk.offsets[s]}:{chunk.offsets[s + 1]}) has no "
-                        "observed value (all NaN); remove it"
-                    )
-            never = np.flatnonzero(~observed.any(axis=0))
-            if never.size:
-                raise ValueError(
-                    f"feature(s) {never.tolist()} are never observed (all NaN); remove them"
-                )
-        return chunk
+            _check_observed(
+                [_observed_summary(X, offsets)], np.array([0, len(offsets) - 1]), offsets
+            )
+        return _lgssm_chunk(X, self._checked_controls(U, n, fitting=fitting), offsets)
 
     def _checked_controls(self, U, n, *, fitting):
         expected = None if fitting else self.control_transition_matrix_.shape[1]
@@ -600,6 +596,48 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
             reg_covar=self.reg_covar,
         )
         self._store_params()
+
+
+# -- data helpers (module level: they run on Dask workers too) ---------------------------------
+def _lgssm_chunk(X, U, offsets) -> LGSSMChunk:
+    """The chunk of validated rows X (whole sequences) and their controls U (or None)."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    U = np.zeros((X.shape[0], 0)) if U is None else np.ascontiguousarray(U, dtype=np.float64)
+    return LGSSMChunk(X, U, np.asarray(offsets, dtype=np.int64))
+
+
+def _observed_summary(rows, offsets):
+    """What training data need observed, for one group of whole sequences.
+
+    Returns
+    -------
+    observed_features : ndarray of bool of shape (n_features,)
+        Features observed at least once in the group.
+    unobserved_sequences : ndarray of int
+        The group's sequences (relative to its first) with no observed value at all.
+    """
+    observed = ~np.isnan(rows)
+    any_in_row = observed.any(axis=1)
+    any_in_sequence = np.logical_or.reduceat(any_in_row, offsets[:-1])
+    return observed.any(axis=0), np.flatnonzero(~any_in_sequence)
+
+
+def _check_observed(summaries, bounds, offsets):
+    """Raise a ValueError for a sequence or a feature that is never observed.
+
+    ``summaries``: :func:`_observed_summary` of every group; group g holds sequences
+    bounds[g]:bounds[g + 1], sequence s rows offsets[s]:offsets[s + 1].
+    """
+    for g, (_, unobserved) in enumerate(summaries):
+        if unobserved.size:
+            s = int(bounds[g] + unobserved[0])
+            raise ValueError(
+                f"sequence {s} (rows {offsets[s]}:{offsets[s + 1]}) has no observed value "
+                "(all NaN); remove it"
+            )
+    never = np.flatnonzero(~np.logical_or.reduce([features for features, _ in summaries]))
+    if never.size:
+        raise ValueError(f"feature(s) {never.tolist()} are never observed (all NaN); remove them")
 
 
 # -- validation helpers ------------------------------------------------------------------------

@@ -52,7 +52,6 @@ digits of the signal-to-noise ratio.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -187,20 +186,6 @@ class LGSSMChunk:
     @property
     def n_sequences(self) -> int:
         return self.offsets.shape[0] - 1
-
-    def split(self, rows: int) -> list[LGSSMChunk]:
-        """Cut between sequences into chunks of at least ``rows`` rows (the last may be
-        shorter); their statistics sum to this chunk's."""
-        bounds, first = [0], 0
-        for s in range(1, self.n_sequences + 1):
-            if self.offsets[s] - self.offsets[first] >= rows or s == self.n_sequences:
-                bounds.append(s)
-                first = s
-        pieces = []
-        for first, last in itertools.pairwise(bounds):
-            a, b = int(self.offsets[first]), int(self.offsets[last])
-            pieces.append(LGSSMChunk(self.X[a:b], self.U[a:b], self.offsets[first : last + 1] - a))
-        return pieces
 
     def __len__(self) -> int:
         return self.X.shape[0]
