@@ -197,12 +197,13 @@ def prepare_sequences(
         # the leading groups of at most INIT_SAMPLE_ROWS rows, at least one
         ends = offsets[bounds[1:]]
         n_sample_groups = max(1, int(np.searchsorted(ends, _data.INIT_SAMPLE_ROWS, "right")))
-        # first, so that a wrong number of features is reported before the data are read
+        # first, so that a wrong number of features is reported before the data are
+        # read; finiteness is left to the group checks, whose errors name the row
         sample = validate_data(
             estimator,
             np.asarray(X[: ends[n_sample_groups - 1]], dtype=np.float64),
             reset=reset,
-            **_finite(allow_nan),
+            ensure_all_finite=False,
         )
     else:
         n_sample_groups, sample = bounds.shape[0] - 1, X
