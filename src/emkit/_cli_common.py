@@ -107,6 +107,18 @@ def matrix_text(values) -> str:
     )
 
 
+def fit_criteria(estimator, n_samples: int, per: str) -> list[tuple[str, str]]:
+    """Log-likelihood, BIC and AIC lines of a fit summary, from the log-likelihood the
+    fit already computed: a memory-mapped file larger than memory is not read again."""
+    loglik = float(estimator.log_likelihood_)
+    n_parameters = estimator._n_parameters()
+    return [
+        ("log-likelihood", f"{loglik:.6f} (per {per} {loglik / n_samples:.6f})"),
+        ("BIC", f"{-2 * loglik + n_parameters * np.log(n_samples):.4f}"),
+        ("AIC", f"{-2 * loglik + 2 * n_parameters:.4f}"),
+    ]
+
+
 # -- what a kind declares ------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Option:

@@ -42,6 +42,14 @@ class Table:
     columns: tuple[str, ...] | None
     source: str
 
+    @property
+    def n_missing(self) -> int:
+        """Number of NaN cells, counted in blocks (a memory-mapped file is not loaded)."""
+        return sum(
+            int(np.isnan(self.X[start : start + _CHECK_ROWS]).sum())
+            for start in range(0, self.X.shape[0], _CHECK_ROWS)
+        )
+
     def feature_names(self, indices) -> list[str]:
         """Names of the given columns: the header's, else "column j" (1-based)."""
         if self.columns is not None:

@@ -16,6 +16,7 @@ from emkit._cli_common import (
     Inputs,
     ModelKind,
     Option,
+    fit_criteria,
     given,
     matrix_text,
     nonnegative_float,
@@ -88,6 +89,7 @@ def _build_hmm(args):
             tol="tol",
             n_init="n_init",
             random_state="random_state",
+            chunk_size="chunk_size",
             init_params="init",
             learn="learn",
             startprob_prior="startprob_prior",
@@ -121,8 +123,6 @@ def _state_means(estimator):
 
 
 def _hmm_summary(estimator, inputs: Inputs) -> list[tuple[str, str]]:
-    n = inputs.X.shape[0]
-    loglik = float(estimator.log_likelihood_)
     means = _state_means(estimator)
     emission = (
         ("emission probabilities", matrix_text(estimator.emissionprob_))
@@ -130,9 +130,7 @@ def _hmm_summary(estimator, inputs: Inputs) -> list[tuple[str, str]]:
         else ("state means", matrix_text(means))
     )
     return [
-        ("log-likelihood", f"{loglik:.6f} (per observation {loglik / n:.6f})"),
-        ("BIC", f"{estimator.bic(inputs.X, inputs.lengths):.4f}"),
-        ("AIC", f"{estimator.aic(inputs.X, inputs.lengths):.4f}"),
+        *fit_criteria(estimator, inputs.X.shape[0], "observation"),
         ("start probabilities", matrix_text(estimator.startprob_)),
         ("transition matrix", matrix_text(estimator.transmat_)),
         emission,

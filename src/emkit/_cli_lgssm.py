@@ -14,6 +14,7 @@ from emkit._cli_common import (
     Inputs,
     ModelKind,
     Option,
+    fit_criteria,
     given,
     matrix_text,
     positive_int,
@@ -103,6 +104,7 @@ def _build_lgssm(args):
             tol="tol",
             n_init="n_init",
             random_state="random_state",
+            chunk_size="chunk_size",
         ),
         **initial,
         verbose=args.verbose,
@@ -131,13 +133,9 @@ def _fit_lgssm(estimator, inputs: Inputs, args):
 
 
 def _lgssm_summary(estimator, inputs: Inputs) -> list[tuple[str, str]]:
-    n = inputs.X.shape[0]
-    loglik = float(estimator.log_likelihood_)
-    bic = estimator.bic(inputs.X, inputs.lengths, inputs.controls)
     eigenvalues = np.linalg.eigvals(estimator.transition_matrix_)
     return [
-        ("log-likelihood", f"{loglik:.6f} (per time step {loglik / n:.6f})"),
-        ("BIC", f"{bic:.4f}"),
+        *fit_criteria(estimator, inputs.X.shape[0], "time step"),
         ("learned", ", ".join(SYMBOLS[name] for name in estimator.learned_) or "nothing"),
         ("eigenvalues of A", matrix_text(eigenvalues)),
         ("state noise Q", matrix_text(estimator.transition_covariance_)),
@@ -151,7 +149,7 @@ def _lgssm_score(estimator, inputs: Inputs) -> list[tuple[str, str]]:
     return [
         ("samples", str(n)),
         ("sequences", str(1 if inputs.lengths is None else len(inputs.lengths))),
-        ("missing values", str(int(np.isnan(inputs.X).sum()))),
+        ("missing values", str(inputs.table.n_missing)),
         ("total log-likelihood", f"{total:.10g}"),
         ("mean log-likelihood per time step", f"{total / n:.10g}"),
     ]

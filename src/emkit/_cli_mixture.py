@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from emkit._cli_common import (
     COVARIANCE_TYPE,
     INIT,
@@ -14,6 +12,7 @@ from emkit._cli_common import (
     Inputs,
     ModelKind,
     Option,
+    fit_criteria,
     given,
     matrix_text,
     require,
@@ -40,6 +39,7 @@ def _build_gmm(args):
             tol="tol",
             n_init="n_init",
             random_state="random_state",
+            chunk_size="chunk_size",
             init_params="init",
             reg_covar="reg_covar",
             assignment="assignment",
@@ -49,16 +49,8 @@ def _build_gmm(args):
 
 
 def mixture_summary(estimator, inputs: Inputs) -> list[tuple[str, str]]:
-    # from the log-likelihood the fit already computed: a memory-mapped file larger
-    # than memory is not read again, and no (n_samples, K) array is formed
-    n = inputs.X.shape[0]
-    loglik = float(estimator.log_likelihood_)
-    n_parameters = estimator._n_parameters()
-    return [
-        ("log-likelihood", f"{loglik:.6f} (per sample {loglik / n:.6f})"),
-        ("BIC", f"{-2 * loglik + n_parameters * np.log(n):.4f}"),
-        ("AIC", f"{-2 * loglik + 2 * n_parameters:.4f}"),
-    ]
+    # no (n_samples, K) array is formed either
+    return fit_criteria(estimator, inputs.X.shape[0], "sample")
 
 
 def _density_score(estimator, inputs: Inputs) -> list[tuple[str, str]]:
@@ -137,6 +129,7 @@ def _build_kmeans(args):
             tol="tol",
             n_init="n_init",
             random_state="random_state",
+            chunk_size="chunk_size",
             init="init",
         ),
         verbose=args.verbose,

@@ -164,6 +164,13 @@ def _add_fit_arguments(parser) -> None:
     parser.add_argument("--tol", type=nonnegative_float, help="convergence tolerance")
     parser.add_argument("--n-init", type=positive_int, help="restarts; the best is kept")
     parser.add_argument("--random-state", type=nonnegative_int, help="seed (reproducible fits)")
+    parser.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        metavar="ROWS",
+        help="rows per chunk of the E-step (whole sequences for hmm and lgssm); a .npy file "
+        "is streamed chunk by chunk, so this bounds the memory of a fit",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     group = parser.add_argument_group(
         "options of the models (in brackets: the models they apply to)"
@@ -179,7 +186,7 @@ def _data_text(inputs: Inputs) -> str:
     parts = [f"{inputs.table.source}: {n} samples x {d} features"]
     if inputs.lengths is not None and len(inputs.lengths) > 1:
         parts.append(f"{len(inputs.lengths)} sequences")
-    n_missing = int(np.isnan(inputs.X).sum())
+    n_missing = inputs.table.n_missing
     if n_missing:
         parts.append(f"{n_missing} missing values")
     if inputs.controls is not None:
