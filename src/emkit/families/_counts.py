@@ -19,10 +19,13 @@ from emkit.families.gaussian import _COUNT_FLOOR as COUNT_FLOOR
 
 #: Share of the pooled estimate in parameters from initial statistics (see smoothed_ratio).
 INIT_SMOOTHING = 0.1
+#: Share of the vague value in that pooled estimate (see smoothed_ratio).
+INIT_VAGUE = 0.01
 
 __all__ = [
     "COUNT_FLOOR",
     "INIT_SMOOTHING",
+    "EntryError",
     "add_pseudo_counts",
     "check_integer_valued",
     "check_probabilities",
@@ -33,21 +36,27 @@ __all__ = [
 ]
 
 
-def smoothed_ratio(numerator, denominator, reference=None):
+def smoothed_ratio(numerator, denominator, reference=None, vague=None):
     """``(numerator + f * reference) / (denominator + f)`` with ``f = COUNT_FLOOR``.
 
     numerator : ndarray of shape (K, ...); denominator : broadcastable to it;
-    reference : same shape as ``numerator`` (the value an empty component keeps).
+    reference : same shape as ``numerator`` (the value an empty component keeps);
+    vague : float, a parameter value under which every outcome is possible (uniform
+    probabilities, a rate of 1).
 
     ``reference=None`` marks *initial* statistics (responsibilities from an
     initialisation such as k-means, not from an E-step): the result is then blended
     ``INIT_SMOOTHING`` of the way towards the pooled estimate
-    ``sum_k numerator / sum_k denominator``. A hard initial partition would otherwise
-    give exact zeros (a symbol or a binary feature never seen in one cluster), and EM
-    can never move a probability or rate away from exactly 0.
+    ``sum_k numerator / sum_k denominator``, itself blended ``INIT_VAGUE`` of the way
+    towards ``vague``. A hard initial partition would otherwise give exact zeros (a
+    symbol or a binary feature never seen in one cluster), and EM can never move a
+    probability or rate away from exactly 0; an initialisation sample of data larger
+    than memory may miss an outcome altogether, which the rest of the data then shows.
     """
     total = np.broadcast_to(denominator, numerator.shape).sum(axis=0)
     pooled = numerator.sum(axis=0) / np.maximum(total, COUNT_FLOOR)
+    if reference is None and vague is not None:
+        pooled = (1.0 - INIT_VAGUE) * pooled + INIT_VAGUE * vague
     ratio = (numerator + COUNT_FLOOR * (pooled if reference is None else reference)) / (
         denominator + COUNT_FLOOR
     )
@@ -78,9 +87,25 @@ def xlogy_sum(x, y) -> float:
     return float(np.sum(xlogy(x, y)))
 
 
-def _first_entry(X, mask) -> str:
+class EntryError(ValueError):
+    """A ValueError about one entry ``X[index]`` of the data.
+
+    Data checked in blocks of rows re-raise it with :meth:`in_rows_from`, so that the
+    message names the entry's row in the whole data, not in the block.
+    """
+
+    def __init__(self, reason: str, index: tuple[int, ...], value):
+        self.reason, self.index, self.value = reason, index, value
+        super().__init__(f"{reason}, but X[{', '.join(map(str, index))}] = {value!r}")
+
+    def in_rows_from(self, first_row: int) -> EntryError:
+        """The same error for a block whose first row is row ``first_row`` of the data."""
+        return EntryError(self.reason, (self.index[0] + first_row, *self.index[1:]), self.value)
+
+
+def _entry_error(reason: str, X, mask) -> EntryError:
     index = tuple(int(v) for v in np.argwhere(mask)[0])
-    return f"X[{', '.join(map(str, index))}] = {X[index].item()!r}"
+    return EntryError(reason, index, X[index].item())
 
 
 def check_integer_valued(X, what: str, *, minimum: int = 0, maximum: int | None = None):
@@ -100,7 +125,7 @@ def check_integer_valued(X, what: str, *, minimum: int = 0, maximum: int | None 
         if mask is not None and mask.any():
             # scikit-learn's wording for negative input, which its estimator checks expect
             negative = "Negative values in data: " if mask is checks[0][0] and minimum == 0 else ""
-            raise ValueError(f"{negative}{what} {requirement}, but {_first_entry(X, mask)}")
+            raise _entry_error(f"{negative}{what} {requirement}", X, mask)
 
 
 def check_probabilities(probs, what: str, n_outcomes: int | None = None) -> None:

@@ -142,7 +142,7 @@ class BernoulliFamily:
             a = np.asarray(self.prior.ones, dtype=float)
             b = np.asarray(self.prior.zeros, dtype=float)
             ones, trials = ones + a, trials + a + b
-        probs = smoothed_ratio(ones, trials, stats.reference)
+        probs = smoothed_ratio(ones, trials, stats.reference, vague=0.5)
         return BernoulliParams(np.clip(probs, 0.0, 1.0))
 
     # -- objective pieces ---------------------------------------------------------

@@ -142,7 +142,9 @@ class CategoricalFamily:
         if "emissionprob" not in learn:
             return fixed
         counts = add_pseudo_counts(stats.counts, self.prior)
-        probs = smoothed_ratio(counts, counts.sum(axis=2, keepdims=True), stats.reference)
+        probs = smoothed_ratio(
+            counts, counts.sum(axis=2, keepdims=True), stats.reference, vague=1 / counts.shape[2]
+        )
         return CategoricalParams(probs)
 
     # -- objective pieces ---------------------------------------------------------

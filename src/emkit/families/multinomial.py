@@ -116,7 +116,9 @@ class MultinomialFamily:
         if "emissionprob" not in learn:
             return fixed
         counts = add_pseudo_counts(stats.sum_x, self.prior)
-        probs = smoothed_ratio(counts, counts.sum(axis=1, keepdims=True), stats.reference)
+        probs = smoothed_ratio(
+            counts, counts.sum(axis=1, keepdims=True), stats.reference, vague=1 / counts.shape[1]
+        )
         return MultinomialParams(probs)
 
     # -- objective pieces ---------------------------------------------------------

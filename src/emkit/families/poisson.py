@@ -135,7 +135,7 @@ class PoissonFamily:
         if self.prior is not None and self.prior.strength > 0:
             numerator = numerator + self.prior.strength * np.asarray(self.prior.rate_prior)
             denominator = denominator + self.prior.strength
-        return PoissonParams(smoothed_ratio(numerator, denominator, stats.reference))
+        return PoissonParams(smoothed_ratio(numerator, denominator, stats.reference, vague=1.0))
 
     # -- objective pieces ---------------------------------------------------------
     def expected_log_prob(self, params: PoissonParams, stats: PoissonStats) -> float:
