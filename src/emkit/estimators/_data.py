@@ -22,6 +22,7 @@ from sklearn.utils.validation import validate_data
 
 from emkit.distributed.dask import is_dask_collection
 from emkit.estimators._base import check_sample_weight
+from emkit.families._counts import EntryError
 from emkit.models import MixtureChunk
 
 DEFAULT_CHUNK_ROWS = 65_536
@@ -93,7 +94,10 @@ def _memmap_data(estimator, X, sample_weight, reset, dtype, chunk_size, check_da
         bad = ~np.isfinite(block).all(axis=1)
         if bad.any():
             raise ValueError(f"X contains NaN or infinity in row {start + int(np.argmax(bad))}")
-        check_data(block.astype(dtype, copy=False))
+        try:
+            check_data(block.astype(dtype, copy=False))
+        except EntryError as error:  # name the row in the file, not in the block
+            raise error.in_rows_from(start) from None
     rows = _sample_rows(X.shape[0])
     sample = check_data(validate_data(estimator, np.asarray(X[rows]), dtype=dtype, reset=reset))
     weights = None

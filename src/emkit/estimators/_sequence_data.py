@@ -43,6 +43,7 @@ from sklearn.utils.validation import validate_data
 from emkit.core.reduce import e_step_total, resolve_n_jobs
 from emkit.distributed.dask import is_dask_collection
 from emkit.estimators import _data
+from emkit.families._counts import EntryError
 from emkit.models._sequences import sequence_groups, sequence_offsets
 
 __all__ = ["LoadedChunks", "SequenceData", "prepare_sequences"]
@@ -98,24 +99,29 @@ class SequenceData:
         first, last = self.bounds[g], self.bounds[g + 1]
         return self.offsets[first : last + 1] - self.offsets[first]
 
-    def chunks(self, make_chunk: Callable[..., Any], rows=(), sequences=(), n_jobs=None):
+    def chunks(
+        self, make_chunk: Callable[..., Any], rows=(), sequences=(), n_jobs=None, origin=False
+    ):
         """The engine's chunks and the initialisation chunks: (chunks, init_chunks).
 
         Parameters
         ----------
         make_chunk : callable
-            ``make_chunk(X_rows, *row_slices, offsets, *sequence_slices) -> chunk``
-            builds the model's chunk of one group from its rows (float64, checked),
-            the group's slices of ``rows``, its sequence offsets (relative to its
-            first row) and its slices of ``sequences``; it must be picklable for Dask.
+            ``make_chunk(X_rows, *row_slices, offsets, *sequence_slices[, origin])
+            -> chunk`` builds the model's chunk of one group from its rows (float64,
+            checked), the group's slices of ``rows``, its sequence offsets (relative to
+            its first row) and its slices of ``sequences``; it must be picklable for Dask.
         rows : sequence of ndarray or None
             Per-row arrays of shape (n_rows, ...), sliced alongside X (None stays None).
         sequences : sequence of ndarray or None
             Per-sequence arrays of shape (n_sequences, ...).
         n_jobs : int or None
             Threads of the E-steps of a memory-mapped X (see :class:`LoadedChunks`).
+        origin : bool
+            Also pass ``origin=(first row, first sequence)`` of the group in X, last,
+            for the model's messages about rows and sequences.
         """
-        piece = partial(self._piece, make_chunk, tuple(rows), tuple(sequences))
+        piece = partial(self._piece, make_chunk, tuple(rows), tuple(sequences), origin)
         if self.in_memory:
             chunks = [piece(g) for g in range(self.n_groups)]
             return chunks, chunks
@@ -124,23 +130,25 @@ class SequenceData:
             return LoadedChunks(piece, self.n_groups, n_jobs), init_chunks
         from emkit.distributed import DaskChunks
 
-        block_args = [
-            (
-                self.group_offsets(g),
-                *(None if a is None else a[self.bounds[g] : self.bounds[g + 1]] for a in sequences),
-            )
-            for g in range(self.n_groups)
-        ]
+        block_args = [self._group_args(g, sequences, origin) for g in range(self.n_groups)]
         return DaskChunks([self.X, *rows], make_chunk, block_args=block_args), init_chunks
 
-    def _piece(self, make_chunk, rows, sequences, g):
+    def _group_args(self, g, sequences, origin) -> tuple:
+        """make_chunk's arguments of group g after its rows: offsets, sequence slices
+        and, if asked for, the origin."""
+        a, b = self.bounds[g], self.bounds[g + 1]
+        return (
+            self.group_offsets(g),
+            *(None if s is None else s[a:b] for s in sequences),
+            *([(self.group_rows(g)[0], int(a))] if origin else []),
+        )
+
+    def _piece(self, make_chunk, rows, sequences, origin, g):
         a, b = self.group_rows(g)
-        first, last = self.bounds[g], self.bounds[g + 1]
         return make_chunk(
             np.asarray(self.X[a:b], dtype=np.float64),
             *(None if r is None else r[a:b] for r in rows),
-            self.group_offsets(g),
-            *(None if s is None else s[first:last] for s in sequences),
+            *self._group_args(g, sequences, origin),
         )
 
 
@@ -217,12 +225,16 @@ def _finite(allow_nan: bool) -> dict:
     return {"ensure_all_finite": "allow-nan"} if allow_nan else {}
 
 
-def _check_group(rows, offsets, allow_nan, check_rows):
-    """(first row that is not finite (or -1), check_rows' summary) of one group's rows."""
+def _check_group(rows, offsets, first_row, allow_nan, check_rows):
+    """(first row that is not finite (or -1), check_rows' summary) of one group's rows,
+    whose first row is row ``first_row`` of X (an error about an entry names its row in X)."""
     bad = np.isinf(rows).any(axis=1) if allow_nan else ~np.isfinite(rows).all(axis=1)
     if bad.any():
         return int(np.argmax(bad)), None
-    return -1, check_rows(rows, offsets)
+    try:
+        return -1, check_rows(rows, offsets)
+    except EntryError as error:
+        raise error.in_rows_from(first_row) from None
 
 
 def _checked_groups(data: SequenceData, allow_nan, check_rows) -> list:
@@ -234,7 +246,10 @@ def _checked_groups(data: SequenceData, allow_nan, check_rows) -> list:
 
         blocks = data.X.to_delayed().ravel()
         results = dask.compute(
-            *(dask.delayed(check)(blocks[g], data.group_offsets(g)) for g in range(data.n_groups))
+            *(
+                dask.delayed(check)(blocks[g], data.group_offsets(g), data.group_rows(g)[0])
+                for g in range(data.n_groups)
+            )
         )
     else:
         # one group at a time: memory is bounded by a group
@@ -242,6 +257,7 @@ def _checked_groups(data: SequenceData, allow_nan, check_rows) -> list:
             check(
                 np.asarray(data.X[slice(*data.group_rows(g))], dtype=np.float64),
                 data.group_offsets(g),
+                data.group_rows(g)[0],
             )
             for g in range(data.n_groups)
         )
