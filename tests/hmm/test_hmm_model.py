@@ -294,21 +294,31 @@ def test_dirichlet_priors_add_pseudo_counts_to_the_expected_counts():
     assert model.log_prior(new) == pytest.approx(value, rel=1e-12)
 
 
-def test_split_sequences_cuts_between_sequences_and_keeps_the_statistics():
-    from emkit.models.hmm import split_sequences
+def test_sequence_groups_cut_between_sequences_and_keep_the_statistics():
+    from emkit.models._sequences import sequence_groups
 
     rng = np.random.RandomState(13)
     family, X = family_data("gaussian-diag", rng, n=200)
     lengths = [30, 50, 20, 60, 40]
-    whole = chunk(
-        X, lengths, sample_weight=rng.uniform(1, 2, size=5), known_states=np.full(200, -1)
-    )
-    pieces = split_sequences(whole, 70)
-    assert [len(p) for p in pieces] == [80, 80, 40]
-    assert [len(p.sample_weight) for p in pieces] == [2, 2, 1]
+    weights = rng.uniform(1, 2, size=5)
+    whole = chunk(X, lengths, sample_weight=weights, known_states=np.full(200, -1))
+    offsets = whole.offsets
+    bounds = sequence_groups(offsets, 70)
+    # at most 70 rows of whole sequences; the 60-row sequence fits alone
+    assert bounds.tolist() == [0, 1, 3, 4, 5]
+    assert sequence_groups(offsets, 45).tolist() == [0, 1, 2, 3, 4, 5]  # 50, 60 > 45: alone
+    assert sequence_groups(offsets, 1000).tolist() == [0, 5]
+    pieces = [
+        chunk(
+            X[offsets[a] : offsets[b]],
+            lengths[a:b],
+            sample_weight=weights[a:b],
+            known_states=np.full(offsets[b] - offsets[a], -1),
+        )
+        for a, b in itertools.pairwise(bounds)
+    ]
     model = HMM(family, 3, init="random")
     params = model.init_params([whole], np.random.RandomState(0))
     assert _stats_close(
         model.e_step(params, whole)[0], sum(model.e_step(params, p)[0] for p in pieces)
     )
-    assert split_sequences(whole, 1000) == [whole]

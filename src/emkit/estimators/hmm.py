@@ -172,6 +172,7 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
             rows=(known,),
             sequences=(weights,),
             n_jobs=self.n_jobs,
+            origin=True,
         )
         n_samples = data.n_rows if weights is None else float(weights @ np.diff(data.offsets))
         self._run_engine(model, chunks, n_samples, warm=warm, init_chunks=init_chunks)
@@ -403,10 +404,11 @@ def _checked_sequence_weights(sample_weight, n_sequences):
     return weights
 
 
-def _hmm_chunk(check_data, X, known_states, offsets, sample_weight) -> HMMChunk:
+def _hmm_chunk(check_data, X, known_states, offsets, sample_weight, origin=(0, 0)) -> HMMChunk:
     """The chunk of validated rows X (whole sequences): the family's checks and conversion,
     then column-major X (the families' per-state loops then read contiguous columns)."""
-    return HMMChunk(np.asfortranarray(check_data(X)), offsets, sample_weight, known_states)
+    X = np.asfortranarray(check_data(X))
+    return HMMChunk(X, offsets, sample_weight, known_states, tuple(origin))
 
 
 def _family_check(family, rows, offsets):

@@ -22,7 +22,6 @@ then :math:`\log p(x, z_{\text{known}})`.
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,7 +45,6 @@ __all__ = [
     "HMMStats",
     "ImpossibleSequenceError",
     "sequence_offsets",
-    "split_sequences",
 ]
 
 
@@ -94,12 +92,15 @@ class HMMChunk:
     offsets : (S + 1,) sequence s is rows offsets[s]:offsets[s + 1]
     sample_weight : (S,) weight of every sequence, or None
     known_states : (n,) int, the state at every step or -1 where unknown, or None
+    origin : (first row, first sequence) of the chunk in the data the user gave, so
+        that messages name rows and sequences there (a chunk may be a part of it)
     """
 
     X: np.ndarray
     offsets: np.ndarray
     sample_weight: np.ndarray | None = field(default=None)
     known_states: np.ndarray | None = field(default=None)
+    origin: tuple[int, int] = (0, 0)
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -110,31 +111,6 @@ class HMMChunk:
         if self.sample_weight is None:
             return None
         return np.repeat(self.sample_weight, np.diff(self.offsets))
-
-
-def split_sequences(chunk: HMMChunk, rows: int) -> list[HMMChunk]:
-    """``chunk`` cut between sequences into chunks of at least ``rows`` rows (the last
-    may be shorter); the statistics of the pieces sum to the chunk's."""
-    offsets = chunk.offsets
-    bounds, start = [0], 0
-    for s in range(1, offsets.shape[0]):
-        if offsets[s] - offsets[start] >= rows or s == offsets.shape[0] - 1:
-            bounds.append(s)
-            start = s
-    if len(bounds) <= 2:
-        return [chunk]
-    pieces = []
-    for first, last in itertools.pairwise(bounds):
-        a, b = int(offsets[first]), int(offsets[last])
-        pieces.append(
-            HMMChunk(
-                chunk.X[a:b],
-                offsets[first : last + 1] - a,
-                None if chunk.sample_weight is None else chunk.sample_weight[first:last],
-                None if chunk.known_states is None else chunk.known_states[a:b],
-            )
-        )
-    return pieces
 
 
 def _probabilities_from_logs(logs, allowed) -> np.ndarray:
@@ -481,16 +457,17 @@ def _check_possible(log_lik, chunk: HMMChunk) -> None:
     impossible = np.flatnonzero(impossible)
     if impossible.size:
         s = int(impossible[0])
-        start, stop = int(chunk.offsets[s]), int(chunk.offsets[s + 1])
+        first_row, first_sequence = chunk.origin
+        start, stop = first_row + int(chunk.offsets[s]), first_row + int(chunk.offsets[s + 1])
         hint = (
             " (or the known states contradict the transition structure)"
             if chunk.known_states is not None
             else ""
         )
         raise ImpossibleSequenceError(
-            f"sequence {s} (rows {start}..{stop - 1}) has probability zero under the model: "
-            "some observation cannot be emitted by any state reachable at that step"
-            f"{hint}. Check the data, or avoid zero probabilities in the initial values "
+            f"sequence {first_sequence + s} (rows {start}..{stop - 1}) has probability zero "
+            "under the model: some observation cannot be emitted by any state reachable at "
+            f"that step{hint}. Check the data, or avoid zero probabilities in the initial values "
             "(e.g. with a prior)."
         )
 
