@@ -27,6 +27,15 @@ def warm_up(tmp_path, options):
     assert main(["fit", str(small), *options, "--max-iter", "2", "-o", str(output), "-q"]) == 0
 
 
+def fit_traced(arguments):
+    """Run ``emkit fit ARGUMENTS -q``; return its status and the traced peak memory."""
+    tracemalloc.start()
+    status = main(["fit", *arguments, "-q"])
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return status, peak
+
+
 def test_npy_is_memory_mapped_not_loaded(tmp_path):
     path = tmp_path / "big.npy"
     write_npy(path, 1000, 3)
@@ -41,29 +50,10 @@ def test_fit_streams_a_large_npy_file(tmp_path, monkeypatch, capsys):
     path = tmp_path / "big.npy"
     write_npy(path, n_rows, n_features)
     output = tmp_path / "model.npz"
-    warm_up(tmp_path, ["--model", "gmm", "-k", "2", "--covariance-type", "diag"])
-    tracemalloc.start()
-    status = main(
-        [
-            "fit",
-            str(path),
-            "--model",
-            "gmm",
-            "-k",
-            "2",
-            "--covariance-type",
-            "diag",
-            "--max-iter",
-            "5",
-            "--random-state",
-            "0",
-            "--output",
-            str(output),
-            "-q",
-        ]
-    )
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    options = ["--model", "gmm", "-k", "2", "--covariance-type", "diag"]
+    warm_up(tmp_path, options)
+    arguments = [str(path), *options, "--max-iter", "5", "--random-state", "0"]
+    status, peak = fit_traced([*arguments, "--output", str(output)])
     assert status == 0
     assert peak < 0.3 * n_rows * n_features * 8, f"peak {peak / 1e6:.1f} MB"
     model = emkit.load(output)
@@ -71,15 +61,6 @@ def test_fit_streams_a_large_npy_file(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     expected_bic = -2 * model.log_likelihood_ + model._n_parameters() * np.log(n_rows)
     assert f"{expected_bic:.4f}" in printed
-
-
-def fit_traced(arguments):
-    """Run ``emkit fit ARGUMENTS -q``; return its status and the traced peak memory."""
-    tracemalloc.start()
-    status = main(["fit", *arguments, "-q"])
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return status, peak
 
 
 def test_hmm_and_state_space_fits_stream_a_large_npy_file(tmp_path, monkeypatch, capsys):
