@@ -1,6 +1,8 @@
 """Dask: the fit on a LocalCluster of worker processes equals the in-memory fit,
-also when a worker is killed part-way (the engine on a mixture, and the HMM estimators)."""
+also when a worker is killed part-way (the engine on a mixture, the HMM estimators and
+the state-space model)."""
 
+import itertools
 import os
 import signal
 
@@ -10,11 +12,12 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-from emkit import CategoricalHMM, GaussianHMM  # noqa: E402
+from emkit import CategoricalHMM, GaussianHMM, LinearGaussianSSM  # noqa: E402
 from emkit.core import fit_em  # noqa: E402
 from emkit.distributed import DaskChunks  # noqa: E402
 from emkit.families import GaussianFamily  # noqa: E402
 from emkit.models import Mixture, MixtureChunk  # noqa: E402
+from emkit.models.lgssm import PARAM_NAMES  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +169,55 @@ def test_hmm_dask_fit_survives_a_killed_worker(client, sequences, monkeypatch):
     result = hmm("gaussian").fit(da.from_array(X, chunks=(HMM_ROWS, -1)), lengths)
     assert killed, "the worker was never killed"
     assert_same_hmm_fit(result, expected)
+
+
+# -- state-space model: missing values and controls on the workers ------------------------------
+@pytest.fixture(scope="module")
+def state_space_data():
+    """A 2-state, 3-feature model with one control, 30 sequences, 20% of values missing."""
+    rng = np.random.default_rng(2)
+    lengths = rng.integers(100, 400, 30)
+    A = np.array([[0.9, 0.2], [-0.1, 0.8]])
+    C = rng.normal(size=(3, 2))
+    U = rng.normal(size=(lengths.sum(), 1))
+    X = np.empty((lengths.sum(), 3))
+    for start, stop in itertools.pairwise(np.concatenate([[0], np.cumsum(lengths)])):
+        z = rng.normal(size=2)
+        for t in range(start, stop):
+            z = A @ z + 0.5 * U[t] + 0.3 * rng.normal(size=2)
+            X[t] = C @ z + 0.2 * rng.normal(size=3)
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    return X, lengths, U
+
+
+def state_space(**options):
+    return LinearGaussianSSM(2, max_iter=8, tol=0.0, random_state=0, **options)
+
+
+@pytest.mark.filterwarnings("ignore::emkit.core.ConvergenceWarning")
+def test_state_space_dask_fit_equals_in_memory_and_survives_a_killed_worker(
+    client, state_space_data
+):
+    X, lengths, U = state_space_data
+    expected = state_space(chunk_size=HMM_ROWS).fit(X, lengths, U)
+    on_dask = state_space().fit(da.from_array(X, chunks=(HMM_ROWS, -1)), lengths, U)
+    pids = client.run(os.getpid)
+    killed = []
+
+    def kill_one_worker(restart, iteration, params):
+        if iteration == 3 and not killed:
+            victim = sorted(pids.values())[-1]
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+
+    survived = state_space().fit(
+        da.from_array(X, chunks=(HMM_ROWS, -1)), lengths, U, callback=kill_one_worker
+    )
+    assert killed, "the worker was never killed"
+    for result in (on_dask, survived):
+        assert result.n_iter_ == expected.n_iter_
+        assert result.log_likelihood_ == pytest.approx(expected.log_likelihood_, rel=1e-12)
+        for name in PARAM_NAMES:
+            np.testing.assert_allclose(
+                getattr(result, f"{name}_"), getattr(expected, f"{name}_"), rtol=1e-9, atol=1e-12
+            )
