@@ -33,6 +33,22 @@ def client():
         yield client
 
 
+def worker_killer(client, iteration):
+    """(callback, killed): an engine callback that kills one worker process of ``client``
+    with SIGKILL after M-step ``iteration``, and the list of the pids it killed. The
+    engine calls it on the client between iterations, so the worker dies at a set
+    iteration with E-steps still to run, whatever the machine's speed."""
+    pids = sorted(client.run(os.getpid).values())
+    killed = []
+
+    def kill_one_worker(restart, at, params):
+        if at == iteration and not killed:
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    return kill_one_worker, killed
+
+
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
@@ -73,15 +89,7 @@ def test_dask_fit_survives_a_killed_worker(client, data):
     chunks = DaskChunks(
         [da.from_array(X, chunks=2000), da.from_array(weights, chunks=2000)], MixtureChunk
     )
-    pids = client.run(os.getpid)
-    killed = []
-
-    def kill_one_worker(restart, iteration, params):
-        if iteration == 2 and not killed:
-            victim = sorted(pids.values())[0]
-            os.kill(victim, signal.SIGKILL)
-            killed.append(victim)
-
+    kill_one_worker, killed = worker_killer(client, iteration=2)
     result = fit_em(
         model,
         chunks,
@@ -149,19 +157,10 @@ def test_hmm_dask_fit_survives_a_killed_worker(client, sequences, monkeypatch):
     X = columns["gaussian"]
     expected = hmm("gaussian", chunk_size=HMM_ROWS).fit(X, lengths)
     assert expected.n_iter_ > 4  # iterations left after the kill
-    pids = client.run(os.getpid)
-    killed = []
+    kill_one_worker, killed = worker_killer(client, iteration=2)
 
-    def kill_one_worker(restart, iteration, params):
-        if iteration == 2 and not killed:
-            victim = sorted(pids.values())[0]
-            os.kill(victim, signal.SIGKILL)
-            killed.append(victim)
-
-    # HMM.fit takes no callback, so the engine call inside it gets one: the engine calls
-    # it on the client between iterations, so the worker dies at a set iteration, with
-    # E-steps still to run, whatever the machine's speed (a timer thread could fire
-    # before the first E-step or after the last one)
+    # HMM.fit takes no callback, so the engine call inside it gets one (a timer thread
+    # could fire before the first E-step or after the last one)
     def fit_em_with_callback(*args, **kwargs):
         return fit_em(*args, **{**kwargs, "callback": kill_one_worker})
 
@@ -201,15 +200,7 @@ def test_state_space_dask_fit_equals_in_memory_and_survives_a_killed_worker(
     X, lengths, U = state_space_data
     expected = state_space(chunk_size=HMM_ROWS).fit(X, lengths, U)
     on_dask = state_space().fit(da.from_array(X, chunks=(HMM_ROWS, -1)), lengths, U)
-    pids = client.run(os.getpid)
-    killed = []
-
-    def kill_one_worker(restart, iteration, params):
-        if iteration == 3 and not killed:
-            victim = sorted(pids.values())[-1]
-            os.kill(victim, signal.SIGKILL)
-            killed.append(victim)
-
+    kill_one_worker, killed = worker_killer(client, iteration=3)
     survived = state_space().fit(
         da.from_array(X, chunks=(HMM_ROWS, -1)), lengths, U, callback=kill_one_worker
     )
