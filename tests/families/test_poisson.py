@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
 from emkit.core import allclose
 from emkit.families import GammaPrior, PoissonFamily, PoissonParams
+from emkit.families._counts import EntryError
 
 RATES = np.array([[0.5, 3.0], [7.0, 0.0], [20.0, 11.0]])
 
@@ -90,6 +93,15 @@ def test_empty_component_keeps_its_rates_and_initial_rates_are_not_zero():
 def test_check_data_rejects_what_is_not_counts(X, message):
     with pytest.raises(ValueError, match=message):
         PoissonFamily().check_data(np.asarray(X))
+
+
+def test_entry_error_survives_pickling():
+    # raised on a Dask worker in another process, it travels back to the client pickled
+    with pytest.raises(EntryError) as raised:
+        PoissonFamily().check_data(np.array([[1.0, 2.0], [3.0, -1.0]]))
+    error = pickle.loads(pickle.dumps(raised.value.in_rows_from(10)))
+    assert isinstance(error, EntryError) and error.index == (11, 1)
+    assert str(error) == "Negative values in data: Poisson counts must be >= 0, but X[11, 1] = -1.0"
 
 
 def test_sample_has_the_right_means_and_order():

@@ -102,6 +102,11 @@ class EntryError(ValueError):
         """The same error for a block whose first row is row ``first_row`` of the data."""
         return EntryError(self.reason, (self.index[0] + first_row, *self.index[1:]), self.value)
 
+    def __reduce__(self):
+        # raised on a Dask worker, it is pickled back to the client; the default
+        # (the message as the only argument) does not match __init__
+        return EntryError, (self.reason, self.index, self.value)
+
 
 def _entry_error(reason: str, X, mask) -> EntryError:
     index = tuple(int(v) for v in np.argwhere(mask)[0])
