@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from emkit.estimators.gaussian_mixture import _checked_array
 from emkit.families import ComponentCollapseError, GaussianFamily, PoissonFamily
+from emkit.families._counts import check_integer_valued
 
 
 def checked_probabilities(value, name, shape):
@@ -71,6 +74,51 @@ def infer_n_trials(n_trials, X) -> int | None:
         return int(n_trials)
     totals = np.asarray(X).sum(axis=1)
     return int(totals[0]) if totals.size and np.all(totals == totals[0]) else None
+
+
+# -- checks of the training rows, block by block ------------------------------------
+# ``check_rows(rows, *context) -> summary`` functions for the estimators' data sources
+# (see emkit.estimators._data.check_block): module-level, so that they pickle to Dask
+# workers; the context (an HMM's sequence offsets) is ignored.
+
+
+def family_check(family, rows, *context) -> None:
+    """The family's data checks; the converted rows are not returned (they would travel
+    back from a Dask worker)."""
+    family.check_data(rows)
+
+
+def largest_symbol(rows, *context) -> float:
+    """Check categorical symbols (no upper bound yet: the alphabet is being inferred)
+    and return the largest (0 for no rows)."""
+    check_integer_valued(rows, "categorical symbols")
+    return rows.max(initial=0.0)
+
+
+def categorical_data_checks(estimator, fitting: bool, alphabet_known_checks):
+    """``(check_rows, infer)`` of a categorical estimator's training rows.
+
+    A warm start (``fitting`` False) keeps its alphabet; a given ``n_symbols`` sets
+    ``n_symbols_`` first. Both then use ``alphabet_known_checks()``, the family's own
+    checks (which need ``n_symbols_``). Otherwise the alphabet is inferred: the largest
+    symbol of all blocks + 1.
+    """
+    if fitting and estimator.n_symbols is not None:
+        estimator.n_symbols_ = int(estimator.n_symbols)
+    if not fitting or estimator.n_symbols is not None:
+        return alphabet_known_checks()
+    return largest_symbol, partial(_infer_alphabet, estimator)
+
+
+def _infer_alphabet(estimator, largest_symbols) -> None:
+    estimator.n_symbols_ = infer_n_symbols(None, np.asarray(largest_symbols))
+
+
+def distinct_row_totals(check_rows, rows, *context) -> np.ndarray:
+    """``check_rows(rows)``, then at most two distinct row totals of the rows: whether
+    all rows of the data share one total needs no more."""
+    check_rows(rows, *context)
+    return np.unique(rows.sum(axis=1))[:2]
 
 
 def gaussian_prior(estimator, X, n_gaussians):

@@ -5,9 +5,11 @@ In memory, the chunks are row views of the validated array (threads run their
 E-steps in parallel). A memory-mapped array (``np.memmap``, ``np.load(...,
 mmap_mode="r")`` or the path of a ``.npy`` file) is never loaded whole: it is checked
 and E-stepped ``chunk_size`` rows at a time, so memory is bounded by the chunk. A Dask
-array is E-stepped block by block on the current Dask scheduler. Initialisation (and
-the data-dependent default priors) use an in-memory sample: all rows when the data
-are in memory, else evenly spaced rows.
+array is checked and E-stepped block by block on the current Dask scheduler. Every
+source runs the same checks on every row, and what the data determine (the alphabet
+of categorical data, the row total of multinomial counts) is inferred from all rows.
+Initialisation (and the data-dependent default priors) use an in-memory sample: all
+rows when the data are in memory, else evenly spaced rows.
 """
 
 from __future__ import annotations
@@ -45,20 +47,133 @@ def is_out_of_core(X) -> bool:
     return isinstance(X, (np.memmap, str, os.PathLike)) or is_dask_collection(X)
 
 
-def prepare_mixture_data(estimator, X, sample_weight, *, reset, dtype, chunk_size, check_data):
-    """Validate X (and sample weights) and cut them into chunks; see the module doc."""
+def no_check(rows) -> None:
+    """The ``check_rows`` of data that need no checks beyond finiteness."""
+    return None
+
+
+def infer_nothing(summaries) -> None:
+    """The ``infer`` of estimators that take nothing from the data's summaries."""
+
+
+def prepare_mixture_data(
+    estimator,
+    X,
+    sample_weight,
+    *,
+    reset,
+    dtype,
+    chunk_size,
+    check_data,
+    check_rows=no_check,
+    infer=infer_nothing,
+):
+    """Validate X (and sample weights) and cut them into chunks; see the module doc.
+
+    Every row is checked the same way whatever the source: scikit-learn's
+    validation, then :func:`check_block` with ``check_rows`` on every block of
+    ``chunk_size`` rows (every row block of a Dask array, on its workers), then
+    ``infer`` with the summaries of all blocks, then ``check_data`` on the in-memory
+    rows.
+
+    Parameters
+    ----------
+    estimator : the estimator being fitted (scikit-learn's validation sets its
+        ``n_features_in_`` when ``reset``, else checks X against it).
+    X : array-like, np.memmap, path of a ``.npy`` file or dask.array.Array
+        of shape (n_samples, n_features).
+    sample_weight : array-like of shape (n_samples,) or None
+    reset : bool
+    dtype : dtype the rows are checked and E-stepped in.
+    chunk_size : int or None
+        Rows per chunk (None: DEFAULT_CHUNK_ROWS); a Dask array keeps its row blocks.
+    check_data : callable
+        ``check_data(rows) -> rows`` checks and converts in-memory rows: the
+        initialisation sample, and all of X when it is in memory (its chunks are
+        views of the result). It may use what ``infer`` set.
+    check_rows : callable, default=no_check
+        ``check_rows(rows) -> summary`` raises a ValueError for rows (``dtype``,
+        finite) that the model cannot take and returns a small summary of them; it
+        runs on Dask workers, so it must be picklable.
+    infer : callable, default=infer_nothing
+        ``infer(summaries)`` gets the summaries of all blocks, in row order, and sets
+        what depends on all rows (e.g. the alphabet of categorical data).
+    """
     chunk_size = DEFAULT_CHUNK_ROWS if chunk_size is None else int(chunk_size)
     if isinstance(X, (str, os.PathLike)):
         X = _open_npy(X)
     if is_dask_collection(X):
-        return _dask_data(estimator, X, sample_weight, reset, dtype, check_data)
+        return _dask_data(estimator, X, sample_weight, reset, dtype, check_rows, infer, check_data)
     if isinstance(X, np.memmap):
-        return _memmap_data(estimator, X, sample_weight, reset, dtype, chunk_size, check_data)
-    X = check_data(validate_data(estimator, X, dtype=dtype, ensure_min_samples=2, reset=reset))
+        return _memmap_data(
+            estimator, X, sample_weight, reset, dtype, chunk_size, check_rows, infer, check_data
+        )
+    X = validate_data(estimator, X, dtype=dtype, ensure_min_samples=2, reset=reset)
+    infer(_local_summaries(X, dtype, chunk_size, check_rows))
+    X = check_data(X)
     weights = check_sample_weight(sample_weight, X)
     chunks = _row_chunks(X, weights, chunk_size)
     total = X.shape[0] if weights is None else float(weights.sum())
     return MixtureData(chunks, X, weights, total, X.shape[0])
+
+
+def check_block(check_rows, rows, first_row, *args, allow_nan=False):
+    """Check one block of rows of X, whose first row is row ``first_row`` of X.
+
+    Parameters
+    ----------
+    check_rows : callable
+        ``check_rows(rows, *args) -> summary``; raises a ValueError for rows the
+        model cannot take.
+    rows : ndarray of shape (n_block_rows, n_features)
+    first_row : int
+    *args : further arguments of ``check_rows`` (e.g. the block's sequence offsets).
+    allow_nan : bool, default=False
+        NaN marks missing values (infinity is refused either way).
+
+    Returns
+    -------
+    summary : what ``check_rows`` returned.
+
+    Raises
+    ------
+    ValueError
+        Naming the row in X (not in the block) of an entry that is not finite or
+        that ``check_rows`` refuses with an :class:`~emkit.families._counts.EntryError`.
+    """
+    bad = np.isinf(rows).any(axis=1) if allow_nan else ~np.isfinite(rows).all(axis=1)
+    if bad.any():
+        what = "infinity" if allow_nan else "NaN or infinity"
+        raise ValueError(f"X contains {what} in row {first_row + int(np.argmax(bad))}")
+    try:
+        return check_rows(rows, *args)
+    except EntryError as error:
+        raise error.in_rows_from(first_row) from None
+
+
+def _local_summaries(X, dtype, chunk_size, check_rows) -> list:
+    """check_block on every ``chunk_size`` rows of an in-memory or memory-mapped X, one
+    block at a time (memory is bounded by a block)."""
+    return [
+        check_block(check_rows, np.asarray(X[start : start + chunk_size], dtype=dtype), start)
+        for start in range(0, X.shape[0], chunk_size)
+    ]
+
+
+def _dask_summaries(X, check_rows) -> list:
+    """check_block on every row block of a Dask array X (one block of columns), on the
+    current Dask scheduler."""
+    import dask
+
+    first_rows = np.cumsum((0, *X.chunks[0][:-1]))
+    return list(
+        dask.compute(
+            *(
+                dask.delayed(check_block)(check_rows, block, int(first_row))
+                for block, first_row in zip(X.to_delayed().ravel(), first_rows, strict=True)
+            )
+        )
+    )
 
 
 def _row_chunks(X, weights, chunk_size):
@@ -84,22 +199,29 @@ def _sample_rows(n_rows: int, limit: int | None = None) -> np.ndarray:
     return np.arange(0, n_rows, max(1, -(-n_rows // limit)))
 
 
-def _memmap_data(estimator, X, sample_weight, reset, dtype, chunk_size, check_data):
+def _out_of_core_sample(estimator, X, dtype, reset):
+    """Check the shape of a memory-mapped or Dask X; its evenly spaced sample rows (their
+    indices and the rows, validated by scikit-learn but not yet checked)."""
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D array of shape (n_samples, n_features), got {X.shape}")
+    if np.isnan(X.shape[0]):
+        raise ValueError("the Dask array has unknown chunk sizes; call X.compute_chunk_sizes()")
     if X.shape[0] < 2:
         raise ValueError(f"at least 2 samples are needed, got {X.shape[0]}")
-    for start in range(0, X.shape[0], chunk_size):  # stream the whole file once
-        block = np.asarray(X[start : start + chunk_size])
-        bad = ~np.isfinite(block).all(axis=1)
-        if bad.any():
-            raise ValueError(f"X contains NaN or infinity in row {start + int(np.argmax(bad))}")
-        try:
-            check_data(block.astype(dtype, copy=False))
-        except EntryError as error:  # name the row in the file, not in the block
-            raise error.in_rows_from(start) from None
     rows = _sample_rows(X.shape[0])
-    sample = check_data(validate_data(estimator, np.asarray(X[rows]), dtype=dtype, reset=reset))
+    sample = X[rows]
+    sample = sample.compute() if is_dask_collection(sample) else np.asarray(sample)
+    # first, so that a wrong number of features is reported before the data are read;
+    # finiteness is left to the block checks, whose errors name the row
+    return rows, validate_data(estimator, sample, dtype=dtype, reset=reset, ensure_all_finite=False)
+
+
+def _memmap_data(
+    estimator, X, sample_weight, reset, dtype, chunk_size, check_rows, infer, check_data
+):
+    rows, sample = _out_of_core_sample(estimator, X, dtype, reset)
+    infer(_local_summaries(X, dtype, chunk_size, check_rows))  # streams the file once
+    sample = check_data(sample)
     weights = None
     if sample_weight is not None:  # only the number of rows of the second argument is used
         weights = check_sample_weight(sample_weight, np.empty((X.shape[0], 0)))
@@ -109,23 +231,18 @@ def _memmap_data(estimator, X, sample_weight, reset, dtype, chunk_size, check_da
     return MixtureData(chunks, sample, sample_weights, total, X.shape[0])
 
 
-def _dask_data(estimator, X, sample_weight, reset, dtype, check_data):
+def _dask_data(estimator, X, sample_weight, reset, dtype, check_rows, infer, check_data):
     import dask
     import dask.array as da
 
     from emkit.distributed import DaskChunks
 
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2-D array of shape (n_samples, n_features), got {X.shape}")
+    rows, sample = _out_of_core_sample(estimator, X, dtype, reset)
     n_rows = X.shape[0]
-    if np.isnan(n_rows):
-        raise ValueError("the Dask array has unknown chunk sizes; call X.compute_chunk_sizes()")
-    rows = _sample_rows(n_rows)
-    sample = check_data(validate_data(estimator, X[rows].compute(), dtype=dtype, reset=reset))
-    X = X.astype(dtype)
-    (finite,) = dask.compute(da.isfinite(X).all())
-    if not finite:
-        raise ValueError("X contains NaN or infinity")
+    # one block of columns, so that every check sees whole rows
+    X = X.astype(dtype).rechunk({1: -1})
+    infer(_dask_summaries(X, check_rows))
+    sample = check_data(sample)
     weights = None
     if sample_weight is not None:
         weights = da.asarray(sample_weight).astype(np.float64).rechunk((X.chunks[0],))

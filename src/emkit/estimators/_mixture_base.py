@@ -15,7 +15,7 @@ from emkit.estimators._base import (
     EngineEstimatorMixin,
     check_sample_weight,
 )
-from emkit.estimators._data import prepare_mixture_data
+from emkit.estimators._data import infer_nothing, no_check, prepare_mixture_data
 from emkit.models import MixtureChunk
 
 
@@ -25,8 +25,10 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
     A subclass implements ``_build_model(X, sample_weight)`` returning an
     :class:`emkit.models.Mixture`, ``_store_params()`` that sets its public fitted
     attributes from ``self.params_``, and ``_params_from_attributes()`` (the
-    inverse, for loading saved models). Everything else — validation, the engine
-    run, prediction, scoring, sampling, information criteria — lives here.
+    inverse, for loading saved models); it may override ``_data_checks(fitting)``
+    and ``_check_data(X)`` for its family's data checks. Everything else —
+    validation, the engine run, prediction, scoring, sampling, information
+    criteria — lives here.
     """
 
     _parameter_constraints: dict = {
@@ -62,6 +64,7 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         """
         self._validate_params()
         warm = self._is_warm()
+        check_rows, infer = self._data_checks(fitting=not warm)
         data = prepare_mixture_data(
             self,
             X,
@@ -70,6 +73,8 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
             dtype=self._compute_dtype(),
             chunk_size=getattr(self, "chunk_size", None),
             check_data=self._check_data,
+            check_rows=check_rows,
+            infer=infer,
         )
         if data.n_rows < self.n_components:
             raise ValueError(
@@ -109,9 +114,11 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         first = not hasattr(self, "online_state_")
         if first:
             self._validate_params()
-        X = self._check_data(
-            validate_data(self, X, dtype=self._compute_dtype(), ensure_min_samples=1, reset=first)
-        )
+        X = validate_data(self, X, dtype=self._compute_dtype(), ensure_min_samples=1, reset=first)
+        if first:  # the first batch sets what the data determine (e.g. the alphabet)
+            check_rows, infer = self._data_checks(fitting=True)
+            infer([check_rows(X)])
+        X = self._check_data(X)
         weights = check_sample_weight(sample_weight, X)
         chunk = MixtureChunk(X, weights)
         if first and X.shape[0] < self.n_components:
@@ -136,7 +143,19 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         return self._check_data(validate_data(self, X, dtype=self._data_dtype, reset=False))
 
     def _check_data(self, X):
+        """Check and convert in-memory rows (n, n_features) for the model: the family's
+        ``check_data``, once what the data determine is set."""
         return X
+
+    def _data_checks(self, fitting: bool):
+        """(check_rows, infer) for the training rows of fit and of partial_fit's first batch.
+
+        ``check_rows(rows) -> summary`` checks rows of X (every block of them, on a
+        Dask worker for a Dask array; picklable) and ``infer(summaries)`` sets the
+        attributes that depend on all the rows; ``fitting`` is False for a warm
+        start, whose attributes stay. Here: no checks beyond finiteness.
+        """
+        return no_check, infer_nothing
 
     def score_samples(self, X):
         """Log-density log p(x) of every sample, shape (n_samples,)."""

@@ -43,7 +43,6 @@ from sklearn.utils.validation import validate_data
 from emkit.core.reduce import e_step_total, resolve_n_jobs
 from emkit.distributed.dask import is_dask_collection
 from emkit.estimators import _data
-from emkit.families._counts import EntryError
 from emkit.models._sequences import sequence_groups, sequence_offsets
 
 __all__ = ["LoadedChunks", "SequenceData", "prepare_sequences"]
@@ -225,49 +224,31 @@ def _finite(allow_nan: bool) -> dict:
     return {"ensure_all_finite": "allow-nan"} if allow_nan else {}
 
 
-def _check_group(rows, offsets, first_row, allow_nan, check_rows):
-    """(first row that is not finite (or -1), check_rows' summary) of one group's rows,
-    whose first row is row ``first_row`` of X (an error about an entry names its row in X)."""
-    bad = np.isinf(rows).any(axis=1) if allow_nan else ~np.isfinite(rows).all(axis=1)
-    if bad.any():
-        return int(np.argmax(bad)), None
-    try:
-        return -1, check_rows(rows, offsets)
-    except EntryError as error:
-        raise error.in_rows_from(first_row) from None
-
-
 def _checked_groups(data: SequenceData, allow_nan, check_rows) -> list:
-    """Run the checks on every group (on the workers for Dask) and return the summaries;
-    a ValueError names the first row that is not finite."""
-    check = partial(_check_group, allow_nan=allow_nan, check_rows=check_rows)
+    """:func:`emkit.estimators._data.check_block` on every group (on the workers for
+    Dask): the summaries, in group order; errors name rows of X."""
+    check = partial(_data.check_block, check_rows, allow_nan=allow_nan)
     if is_dask_collection(data.X):
         import dask
 
         blocks = data.X.to_delayed().ravel()
-        results = dask.compute(
-            *(
-                dask.delayed(check)(blocks[g], data.group_offsets(g), data.group_rows(g)[0])
-                for g in range(data.n_groups)
+        return list(
+            dask.compute(
+                *(
+                    dask.delayed(check)(blocks[g], data.group_rows(g)[0], data.group_offsets(g))
+                    for g in range(data.n_groups)
+                )
             )
         )
-    else:
-        # one group at a time: memory is bounded by a group
-        results = (
-            check(
-                np.asarray(data.X[slice(*data.group_rows(g))], dtype=np.float64),
-                data.group_offsets(g),
-                data.group_rows(g)[0],
-            )
-            for g in range(data.n_groups)
+    # one group at a time: memory is bounded by a group
+    return [
+        check(
+            np.asarray(data.X[slice(*data.group_rows(g))], dtype=np.float64),
+            data.group_rows(g)[0],
+            data.group_offsets(g),
         )
-    summaries = []
-    for g, (bad_row, summary) in enumerate(results):
-        if bad_row >= 0:
-            what = "infinity" if allow_nan else "NaN or infinity"
-            raise ValueError(f"X contains {what} in row {data.group_rows(g)[0] + bad_row}")
-        summaries.append(summary)
-    return summaries
+        for g in range(data.n_groups)
+    ]
 
 
 class LoadedChunks:

@@ -19,18 +19,22 @@ data, which is what counts and symbols are.
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from emkit.estimators._checks import (
+    categorical_data_checks,
     categorical_probabilities,
     checked_probabilities,
-    infer_n_symbols,
+    distinct_row_totals,
+    family_check,
     infer_n_trials,
     poisson_prior,
 )
+from emkit.estimators._data import infer_nothing
 from emkit.estimators._mixture_base import MixtureEstimator
 from emkit.estimators.gaussian_mixture import _checked_array
 from emkit.families import (
@@ -120,6 +124,9 @@ class _CountMixture(MixtureEstimator):
 
     def _check_data(self, X):
         return self._family().check_data(X)
+
+    def _data_checks(self, fitting):
+        return partial(family_check, self._family()), infer_nothing
 
     def _build_model(self, X, sample_weight):
         K = self.n_components
@@ -321,31 +328,10 @@ class CategoricalMixture(_CountMixture):
         self.n_jobs = n_jobs
         self.chunk_size = chunk_size
 
-    def fit(self, X, y=None, sample_weight=None, **kwargs):
-        # the alphabet is inferred while fitting, inside the data checks (which may see
-        # X block by block, a memory-mapped X: the largest symbol of all blocks counts)
-        self._inferring_symbols = not self._is_warm()
-        if self._inferring_symbols:
-            self.n_symbols_ = 1
-        try:
-            return super().fit(X, y, sample_weight, **kwargs)
-        finally:
-            self._inferring_symbols = False
-
-    def partial_fit(self, X, y=None, sample_weight=None):
-        # the first batch fixes the alphabet (give n_symbols when it may lack symbols)
-        self._inferring_symbols = not hasattr(self, "online_state_")
-        if self._inferring_symbols:
-            self.n_symbols_ = 1
-        try:
-            return super().partial_fit(X, y, sample_weight)
-        finally:
-            self._inferring_symbols = False
-
-    def _check_data(self, X):
-        if getattr(self, "_inferring_symbols", False):
-            self.n_symbols_ = max(self.n_symbols_, infer_n_symbols(self.n_symbols, X))
-        return super()._check_data(X)
+    def _data_checks(self, fitting):
+        # partial_fit's first batch fixes an inferred alphabet: give n_symbols when it
+        # may lack symbols
+        return categorical_data_checks(self, fitting, partial(super()._data_checks, fitting))
 
     def _family(self, X=None):
         c = self.emissionprob_prior
@@ -452,9 +438,19 @@ class MultinomialMixture(_CountMixture):
         self.n_jobs = n_jobs
         self.chunk_size = chunk_size
 
+    def _data_checks(self, fitting):
+        check_rows, infer = super()._data_checks(fitting)
+        if not fitting:  # a warm start keeps its n_trials_
+            return check_rows, infer
+        # n_trials_: the row total shared by the rows of all blocks, if any
+        return partial(distinct_row_totals, check_rows), self._infer_n_trials
+
+    def _infer_n_trials(self, row_totals):
+        # infer_n_trials sees every block's distinct totals as rows of one column
+        totals = np.concatenate(row_totals)
+        self.n_trials_ = infer_n_trials(self.n_trials, totals[:, None])
+
     def _family(self, X=None):
-        if X is not None and not self._is_warm():
-            self.n_trials_ = infer_n_trials(self.n_trials, X)
         c = self.emissionprob_prior
         n_trials = getattr(self, "n_trials_", None)
         return MultinomialFamily(

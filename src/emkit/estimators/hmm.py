@@ -41,15 +41,18 @@ from sklearn.utils.validation import validate_data
 
 from emkit.estimators._base import ENGINE_PARAMETER_CONSTRAINTS, EngineEstimatorMixin
 from emkit.estimators._checks import (
+    categorical_data_checks,
     categorical_probabilities,
     checked_covariances,
     checked_prior,
     checked_probabilities,
+    distinct_row_totals,
+    family_check,
     gaussian_prior,
-    infer_n_symbols,
     infer_n_trials,
     poisson_prior,
 )
+from emkit.estimators._data import infer_nothing
 from emkit.estimators._sequence_data import prepare_sequences
 from emkit.estimators.gaussian_mixture import _checked_array
 from emkit.families import (
@@ -68,7 +71,6 @@ from emkit.families import (
     PoissonFamily,
     PoissonParams,
 )
-from emkit.families._counts import check_integer_valued
 from emkit.models import HMM, HMMChunk, HMMParams
 from emkit.models._sequences import sequence_offsets
 
@@ -241,7 +243,7 @@ class BaseHMM(EngineEstimatorMixin, BaseEstimator):
         sets the attributes that depend on all the rows; ``fitting`` is False for a
         warm start, whose attributes stay. Here: the family's data checks.
         """
-        return partial(_family_check, self._make_family(None)), _infer_nothing
+        return partial(family_check, self._make_family(None)), infer_nothing
 
     def _checked_known_states(self, known_states, n_rows):
         """known_states as int64 of shape (n_rows,) (-1 where unknown), or None."""
@@ -409,28 +411,6 @@ def _hmm_chunk(check_data, X, known_states, offsets, sample_weight, origin=(0, 0
     then column-major X (the families' per-state loops then read contiguous columns)."""
     X = np.asfortranarray(check_data(X))
     return HMMChunk(X, offsets, sample_weight, known_states, tuple(origin))
-
-
-def _family_check(family, rows, offsets):
-    family.check_data(rows)
-
-
-def _infer_nothing(summaries):
-    pass
-
-
-def _largest_symbol(rows, offsets):
-    """Check categorical symbols (no upper bound yet: the alphabet is being inferred)
-    and return the largest."""
-    check_integer_valued(rows, "categorical symbols")
-    return rows.max()
-
-
-def _row_total_range(check_rows, rows, offsets):
-    """Check rows of counts; return the smallest and largest row total."""
-    check_rows(rows, offsets)
-    totals = rows.sum(axis=1)
-    return totals.min(), totals.max()
 
 
 _COMMON_DOC = """
@@ -944,16 +924,9 @@ class CategoricalHMM(BaseHMM):
         self.chunk_size = chunk_size
 
     def _data_checks(self, fitting):
-        if not fitting:
-            return super()._data_checks(fitting)
-        if self.n_symbols is not None:
-            self.n_symbols_ = int(self.n_symbols)
-            return super()._data_checks(fitting)
-        # the alphabet is the largest symbol of all chunks + 1
-        return _largest_symbol, self._infer_n_symbols
-
-    def _infer_n_symbols(self, largest_symbols):
-        self.n_symbols_ = infer_n_symbols(None, np.asarray(largest_symbols))
+        # partial_fit's first batch fixes an inferred alphabet: give n_symbols when it
+        # may lack symbols
+        return categorical_data_checks(self, fitting, partial(super()._data_checks, fitting))
 
     def _make_family(self, X):
         prior = DirichletPrior(self.emissionprob_prior) if self.emissionprob_prior > 0 else None
@@ -1065,11 +1038,11 @@ class MultinomialHMM(BaseHMM):
         if not fitting:
             return check_rows, infer
         # n_trials_: the row total shared by all chunks' rows, if any
-        return partial(_row_total_range, check_rows), self._infer_n_trials
+        return partial(distinct_row_totals, check_rows), self._infer_n_trials
 
-    def _infer_n_trials(self, total_ranges):
-        # infer_n_trials sees the smallest and largest total of every chunk as rows
-        self.n_trials_ = infer_n_trials(self.n_trials, np.asarray(total_ranges).reshape(-1, 1))
+    def _infer_n_trials(self, row_totals):
+        # infer_n_trials sees every group's distinct totals as rows of one column
+        self.n_trials_ = infer_n_trials(self.n_trials, np.concatenate(row_totals)[:, None])
 
     def _make_family(self, X):
         prior = DirichletPrior(self.emissionprob_prior) if self.emissionprob_prior > 0 else None
