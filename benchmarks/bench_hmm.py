@@ -118,7 +118,7 @@ def run(
 
     # one iteration each from the same point (the fitted parameters)
     model, params = ours.model_, ours.params_
-    chunk = ours._chunk(model.family.check_data(X), lengths)
+    chunk = ours._chunk(model.family, X, lengths)
     peers = {impl: _hmmlearn(init, 1, impl) for impl in ("log", "scaling")}
     for peer in peers.values():
         peer.startprob_, peer.transmat_ = params.startprob, params.transmat

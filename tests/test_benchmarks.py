@@ -1,0 +1,26 @@
+"""The benchmarks still run against the current API (``run_all.py --quick``: small
+sizes, every case, both libraries), so that ``make bench`` does not break unnoticed."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_every_benchmark_runs_on_small_data(tmp_path):
+    pytest.importorskip("hmmlearn")
+    pytest.importorskip("pykalman")
+    output = tmp_path / "results.md"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run_all.py"), "--quick", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = output.read_text()
+    for section in ("bench_gmm", "bench_squarem", "bench_hmm", "bench_lgssm"):
+        assert f"## {section}" in results
