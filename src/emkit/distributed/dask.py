@@ -100,9 +100,3 @@ class DaskChunks:
             ]
         (result,) = dask.compute(parts[0])
         return result
-
-    def head(self, n_rows: int):
-        """The first ``n_rows`` rows of every array, computed (for initialisation)."""
-        import dask
-
-        return dask.compute(*[None if a is None else a[:n_rows] for a in self.arrays])

@@ -109,7 +109,7 @@ def prepare_mixture_data(
             estimator, X, sample_weight, reset, dtype, chunk_size, check_rows, infer, check_data
         )
     X = validate_data(estimator, X, dtype=dtype, ensure_min_samples=2, reset=reset)
-    infer(_local_summaries(X, dtype, chunk_size, check_rows))
+    infer(check_blocks(check_rows, X, _block_starts(X.shape[0], chunk_size), dtype=dtype))
     X = check_data(X)
     weights = check_sample_weight(sample_weight, X)
     chunks = _row_chunks(X, weights, chunk_size)
@@ -151,29 +151,58 @@ def check_block(check_rows, rows, first_row, *args, allow_nan=False):
         raise error.in_rows_from(first_row) from None
 
 
-def _local_summaries(X, dtype, chunk_size, check_rows) -> list:
-    """check_block on every ``chunk_size`` rows of an in-memory or memory-mapped X, one
-    block at a time (memory is bounded by a block)."""
+def check_blocks(check_rows, X, starts, block_args=None, *, dtype=np.float64, allow_nan=False):
+    """:func:`check_block` on every block of rows ``starts[i]:starts[i + 1]`` of X.
+
+    An in-memory or memory-mapped X is read one block at a time (memory is bounded by
+    a block); a Dask X, whose row blocks must be exactly these, is checked one task
+    per block on the current Dask scheduler.
+
+    Parameters
+    ----------
+    check_rows : callable
+        ``check_rows(rows, *block_args[i]) -> summary`` (picklable for Dask).
+    X : ndarray, np.memmap or dask.array.Array of shape (n_rows, n_features)
+        (a Dask array in one block of columns).
+    starts : sequence of int of shape (n_blocks + 1,)
+        Block boundaries, from 0 to n_rows.
+    block_args : sequence of tuple, optional
+        Further arguments of ``check_rows``, one tuple per block (default: none).
+    dtype : dtype the rows of an in-memory or memory-mapped X are checked in.
+    allow_nan : bool, default=False
+
+    Returns
+    -------
+    summaries : list, what ``check_rows`` returned for every block, in order.
+    """
+    starts = [int(start) for start in starts]
+    block_args = [()] * (len(starts) - 1) if block_args is None else block_args
+    blocks = zip(starts[:-1], starts[1:], block_args, strict=True)
+    if is_dask_collection(X):
+        import dask
+
+        checks = (
+            dask.delayed(check_block)(check_rows, rows, a, *args, allow_nan=allow_nan)
+            for rows, (a, _, args) in zip(X.to_delayed().ravel(), blocks, strict=True)
+        )
+        return list(dask.compute(*checks))
     return [
-        check_block(check_rows, np.asarray(X[start : start + chunk_size], dtype=dtype), start)
-        for start in range(0, X.shape[0], chunk_size)
+        check_block(check_rows, np.asarray(X[a:b], dtype=dtype), a, *args, allow_nan=allow_nan)
+        for a, b, args in blocks
     ]
 
 
-def _dask_summaries(X, check_rows) -> list:
-    """check_block on every row block of a Dask array X (one block of columns), on the
-    current Dask scheduler."""
-    import dask
+def check_out_of_core_shape(X) -> None:
+    """A clear error unless a memory-mapped or Dask X is 2-D with known row blocks."""
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D array of shape (n_samples, n_features), got {X.shape}")
+    if np.isnan(X.shape[0]):
+        raise ValueError("the Dask array has unknown chunk sizes; call X.compute_chunk_sizes()")
 
-    first_rows = np.cumsum((0, *X.chunks[0][:-1]))
-    return list(
-        dask.compute(
-            *(
-                dask.delayed(check_block)(check_rows, block, int(first_row))
-                for block, first_row in zip(X.to_delayed().ravel(), first_rows, strict=True)
-            )
-        )
-    )
+
+def _block_starts(n_rows: int, chunk_size: int) -> np.ndarray:
+    """Boundaries of the blocks of ``chunk_size`` rows (the last may be shorter)."""
+    return np.append(np.arange(0, n_rows, chunk_size), n_rows)
 
 
 def _row_chunks(X, weights, chunk_size):
@@ -202,10 +231,7 @@ def _sample_rows(n_rows: int, limit: int | None = None) -> np.ndarray:
 def _out_of_core_sample(estimator, X, dtype, reset):
     """Check the shape of a memory-mapped or Dask X; its evenly spaced sample rows (their
     indices and the rows, validated by scikit-learn but not yet checked)."""
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2-D array of shape (n_samples, n_features), got {X.shape}")
-    if np.isnan(X.shape[0]):
-        raise ValueError("the Dask array has unknown chunk sizes; call X.compute_chunk_sizes()")
+    check_out_of_core_shape(X)
     if X.shape[0] < 2:
         raise ValueError(f"at least 2 samples are needed, got {X.shape[0]}")
     rows = _sample_rows(X.shape[0])
@@ -220,7 +246,8 @@ def _memmap_data(
     estimator, X, sample_weight, reset, dtype, chunk_size, check_rows, infer, check_data
 ):
     rows, sample = _out_of_core_sample(estimator, X, dtype, reset)
-    infer(_local_summaries(X, dtype, chunk_size, check_rows))  # streams the file once
+    # streams the file once
+    infer(check_blocks(check_rows, X, _block_starts(X.shape[0], chunk_size), dtype=dtype))
     sample = check_data(sample)
     weights = None
     if sample_weight is not None:  # only the number of rows of the second argument is used
@@ -241,7 +268,7 @@ def _dask_data(estimator, X, sample_weight, reset, dtype, check_rows, infer, che
     n_rows = X.shape[0]
     # one block of columns, so that every check sees whole rows
     X = X.astype(dtype).rechunk({1: -1})
-    infer(_dask_summaries(X, check_rows))
+    infer(check_blocks(check_rows, X, np.cumsum((0, *X.chunks[0]))))
     sample = check_data(sample)
     weights = None
     if sample_weight is not None:

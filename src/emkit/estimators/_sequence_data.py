@@ -29,6 +29,7 @@ in-memory arrays, sliced alongside the rows.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -188,10 +189,8 @@ def prepare_sequences(
     out_of_core = isinstance(X, np.memmap) or is_dask_collection(X)
     if not out_of_core:
         X = validate_data(estimator, X, dtype=np.float64, reset=reset, **_finite(allow_nan))
-    elif X.ndim != 2:
-        raise ValueError(f"Expected a 2-D array of shape (n_samples, n_features), got {X.shape}")
-    elif np.isnan(X.shape[0]):
-        raise ValueError("the Dask array has unknown chunk sizes; call X.compute_chunk_sizes()")
+    else:
+        _data.check_out_of_core_shape(X)
     offsets = sequence_offsets(lengths, X.shape[0])
     if is_dask_collection(X):
         rows = max(X.chunks[0]) if X.shape[0] else 1
@@ -214,41 +213,20 @@ def prepare_sequences(
         )
     else:
         n_sample_groups, sample = bounds.shape[0] - 1, X
-    summaries = _checked_groups(
-        SequenceData(X, offsets, bounds, n_sample_groups, sample, []), allow_nan, check_rows
+    data = SequenceData(X, offsets, bounds, n_sample_groups, sample, [])
+    # every group's checks (on the workers for Dask, whose blocks are the groups)
+    summaries = _data.check_blocks(
+        check_rows,
+        X,
+        offsets[bounds],
+        [(data.group_offsets(g),) for g in range(data.n_groups)],
+        allow_nan=allow_nan,
     )
-    return SequenceData(X, offsets, bounds, n_sample_groups, sample, summaries)
+    return dataclasses.replace(data, summaries=summaries)
 
 
 def _finite(allow_nan: bool) -> dict:
     return {"ensure_all_finite": "allow-nan"} if allow_nan else {}
-
-
-def _checked_groups(data: SequenceData, allow_nan, check_rows) -> list:
-    """:func:`emkit.estimators._data.check_block` on every group (on the workers for
-    Dask): the summaries, in group order; errors name rows of X."""
-    check = partial(_data.check_block, check_rows, allow_nan=allow_nan)
-    if is_dask_collection(data.X):
-        import dask
-
-        blocks = data.X.to_delayed().ravel()
-        return list(
-            dask.compute(
-                *(
-                    dask.delayed(check)(blocks[g], data.group_rows(g)[0], data.group_offsets(g))
-                    for g in range(data.n_groups)
-                )
-            )
-        )
-    # one group at a time: memory is bounded by a group
-    return [
-        check(
-            np.asarray(data.X[slice(*data.group_rows(g))], dtype=np.float64),
-            data.group_rows(g)[0],
-            data.group_offsets(g),
-        )
-        for g in range(data.n_groups)
-    ]
 
 
 class LoadedChunks:

@@ -601,9 +601,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
 # -- data helpers (module level: they run on Dask workers too) ---------------------------------
 def _lgssm_chunk(X, U, offsets) -> LGSSMChunk:
     """The chunk of validated rows X (whole sequences) and their controls U (or None)."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    U = np.zeros((X.shape[0], 0)) if U is None else np.ascontiguousarray(U, dtype=np.float64)
-    return LGSSMChunk(X, U, np.asarray(offsets, dtype=np.int64))
+    return LGSSMChunk.from_arrays(X, U, np.diff(offsets))
 
 
 def _observed_summary(rows, offsets):
