@@ -490,3 +490,44 @@ class _Spherical(_Diag):
 
 
 COVARIANCE_TYPES = {cls.name: cls for cls in (_Full, _Tied, _Diag, _Spherical)}
+
+
+# -- shapes and constraints, for every model that stores covariances ------------------
+def covariance_shape(covariance_type: str, n_components: int, n_features: int) -> tuple:
+    """Shape of the covariances of ``n_components`` Gaussians in ``n_features`` dimensions:
+    (K, D, D) full, (D, D) tied, (K, D) diag, (K,) spherical."""
+    K, D = n_components, n_features
+    return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[covariance_type]
+
+
+def check_covariances(array: np.ndarray, name: str, matrices: bool, unit: str = "component"):
+    """Raise a ValueError naming ``name`` unless ``array`` holds valid covariances.
+
+    ``matrices``: the trailing two axes are (D, D) matrices, each of which must be
+    symmetric positive definite (full and tied types); otherwise every entry is a
+    variance and must be positive (diag and spherical). The message names the
+    offending matrix by its index along the leading axes (``unit`` says what an index
+    is: "component", "state").
+    """
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    if not matrices:
+        bad = np.argwhere(array <= 0)
+        if bad.size:
+            where = ", ".join(str(int(i)) for i in bad[0])
+            raise ValueError(
+                f"{name}[{where}] = {array[tuple(bad[0])]:.6g}: every variance must be positive"
+            )
+        return
+    flat = array.reshape(-1, *array.shape[-2:])
+    for index, matrix in enumerate(flat):
+        position = ", ".join(str(int(i)) for i in np.unravel_index(index, array.shape[:-2]))
+        where = f" of {unit} {position}" if array.ndim > 2 else ""
+        if not np.allclose(matrix, matrix.T, rtol=1e-10, atol=0.0):
+            raise ValueError(f"{name}: the matrix{where} is not symmetric")
+        smallest = np.linalg.eigvalsh(matrix)[0] if matrix.size else 1.0
+        if smallest <= 0:
+            raise ValueError(
+                f"{name}: the matrix{where} is not positive definite (smallest eigenvalue "
+                f"{smallest:.3g}); give symmetric positive definite covariances"
+            )
