@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import emkit
-from emkit._cli_data import DataError, read_table
 from emkit.cli import MODEL_KINDS, main
+from emkit.cli.data import DataError, read_table
 
 OLD_FAITHFUL = resources.files("emkit.datasets").joinpath("old_faithful.csv")
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from emkit._cli_common import CLIError, ModelKind
-from emkit._cli_hmm import hmm_kind
-from emkit._cli_lgssm import lgssm_kind
-from emkit._cli_mixture import gmm_kind, kmeans_kind
+from emkit.cli.common import CLIError, ModelKind
+from emkit.cli.hmm import hmm_kind
+from emkit.cli.lgssm import lgssm_kind
+from emkit.cli.mixture import gmm_kind, kmeans_kind
 
 __all__ = ["MODEL_KINDS", "kind_of", "name_of"]
 

@@ -1,9 +1,9 @@
 """What the command line's model kinds and commands share: errors, option types, ModelKind.
 
-The command line is split by job: :mod:`emkit.cli` holds the parser, the commands and
-``main``; :mod:`emkit._cli_data` reads and writes data files; the model kinds live
-in one module per family (:mod:`emkit._cli_mixture`, :mod:`emkit._cli_hmm`,
-:mod:`emkit._cli_lgssm`) and are collected in :mod:`emkit._cli_models`. This module
+The command line is split by job: :mod:`emkit.cli.app` holds the parser, the commands
+and ``main``; :mod:`emkit.cli.data` reads and writes data files; the model kinds live
+in one module per family (:mod:`emkit.cli.mixture`, :mod:`emkit.cli.hmm`,
+:mod:`emkit.cli.lgssm`) and are collected in :mod:`emkit.cli.models`. This module
 is below all of them.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from emkit._cli_data import Table
+from emkit.cli.data import Table
 
 __all__ = [
     "CLIError",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_cli import assert_one_line_error, run_cli
 
 import emkit
-from emkit._cli_data import DataError, read_table
 from emkit.cli import MODEL_KINDS, main
-from test_cli import assert_one_line_error, run_cli
+from emkit.cli.data import DataError, read_table
 
 NILE_TOL = "1e-9"
 

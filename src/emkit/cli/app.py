@@ -8,15 +8,15 @@ go to standard error, errors as one line ``emkit: error: ...`` with a non-zero e
 status.
 
 This module holds the parser, the commands and ``main``; data files are read and
-written by :mod:`emkit._cli_data`, and the models by their kinds (below).
+written by :mod:`emkit.cli.data`, and the models by their kinds (below).
 
 Extending
 ---------
 * A new kind of model for ``emkit fit --model NAME`` is one entry of
-  :data:`MODEL_KINDS` (in :mod:`emkit._cli_models`): a :class:`ModelKind` with the
+  :data:`MODEL_KINDS` (in :mod:`emkit.cli.models`): a :class:`ModelKind` with the
   estimator class, a builder ``build(args) -> estimator``, the hooks that print and
-  draw it, and the options it uses (see :class:`emkit._cli_common.ModelKind`; the
-  kinds of a family live in one module, e.g. :mod:`emkit._cli_hmm`). ``fit`` adds
+  draw it, and the options it uses (see :class:`emkit.cli.common.ModelKind`; the
+  kinds of a family live in one module, e.g. :mod:`emkit.cli.hmm`). ``fit`` adds
   every kind's options to its parser once and rejects those the chosen kind does
   not use; the commands that take a saved model find the kind from the estimator's
   class.
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emkit._cli_common import (
+from emkit.cli.common import (
     CLIError,
     Inputs,
     ModelKind,
@@ -50,9 +50,9 @@ from emkit._cli_common import (
     positive_int,
     reject,
 )
-from emkit._cli_data import DataError, Table, read_controls, read_lengths, read_table, write_rows
-from emkit._cli_mixture import mixture_parameters, mixture_summary
-from emkit._cli_models import MODEL_KINDS, kind_of, name_of
+from emkit.cli.data import DataError, Table, read_controls, read_lengths, read_table, write_rows
+from emkit.cli.mixture import mixture_parameters, mixture_summary
+from emkit.cli.models import MODEL_KINDS, kind_of, name_of
 
 PROG = "emkit"
 
@@ -594,7 +594,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror and exc.filename:
         return f"{exc.filename}: {exc.strerror}"
     return one_line(exc) or type(exc).__name__
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import emkit
-from emkit._cli_data import read_table
 from emkit.cli import main
+from emkit.cli.data import read_table
 
 
 def write_npy(path, n_rows, n_features, seed=0):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emkit._cli_common import (
+from emkit.cli.common import (
     COVARIANCE_TYPE,
     INIT,
     N_COMPONENTS,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emkit._cli_common import (
+from emkit.cli.common import (
     LEARN,
     LENGTHS,
     CLIError,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emkit._cli_common import (
+from emkit.cli.common import (
     COVARIANCE_TYPE,
     INIT,
     LEARN,
