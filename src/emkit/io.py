@@ -42,16 +42,27 @@ def _json_scalar(value):
     return value
 
 
-def save(estimator, path) -> Path:
+def save(estimator, path, *, metadata: dict | None = None) -> Path:
     """Write a fitted emkit estimator to ``path`` (``.npz`` is appended if missing).
 
-    Returns the path written. Raises ValueError if the estimator is not fitted or a
-    hyperparameter cannot be stored without pickle (e.g. a RandomState instance).
+    ``metadata`` is the caller's own JSON-safe data (e.g. the column names of the
+    data), kept in the file's JSON metadata under the key ``"user"``: ``read_metadata``
+    returns it, ``load`` ignores it.
+
+    Returns the path written. Raises ValueError if the estimator is not fitted, a
+    hyperparameter cannot be stored without pickle (e.g. a RandomState instance) or
+    ``metadata`` is not a JSON-safe dict.
     """
     from emkit import __version__
 
     if not hasattr(estimator, "n_iter_"):
         raise ValueError(f"{type(estimator).__name__} is not fitted; call fit before save")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be a dict, got {type(metadata).__name__}")
+    try:
+        json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"metadata must be JSON-safe ({exc})") from None
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -80,7 +91,7 @@ def save(estimator, path) -> Path:
             fitted[name] = _json_scalar(value)
     for name, column in getattr(estimator, "trace_", {}).items():
         arrays[f"trace/{name}"] = column
-    metadata = {
+    header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "emkit_version": __version__,
@@ -88,13 +99,16 @@ def save(estimator, path) -> Path:
         "hyperparameters": hyper,
         "fitted": fitted,
     }
+    if metadata is not None:
+        header["user"] = metadata
     with path.open("wb") as handle:
-        np.savez_compressed(handle, **{_META_KEY: np.array(json.dumps(metadata))}, **arrays)
+        np.savez_compressed(handle, **{_META_KEY: np.array(json.dumps(header))}, **arrays)
     return path
 
 
 def read_metadata(path) -> dict:
-    """The JSON metadata of a model file (class, versions, hyperparameters, scalars)."""
+    """The JSON metadata of a model file (class, versions, hyperparameters, scalars, and
+    under ``"user"`` the ``metadata`` given to :func:`save`, if any)."""
     with _open(path) as data:
         return _metadata(data, path)
 
