@@ -339,6 +339,16 @@ def test_bad_npy_files(tmp_path, array, message):
     assert message in str(info.value)
 
 
+def test_the_reader_parses_only_the_selected_columns(tmp_path):
+    (tmp_path / "d.csv").write_text("name,x,y\nfirst,1,2\nsecond,3,4\n")
+    table = read_table(str(tmp_path / "d.csv"), select=lambda header, n, source: [2, 1])
+    np.testing.assert_array_equal(table.X, [[2.0, 1.0], [4.0, 3.0]])
+    assert table.columns == ("y", "x")
+    (tmp_path / "ragged.csv").write_text("a,b,c\n1,2,3\n4,5,6,7\n")
+    with pytest.raises(ValueError, match="line 3 has 4 columns but the header has 3"):
+        read_table(str(tmp_path / "ragged.csv"), select=lambda header, n, source: [0])
+
+
 def test_object_npy_and_directories_are_refused(tmp_path):
     np.save(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(DataError, match="Python objects"):

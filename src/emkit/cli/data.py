@@ -10,13 +10,22 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DataError", "Table", "read_controls", "read_lengths", "read_table", "write_rows"]
+__all__ = [
+    "DataError",
+    "Selector",
+    "Table",
+    "read_controls",
+    "read_lengths",
+    "read_table",
+    "write_rows",
+]
 
 _NPY_MAGIC = b"\x93NUMPY"
 _DELIMITERS = (",", "\t", ";")
@@ -26,6 +35,12 @@ _MISSING_CELLS = frozenset({"", "na", "n/a", "nan", "null"})
 
 class DataError(ValueError):
     """A data file is missing, unreadable or not a finite numeric table."""
+
+
+#: ``select(header, n_columns, source) -> column indices or None`` (None: every column):
+#: which columns of a file to read, decided once its header (a tuple of names, or None
+#: without one) and its number of columns are known. It raises to refuse the file.
+Selector = Callable[[tuple[str, ...] | None, int, str], Sequence[int] | None]
 
 
 @dataclass(frozen=True)
@@ -57,7 +72,9 @@ class Table:
         return [f"column {i + 1}" for i in indices]
 
 
-def read_table(path: str, *, missing: bool = False, what: str = "data file") -> Table:
+def read_table(
+    path: str, *, missing: bool = False, what: str = "data file", select: Selector | None = None
+) -> Table:
     """Read ``path`` (CSV or .npy; ``-`` is CSV on standard input) as a finite 2-D table.
 
     A CSV may be separated by commas, tabs, semicolons or whitespace; blank lines
@@ -68,9 +85,13 @@ def read_table(path: str, *, missing: bool = False, what: str = "data file") -> 
     ``NA``, ``N/A`` or ``null``; in a one-column CSV a blank line between data lines
     is a missing value too (that is how spreadsheets and pandas write them). Infinite
     values are errors either way. ``what`` names the file in messages.
+
+    ``select`` picks the columns to read (see :data:`Selector`); the other columns are
+    not parsed, so they may hold text (an id or a label column). A .npy file's selected
+    columns are read into memory, unless they are all of its columns, in order.
     """
     if path == "-":
-        return _parse_text(sys.stdin.read(), "<stdin>", missing)
+        return _parse_text(sys.stdin.read(), "<stdin>", missing, select)
     file = Path(path)
     if not file.exists():
         raise DataError(f"{what} not found: {path}")
@@ -79,7 +100,7 @@ def read_table(path: str, *, missing: bool = False, what: str = "data file") -> 
     with file.open("rb") as handle:
         magic = handle.read(len(_NPY_MAGIC))
     if magic == _NPY_MAGIC or file.suffix.lower() == ".npy":
-        return _read_npy(file, path, missing)
+        return _read_npy(file, path, missing, select)
     raw = file.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -87,14 +108,22 @@ def read_table(path: str, *, missing: bool = False, what: str = "data file") -> 
         raise DataError(
             f"{path} is not a text file (not UTF-8); give a CSV file or a .npy array"
         ) from None
-    return _parse_text(text, path, missing)
+    return _parse_text(text, path, missing, select)
+
+
+def _selected(select: Selector | None, header, n_columns: int, source: str) -> list[int] | None:
+    """The column indices ``select`` picks, or None for every column in order."""
+    indices = None if select is None else select(header, n_columns, source)
+    if indices is None or list(indices) == list(range(n_columns)):
+        return None
+    return [int(i) for i in indices]
 
 
 # -- .npy ---------------------------------------------------------------------------
 _CHECK_ROWS = 65_536
 
 
-def _read_npy(file: Path, source: str, missing: bool) -> Table:
+def _read_npy(file: Path, source: str, missing: bool, select: Selector | None = None) -> Table:
     try:
         # memory-mapped: a float64 table larger than memory stays on disk, and the
         # estimators stream it chunk by chunk
@@ -121,7 +150,10 @@ def _read_npy(file: Path, source: str, missing: bool) -> Table:
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise DataError(f"{source} is empty (shape {array.shape})")
-    if isinstance(array, np.memmap) and array.dtype == np.float64 and array.flags.c_contiguous:
+    indices = _selected(select, None, array.shape[1], source)
+    if indices is not None:
+        X = np.ascontiguousarray(array[:, indices], dtype=np.float64)
+    elif isinstance(array, np.memmap) and array.dtype == np.float64 and array.flags.c_contiguous:
         X = array
     else:
         X = np.ascontiguousarray(array, dtype=np.float64)
@@ -130,6 +162,7 @@ def _read_npy(file: Path, source: str, missing: bool) -> Table:
         if bad.any():
             row, col = np.argwhere(bad)[0]
             row += start
+            col = col if indices is None else indices[col]
             raise DataError(
                 f"{source} row index {row} (0-based), column index {col}: "
                 f"{_describe(X[row, col])} is not a finite number; {_remedy(missing)}"
@@ -166,7 +199,9 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _parse_text(text: str, source: str, missing: bool = False) -> Table:
+def _parse_text(
+    text: str, source: str, missing: bool = False, select: Selector | None = None
+) -> Table:
     lines = [
         (number, line)
         for number, line in enumerate(text.splitlines(), start=1)
@@ -188,33 +223,45 @@ def _parse_text(text: str, source: str, missing: bool = False) -> Table:
         # a blank line between data lines is a missing value of the one column
         first, last = numbered[0][0], numbered[-1][0]
         numbered = [(n, line) for n, line in lines if first <= n <= last]
-    X = _fast_parse(numbered, delimiter, n_columns)
+    indices = _selected(select, columns, n_columns, source)
+    used = list(range(n_columns)) if indices is None else indices
+    X = _fast_parse(numbered, delimiter, n_columns, indices)
     if X is None:
-        X = _careful_parse(numbered, split, n_columns, columns, source, missing)
+        X = _careful_parse(numbered, split, n_columns, used, columns, source, missing)
     bad = _bad_cells(X, missing)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise DataError(
-            f"{_where(source, numbered[row][0], col, columns)}: {_describe(X[row, col])} "
-            f"is not a finite number; {_remedy(missing)}"
+            f"{_where(source, numbered[row][0], used[col], columns)}: "
+            f"{_describe(X[row, col])} is not a finite number; {_remedy(missing)}"
         )
-    return Table(X, columns, source)
+    names = None if columns is None else tuple(columns[i] for i in used)
+    return Table(X, names, source)
 
 
-def _fast_parse(numbered, delimiter, n_columns):
+def _fast_parse(numbered, delimiter, n_columns, indices):
     """NumPy's C parser for the common, clean case; None when anything is unusual."""
     body = "\n".join(line for _, line in numbered)
+    n_rows = len(numbered)
+    if indices is not None:
+        # loadtxt does not see the columns it skips: count the cells of every row here
+        cells = body.count(delimiter) + n_rows if delimiter else len(body.split())
+        if cells != n_rows * n_columns:
+            return None
     try:
-        X = np.loadtxt(io.StringIO(body), delimiter=delimiter, ndmin=2, dtype=np.float64)
+        X = np.loadtxt(
+            io.StringIO(body), delimiter=delimiter, ndmin=2, dtype=np.float64, usecols=indices
+        )
     except ValueError:
         return None
-    if X.shape != (len(numbered), n_columns):
+    if X.shape != (n_rows, n_columns if indices is None else len(indices)):
         return None
     return X
 
 
-def _careful_parse(numbered, split, n_columns, columns, source, missing=False) -> np.ndarray:
-    """Cell by cell, to name the first bad cell (or ragged row) precisely."""
+def _careful_parse(numbered, split, n_columns, used, columns, source, missing) -> np.ndarray:
+    """Cell by cell, to name the first bad cell (or ragged row) precisely; only the
+    ``used`` columns are parsed."""
     rows = []
     for number, line in numbered:
         cells = [cell.strip() for cell in split(line)] if line.strip() else [""]
@@ -225,7 +272,8 @@ def _careful_parse(numbered, split, n_columns, columns, source, missing=False) -
                 f"{_columns(n_columns)}"
             )
         values = []
-        for col, cell in enumerate(cells):
+        for col in used:
+            cell = cells[col]
             if missing and cell.lower() in _MISSING_CELLS:
                 values.append(np.nan)
                 continue
