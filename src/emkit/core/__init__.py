@@ -1,6 +1,6 @@
 """The model-agnostic EM engine: protocol, loop, monitor, trace."""
 
-from emkit.core.containers import Statistics, allclose, replace
+from emkit.containers import Statistics, allclose, replace
 from emkit.core.engine import EMResult, fit_em
 from emkit.core.monitor import ConvergenceMonitor, ConvergenceWarning, LikelihoodDecreaseWarning
 from emkit.core.protocol import EMModel

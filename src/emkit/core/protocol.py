@@ -22,7 +22,7 @@ class EMModel(Protocol[Params, Stats]):
 
     ``Params`` and ``Stats`` are small immutable containers of arrays (frozen
     dataclasses); ``Stats`` must support ``+`` (statistics of the union of two chunks)
-    and ``*`` by a float (see :class:`emkit.core.containers.Statistics`).
+    and ``*`` by a float (see :class:`emkit.containers.Statistics`).
 
     Optional methods::
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emkit.core.containers import Statistics
+from emkit.containers import Statistics
 from emkit.families._counts import (
     check_integer_valued,
     log_pack,

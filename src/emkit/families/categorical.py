@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emkit.core.containers import Statistics
+from emkit.containers import Statistics
 from emkit.families._counts import (
     add_pseudo_counts,
     check_integer_valued,

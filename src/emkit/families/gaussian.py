@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emkit.core.containers import Statistics
+from emkit.containers import Statistics
 from emkit.families._covariance import COVARIANCE_TYPES, ComponentCollapseError
 from emkit.families._expanded import ExpandedBlock
 

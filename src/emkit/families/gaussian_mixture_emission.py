@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from emkit.core.containers import Statistics
+from emkit.containers import Statistics
 from emkit.families._counts import COUNT_FLOOR, log_pack, softmax_unpack
 from emkit.families.gaussian import GaussianFamily, GaussianParams, GaussianStats
 from emkit.models._mixture_init import initial_responsibilities

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from emkit._kernels import hmm as kernels
-from emkit.core.containers import Statistics
+from emkit.containers import Statistics
 from emkit.families._counts import log_pack, softmax_unpack
 from emkit.models._mixture_init import initial_responsibilities
 from emkit.models._sequences import sequence_offsets

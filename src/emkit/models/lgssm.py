@@ -64,7 +64,7 @@ from emkit._kernels.kalman import (
     kalman_filter,
     rts_smoother,
 )
-from emkit.core.containers import Statistics
+from emkit.containers import Statistics
 
 __all__ = [
     "COVARIANCE_TYPES",

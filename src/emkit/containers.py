@@ -3,6 +3,10 @@
 Statistics are *additive*: the statistics of a data set are the sum of the statistics
 of its chunks. Every generic capability of the engine (chunked, online, distributed
 fitting) relies only on ``a + b`` and ``c * a`` of these containers.
+
+This is the bottom layer of emkit: it imports nothing from emkit, and the families,
+models and engine all build their containers on it (``emkit.core`` re-exports the
+three public names).
 """
 
 from __future__ import annotations

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from emkit.core import Statistics, allclose, replace
+import emkit.containers
+import emkit.core
+from emkit.containers import Statistics, allclose, replace
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,3 +121,20 @@ def test_allclose_compares_label_fields_exactly():
     a = Labelled(np.array([1.0]), "full")
     assert allclose(a, Labelled(np.array([1.0 + 1e-14]), "full"))
     assert not allclose(a, Labelled(np.array([1.0]), "diag"))
+
+
+def test_the_engine_re_exports_the_containers():
+    # the containers are the bottom layer; emkit.core keeps them in its public API
+    assert (emkit.core.Statistics, emkit.core.allclose, emkit.core.replace) == (
+        Statistics,
+        allclose,
+        replace,
+    )
+    tree = ast.parse(Path(emkit.containers.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert not {name for name in imported if name.split(".")[0] == "emkit"}
