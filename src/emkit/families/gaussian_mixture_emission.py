@@ -24,8 +24,8 @@ from scipy.special import logsumexp
 
 from emkit.containers import Statistics
 from emkit.families._counts import COUNT_FLOOR, log_pack, softmax_unpack
+from emkit.families._init import initial_responsibilities
 from emkit.families.gaussian import GaussianFamily, GaussianParams, GaussianStats
-from emkit.models._mixture_init import initial_responsibilities
 
 __all__ = ["GaussianMixtureEmission", "GaussianMixtureParams", "GaussianMixtureStats"]
 

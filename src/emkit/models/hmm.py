@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 from emkit._kernels import hmm as kernels
 from emkit.containers import Statistics
 from emkit.families._counts import log_pack, softmax_unpack
-from emkit.models._mixture_init import initial_responsibilities
+from emkit.families._init import initial_responsibilities
 from emkit.models._sequences import sequence_offsets
 from emkit.models.mixture import EmptyComponentWarning
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from emkit.containers import Statistics
-from emkit.models._mixture_init import initial_responsibilities
+from emkit.families._init import initial_responsibilities
 
 __all__ = ["EmptyComponentWarning", "Mixture", "MixtureChunk", "MixtureParams", "MixtureStats"]
 
