@@ -110,7 +110,7 @@ def chunk_rows(monkeypatch):
     """The set of row counts of the chunks that the HMM estimators build (in this
     process: memory-mapped and in-memory fits, Dask under the threaded scheduler). The
     fits agree to rounding whatever the grouping, so this is what shows the grouping."""
-    from emkit.estimators import hmm
+    from emkit.estimators.hmm import _base as hmm
 
     built, build = set(), hmm._hmm_chunk
 

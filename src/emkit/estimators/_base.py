@@ -1,40 +1,79 @@
-"""Shared machinery of emkit's scikit-learn estimators: running the engine, storing results."""
+"""The one estimator shell: hyperparameters, the fit template and the fitted state.
+
+Every emkit estimator derives from :class:`EngineEstimator` (k-means) or
+:class:`EMEstimator` (every soft-EM estimator). What they share is written here once:
+
+- **Hyperparameters.** Each class declares only its own, with their defaults and
+  constraints, in one table (``_hyperparameters``); the shared ones are declared once,
+  here. ``__init__`` is made from the tables of every level
+  (:meth:`EngineEstimator.__init_subclass__`): its signature lists every
+  hyperparameter (scikit-learn's ``get_params``, ``clone`` and ``help()`` read it),
+  and it stores each one unchanged, as scikit-learn requires. A keyword that no level
+  takes is a one-line TypeError that names emkit's equivalent when it is a peer
+  library's name (:mod:`emkit.estimators._migration`).
+- **The fit template.** :meth:`EngineEstimator._fit` and :meth:`EMEstimator._partial_fit`
+  validate, call the hooks ``_prepare_data`` / ``_prepare_batch`` (validated data as
+  :class:`TrainingData`), ``_build_model`` (a model from the data and the ``*_init``
+  values, which ``_initial_values`` reads), run the engine or one online EM step, store
+  the results, and call ``_after_fit``.
+- **One copy of the state.** ``params_`` (a model's parameter container) and
+  ``model_`` are the state; the public parameter attributes are
+  :class:`~emkit.estimators._parameters.Parameter` views of ``params_``. Assigning
+  them on an unfitted estimator collects them until every parameter is known; then the
+  hook ``_assemble`` builds the model and ``params_``, and the estimator samples,
+  predicts and scores without ``fit`` (as hmmlearn's and pykalman's users expect).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from numbers import Integral, Real
+from typing import Any
 
+import joblib
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import _check_sample_weight
 
 from emkit.core import fit_em, trace_as_arrays
 from emkit.core.monitor import decrease_rtol_for
-from emkit.core.online import DEFAULT_KAPPA, DEFAULT_T0, online_em_step
-
-ENGINE_RESULT_ATTRIBUTES = (
-    "converged_",
-    "n_iter_",
-    "lower_bound_",
-    "lower_bounds_",
-    "log_likelihood_",
-)
+from emkit.core.online import online_em_step
+from emkit.estimators._migration import ATTRIBUTES, peer_attribute_error, unexpected_keywords
+from emkit.estimators._parameters import Parameter
 
 
-#: Constraints of the engine's own hyperparameters, for the estimators that expose all
-#: of them (mixtures, HMMs, state-space models); each class adds its own model's table.
-ENGINE_PARAMETER_CONSTRAINTS: dict = {
-    "tol": [Interval(Real, 0.0, None, closed="left")],
-    "max_iter": [Interval(Integral, 0, None, closed="left")],
-    "n_init": [Interval(Integral, 1, None, closed="left")],
-    "random_state": ["random_state"],
-    "warm_start": ["boolean"],
-    "verbose": ["verbose"],
-    "verbose_interval": [Interval(Integral, 1, None, closed="left")],
-    "n_jobs": [Integral, None],
-    "accelerate": [StrOptions({"squarem"}), None],
-}
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+    """Validated training data, as the hooks ``_prepare_data`` and ``_prepare_batch``
+    return it.
+
+    chunks : the engine's chunks (a list, or a lazy sequence for out-of-core data)
+    init_chunks : list of in-memory chunks for the data-driven start
+    n_samples : float
+        Total weight of the data (the rows, or the sum of their weights).
+    n_rows : int
+    sample : ndarray of shape (n_sample_rows, n_features)
+        In-memory rows for data-dependent priors (all rows when X is in memory).
+    sample_weight : ndarray of shape (n_sample_rows,) or None
+        Their weights (mixtures).
+    n_sequences : int or None
+        Number of sequences (sequence models).
+    batch : bool
+        True for a batch of :meth:`EMEstimator.partial_fit`.
+    """
+
+    chunks: Any
+    init_chunks: list
+    n_samples: float
+    n_rows: int
+    sample: np.ndarray
+    sample_weight: np.ndarray | None = None
+    n_sequences: int | None = None
+    batch: bool = False
 
 
 def check_sample_weight(sample_weight, X):
@@ -52,51 +91,125 @@ def check_sample_weight(sample_weight, X):
     return weights
 
 
-class EngineEstimatorMixin:
-    """Runs :func:`emkit.core.fit_em` for an estimator and stores the common results.
+def effective_n_jobs(n_jobs) -> int:
+    """Threads for ``n_jobs`` as in scikit-learn and joblib: a positive count, -1 every
+    core, -2 all but one, ...; emkit's default None is every core."""
+    if n_jobs == 0:
+        raise ValueError(
+            "n_jobs=0 is not a number of threads: give a positive count, -1 for every "
+            "core or -2 for all but one"
+        )
+    return int(joblib.effective_n_jobs(-1 if n_jobs is None else n_jobs))
 
-    Subclasses provide ``_build_model(...)`` and store their own parameters from
-    ``self.params_``. The common fitted attributes set here are ``params_``,
-    ``converged_``, ``n_iter_``, ``lower_bound_`` (per-sample objective at the last
-    iteration, as scikit-learn), ``lower_bounds_`` (its history), ``log_likelihood_``
-    (total log-likelihood of the training data under the fitted parameters),
-    ``n_e_steps_`` (E-steps used; more than ``n_iter_`` under acceleration) and
-    ``trace_`` (dict of per-iteration arrays; see :mod:`emkit.core.trace`).
-    Optional estimator attributes read here: ``accelerate``, ``n_jobs``.
+
+def _hyperparameter_table(cls) -> dict:
+    """``{name: (default, constraints)}`` of every level of ``cls``, bases first; a
+    class's ``_default_overrides`` changes only defaults."""
+    table: dict = {}
+    for klass in reversed(cls.__mro__):
+        table.update(klass.__dict__.get("_hyperparameters", {}))
+        for name, default in klass.__dict__.get("_default_overrides", {}).items():
+            table[name] = (default, table[name][1])
+    return table
+
+
+def _init_signature(cls, table: dict) -> inspect.Signature:
+    """``__init__(self, <positional>, *, <own keywords>, <inherited keywords>)``."""
+    P = inspect.Parameter
+    positional = [n for n in cls._positional if n in table]
+    own = [n for n in cls.__dict__.get("_hyperparameters", {}) if n not in positional]
+    keywords = own + [n for n in reversed(table) if n not in positional and n not in own]
+    return inspect.Signature(
+        [P("self", P.POSITIONAL_OR_KEYWORD)]
+        + [P(n, P.POSITIONAL_OR_KEYWORD, default=table[n][0]) for n in positional]
+        + [P(n, P.KEYWORD_ONLY, default=table[n][0]) for n in keywords]
+    )
+
+
+def _store_hyperparameters(estimator, signature: inspect.Signature, args, kwargs) -> None:
+    """What every generated ``__init__`` does: store each hyperparameter as given."""
+    unknown = set(kwargs) - set(signature.parameters)
+    if unknown:
+        raise unexpected_keywords(type(estimator).__name__, unknown, estimator._peer_keywords)
+    bound = signature.bind(estimator, *args, **kwargs)
+    bound.apply_defaults()
+    for name, value in list(bound.arguments.items())[1:]:
+        setattr(estimator, name, value)
+
+
+class EngineEstimator(BaseEstimator):
+    """Base of every emkit estimator: the engine's hyperparameters, the fit template and
+    the fitted state (see the module docstring).
+
+    A subclass implements the hooks ``_prepare_data(X, warm, **data_args) ->
+    TrainingData``, ``_build_model(data) -> model`` and ``_assemble(values) -> (model,
+    params)`` (the model and full parameters from the values of every parameter
+    attribute, ``{field: array}``), and may override ``_after_fit(data)``,
+    ``_n_restarts()``, ``_compute_dtype()`` and ``_required_fields()``.
     """
 
-    def _run_engine(
-        self,
-        model,
-        chunks,
-        n_samples,
-        *,
-        warm: bool,
-        callback=None,
-        init_chunks=None,
-        n_init=None,
-    ):
-        """Run the engine; ``n_init`` overrides ``self.n_init`` (e.g. a resolved "auto")."""
+    #: this level's hyperparameters: {name: (default, scikit-learn constraints)}. Each
+    #: class declares only its own; ``__init__`` (which stores them all, as scikit-learn
+    #: requires) and ``_parameter_constraints`` are made from every level's tables.
+    _hyperparameters: dict = {
+        "tol": (1e-3, [Interval(Real, 0.0, None, closed="left")]),
+        "max_iter": (100, [Interval(Integral, 0, None, closed="left")]),
+        "n_init": (1, [Interval(Integral, 1, None, closed="left")]),
+        "random_state": (None, ["random_state"]),
+        "verbose": (0, ["verbose"]),
+        "n_jobs": (None, [Integral, None]),
+        "chunk_size": (None, [Interval(Integral, 1, None, closed="left"), None]),
+    }
+    #: hyperparameters that may be passed by position, in order
+    _positional: tuple[str, ...] = ()
+
+    #: the estimator's own peer keywords for the TypeError (see _migration.KEYWORDS)
+    _peer_keywords: dict = {}
+
+    #: fitted attributes that are not parameters but are saved with them
+    _saved_extras: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        table = _hyperparameter_table(cls)
+        cls._parameter_constraints = {name: rule for name, (_, rule) in table.items()}
+        signature = _init_signature(cls, table)
+
+        def __init__(self, *args, **kwargs):
+            _store_hyperparameters(self, signature, args, kwargs)
+
+        __init__.__signature__ = signature
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        __init__.__doc__ = f"Store the hyperparameters (see :class:`{cls.__name__}`)."
+        cls.__init__ = __init__
+
+    # -- the fit template -------------------------------------------------------------
+    def _fit(self, X, *, callback=None, **data_args):
+        """Validate, prepare the data, build the model, run the engine, store the results."""
+        self._validate_params()
+        warm = self._is_warm()
+        data = self._prepare_data(X, warm=warm, **data_args)
+        model = self._build_model(data)
         result = fit_em(
             model,
-            chunks,
-            n_samples=n_samples,
+            data.chunks,
+            n_samples=data.n_samples,
             max_iter=self.max_iter,
             tol=self.tol,
-            n_init=self.n_init if n_init is None else n_init,
+            n_init=self._n_restarts(),
             random_state=self.random_state,
             init_params=self.params_ if warm else None,
-            previous_lower_bound=self.lower_bound_ if warm else -np.inf,
+            previous_lower_bound=self.__dict__.get("lower_bound_", -np.inf) if warm else -np.inf,
             verbose=self.verbose,
-            verbose_interval=getattr(self, "verbose_interval", 1),
             callback=callback,
-            accelerate=getattr(self, "accelerate", None),
-            n_jobs=getattr(self, "n_jobs", 1),
-            init_chunks=init_chunks,
-            decrease_rtol=decrease_rtol_for(getattr(self, "dtype", "float64")),
+            n_jobs=self._n_threads(),
+            init_chunks=data.init_chunks,
+            decrease_rtol=decrease_rtol_for(self._compute_dtype()),
+            **self._engine_options(),
         )
         self.model_ = model
         self.params_ = result.params
+        self.__dict__.pop("_pending_parameters", None)
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
         self.lower_bound_ = result.lower_bound
@@ -104,35 +217,204 @@ class EngineEstimatorMixin:
         self.log_likelihood_ = result.log_likelihood
         self.n_e_steps_ = result.n_e_steps
         self.trace_ = trace_as_arrays(list(result.trace))
-        return result
+        self._after_fit(data)
+        return self
 
-    def _online_step(self, chunk, batch_weight: float, build_model) -> None:
-        """One online EM update from ``chunk`` (see :mod:`emkit.core.online`).
+    def _is_warm(self) -> bool:
+        return False
 
-        On the first batch, ``build_model()`` makes the model and the batch initialises
-        the parameters. Step sizes come from the optional ``learning_decay`` and
-        ``learning_offset`` attributes. Sets ``online_state_``, ``n_iter_`` (batches
-        seen) and the estimator's parameters.
+    def _engine_options(self) -> dict:
+        """Engine keywords beyond the shared ones (verbose_interval, accelerate)."""
+        return {}
+
+    def _n_restarts(self) -> int:
+        return self.n_init
+
+    def _n_threads(self) -> int:
+        return effective_n_jobs(self.n_jobs)
+
+    def _compute_dtype(self):
+        return np.float64
+
+    def _after_fit(self, data: TrainingData) -> None:
+        """Fitted attributes beyond the parameters (k-means' labels and inertia)."""
+
+    # -- initial values ---------------------------------------------------------------
+    @classmethod
+    def _parameter_attributes(cls) -> list[Parameter]:
+        """Every Parameter descriptor of the class, in definition order (bases first)."""
+        seen, found = set(), []
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, Parameter) and name not in seen:
+                    seen.add(name)
+                    found.append(getattr(cls, name))
+        return found
+
+    def _initial_values(self) -> dict:
+        """``{field: array}`` of the ``*_init`` hyperparameters that are set, checked as
+        an assignment to their attribute is (errors name the hyperparameter)."""
+        return {
+            p.field: p.validated(self, getattr(self, p.init), p.init, record=False)
+            for p in self._parameter_attributes()
+            if p.init is not None and getattr(self, p.init) is not None
+        }
+
+    # -- the fitted state -------------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return "params_" in self.__dict__
+
+    def _check_fitted(self) -> None:
+        if "params_" in self.__dict__:
+            return
+        values = self.__dict__.get("_pending_parameters", {})
+        missing = [
+            p.name
+            for p in self._parameter_attributes()
+            if p.saved and p.field in self._required_fields() and values.get(p.field) is None
+        ]
+        raise NotFittedError(
+            f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+            "appropriate arguments before using this estimator, or set its parameters "
+            f"({', '.join(missing)}) to use known values"
+        )
+
+    def _required_fields(self) -> tuple[str, ...]:
+        """Fields that must be known before the estimator can be used."""
+        return tuple(p.field for p in self._parameter_attributes() if p.saved)
+
+    def _parameter_values(self) -> dict:
+        """``{field: array}`` of every parameter attribute (None where unknown)."""
+        if "params_" not in self.__dict__:
+            return dict(self.__dict__.get("_pending_parameters", {}))
+        return {
+            p.field: _field(self.params_, p.field) for p in self._parameter_attributes() if p.saved
+        }
+
+    def _set_parameter(self, field: str, value: np.ndarray) -> None:
+        """Store an assigned (validated) parameter: rebuild params_ (and, the first time
+        every parameter is known, the model), or keep it until the others are set."""
+        values = self._parameter_values()
+        values[field] = value
+        if any(values.get(f) is None for f in self._required_fields()):
+            self._pending_parameters = values
+            return
+        self.model_, self.params_ = self._assemble(values)
+        self.__dict__.pop("_pending_parameters", None)
+
+    @property
+    def _saved_attributes(self) -> tuple[str, ...]:
+        """What a model file stores beyond the engine's results: the fitted dimensions and
+        extras first (parameter checks need them), then every parameter."""
+        return (*self._saved_extras, *(p.name for p in self._parameter_attributes() if p.saved))
+
+    def _params_from_attributes(self) -> None:
+        """After loading: the saved parameters were assigned, so the state is complete."""
+        self._check_fitted()
+
+    # -- peers' names -------------------------------------------------------------------
+    def __getattr__(self, name):
+        # reached when normal lookup fails, including an unset Parameter
+        descriptor = getattr(type(self), name, None)
+        if isinstance(descriptor, Parameter):
+            descriptor.__get__(self)  # raises its own AttributeError
+        error = peer_attribute_error(type(self).__name__, name)
+        if error is not None:
+            raise error
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        # a peer's attribute set by hand would be silently ignored: refuse it
+        if name in ATTRIBUTES and not hasattr(type(self), name):
+            raise peer_attribute_error(type(self).__name__, name)
+        super().__setattr__(name, value)
+
+    # -- shared helpers -----------------------------------------------------------------
+    def _sampling_rng(self, n_samples, random_state=None):
+        """The generator for ``sample`` (``random_state``, default the estimator's)."""
+        self._check_fitted()
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at "
+                "least one sample: n_samples must be a positive integer."
+            )
+        return check_random_state(self.random_state if random_state is None else random_state)
+
+
+class EMEstimator(EngineEstimator):
+    """Base of the soft-EM estimators: warm starts, SQUAREM, progress reporting and
+    online EM (:meth:`_partial_fit`) on top of :class:`EngineEstimator`.
+
+    A subclass also implements ``_prepare_batch(X, first, **data_args) -> TrainingData``
+    (one in-memory chunk, as ``init_chunks[0]``).
+    """
+
+    _hyperparameters: dict = {
+        "warm_start": (False, ["boolean"]),
+        "verbose_interval": (10, [Interval(Integral, 1, None, closed="left")]),
+        "accelerate": (None, [StrOptions({"squarem"}), None]),
+        "learning_decay": (0.6, [Interval(Real, 0.5, 1.0, closed="right")]),
+        "learning_offset": (2.0, [Interval(Real, 0.0, None, closed="left")]),
+    }
+
+    def _is_warm(self) -> bool:
+        return bool(self.warm_start) and self.__sklearn_is_fitted__()
+
+    def _engine_options(self) -> dict:
+        return {"verbose_interval": self.verbose_interval, "accelerate": self.accelerate}
+
+    def _partial_fit(self, X, **data_args):
+        """One online EM update from a batch (see :mod:`emkit.core.online`).
+
+        The first call validates the hyperparameters, builds the model and initialises
+        the parameters from its batch; every call then moves the running statistics
+        towards the batch's with step ``(t + learning_offset) ** -learning_decay`` and
+        runs the M-step. Sets ``online_state_`` and ``n_iter_`` (batches seen).
         """
-        if not hasattr(self, "online_state_"):
-            self.model_ = build_model()
-            self.params_ = self.model_.init_params([chunk], check_random_state(self.random_state))
+        first = "online_state_" not in self.__dict__
+        if first:
+            self._validate_params()
+        batch = self._prepare_batch(X, first=first, **data_args)
+        if first:
+            self.model_ = self._build_model(batch)
+            rng = check_random_state(self.random_state)
+            self.params_ = self.model_.init_params(batch.init_chunks, rng)
+            self.__dict__.pop("_pending_parameters", None)
             self.online_state_ = None
             self.n_iter_ = 0
         self.params_, self.online_state_, _ = online_em_step(
             self.model_,
             self.params_,
             self.online_state_,
-            chunk,
-            batch_weight,
-            kappa=getattr(self, "learning_decay", DEFAULT_KAPPA),
-            t0=getattr(self, "learning_offset", DEFAULT_T0),
+            batch.init_chunks[0],
+            batch.n_samples,
+            kappa=self.learning_decay,
+            t0=self.learning_offset,
         )
         self.n_iter_ += 1
-        self._store_params()
+        return self
 
-    def _is_warm(self) -> bool:
-        return bool(getattr(self, "warm_start", False)) and hasattr(self, "converged_")
 
-    def _check_fitted(self):
-        check_is_fitted(self, "params_")
+def _field(container, path: str):
+    """The field at dotted ``path`` of a nested container."""
+    for name in path.split("."):
+        container = getattr(container, name)
+    return container
+
+
+def compose(container_type, values: dict, subcontainer: str | None = None, make=None):
+    """A (nested) container from ``{path: value}``: fields ``"<subcontainer>.<name>"``
+    go to ``make(**fields)`` (a family's ``make_params``), the others to
+    ``container_type`` directly."""
+    top = {path: value for path, value in values.items() if "." not in path}
+    if subcontainer is not None:
+        prefix = subcontainer + "."
+        inner = {p[len(prefix) :]: v for p, v in values.items() if p.startswith(prefix)}
+        top[subcontainer] = make(**inner)
+    return container_type(**top)
+
+
+def partial_container(container_type, values: dict):
+    """A container of ``container_type`` with the given fields and None elsewhere."""
+    fields = {f.name: values.get(f.name) for f in dataclasses.fields(container_type) if f.init}
+    return container_type(**fields)

@@ -1,31 +1,159 @@
-"""Validation of the initial values and priors of the HMM and count-mixture estimators."""
+"""What the mixture and HMM estimators of one distribution family share.
+
+A family's estimators (``PoissonMixture`` and ``PoissonHMM``, ...) take the same
+hyperparameters, expose the same parameter attributes (under ``components.`` in a
+mixture, ``emission.`` in an HMM), build the same family and check their data the same
+way; each of those is written once here.
+"""
 
 from __future__ import annotations
 
 from functools import partial
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from emkit.estimators.gaussian_mixture import _checked_array
-from emkit.families import ComponentCollapseError, GaussianFamily, PoissonFamily
+from emkit.estimators._data import infer_nothing
+from emkit.estimators._parameters import (
+    Parameter,
+    any_finite,
+    gaussian_covariances,
+    non_negative,
+    probabilities,
+    unit_interval,
+)
+from emkit.families import (
+    BernoulliFamily,
+    BetaPrior,
+    CategoricalFamily,
+    DirichletPrior,
+    GaussianFamily,
+    MultinomialFamily,
+    PoissonFamily,
+)
 from emkit.families._counts import check_integer_valued
+from emkit.families._covariance import check_covariances, covariance_shape
+
+_NON_NEGATIVE = Interval(Real, 0.0, None, closed="left")
+
+# -- hyperparameters of each family -----------------------------------------------------
+GAUSSIAN_HYPERPARAMETERS = {
+    "covariance_type": ("full", [StrOptions({"full", "tied", "diag", "spherical"})]),
+    "reg_covar": (1e-6, [_NON_NEGATIVE]),
+    "means_init": (None, ["array-like", None]),
+    "mean_prior": (None, ["array-like", None]),
+    "mean_prior_strength": (0.0, [_NON_NEGATIVE]),
+    "covariance_prior": (None, ["array-like", Real, None]),
+    "covariance_prior_strength": (0.0, [_NON_NEGATIVE]),
+}
+POISSON_HYPERPARAMETERS = {
+    "rates_init": (None, ["array-like", None]),
+    "rate_prior": (None, ["array-like", Real, None]),
+    "rate_prior_strength": (0.0, [_NON_NEGATIVE]),
+}
+CATEGORICAL_HYPERPARAMETERS = {
+    "n_symbols": (None, [Interval(Integral, 1, None, closed="left"), None]),
+    "emissionprob_init": (None, ["array-like", None]),
+    "emissionprob_prior": (0.0, [_NON_NEGATIVE]),
+}
+MULTINOMIAL_HYPERPARAMETERS = {
+    "n_trials": (None, [Interval(Integral, 1, None, closed="left"), None]),
+    "emissionprob_init": (None, ["array-like", None]),
+    "emissionprob_prior": (0.0, [_NON_NEGATIVE]),
+}
+BERNOULLI_HYPERPARAMETERS = {
+    "binarize": (None, [Real, None]),
+    "emissionprob_init": (None, ["array-like", None]),
+    "emissionprob_prior": (0.0, [_NON_NEGATIVE]),
+}
 
 
-def checked_probabilities(value, name, shape):
-    """Probability vectors along the last axis of ``shape``, or None; a clear error otherwise."""
-    array = _checked_array(value, name, shape)
-    if array is None:
+# -- parameter attributes of each family ------------------------------------------------
+def gaussian_means(prefix: str, *leading: str) -> Parameter:
+    """``means_`` of shape (n_components, *leading, n_features)."""
+    return Parameter(
+        f"{prefix}.means",
+        ("n_components", *leading, "n_features_in_"),
+        any_finite,
+        init="means_init",
+    )
+
+
+def gaussian_covariances_parameter(prefix: str, unit: str, per_state=None, **options):
+    """``covariances_`` in the covariance type's shape (see :func:`covariance_shape`) of
+    the n_components Gaussians, or with ``per_state`` (a dimension name, "n_mix"), of
+    ``per_state`` Gaussians in each of the n_components states."""
+
+    def shape(estimator):
+        kind, D = estimator.covariance_type, "n_features_in_"
+        if per_state is None:
+            return covariance_shape(kind, "n_components", D)
+        return ("n_components", *covariance_shape(kind, per_state, D))
+
+    return Parameter(f"{prefix}.covariances", shape, gaussian_covariances(unit), **options)
+
+
+def poisson_rates(prefix: str) -> Parameter:
+    return Parameter(
+        f"{prefix}.rates", ("n_components", "n_features_in_"), non_negative, init="rates_init"
+    )
+
+
+def _one_column_to_field(estimator, array, name):
+    # (K, n_symbols) is the one-feature form (as hmmlearn); stored as (K, 1, n_symbols)
+    return array[:, None, :] if array.ndim == 2 else array
+
+
+def _one_column_from_field(estimator, probs):
+    return probs[:, 0, :] if probs.shape[1] == 1 else probs
+
+
+def categorical_emissionprob(prefix: str) -> Parameter:
+    """p(symbol | component): (K, n_symbols) for one feature, (K, D, n_symbols) in general."""
+    return Parameter(
+        f"{prefix}.emissionprob",
+        ("n_components", "n_features_in_", "n_symbols_"),
+        probabilities,
+        init="emissionprob_init",
+        to_field=_one_column_to_field,
+        from_field=_one_column_from_field,
+    )
+
+
+def multinomial_emissionprob(prefix: str) -> Parameter:
+    return Parameter(
+        f"{prefix}.emissionprob",
+        ("n_components", "n_features_in_"),
+        probabilities,
+        init="emissionprob_init",
+    )
+
+
+def bernoulli_emissionprob(prefix: str) -> Parameter:
+    return Parameter(
+        f"{prefix}.emissionprob",
+        ("n_components", "n_features_in_"),
+        unit_interval,
+        init="emissionprob_init",
+    )
+
+
+# -- families -------------------------------------------------------------------------------
+def checked_array(value, name, shape):
+    """``value`` as a finite float array of ``shape``, or None; a clear error otherwise."""
+    if value is None:
         return None
-    if np.any(array < 0):
-        raise ValueError(f"{name} must be non-negative")
-    sums = array.sum(axis=-1)
-    if not np.allclose(sums, 1.0, rtol=0, atol=1e-8):
-        where = "" if array.ndim == 1 else " in every row"
-        raise ValueError(f"{name} must sum to 1{where}; got sums {np.round(sums, 6).ravel()}")
+    array = np.asarray(value, dtype=float)
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinity")
     return array
 
 
 def checked_prior(value, name, shape):
+    """Dirichlet pseudo-counts: a float, or an array of ``shape``."""
     array = np.asarray(value, dtype=float)
     if array.ndim and array.shape != tuple(shape):
         raise ValueError(f"{name} must be a float or an array of shape {tuple(shape)}")
@@ -34,46 +162,66 @@ def checked_prior(value, name, shape):
     return array
 
 
-def checked_covariances(value, covariance_type, shape, family=None, where=""):
-    """Covariances of ``shape`` that are positive definite, or None."""
-    array = _checked_array(value, "covariances_init", shape)
-    if array is None:
+def gaussian_prior(estimator, X, n_gaussians, sample_weight=None):
+    """The normal-inverse-Wishart prior of an estimator's Gaussians (``n_gaussians`` of
+    them, for the default scale), or None when both strengths are 0 or no data."""
+    if X is None or (
+        estimator.mean_prior_strength <= 0 and estimator.covariance_prior_strength <= 0
+    ):
         return None
-    family = family or GaussianFamily(covariance_type)
-    try:
-        family.make_params(None, array)
-    except ComponentCollapseError:
-        raise ValueError(
-            f"covariances_init{where} must be positive definite (every matrix symmetric with "
-            "positive eigenvalues, every variance > 0)"
-        ) from None
-    return array
+    D = X.shape[1]
+    kind = estimator.covariance_type
+    # the scale of one Gaussian's covariance
+    one = {"full": (D, D), "tied": (D, D), "diag": (D,), "spherical": ()}[kind]
+    covariance_prior = checked_array(estimator.covariance_prior, "covariance_prior", one)
+    if covariance_prior is not None:
+        # a prior scale that is not positive definite would only surface later, as a
+        # misleading "component collapsed" error
+        check_covariances(covariance_prior, "covariance_prior", covariance_prior.ndim == 2)
+    return GaussianFamily(kind).default_prior(
+        X,
+        n_gaussians,
+        estimator.mean_prior_strength,
+        estimator.covariance_prior_strength,
+        mean_prior=checked_array(estimator.mean_prior, "mean_prior", (D,)),
+        covariance_prior=covariance_prior,
+        sample_weight=sample_weight,
+    )
 
 
-def categorical_probabilities(value, name, n_components, n_features, n_symbols):
-    """emissionprob_init as (K, D, M): accepts (K, M) when there is one feature."""
-    if value is None:
-        return None
-    array = np.asarray(value, dtype=float)
-    if array.ndim == 2 and n_features == 1:
-        array = array[:, None, :]
-    return checked_probabilities(array, name, (n_components, n_features, n_symbols))
+def poisson_family(estimator, X=None) -> PoissonFamily:
+    """The Poisson family, with the Gamma prior when X is given and the strength > 0."""
+    if X is None or estimator.rate_prior_strength <= 0:
+        return PoissonFamily()
+    rate_prior = estimator.rate_prior
+    if rate_prior is not None:
+        rate_prior = np.asarray(rate_prior, dtype=float)
+        if rate_prior.ndim and rate_prior.shape != (X.shape[1],):
+            raise ValueError(f"rate_prior must be a float or have shape ({X.shape[1]},)")
+        if np.any(rate_prior <= 0) or not np.all(np.isfinite(rate_prior)):
+            raise ValueError("rate_prior must be finite and positive")
+    prior = PoissonFamily().default_prior(X, estimator.rate_prior_strength, rate_prior)
+    return PoissonFamily(prior)
 
 
-def infer_n_symbols(n_symbols, X) -> int:
-    """The alphabet size: given, or the largest symbol + 1 (symbols are checked later)."""
-    if n_symbols is not None:
-        return int(n_symbols)
-    largest = np.max(X) if X.size else 0
-    return int(largest) + 1 if np.isfinite(largest) and largest >= 0 else 1
+def _dirichlet(strength):
+    return DirichletPrior(strength) if strength > 0 else None
 
 
-def infer_n_trials(n_trials, X) -> int | None:
-    """The given row total, or the training rows' common total (None when they differ)."""
-    if n_trials is not None:
-        return int(n_trials)
-    totals = np.asarray(X).sum(axis=1)
-    return int(totals[0]) if totals.size and np.all(totals == totals[0]) else None
+def categorical_family(estimator, X=None) -> CategoricalFamily:
+    return CategoricalFamily(int(estimator.n_symbols_), _dirichlet(estimator.emissionprob_prior))
+
+
+def multinomial_family(estimator, X=None) -> MultinomialFamily:
+    n_trials = estimator.__dict__.get("n_trials_")
+    return MultinomialFamily(
+        None if n_trials is None else int(n_trials), _dirichlet(estimator.emissionprob_prior)
+    )
+
+
+def bernoulli_family(estimator, X=None) -> BernoulliFamily:
+    c = estimator.emissionprob_prior
+    return BernoulliFamily(BetaPrior(c, c) if c > 0 else None, binarize=estimator.binarize)
 
 
 # -- checks of the training rows, block by block ------------------------------------
@@ -95,25 +243,6 @@ def largest_symbol(rows, *context) -> float:
     return rows.max(initial=0.0)
 
 
-def categorical_data_checks(estimator, fitting: bool, alphabet_known_checks):
-    """``(check_rows, infer)`` of a categorical estimator's training rows.
-
-    A warm start (``fitting`` False) keeps its alphabet; a given ``n_symbols`` sets
-    ``n_symbols_`` first. Both then use ``alphabet_known_checks()``, the family's own
-    checks (which need ``n_symbols_``). Otherwise the alphabet is inferred: the largest
-    symbol of all blocks + 1.
-    """
-    if fitting and estimator.n_symbols is not None:
-        estimator.n_symbols_ = int(estimator.n_symbols)
-    if not fitting or estimator.n_symbols is not None:
-        return alphabet_known_checks()
-    return largest_symbol, partial(_infer_alphabet, estimator)
-
-
-def _infer_alphabet(estimator, largest_symbols) -> None:
-    estimator.n_symbols_ = infer_n_symbols(None, np.asarray(largest_symbols))
-
-
 def distinct_row_totals(check_rows, rows, *context) -> np.ndarray:
     """``check_rows(rows)``, then at most two distinct row totals of the rows: whether
     all rows of the data share one total needs no more."""
@@ -121,39 +250,40 @@ def distinct_row_totals(check_rows, rows, *context) -> np.ndarray:
     return np.unique(rows.sum(axis=1))[:2]
 
 
-def gaussian_prior(estimator, X, n_gaussians):
-    """The normal-inverse-Wishart prior of an estimator's Gaussian emissions, or None."""
-    if X is None or (
-        estimator.mean_prior_strength <= 0 and estimator.covariance_prior_strength <= 0
-    ):
-        return None
-    D = X.shape[1]
-    covariance_shape = {
-        "full": (D, D),
-        "tied": (D, D),
-        "diag": (D,),
-        "spherical": (),
-    }[estimator.covariance_type]
-    return GaussianFamily(estimator.covariance_type).default_prior(
-        X,
-        n_gaussians,
-        estimator.mean_prior_strength,
-        estimator.covariance_prior_strength,
-        mean_prior=_checked_array(estimator.mean_prior, "mean_prior", (D,)),
-        covariance_prior=_checked_array(
-            estimator.covariance_prior, "covariance_prior", covariance_shape
-        ),
-    )
+def categorical_data_checks(estimator, fitting: bool):
+    """``(check_rows, infer)`` of a categorical estimator's training rows.
+
+    A warm start (``fitting`` False) keeps its alphabet; a given ``n_symbols`` sets
+    ``n_symbols_`` first. Both then use the family's own checks (which need
+    ``n_symbols_``). Otherwise the alphabet is inferred: the largest symbol of all
+    blocks + 1. partial_fit's first batch fixes an inferred alphabet: give n_symbols
+    when it may lack symbols.
+    """
+    if fitting and estimator.n_symbols is not None:
+        estimator.n_symbols_ = int(estimator.n_symbols)
+    if not fitting or estimator.n_symbols is not None:
+        return partial(family_check, categorical_family(estimator)), infer_nothing
+    return largest_symbol, partial(_infer_alphabet, estimator)
 
 
-def poisson_prior(estimator, X):
-    if X is None or estimator.rate_prior_strength <= 0:
-        return None
-    rate_prior = estimator.rate_prior
-    if rate_prior is not None:
-        rate_prior = np.asarray(rate_prior, dtype=float)
-        if rate_prior.ndim and rate_prior.shape != (X.shape[1],):
-            raise ValueError(f"rate_prior must be a float or have shape ({X.shape[1]},)")
-        if np.any(rate_prior <= 0) or not np.all(np.isfinite(rate_prior)):
-            raise ValueError("rate_prior must be finite and positive")
-    return PoissonFamily().default_prior(X, estimator.rate_prior_strength, rate_prior)
+def multinomial_data_checks(estimator, fitting: bool):
+    """``(check_rows, infer)`` of a multinomial estimator's training rows: the family's
+    checks, and ``n_trials_`` (the given ``n_trials``, or the row total that all rows
+    of all blocks share, else None). A warm start keeps its ``n_trials_``."""
+    check_rows = partial(family_check, multinomial_family(estimator))
+    if not fitting:
+        return check_rows, infer_nothing
+    return partial(distinct_row_totals, check_rows), partial(_infer_n_trials, estimator)
+
+
+def _infer_alphabet(estimator, largest_symbols) -> None:
+    largest = np.max(largest_symbols) if len(largest_symbols) else 0
+    estimator.n_symbols_ = int(largest) + 1 if np.isfinite(largest) and largest >= 0 else 1
+
+
+def _infer_n_trials(estimator, row_totals) -> None:
+    if estimator.n_trials is not None:
+        estimator.n_trials_ = int(estimator.n_trials)
+        return
+    totals = np.concatenate(row_totals)
+    estimator.n_trials_ = int(totals[0]) if totals.size and np.all(totals == totals[0]) else None

@@ -1,43 +1,55 @@
-"""Base class of the mixture estimators (Gaussian now; Poisson, categorical, ... later)."""
+"""Base class of the mixture estimators (Gaussian, Poisson, categorical, multinomial, Bernoulli)."""
 
 from __future__ import annotations
 
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils import check_random_state
+from sklearn.base import DensityMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from emkit.estimators._base import (
-    ENGINE_PARAMETER_CONSTRAINTS,
-    EngineEstimatorMixin,
+    EMEstimator,
+    TrainingData,
     check_sample_weight,
+    compose,
+    partial_container,
 )
 from emkit.estimators._data import infer_nothing, no_check, prepare_mixture_data
-from emkit.models import MixtureChunk
+from emkit.estimators._parameters import Parameter, probabilities
+from emkit.models import Mixture, MixtureChunk, MixtureParams
+
+INIT_METHODS = {"kmeans", "k-means++", "random", "random_from_data"}
 
 
-class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
+class MixtureEstimator(DensityMixin, EMEstimator):
     """Common API of emkit's mixture estimators.
 
-    A subclass implements ``_build_model(X, sample_weight)`` returning an
-    :class:`emkit.models.Mixture`, ``_store_params()`` that sets its public fitted
-    attributes from ``self.params_``, and ``_params_from_attributes()`` (the
-    inverse, for loading saved models); it may override ``_data_checks(fitting)``
+    A subclass declares its family's hyperparameters and parameter attributes (fields
+    ``"components.<name>"`` of :class:`emkit.models.MixtureParams`), names its
+    family's parameter container (``_component_type``) and implements
+    ``_family(X=None, sample_weight=None)``: the family, with its data-dependent prior
+    when the training rows ``X`` are given. It may override ``_data_checks(fitting)``
     and ``_check_data(X)`` for its family's data checks. Everything else —
-    validation, the engine run, prediction, scoring, sampling, information
-    criteria — lives here.
+    validation, the engine run, prediction, scoring, sampling, information criteria —
+    lives here and in :class:`emkit.estimators._base.EMEstimator`.
     """
 
-    _parameter_constraints: dict = {
-        **ENGINE_PARAMETER_CONSTRAINTS,
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions({"kmeans", "k-means++", "random", "random_from_data"})],
-        "assignment": [StrOptions({"soft", "hard"})],
-        "weight_prior": [Interval(Real, 0.0, None, closed="left")],
+    _hyperparameters: dict = {
+        "n_components": (1, [Interval(Integral, 1, None, closed="left")]),
+        "init_params": ("kmeans", [StrOptions(INIT_METHODS)]),
+        "weights_init": (None, ["array-like", None]),
+        "learn": (None, ["array-like", None]),
+        "assignment": ("soft", [StrOptions({"soft", "hard"})]),
+        "weight_prior": (0.0, [Interval(Real, 0.0, None, closed="left")]),
     }
+    _positional = ("n_components",)
+
+    weights_ = Parameter("weights", ("n_components",), probabilities, init="weights_init")
+
+    #: the family's parameter container (e.g. GaussianParams)
+    _component_type: type
 
     #: dtype the family's data must have
     _data_dtype = np.float64
@@ -48,7 +60,9 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), np.memmap, path or dask.array.Array
+            A memory-mapped array (or the path of a ``.npy`` file) is streamed chunk by
+            chunk; a Dask array is E-stepped per block on the current Dask client.
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights: a sample of weight 2 counts as two copies of it.
@@ -62,36 +76,7 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
-        warm = self._is_warm()
-        check_rows, infer = self._data_checks(fitting=not warm)
-        data = prepare_mixture_data(
-            self,
-            X,
-            sample_weight,
-            reset=not warm,
-            dtype=self._compute_dtype(),
-            chunk_size=getattr(self, "chunk_size", None),
-            check_data=self._check_data,
-            check_rows=check_rows,
-            infer=infer,
-        )
-        if data.n_rows < self.n_components:
-            raise ValueError(
-                f"X has {data.n_rows} samples but n_components={self.n_components}; "
-                "a mixture needs at least as many samples as components"
-            )
-        model = self._build_model(data.sample, data.sample_weight)
-        self._run_engine(
-            model,
-            data.chunks,
-            data.n_samples,
-            warm=warm,
-            callback=callback,
-            init_chunks=[MixtureChunk(data.sample, data.sample_weight)],
-        )
-        self._store_params()
-        return self
+        return self._fit(X, callback=callback, sample_weight=sample_weight)
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """One online EM update from a batch of samples (mini-batch EM).
@@ -111,36 +96,91 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         -------
         self
         """
-        first = not hasattr(self, "online_state_")
-        if first:
-            self._validate_params()
+        return self._partial_fit(X, sample_weight=sample_weight)
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the most probable component of every sample, shape (n_samples,)."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    # -- hooks of the fit template ---------------------------------------------------
+    def _prepare_data(self, X, *, warm, sample_weight=None) -> TrainingData:
+        check_rows, infer = self._data_checks(fitting=not warm)
+        data = prepare_mixture_data(
+            self,
+            X,
+            sample_weight,
+            reset=not warm,
+            dtype=self._compute_dtype(),
+            chunk_size=self.chunk_size,
+            check_data=self._check_data,
+            check_rows=check_rows,
+            infer=infer,
+        )
+        if data.n_rows < self.n_components:
+            raise ValueError(
+                f"X has {data.n_rows} samples but n_components={self.n_components}; "
+                "a mixture needs at least as many samples as components"
+            )
+        return TrainingData(
+            data.chunks,
+            [MixtureChunk(data.sample, data.sample_weight)],
+            data.n_samples,
+            data.n_rows,
+            data.sample,
+            data.sample_weight,
+        )
+
+    def _prepare_batch(self, X, *, first, sample_weight=None) -> TrainingData:
         X = validate_data(self, X, dtype=self._compute_dtype(), ensure_min_samples=1, reset=first)
         if first:  # the first batch sets what the data determine (e.g. the alphabet)
             check_rows, infer = self._data_checks(fitting=True)
             infer([check_rows(X)])
         X = self._check_data(X)
         weights = check_sample_weight(sample_weight, X)
-        chunk = MixtureChunk(X, weights)
         if first and X.shape[0] < self.n_components:
             raise ValueError(
                 f"the first batch has {X.shape[0]} samples; it initialises the mixture, so "
                 f"it needs at least n_components={self.n_components}"
             )
-        batch_weight = X.shape[0] if weights is None else float(weights.sum())
-        self._online_step(chunk, batch_weight, lambda: self._build_model(X, weights))
-        return self
+        n_samples = X.shape[0] if weights is None else float(weights.sum())
+        chunk = MixtureChunk(X, weights)
+        return TrainingData([chunk], [chunk], n_samples, X.shape[0], X, weights, batch=True)
+
+    def _build_model(self, data: TrainingData) -> Mixture:
+        family = self._family(data.sample, data.sample_weight)
+        return Mixture(
+            family,
+            self.n_components,
+            assignment=self.assignment,
+            learn=self.learn,
+            initial=self._initial_params(),
+            init=self.init_params,
+            weight_prior=self.weight_prior,
+            dtype=np.dtype(self._compute_dtype()),
+        )
+
+    def _initial_params(self) -> MixtureParams | None:
+        """The ``*_init`` values as a partial MixtureParams, or None."""
+        values = self._initial_values()
+        if not values:
+            return None
+        components = {p.split(".", 1)[1]: v for p, v in values.items() if "." in p}
+        return MixtureParams(
+            values.get("weights"), partial_container(self._component_type, components)
+        )
+
+    def _assemble(self, values):
+        model = self.__dict__.get("model_") or Mixture(
+            self._family(), self.n_components, assignment=self.assignment
+        )
+        return model, compose(MixtureParams, values, "components", model.family.make_params)
 
     def _compute_dtype(self):
-        return getattr(self, "dtype", None) or self._data_dtype
+        return self._data_dtype
 
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most probable component of every sample, shape (n_samples,)."""
-        return self.fit(X, sample_weight=sample_weight).predict(X)
-
-    # -- prediction -----------------------------------------------------------------
-    def _validated(self, X):
-        self._check_fitted()
-        return self._check_data(validate_data(self, X, dtype=self._data_dtype, reset=False))
+    # -- family hooks ---------------------------------------------------------------
+    def _family(self, X=None, sample_weight=None):
+        raise NotImplementedError
 
     def _check_data(self, X):
         """Check and convert in-memory rows (n, n_features) for the model: the family's
@@ -156,6 +196,11 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         start, whose attributes stay. Here: no checks beyond finiteness.
         """
         return no_check, infer_nothing
+
+    # -- prediction -----------------------------------------------------------------
+    def _validated(self, X):
+        self._check_fitted()
+        return self._check_data(validate_data(self, X, dtype=self._data_dtype, reset=False))
 
     def score_samples(self, X):
         """Log-density log p(x) of every sample, shape (n_samples,)."""
@@ -179,15 +224,13 @@ class MixtureEstimator(EngineEstimatorMixin, DensityMixin, BaseEstimator):
         proba = np.exp(log_joint)
         return proba / proba.sum(axis=1, keepdims=True)
 
-    def sample(self, n_samples=1):
-        """Draw samples: (X of shape (n_samples, n_features), labels of shape (n_samples,))."""
-        self._check_fitted()
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at "
-                "least one sample."
-            )
-        return self.model_.sample(self.params_, n_samples, check_random_state(self.random_state))
+    def sample(self, n_samples=1, random_state=None):
+        """Draw samples: (X of shape (n_samples, n_features), labels of shape (n_samples,)).
+
+        ``random_state`` defaults to the estimator's ``random_state``.
+        """
+        rng = self._sampling_rng(n_samples, random_state)
+        return self.model_.sample(self.params_, n_samples, rng)
 
     # -- model selection ------------------------------------------------------------
     def _n_parameters(self) -> int:

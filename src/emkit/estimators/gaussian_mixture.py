@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
+from emkit.estimators._checks import (
+    GAUSSIAN_HYPERPARAMETERS,
+    gaussian_covariances_parameter,
+    gaussian_means,
+    gaussian_prior,
+)
 from emkit.estimators._mixture_base import MixtureEstimator
 from emkit.families import GaussianFamily, GaussianParams
-from emkit.models import Mixture, MixtureParams
+from emkit.families._covariance import check_covariances
 
 
 class GaussianMixture(MixtureEstimator):
@@ -50,6 +54,9 @@ class GaussianMixture(MixtureEstimator):
     verbose_interval : int, default=10
     assignment : {"soft", "hard"}, default="soft"
         "hard" fits by classification EM (one-hot responsibilities).
+    learn : sequence of str, optional
+        The parameters EM updates, among "weights", "means" and "covariances"; default
+        all. The others keep their ``*_init`` values (which they then need).
     weight_prior : float, default=0
         Dirichlet pseudo-counts per component on the weights (MAP); 0 is MLE.
     mean_prior : array-like of shape (n_features,), optional
@@ -68,8 +75,9 @@ class GaussianMixture(MixtureEstimator):
         safeguard: far fewer E-steps on slowly converging problems. An iteration is
         then a SQUAREM cycle; ``n_e_steps_`` counts the E-steps.
     n_jobs : int or None, default=None
-        Threads for the E-steps of different chunks (None: every core). The fit is
-        bit-identical for any value.
+        Threads for the E-steps of different chunks, as in scikit-learn: -1 every core,
+        -2 all but one; None (emkit's default) is every core. The fit is bit-identical
+        for any value.
     chunk_size : int or None, default=None
         Rows per chunk (None: 65536). X may also be a memory-mapped array or the path
         of a ``.npy`` file, streamed chunk by chunk (memory bounded by the chunk), or a
@@ -93,195 +101,70 @@ class GaussianMixture(MixtureEstimator):
         (Q), lower_bound (ELBO) and kl; ``log_likelihood[t+1] = lower_bound[t] + kl[t]``.
     n_features_in_, feature_names_in_
     params_ : MixtureParams
-        The same parameters as emkit containers.
+        The same parameters as emkit containers. ``weights_``, ``means_``,
+        ``covariances_``, ``precisions_`` and ``precisions_cholesky_`` are read-only
+        views of it; assigning one (validated) changes what the model computes with,
+        and on an unfitted estimator, setting ``weights_``, ``means_`` and
+        ``covariances_`` (or the precisions) makes it usable without ``fit``.
     """
 
-    _parameter_constraints: dict = {
-        **MixtureEstimator._parameter_constraints,
-        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
-        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "weights_init": ["array-like", None],
-        "means_init": ["array-like", None],
-        "precisions_init": ["array-like", None],
-        "mean_prior": ["array-like", None],
-        "mean_prior_strength": [Interval(Real, 0.0, None, closed="left")],
-        "covariance_prior": ["array-like", Real, None],
-        "covariance_prior_strength": [Interval(Real, 0.0, None, closed="left")],
-        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
-        "dtype": [StrOptions({"float64", "float32"})],
-        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
-        "learning_offset": [Interval(Real, 0.0, None, closed="left")],
+    _hyperparameters: dict = {
+        **GAUSSIAN_HYPERPARAMETERS,
+        "precisions_init": (None, ["array-like", None]),
+        "dtype": ("float64", [StrOptions({"float64", "float32"})]),
     }
 
-    def __init__(
-        self,
-        n_components=1,
-        *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        assignment="soft",
-        weight_prior=0.0,
-        mean_prior=None,
-        mean_prior_strength=0.0,
-        covariance_prior=None,
-        covariance_prior_strength=0.0,
-        accelerate=None,
-        n_jobs=None,
-        chunk_size=None,
-        dtype="float64",
-        learning_decay=0.6,
-        learning_offset=2.0,
-    ):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.assignment = assignment
-        self.weight_prior = weight_prior
-        self.mean_prior = mean_prior
-        self.mean_prior_strength = mean_prior_strength
-        self.covariance_prior = covariance_prior
-        self.covariance_prior_strength = covariance_prior_strength
-        self.accelerate = accelerate
-        self.n_jobs = n_jobs
-        self.chunk_size = chunk_size
-        self.dtype = dtype
-        self.learning_decay = learning_decay
-        self.learning_offset = learning_offset
+    means_ = gaussian_means("components")
+    covariances_ = gaussian_covariances_parameter("components", "component")
+    precisions_ = gaussian_covariances_parameter(
+        "components",
+        "component",
+        init="precisions_init",
+        to_field=lambda est, precisions, name: _covariances_of(est, precisions, name),
+        from_field=lambda est, covariances: _precisions_of(est, covariances),
+        saved=False,
+    )
+    precisions_cholesky_ = gaussian_covariances_parameter(
+        "components",
+        "component",
+        to_field=lambda est, chol, name: _covariances_of(
+            est, _precisions_from_cholesky(est, chol), name
+        ),
+        from_field=lambda est, covariances: _cholesky_of(est, covariances),
+        saved=False,
+    )
+    _component_type = GaussianParams
 
-    # -- model construction -------------------------------------------------------
     def _family(self, X=None, sample_weight=None) -> GaussianFamily:
-        prior = None
-        if X is not None and (self.mean_prior_strength > 0 or self.covariance_prior_strength > 0):
-            prior = GaussianFamily(self.covariance_type).default_prior(
-                X,
-                self.n_components,
-                self.mean_prior_strength,
-                self.covariance_prior_strength,
-                mean_prior=_checked_array(self.mean_prior, "mean_prior", (X.shape[1],)),
-                covariance_prior=self._checked_covariance_prior(X.shape[1]),
-                sample_weight=sample_weight,
-            )
+        prior = gaussian_prior(self, X, self.n_components, sample_weight)
         return GaussianFamily(self.covariance_type, self.reg_covar, prior)
 
-    def _build_model(self, X, sample_weight):
-        family = self._family(X, sample_weight)
-        return Mixture(
-            family,
-            self.n_components,
-            assignment=self.assignment,
-            initial=self._initial_values(family, X.shape[1]),
-            init=self.init_params,
-            weight_prior=self.weight_prior,
-            dtype=np.dtype(self.dtype),
-        )
-
-    def _initial_values(self, family, n_features):
-        K, D = self.n_components, n_features
-        weights = _checked_array(self.weights_init, "weights_init", (K,))
-        if weights is not None:
-            if np.any(weights < 0):
-                raise ValueError(f"weights_init must be non-negative, got {weights}")
-            if not np.isclose(weights.sum(), 1.0):
-                raise ValueError(
-                    f"weights_init must be non-negative and sum to 1, got sum {weights.sum():.6g}"
-                )
-        means = _checked_array(self.means_init, "means_init", (K, D))
-        covariances = None
-        if self.precisions_init is not None:
-            shape = {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}
-            precisions = _checked_array(
-                self.precisions_init, "precisions_init", shape[self.covariance_type]
-            )
-            covariances = _covariances_from_precisions(precisions, self.covariance_type)
-        if weights is None and means is None and covariances is None:
-            return None
-        return MixtureParams(weights, GaussianParams(means, covariances))
-
-    def _checked_covariance_prior(self, n_features):
-        if self.covariance_prior is None:
-            return None
-        shape = {
-            "full": (n_features, n_features),
-            "tied": (n_features, n_features),
-            "diag": (n_features,),
-            "spherical": (),
-        }[self.covariance_type]
-        prior = _checked_array(self.covariance_prior, "covariance_prior", shape)
-        # a prior scale that is not positive definite would only surface later, as a
-        # misleading "component collapsed" error
-        if prior.ndim == 2:
-            positive = np.allclose(prior, prior.T) and np.all(np.linalg.eigvalsh(prior) > 0)
-        else:
-            positive = np.all(prior > 0)
-        if not positive:
-            kind = "symmetric positive definite" if prior.ndim == 2 else "positive"
-            raise ValueError(f"covariance_prior must be {kind}")
-        return prior
-
-    # -- fitted attributes --------------------------------------------------------
-    def _store_params(self):
-        params = self.params_
-        self.weights_ = params.weights
-        self.means_ = params.components.means
-        self.covariances_ = params.components.covariances
-        self.precisions_cholesky_ = params.components.precisions_cholesky
-        self.precisions_ = self.model_.family.precisions(params.components)
-
-    def _params_from_attributes(self):
-        family = self._family()
-        components = family.make_params(np.asarray(self.means_), np.asarray(self.covariances_))
-        self.model_ = Mixture(family, self.n_components, assignment=self.assignment)
-        self.params_ = MixtureParams(np.asarray(self.weights_), components)
-        self._store_params()
-
-    _saved_attributes = ("weights_", "means_", "covariances_")
+    def _compute_dtype(self):
+        return np.dtype(self.dtype)
 
 
-def _checked_array(value, name, shape):
-    """``value`` as a finite float array of ``shape``, or None; a clear error otherwise."""
-    if value is None:
-        return None
-    array = np.asarray(value, dtype=float)
-    if array.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinity")
-    return array
+# -- the precision views of the covariances -------------------------------------------------
+def _cholesky_of(estimator, covariances):
+    """Precision Cholesky factors of ``covariances``, as the family computes them."""
+    return (
+        GaussianFamily(estimator.covariance_type).make_params(None, covariances).precisions_cholesky
+    )
 
 
-def _covariances_from_precisions(precisions, covariance_type):
-    if covariance_type in ("diag", "spherical"):
-        if np.any(precisions <= 0):
-            raise ValueError("precisions_init must be positive")
-        return 1.0 / precisions
-    matrices = precisions if covariance_type == "full" else precisions[None]
-    covariances = []
-    for k, precision in enumerate(matrices):
-        if not np.allclose(precision, precision.T) or np.any(np.linalg.eigvalsh(precision) <= 0):
-            which = "" if covariance_type == "tied" else f" of component {k}"
-            raise ValueError(f"precisions_init{which} must be symmetric positive definite")
-        covariances.append(np.linalg.inv(precision))
-    covariances = np.array(covariances)
-    return covariances if covariance_type == "full" else covariances[0]
+def _precisions_of(estimator, covariances):
+    family = GaussianFamily(estimator.covariance_type)
+    return family.precisions(family.make_params(None, covariances))
+
+
+def _precisions_from_cholesky(estimator, chol):
+    if estimator.covariance_type in ("diag", "spherical"):
+        return chol**2
+    return chol @ np.swapaxes(chol, -1, -2)
+
+
+def _covariances_of(estimator, precisions, name):
+    """Covariances from precisions (checked positive definite first, so that the error
+    names the precisions)."""
+    matrices = estimator.covariance_type in ("full", "tied")
+    check_covariances(precisions, name, matrices, "component")
+    return np.linalg.inv(precisions) if matrices else 1.0 / precisions

@@ -5,18 +5,20 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.base import ClusterMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from emkit.distributed.dask import is_dask_collection
-from emkit.estimators._base import EngineEstimatorMixin, check_sample_weight
+from emkit.estimators._base import EngineEstimator, TrainingData, check_sample_weight
 from emkit.estimators._data import prepare_mixture_data
+from emkit.estimators._migration import KMEANS_KEYWORDS
+from emkit.estimators._parameters import Parameter, any_finite
 from emkit.families import GaussianFamily, GaussianParams
 from emkit.models import Mixture, MixtureChunk, MixtureParams
 
 
-class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
     r"""k-means clustering as classification EM of a Gaussian mixture.
 
     The model is a mixture of K Gaussians with equal, fixed weights 1/K and one
@@ -48,8 +50,9 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
     verbose : int, default=0
     random_state : int, RandomState or None
     n_jobs : int or None, default=None
-        Threads for the assignments of different chunks (None: every core); the fit
-        is bit-identical for any value.
+        Threads for the assignments of different chunks: -1 every core, -2 all but
+        one; None (emkit's default) is every core. The fit is bit-identical for any
+        value.
     chunk_size : int or None, default=None
         Rows per chunk (None: 65536). X may also be a memory-mapped array or the path
         of a ``.npy`` file, streamed chunk by chunk.
@@ -61,42 +64,24 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
     inertia_ : float
         Sum of (weighted) squared distances of the samples to their centres.
     n_iter_, converged_, lower_bound_, lower_bounds_, trace_, n_features_in_
+
+    ``cluster_centers_`` is a read-only view of ``params_``: assigning it (validated)
+    moves the centres that ``predict``, ``transform`` and ``score`` use, and on an
+    unfitted estimator makes it usable without ``fit``.
     """
 
-    _parameter_constraints: dict = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions({"k-means++", "random"}), "array-like"],
-        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
-        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+    _hyperparameters: dict = {
+        "n_clusters": (8, [Interval(Integral, 1, None, closed="left")]),
+        "init": ("k-means++", [StrOptions({"k-means++", "random"}), "array-like"]),
+        "n_init": ("auto", [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")]),
+        "max_iter": (300, [Interval(Integral, 1, None, closed="left")]),
+        "tol": (1e-4, [Interval(Real, 0.0, None, closed="left")]),
     }
+    _positional = ("n_clusters",)
+    _peer_keywords = KMEANS_KEYWORDS
+    _saved_extras = ("labels_", "inertia_")
 
-    def __init__(
-        self,
-        n_clusters=8,
-        *,
-        init="k-means++",
-        n_init="auto",
-        max_iter=300,
-        tol=1e-4,
-        verbose=0,
-        random_state=None,
-        n_jobs=None,
-        chunk_size=None,
-    ):
-        self.n_clusters = n_clusters
-        self.init = init
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.chunk_size = chunk_size
+    cluster_centers_ = Parameter("components.means", ("n_clusters", "n_features_in_"), any_finite)
 
     def fit(self, X, y=None, sample_weight=None, *, callback=None):
         """Cluster X. ``sample_weight`` (n_samples,) weights every point's pull on its centre.
@@ -104,7 +89,9 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         ``callback(restart, iteration, params)`` is called with the starting centres
         and after every M-step (see :meth:`GaussianMixture.fit`).
         """
-        self._validate_params()
+        return self._fit(X, callback=callback, sample_weight=sample_weight)
+
+    def _prepare_data(self, X, *, warm, sample_weight=None) -> TrainingData:
         if is_dask_collection(X):
             raise ValueError(
                 "KMeans does not take Dask arrays yet (labels_ would be a Dask array too); "
@@ -121,17 +108,16 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         )
         if data.n_rows < self.n_clusters:
             raise ValueError(f"n_samples={data.n_rows} should be >= n_clusters={self.n_clusters}")
-        model = self._build_model(data.sample)
-        self._run_engine(
-            model,
+        return TrainingData(
             data.chunks,
+            [MixtureChunk(data.sample, data.sample_weight)],
             data.n_samples,
-            warm=False,
-            callback=callback,
-            n_init=self._n_init(),
-            init_chunks=[MixtureChunk(data.sample, data.sample_weight)],
+            data.n_rows,
+            data.sample,
+            data.sample_weight,
         )
-        self.cluster_centers_ = self.params_.components.means
+
+    def _after_fit(self, data: TrainingData) -> None:
         # labels and inertia chunk by chunk: no (n_samples, n_clusters) array at once
         labels, inertia = [], 0.0
         for chunk in data.chunks:
@@ -143,14 +129,14 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
             labels.append(chunk_labels)
         self.labels_ = np.concatenate(labels)
         self.inertia_ = inertia
-        return self
 
-    def _n_init(self):
+    def _n_restarts(self):
         if self.n_init != "auto":
             return self.n_init
         return 10 if isinstance(self.init, str) and self.init == "random" else 1
 
-    def _build_model(self, X):
+    def _build_model(self, data: TrainingData):
+        X = data.sample
         K, D = self.n_clusters, X.shape[1]
         variance = float(X.var(axis=0).mean()) or 1.0
         means = None
@@ -208,11 +194,14 @@ class KMeans(EngineEstimatorMixin, ClusterMixin, TransformerMixin, BaseEstimator
         weights = check_sample_weight(sample_weight, X)
         return -float(closest.sum() if weights is None else weights @ closest)
 
-    def _params_from_attributes(self):
-        self.cluster_centers_ = np.asarray(self.cluster_centers_)
-        K = self.cluster_centers_.shape[0]
-        self.params_ = MixtureParams(
-            np.full(K, 1.0 / K), GaussianParams(self.cluster_centers_, None)
+    def _assemble(self, values):
+        K = self.n_clusters
+        means = values["components.means"]
+        # the fixed weights and variance do not enter predict, transform or score
+        fixed = self.__dict__.get("params_")
+        variances = np.ones(K) if fixed is None else fixed.components.covariances
+        params = MixtureParams(np.full(K, 1.0 / K), GaussianParams(means, variances))
+        model = self.__dict__.get("model_") or Mixture(
+            GaussianFamily("spherical", reg_covar=0.0), K, assignment="hard"
         )
-
-    _saved_attributes = ("cluster_centers_", "labels_", "inertia_")
+        return model, params

@@ -6,13 +6,15 @@ import dataclasses
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from emkit.estimators._base import ENGINE_PARAMETER_CONSTRAINTS, EngineEstimatorMixin
+from emkit.estimators._base import EMEstimator, TrainingData
+from emkit.estimators._migration import STATE_SPACE_KEYWORDS
+from emkit.estimators._parameters import Parameter, any_finite
 from emkit.estimators._sequence_data import prepare_sequences
+from emkit.families._covariance import check_covariances
 from emkit.models._sequences import sequence_offsets
 from emkit.models.lgssm import (
     COVARIANCE_TYPES,
@@ -40,7 +42,61 @@ CHUNK_ROWS = 8192
 RESTART_PERTURBATION = 0.3
 
 
-class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
+def _sizes(estimator, shape) -> list:
+    return [getattr(estimator, axis, None) if isinstance(axis, str) else axis for axis in shape]
+
+
+def _from_float(shape):
+    """``to_field`` accepting a float for a vector (constant) or a square matrix (c·I)."""
+
+    def convert(estimator, array, name):
+        sizes = _sizes(estimator, shape)
+        if array.ndim or None in sizes:
+            return array
+        if len(sizes) == 1:
+            return np.full(sizes, float(array))
+        return float(array) * np.eye(sizes[0]) if sizes[0] == sizes[1] else array
+
+    return convert
+
+
+def _matrix(field: str, shape) -> Parameter:
+    """A matrix or vector parameter (``<field>_``, initial value ``<field>_init``)."""
+    return Parameter(field, shape, any_finite, init=f"{field}_init", to_field=_from_float(shape))
+
+
+def _covariance(field: str, dim: str) -> Parameter:
+    """A (dim, dim) covariance, given as a matrix, its diagonal or a float (c·I), with
+    the structure of the estimator's ``<field>_type`` (P0 is always full)."""
+    from_float = _from_float((dim, dim))
+
+    def to_field(estimator, array, name):
+        if array.ndim == 1:
+            array = np.diag(array)
+        array = from_float(estimator, array, name)
+        if array.ndim == 2 and np.allclose(array, array.T, rtol=1e-10, atol=0.0):
+            array = 0.5 * (array + array.T)  # exactly symmetric, for the filter
+        return array
+
+    def check(array, name, estimator):
+        check_covariances(array, name, matrices=True)
+        type_name = f"{field}_type"
+        kinds = {
+            "transition_covariance_type": estimator.transition_covariance_type,
+            "observation_covariance_type": estimator.observation_covariance_type,
+        }
+        kind = kinds.get(type_name, "full")
+        if kind == "diag" and np.any(array != np.diag(np.diag(array))):
+            raise ValueError(f"{name} must be diagonal because {type_name}='diag'")
+        if kind == "spherical" and np.any(array != array[0, 0] * np.eye(array.shape[0])):
+            raise ValueError(
+                f"{name} must be a multiple of the identity because {type_name}='spherical'"
+            )
+
+    return Parameter(field, (dim, dim), check, init=f"{field}_init", to_field=to_field)
+
+
+class LinearGaussianSSM(EMEstimator):
     r"""Linear-Gaussian state-space model, fitted by EM (Kalman filter + RTS smoother).
 
     .. math::
@@ -114,7 +170,8 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         iterations (on standard error).
     verbose_interval : int, default=10
     n_jobs : int or None, default=None
-        Threads for the E-steps (None: every core). Sequences are grouped into chunks
+        Threads for the E-steps, as in scikit-learn: -1 every core, -2 all but one;
+        None (emkit's default) is every core. Sequences are grouped into chunks
         of ``chunk_size`` time steps, filtered and smoothed in parallel (the numba
         kernels release the GIL) and their statistics summed in order, so the fit does
         not depend on the number of threads. A sequence is never split.
@@ -146,8 +203,18 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         Per-iteration log_likelihood, entropy, expected_log_joint (Q), lower_bound
         (ELBO) and kl (see :mod:`emkit.core.trace`).
     n_features_in_ : int
+    n_controls_ : int
+        Number of control inputs (columns of ``U``; 0 without controls).
+    learned_ : tuple of str
+        The parameters EM estimated.
     params_ : LGSSMParams
-        The same parameters as an emkit container.
+        The same parameters as an emkit container. The parameter attributes above
+        are read-only views of it: assigning one (validated: shapes, symmetric
+        positive definite covariances with their structure) changes what ``filter``,
+        ``smooth``, ``score``, ``forecast`` and ``sample`` compute with. On an unfitted
+        estimator, setting A, C, Q, R, m0 and P0 makes it usable without ``fit``
+        (pykalman's filter-only use); set the control matrices first when the model
+        has controls.
 
     Examples
     --------
@@ -163,73 +230,29 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
     >>> level, variance = model.smooth(flow)
     """
 
-    _parameter_constraints: dict = {
-        **ENGINE_PARAMETER_CONSTRAINTS,
-        "state_dim": [Interval(Integral, 1, None, closed="left")],
-        "learn": [StrOptions({"all", *PARAM_NAMES}), "array-like", None],
-        "transition_covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
-        "observation_covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
-        **{f"{name}_init": ["array-like", Real, None] for name in PARAM_NAMES},
-        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
-        "learning_offset": [Interval(Real, 0.0, None, closed="left")],
-        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+    _hyperparameters: dict = {
+        "state_dim": (1, [Interval(Integral, 1, None, closed="left")]),
+        "learn": (None, [StrOptions({"all", *PARAM_NAMES}), "array-like", None]),
+        "transition_covariance_type": ("full", [StrOptions(set(COVARIANCE_TYPES))]),
+        "observation_covariance_type": ("full", [StrOptions(set(COVARIANCE_TYPES))]),
+        **{f"{name}_init": (None, ["array-like", Real, None]) for name in PARAM_NAMES},
+        "reg_covar": (0.0, [Interval(Real, 0.0, None, closed="left")]),
     }
+    _positional = ("state_dim",)
+    _default_overrides = {"tol": 1e-4}
+    _peer_keywords = STATE_SPACE_KEYWORDS
+    _saved_extras = ("n_controls_", "learned_")
 
-    def __init__(
-        self,
-        state_dim=1,
-        *,
-        learn=None,
-        transition_covariance_type="full",
-        observation_covariance_type="full",
-        transition_matrix_init=None,
-        observation_matrix_init=None,
-        transition_covariance_init=None,
-        observation_covariance_init=None,
-        initial_state_mean_init=None,
-        initial_state_covariance_init=None,
-        control_transition_matrix_init=None,
-        control_observation_matrix_init=None,
-        reg_covar=0.0,
-        accelerate=None,
-        tol=1e-4,
-        max_iter=100,
-        n_init=1,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        n_jobs=None,
-        learning_decay=0.6,
-        learning_offset=2.0,
-        chunk_size=None,
-    ):
-        self.state_dim = state_dim
-        self.learn = learn
-        self.transition_covariance_type = transition_covariance_type
-        self.observation_covariance_type = observation_covariance_type
-        self.transition_matrix_init = transition_matrix_init
-        self.observation_matrix_init = observation_matrix_init
-        self.transition_covariance_init = transition_covariance_init
-        self.observation_covariance_init = observation_covariance_init
-        self.initial_state_mean_init = initial_state_mean_init
-        self.initial_state_covariance_init = initial_state_covariance_init
-        self.control_transition_matrix_init = control_transition_matrix_init
-        self.control_observation_matrix_init = control_observation_matrix_init
-        self.reg_covar = reg_covar
-        self.accelerate = accelerate
-        self.tol = tol
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.n_jobs = n_jobs
-        self.learning_decay = learning_decay
-        self.learning_offset = learning_offset
-        self.chunk_size = chunk_size
+    transition_matrix_ = _matrix("transition_matrix", ("state_dim", "state_dim"))
+    observation_matrix_ = _matrix("observation_matrix", ("n_features_in_", "state_dim"))
+    transition_covariance_ = _covariance("transition_covariance", "state_dim")
+    observation_covariance_ = _covariance("observation_covariance", "n_features_in_")
+    initial_state_mean_ = _matrix("initial_state_mean", ("state_dim",))
+    initial_state_covariance_ = _covariance("initial_state_covariance", "state_dim")
+    control_transition_matrix_ = _matrix("control_transition_matrix", ("state_dim", "n_controls_"))
+    control_observation_matrix_ = _matrix(
+        "control_observation_matrix", ("n_features_in_", "n_controls_")
+    )
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, X, lengths=None, U=None, *, callback=None):
@@ -261,8 +284,9 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
-        warm = self._is_warm()
+        return self._fit(X, callback=callback, lengths=lengths, U=U)
+
+    def _prepare_data(self, X, *, warm, lengths=None, U=None) -> TrainingData:
         data = prepare_sequences(
             self,
             X,
@@ -274,17 +298,10 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         )
         _check_observed(data.summaries, data.bounds, data.offsets)
         U = self._checked_controls(U, data.n_rows, fitting=True)
-        chunks, init_chunks = data.chunks(_lgssm_chunk, rows=(U,), n_jobs=self.n_jobs)
-        model = self._build_model(
-            init_chunks,
-            data.n_sequences == data.n_rows,
-            perturbation=0.0 if self.n_init == 1 else RESTART_PERTURBATION,
+        chunks, init_chunks = data.chunks(_lgssm_chunk, rows=(U,), n_jobs=self._n_threads())
+        return TrainingData(
+            chunks, init_chunks, data.n_rows, data.n_rows, data.sample, n_sequences=data.n_sequences
         )
-        self._run_engine(
-            model, chunks, data.n_rows, warm=warm, callback=callback, init_chunks=init_chunks
-        )
-        self._store_params()
-        return self
 
     def partial_fit(self, X, lengths=None, U=None):
         """One online EM update from a batch of sequences (mini-batch EM).
@@ -325,24 +342,21 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         -------
         self
         """
-        first = not hasattr(self, "online_state_")
-        if first:
-            self._validate_params()
-            # the first batch is checked as fit's data: it initialises the model
-            chunk = self._chunk(X, lengths, U, fitting=True, reset=True)
-        else:
-            # later batches must match the model: features and controls
-            chunk = self._chunk(X, lengths, U, reset=False)
-        self._online_step(
-            chunk,
-            float(len(chunk)),
-            lambda: self._build_model([chunk], chunk.n_sequences == len(chunk), first_batch=True),
-        )
-        return self
+        return self._partial_fit(X, lengths=lengths, U=U)
 
-    def _build_model(self, init_chunks, all_length_one, *, perturbation=0.0, first_batch=False):
-        """The model for data whose data-driven start comes from ``init_chunks``: a fixed
-        parameter without ``*_init`` takes the data-driven value. Sets ``learned_``."""
+    def _prepare_batch(self, X, *, first, lengths=None, U=None) -> TrainingData:
+        # the first batch is checked as fit's data: it initialises the model; later
+        # batches must match the model (features and controls)
+        chunk = self._chunk(X, lengths, U, fitting=first, reset=first)
+        n = len(chunk)
+        return TrainingData([chunk], [chunk], float(n), n, chunk.X, None, chunk.n_sequences, True)
+
+    def _build_model(self, data: TrainingData) -> LGSSM:
+        """The model for data whose data-driven start comes from ``data.init_chunks``: a
+        fixed parameter without ``*_init`` takes the data-driven value. Sets ``learned_``."""
+        init_chunks, first_batch = data.init_chunks, data.batch
+        all_length_one = data.n_sequences == data.n_rows
+        perturbation = 0.0 if first_batch or self.n_init == 1 else RESTART_PERTURBATION
         k, p, m = self.state_dim, init_chunks[0].X.shape[1], init_chunks[0].U.shape[1]
         learn = self._learn_set(m)
         if all_length_one and learn & set(_TRANSITION_NAMES):
@@ -352,7 +366,7 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
                 f"{sorted(learn & set(_TRANSITION_NAMES))} cannot be {verb}; give longer "
                 "sequences or remove them from learn"
             )
-        initial = self._initial_params(p, m)
+        initial = self._initial_params(m)
         missing = [n for n in PARAM_NAMES if n not in learn and getattr(initial, n) is None]
         if missing:
             defaults = data_driven_params(
@@ -392,45 +406,25 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         # without controls B and D have no columns: nothing to learn
         return frozenset(n for n in names if n_controls or n not in _CONTROL_NAMES)
 
-    def _initial_params(self, p, m) -> LGSSMParams:
-        """The user's ``*_init`` values, validated, as a partial LGSSMParams."""
-        k = self.state_dim
-        shapes = {
-            "transition_matrix": (k, k),
-            "observation_matrix": (p, k),
-            "transition_covariance": (k, k),
-            "observation_covariance": (p, p),
-            "initial_state_mean": (k,),
-            "initial_state_covariance": (k, k),
-            "control_transition_matrix": (k, m),
-            "control_observation_matrix": (p, m),
-        }
-        kinds = {
-            "transition_covariance": self.transition_covariance_type,
-            "observation_covariance": self.observation_covariance_type,
-            "initial_state_covariance": "full",
-        }
-        values = {}
-        for name, shape in shapes.items():
-            value = getattr(self, f"{name}_init")
-            if value is None:
-                if name in _CONTROL_NAMES and m == 0:
-                    values[name] = np.zeros(shape)
-                continue
-            if name in _CONTROL_NAMES and m == 0:
+    def _initial_params(self, m) -> LGSSMParams:
+        """The user's ``*_init`` values, validated, as a partial LGSSMParams; the control
+        matrices are empty (k, 0) and (p, 0) without controls."""
+        for name in _CONTROL_NAMES:
+            if m == 0 and getattr(self, f"{name}_init") is not None:
                 raise ValueError(
                     f"{name}_init is given but no control inputs U were passed to fit; "
                     "pass U or drop the control matrices"
                 )
-            if name in kinds:
-                values[name] = _checked_covariance(value, f"{name}_init", shape[0], kinds[name])
-            else:
-                values[name] = _checked_array(value, f"{name}_init", shape)
+        values = self._initial_values()
+        if m == 0:
+            values.update(self._no_controls())
         return LGSSMParams(**values)
 
-    def _store_params(self):
-        for name in PARAM_NAMES:
-            setattr(self, f"{name}_", getattr(self.params_, name))
+    def _no_controls(self) -> dict:
+        return {
+            "control_transition_matrix": np.zeros((self.state_dim, 0)),
+            "control_observation_matrix": np.zeros((self.n_features_in_, 0)),
+        }
 
     # -- validation ---------------------------------------------------------------------
     def _chunk(self, X, lengths, U, *, fitting=False, reset=False) -> LGSSMChunk:
@@ -454,13 +448,17 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         return _lgssm_chunk(X, self._checked_controls(U, n, fitting=fitting), offsets)
 
     def _checked_controls(self, U, n, *, fitting):
-        expected = None if fitting else self.control_transition_matrix_.shape[1]
+        """Validated controls of shape (n, n_controls), or None; ``fitting`` sets
+        ``n_controls_``, otherwise U must match it."""
+        expected = None if fitting else self.n_controls_
         if U is None:
             if expected:
                 raise ValueError(
                     f"the model was fitted with {expected} control inputs; pass U of shape "
                     f"({n}, {expected})"
                 )
+            if fitting:
+                self.n_controls_ = 0
             return None
         U = np.asarray(U, dtype=np.float64)
         if U.ndim == 1:
@@ -475,6 +473,8 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
             raise ValueError(
                 f"U has {U.shape[1]} columns but the model was fitted with {expected} controls"
             )
+        if fitting:
+            self.n_controls_ = U.shape[1]
         return U
 
     # -- inference ----------------------------------------------------------------------
@@ -556,11 +556,8 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         X : ndarray of shape (n_samples, n_features)
         states : ndarray of shape (n_samples, k)
         """
-        self._check_fitted()
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        rng = self._sampling_rng(n_samples, random_state)
         U = self._checked_controls(U, n_samples, fitting=False)
-        rng = check_random_state(self.random_state if random_state is None else random_state)
         return self.model_.sample(self.params_, int(n_samples), rng, U)
 
     # -- model selection ------------------------------------------------------------------
@@ -576,26 +573,34 @@ class LinearGaussianSSM(EngineEstimatorMixin, BaseEstimator):
         """Akaike information criterion on X (lower is better)."""
         return -2 * self.score(X, lengths, U) + 2 * self._n_parameters()
 
-    # -- saving -----------------------------------------------------------------------------
-    _saved_attributes = (*(f"{name}_" for name in PARAM_NAMES), "learned_")
+    # -- known parameters -------------------------------------------------------------
+    def _required_fields(self):
+        # without controls (n_controls_ unknown or 0) the control matrices are empty:
+        # they need not be set
+        if self.__dict__.get("n_controls_"):
+            return PARAM_NAMES
+        return tuple(n for n in PARAM_NAMES if n not in _CONTROL_NAMES)
 
-    def _params_from_attributes(self):
-        values = {name: np.asarray(getattr(self, f"{name}_"), dtype=float) for name in PARAM_NAMES}
-        self.params_ = LGSSMParams(**values)
-        self.learned_ = tuple(str(name) for name in np.ravel(getattr(self, "learned_", ())))
-        p, k = values["observation_matrix"].shape
-        m = values["control_transition_matrix"].shape[1]
-        self.model_ = LGSSM(
-            k,
-            p,
-            m,
+    def _assemble(self, values):
+        if values.get("control_transition_matrix") is None and "n_controls_" not in self.__dict__:
+            self.n_controls_ = 0
+        if self.n_controls_ == 0:
+            values = {**self._no_controls(), **{k: v for k, v in values.items() if v is not None}}
+        params = LGSSMParams(**values)
+        if "learned_" not in self.__dict__:
+            self.learned_ = tuple(n for n in PARAM_NAMES if n in self._learn_set(self.n_controls_))
+        self.learned_ = tuple(str(name) for name in np.ravel(self.learned_))
+        model = self.__dict__.get("model_") or LGSSM(
+            self.state_dim,
+            self.n_features_in_,
+            self.n_controls_,
             learn=self.learned_,
-            initial=self.params_,
+            initial=params,
             transition_covariance_type=self.transition_covariance_type,
             observation_covariance_type=self.observation_covariance_type,
             reg_covar=self.reg_covar,
         )
-        self._store_params()
+        return model, params
 
 
 # -- data helpers (module level: they run on Dask workers too) ---------------------------------
@@ -636,45 +641,3 @@ def _check_observed(summaries, bounds, offsets):
     never = np.flatnonzero(~np.logical_or.reduce([features for features, _ in summaries]))
     if never.size:
         raise ValueError(f"feature(s) {never.tolist()} are never observed (all NaN); remove them")
-
-
-# -- validation helpers ------------------------------------------------------------------------
-def _checked_array(value, name, shape):
-    """``value`` as a finite float array of ``shape``; a float is accepted as c * identity
-    for square matrices, a constant vector for vectors, and any (1, 1) / (1,) shape."""
-    array = np.asarray(value, dtype=float)
-    if array.ndim == 0:
-        if len(shape) == 1:
-            array = np.full(shape, float(array))
-        elif shape[0] == shape[1]:
-            array = float(array) * np.eye(shape[0])
-    if array.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinity")
-    return array
-
-
-def _checked_covariance(value, name, n, kind):
-    """A symmetric positive definite (n, n) matrix from a float, a diagonal or a matrix,
-    with the structure ``kind``."""
-    array = np.asarray(value, dtype=float)
-    if array.ndim == 1 and array.shape == (n,):
-        array = np.diag(array)
-    array = _checked_array(array, name, (n, n))
-    if not np.allclose(array, array.T, rtol=1e-10, atol=0.0):
-        raise ValueError(f"{name} must be symmetric")
-    array = 0.5 * (array + array.T)
-    if np.any(np.linalg.eigvalsh(array) <= 0):
-        raise ValueError(
-            f"{name} must be positive definite (its smallest eigenvalue is "
-            f"{np.linalg.eigvalsh(array)[0]:.3g}); give a positive definite matrix"
-        )
-    type_name = name.replace("_init", "_type")
-    if kind == "diag" and np.any(array != np.diag(np.diag(array))):
-        raise ValueError(f"{name} must be diagonal because {type_name}='diag'")
-    if kind == "spherical" and np.any(array != array[0, 0] * np.eye(n)):
-        raise ValueError(
-            f"{name} must be a multiple of the identity because {type_name}='spherical'"
-        )
-    return array

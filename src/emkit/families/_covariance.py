@@ -512,11 +512,13 @@ def check_covariances(array: np.ndarray, name: str, matrices: bool, unit: str = 
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinity")
     if not matrices:
-        bad = np.argwhere(array <= 0)
+        bad = np.argwhere(np.atleast_1d(array) <= 0)
         if bad.size:
-            where = ", ".join(str(int(i)) for i in bad[0])
+            value = np.atleast_1d(array)[tuple(bad[0])]
+            where = f"[{', '.join(str(int(i)) for i in bad[0])}]" if np.ndim(array) else ""
             raise ValueError(
-                f"{name}[{where}] = {array[tuple(bad[0])]:.6g}: every variance must be positive"
+                f"{name} must be positive (variances of positive definite covariances); "
+                f"{name}{where} = {value:.6g}"
             )
         return
     flat = array.reshape(-1, *array.shape[-2:])
@@ -524,10 +526,12 @@ def check_covariances(array: np.ndarray, name: str, matrices: bool, unit: str = 
         position = ", ".join(str(int(i)) for i in np.unravel_index(index, array.shape[:-2]))
         where = f" of {unit} {position}" if array.ndim > 2 else ""
         if not np.allclose(matrix, matrix.T, rtol=1e-10, atol=0.0):
-            raise ValueError(f"{name}: the matrix{where} is not symmetric")
+            raise ValueError(
+                f"{name}{where} must be symmetric positive definite (it is not symmetric)"
+            )
         smallest = np.linalg.eigvalsh(matrix)[0] if matrix.size else 1.0
         if smallest <= 0:
             raise ValueError(
-                f"{name}: the matrix{where} is not positive definite (smallest eigenvalue "
-                f"{smallest:.3g}); give symmetric positive definite covariances"
+                f"{name}{where} must be symmetric positive definite (its smallest "
+                f"eigenvalue is {smallest:.3g})"
             )

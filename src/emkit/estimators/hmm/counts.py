@@ -1,0 +1,177 @@
+"""Hidden Markov models with count, categorical and binary emissions."""
+
+from __future__ import annotations
+
+from emkit.estimators._checks import (
+    BERNOULLI_HYPERPARAMETERS,
+    CATEGORICAL_HYPERPARAMETERS,
+    MULTINOMIAL_HYPERPARAMETERS,
+    POISSON_HYPERPARAMETERS,
+    bernoulli_emissionprob,
+    bernoulli_family,
+    categorical_data_checks,
+    categorical_emissionprob,
+    categorical_family,
+    multinomial_data_checks,
+    multinomial_emissionprob,
+    multinomial_family,
+    poisson_family,
+    poisson_rates,
+)
+from emkit.estimators.hmm._base import BaseHMM, hmm_doc
+from emkit.families import BernoulliParams, CategoricalParams, MultinomialParams, PoissonParams
+
+__all__ = ["BernoulliHMM", "CategoricalHMM", "MultinomialHMM", "PoissonHMM"]
+
+
+@hmm_doc
+class PoissonHMM(BaseHMM):
+    r"""Hidden Markov model with Poisson emissions (independent count features).
+
+    .. math::
+
+        x_{td} \mid z_t = k \sim \mathrm{Poisson}(\lambda_{kd})
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of hidden states.
+    rates_init : array-like of shape (n_components, n_features), optional
+    rate_prior : float or array-like of shape (n_features,), optional
+        Prior mean λ0 of the rates (default: the mean count of every feature).
+    rate_prior_strength : float, default=0
+        n0: pseudo-observations at ``rate_prior`` (Gamma(1 + n0 λ0, n0) prior, MAP);
+        0 is maximum likelihood.
+    {common}
+    Attributes
+    ----------
+    rates_ : ndarray of shape (n_components, n_features)
+    """
+
+    _hyperparameters = POISSON_HYPERPARAMETERS
+    _peer_keywords = {"lambdas_init": ("hmmlearn", "rates_init")}
+    rates_ = poisson_rates("emission")
+    _emission_type = PoissonParams
+
+    def _family(self, X=None):
+        return poisson_family(self, X)
+
+
+@hmm_doc
+class CategoricalHMM(BaseHMM):
+    r"""Hidden Markov model with categorical emissions: one symbol per observation and feature.
+
+    .. math::
+
+        p(x_t \mid z_t = k) = \prod_{d=1}^{D} \theta_{k, d, x_{td}}
+
+    ``X`` holds integer symbols 0 .. n_symbols - 1, one column (as hmmlearn) or
+    several independent ones.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of hidden states.
+    n_symbols : int, optional
+        Size of the alphabet; default: the largest symbol in the training data + 1.
+    emissionprob_init : array-like, optional
+        (n_components, n_symbols) for one column, (n_components, n_features,
+        n_symbols) in general; every row sums to 1.
+    emissionprob_prior : float, default=0
+        Dirichlet pseudo-count added to every expected symbol count (Dirichlet(1 + c)
+        prior, MAP; 1 is Laplace smoothing); 0 is maximum likelihood.
+    {common}
+    Attributes
+    ----------
+    emissionprob_ : ndarray
+        p(symbol | state): (n_components, n_symbols) when X has one column (as
+        hmmlearn), (n_components, n_features, n_symbols) otherwise.
+    n_symbols_ : int
+    """
+
+    _hyperparameters = CATEGORICAL_HYPERPARAMETERS
+    _saved_extras = ("n_symbols_",)
+    emissionprob_ = categorical_emissionprob("emission")
+    _emission_type = CategoricalParams
+
+    def _data_checks(self, fitting):
+        return categorical_data_checks(self, fitting)
+
+    def _family(self, X=None):
+        return categorical_family(self, X)
+
+
+@hmm_doc
+class MultinomialHMM(BaseHMM):
+    r"""Hidden Markov model with multinomial emissions: every observation is a count vector.
+
+    .. math::
+
+        p(x_t \mid z_t = k) = \frac{N_t!}{\prod_d x_{td}!} \prod_{d=1}^{D} \theta_{kd}^{x_{td}},
+        \qquad N_t = \sum_d x_{td}
+
+    Rows may have different totals N_t (unlike hmmlearn, which fixes ``n_trials``).
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of hidden states.
+    n_trials : int, optional
+        Row total of sampled observations (:meth:`sample`); default: the training
+        rows' total when they all share one.
+    emissionprob_init : array-like of shape (n_components, n_features), optional
+    emissionprob_prior : float, default=0
+        Dirichlet pseudo-count added to every expected count; 0 is maximum likelihood.
+    {common}
+    Attributes
+    ----------
+    emissionprob_ : ndarray of shape (n_components, n_features)
+    n_trials_ : int or None
+    """
+
+    _hyperparameters = MULTINOMIAL_HYPERPARAMETERS
+    _saved_extras = ("n_trials_",)
+    emissionprob_ = multinomial_emissionprob("emission")
+    _emission_type = MultinomialParams
+
+    def _data_checks(self, fitting):
+        return multinomial_data_checks(self, fitting)
+
+    def _family(self, X=None):
+        return multinomial_family(self, X)
+
+
+@hmm_doc
+class BernoulliHMM(BaseHMM):
+    r"""Hidden Markov model with independent binary features.
+
+    .. math::
+
+        x_{td} \mid z_t = k \sim \mathrm{Bernoulli}(\theta_{kd})
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of hidden states.
+    binarize : float, optional
+        Threshold: features are mapped to ``x > binarize`` before fitting and
+        predicting (as scikit-learn's ``BernoulliNB``). Default None: the data must
+        already be 0 or 1.
+    emissionprob_init : array-like of shape (n_components, n_features), optional
+        p(x_d = 1 | state).
+    emissionprob_prior : float, default=0
+        Beta pseudo-count added to both the expected ones and zeros (Beta(1 + c, 1 + c)
+        prior, MAP; 1 is Laplace smoothing); 0 is maximum likelihood.
+    {common}
+    Attributes
+    ----------
+    emissionprob_ : ndarray of shape (n_components, n_features)
+        p(x_d = 1 | state).
+    """
+
+    _hyperparameters = BERNOULLI_HYPERPARAMETERS
+    emissionprob_ = bernoulli_emissionprob("emission")
+    _emission_type = BernoulliParams
+
+    def _family(self, X=None):
+        return bernoulli_family(self, X)
