@@ -49,14 +49,18 @@ def save(estimator, path, *, metadata: dict | None = None) -> Path:
     data), kept in the file's JSON metadata under the key ``"user"``: ``read_metadata``
     returns it, ``load`` ignores it.
 
-    Returns the path written. Raises ValueError if the estimator is not fitted, a
+    Returns the path written: an estimator that was fitted, or whose parameters were all
+    set by hand. Raises ValueError if the estimator is not fitted, a
     hyperparameter cannot be stored without pickle (e.g. a RandomState instance) or
     ``metadata`` is not a JSON-safe dict.
     """
     from emkit import __version__
 
-    if not hasattr(estimator, "n_iter_"):
-        raise ValueError(f"{type(estimator).__name__} is not fitted; call fit before save")
+    if not estimator.__sklearn_is_fitted__():
+        raise ValueError(
+            f"{type(estimator).__name__} is not fitted; call fit, or set all its "
+            "parameters, before save"
+        )
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"metadata must be a dict, got {type(metadata).__name__}")
     try:
