@@ -114,11 +114,14 @@ def _hyperparameter_table(cls) -> dict:
 
 
 def _init_signature(cls, table: dict) -> inspect.Signature:
-    """``__init__(self, <positional>, *, <own keywords>, <inherited keywords>)``."""
+    """``__init__(self, <positional>, *, <own keywords>, <each base's keywords>)``."""
     P = inspect.Parameter
     positional = [n for n in cls._positional if n in table]
-    own = [n for n in cls.__dict__.get("_hyperparameters", {}) if n not in positional]
-    keywords = own + [n for n in reversed(table) if n not in positional and n not in own]
+    keywords: list = []
+    for klass in cls.__mro__:  # the class's own first, then each base's, in their order
+        for name in klass.__dict__.get("_hyperparameters", {}):
+            if name not in positional and name not in keywords:
+                keywords.append(name)
     return inspect.Signature(
         [P("self", P.POSITIONAL_OR_KEYWORD)]
         + [P(n, P.POSITIONAL_OR_KEYWORD, default=table[n][0]) for n in positional]
@@ -393,6 +396,22 @@ class EMEstimator(EngineEstimator):
         )
         self.n_iter_ += 1
         return self
+
+
+def shared_doc(parameters: str, attributes: str):
+    """A class decorator: the class docstring's ``    {common}`` line becomes the
+    parameters that a group of estimators shares, and ``attributes`` is appended."""
+
+    def insert(cls):
+        cls.__doc__ = (
+            cls.__doc__.replace("    {common}\n", parameters.lstrip("\n") + "\n").rstrip()
+            + "\n"
+            + attributes.strip("\n")
+            + "\n    "
+        )
+        return cls
+
+    return insert
 
 
 def _field(container, path: str):

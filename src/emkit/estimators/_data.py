@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 from emkit.distributed.dask import is_dask_collection
-from emkit.estimators._base import check_sample_weight
+from emkit.estimators._base import TrainingData, check_sample_weight
 from emkit.families._counts import EntryError
 from emkit.models import MixtureChunk
 
@@ -41,6 +41,13 @@ class MixtureData:
     sample_weight: np.ndarray | None
     n_samples: float
     n_rows: int
+
+    def training_data(self) -> TrainingData:
+        """The fit template's view: the sample is the one initialisation chunk."""
+        init_chunk = MixtureChunk(self.sample, self.sample_weight)
+        return TrainingData(
+            self.chunks, [init_chunk], self.n_samples, self.n_rows, self.sample, self.sample_weight
+        )
 
 
 def is_out_of_core(X) -> bool:

@@ -121,14 +121,7 @@ class MixtureEstimator(DensityMixin, EMEstimator):
                 f"X has {data.n_rows} samples but n_components={self.n_components}; "
                 "a mixture needs at least as many samples as components"
             )
-        return TrainingData(
-            data.chunks,
-            [MixtureChunk(data.sample, data.sample_weight)],
-            data.n_samples,
-            data.n_rows,
-            data.sample,
-            data.sample_weight,
-        )
+        return data.training_data()
 
     def _prepare_batch(self, X, *, first, sample_weight=None) -> TrainingData:
         X = validate_data(self, X, dtype=self._compute_dtype(), ensure_min_samples=1, reset=first)

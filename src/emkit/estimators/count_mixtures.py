@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from emkit.estimators._base import shared_doc
 from emkit.estimators._checks import (
     BERNOULLI_HYPERPARAMETERS,
     CATEGORICAL_HYPERPARAMETERS,
@@ -84,15 +85,7 @@ _COMMON_ATTRIBUTES_DOC = """
 """
 
 
-def _mixture_doc(cls):
-    """Insert the parameters and attributes that every count mixture shares."""
-    cls.__doc__ = (
-        cls.__doc__.replace("    {common}\n", _COMMON_DOC.lstrip("\n") + "\n").rstrip()
-        + "\n"
-        + _COMMON_ATTRIBUTES_DOC.strip("\n")
-        + "\n    "
-    )
-    return cls
+_mixture_doc = shared_doc(_COMMON_DOC, _COMMON_ATTRIBUTES_DOC)
 
 
 class _CountMixture(MixtureEstimator):

@@ -15,7 +15,7 @@ from emkit.estimators._data import prepare_mixture_data
 from emkit.estimators._migration import KMEANS_KEYWORDS
 from emkit.estimators._parameters import Parameter, any_finite
 from emkit.families import GaussianFamily, GaussianParams
-from emkit.models import Mixture, MixtureChunk, MixtureParams
+from emkit.models import Mixture, MixtureParams
 
 
 class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
@@ -108,14 +108,7 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
         )
         if data.n_rows < self.n_clusters:
             raise ValueError(f"n_samples={data.n_rows} should be >= n_clusters={self.n_clusters}")
-        return TrainingData(
-            data.chunks,
-            [MixtureChunk(data.sample, data.sample_weight)],
-            data.n_samples,
-            data.n_rows,
-            data.sample,
-            data.sample_weight,
-        )
+        return data.training_data()
 
     def _after_fit(self, data: TrainingData) -> None:
         # labels and inertia chunk by chunk: no (n_samples, n_clusters) array at once

@@ -9,7 +9,13 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from emkit.estimators._base import EMEstimator, TrainingData, compose, partial_container
+from emkit.estimators._base import (
+    EMEstimator,
+    TrainingData,
+    compose,
+    partial_container,
+    shared_doc,
+)
 from emkit.estimators._checks import checked_prior, family_check
 from emkit.estimators._data import infer_nothing
 from emkit.estimators._mixture_base import INIT_METHODS
@@ -415,12 +421,4 @@ _COMMON_ATTRIBUTES_DOC = """
 """
 
 
-def hmm_doc(cls):
-    """Insert the parameters and attributes that every HMM estimator shares."""
-    cls.__doc__ = (
-        cls.__doc__.replace("    {common}\n", _COMMON_DOC.lstrip("\n") + "\n").rstrip()
-        + "\n"
-        + _COMMON_ATTRIBUTES_DOC.strip("\n")
-        + "\n    "
-    )
-    return cls
+hmm_doc = shared_doc(_COMMON_DOC, _COMMON_ATTRIBUTES_DOC)
