@@ -50,10 +50,6 @@ class MixtureData:
         )
 
 
-def is_out_of_core(X) -> bool:
-    return isinstance(X, (np.memmap, str, os.PathLike)) or is_dask_collection(X)
-
-
 def no_check(rows) -> None:
     """The ``check_rows`` of data that need no checks beyond finiteness."""
     return None
