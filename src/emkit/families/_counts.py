@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import xlogy
 
-from emkit.families.gaussian import _COUNT_FLOOR as COUNT_FLOOR
+from emkit.families.base import COUNT_FLOOR
 
 #: Share of the pooled estimate in parameters from initial statistics (see smoothed_ratio).
 INIT_SMOOTHING = 0.1
@@ -23,7 +23,6 @@ INIT_SMOOTHING = 0.1
 INIT_VAGUE = 0.01
 
 __all__ = [
-    "COUNT_FLOOR",
     "INIT_SMOOTHING",
     "EntryError",
     "add_pseudo_counts",

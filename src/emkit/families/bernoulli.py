@@ -24,6 +24,7 @@ from emkit.families._counts import (
     smoothed_ratio,
     xlogy_sum,
 )
+from emkit.families.base import Family
 
 __all__ = ["BernoulliFamily", "BernoulliParams", "BernoulliStats", "BetaPrior"]
 
@@ -63,7 +64,7 @@ class BetaPrior:
     zeros: np.ndarray | float
 
 
-class BernoulliFamily:
+class BernoulliFamily(Family):
     """Independent Bernoulli features (see the module docstring).
 
     Parameters
@@ -105,9 +106,6 @@ class BernoulliFamily:
     def unpack(self, vector, like: BernoulliParams) -> BernoulliParams:
         probs = 1.0 / (1.0 + np.exp(-np.asarray(vector)))
         return self.make_params(probs.reshape(like.emissionprob.shape))
-
-    def replace_fields(self, params: BernoulliParams, values: dict) -> BernoulliParams:
-        return self.make_params(values.get("emissionprob", params.emissionprob))
 
     def check_data(self, X):
         """X as float64 of shape (n, D); a clear error unless every entry is 0 or 1

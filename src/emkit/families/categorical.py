@@ -29,6 +29,7 @@ from emkit.families._counts import (
     softmax_unpack,
     xlogy_sum,
 )
+from emkit.families.base import Family
 
 __all__ = ["CategoricalFamily", "CategoricalParams", "CategoricalStats", "DirichletPrior"]
 
@@ -68,7 +69,7 @@ class DirichletPrior:
     pseudo_counts: np.ndarray | float
 
 
-class CategoricalFamily:
+class CategoricalFamily(Family):
     """Independent categorical features with ``n_symbols`` symbols each (see the module).
 
     Parameters
@@ -100,9 +101,6 @@ class CategoricalFamily:
 
     def unpack(self, vector, like: CategoricalParams) -> CategoricalParams:
         return self.make_params(softmax_unpack(vector, like.emissionprob.shape))
-
-    def replace_fields(self, params: CategoricalParams, values: dict) -> CategoricalParams:
-        return self.make_params(values.get("emissionprob", params.emissionprob))
 
     def check_data(self, X):
         """X as an integer array of shape (n, D); a clear error for symbols out of range."""

@@ -16,6 +16,7 @@ import numpy as np
 from emkit.containers import Statistics
 from emkit.families._covariance import COVARIANCE_TYPES, ComponentCollapseError
 from emkit.families._expanded import ExpandedBlock
+from emkit.families.base import COUNT_FLOOR, Family
 
 __all__ = [
     "ComponentCollapseError",
@@ -26,9 +27,6 @@ __all__ = [
 ]
 
 _LOG_2PI = np.log(2.0 * np.pi)
-# scikit-learn adds this to every component's responsibility sum; we do too, so that
-# an empty component keeps finite parameters and fits agree with scikit-learn's.
-_COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,7 @@ class GaussianPrior:
     covariance_strength: float
 
 
-class GaussianFamily:
+class GaussianFamily(Family):
     """Gaussian components N(μ_k, Σ_k).
 
     Parameters
@@ -156,12 +154,8 @@ class GaussianFamily:
         prec_chol = self._cov.precision_cholesky(covariances, counts)
         return GaussianParams(means, covariances, prec_chol)
 
-    def replace_fields(self, params: GaussianParams, values: dict) -> GaussianParams:
-        means = values.get("means", params.means)
-        covariances = values.get("covariances", params.covariances)
-        return self.make_params(means, covariances)
-
     def check_data(self, X):
+        """X unchanged: any real (n, D) array, which the estimators have already checked."""
         return X
 
     # -- E-step -------------------------------------------------------------------
@@ -190,7 +184,7 @@ class GaussianFamily:
         points = X.X if isinstance(X, ExpandedBlock) else X
         sum_w = resp.sum(axis=0, dtype=np.float64)
         if reference is None:
-            shift = (resp.T @ points).astype(np.float64) / np.maximum(sum_w, _COUNT_FLOOR)[:, None]
+            shift = (resp.T @ points).astype(np.float64) / np.maximum(sum_w, COUNT_FLOOR)[:, None]
             prec_chol = None
         else:
             shift, prec_chol = reference.means, reference.precisions_cholesky
@@ -205,7 +199,7 @@ class GaussianFamily:
 
     # -- M-step -------------------------------------------------------------------
     def m_step(self, stats: GaussianStats, *, learn=frozenset(param_names), fixed=None):
-        counts = stats.sum_w + _COUNT_FLOOR
+        counts = stats.sum_w + COUNT_FLOOR
         K, D = stats.sum_dx.shape
         prior = self.prior
         kappa = prior.mean_strength if prior is not None else 0.0
@@ -245,7 +239,7 @@ class GaussianFamily:
             return 0.0
         D = stats.sum_dx.shape[1]
         n0 = self.prior.covariance_strength if self.prior is not None else 0.0
-        counts = self._cov.component_counts(stats.sum_w + _COUNT_FLOOR, n0, D)
+        counts = self._cov.component_counts(stats.sum_w + COUNT_FLOOR, n0, D)
         ratio = np.clip(self.reg_covar / self._cov.eigenvalues(params.covariances), 0.0, 1.0)
         with np.errstate(divide="ignore"):
             shortfall = -np.log1p(-ratio) - ratio

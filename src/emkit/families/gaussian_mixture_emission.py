@@ -23,8 +23,9 @@ import numpy as np
 from scipy.special import logsumexp
 
 from emkit.containers import Statistics
-from emkit.families._counts import COUNT_FLOOR, log_pack, softmax_unpack
+from emkit.families._counts import log_pack, softmax_unpack
 from emkit.families._init import initial_responsibilities
+from emkit.families.base import COUNT_FLOOR, Family
 from emkit.families.gaussian import GaussianFamily, GaussianParams, GaussianStats
 
 __all__ = ["GaussianMixtureEmission", "GaussianMixtureParams", "GaussianMixtureStats"]
@@ -78,7 +79,7 @@ class GaussianMixtureStats(Statistics):
         return np.array([s.sum_w for s in self.states])
 
 
-class GaussianMixtureEmission:
+class GaussianMixtureEmission(Family):
     """Mixture-of-Gaussians components (see the module docstring).
 
     Parameters
@@ -131,14 +132,8 @@ class GaussianMixtureEmission:
         )
         return GaussianMixtureParams(weights, means, covariances, prec_chol)
 
-    def replace_fields(self, params: GaussianMixtureParams, values: dict):
-        return self.make_params(
-            values.get("weights", params.weights),
-            values.get("means", params.means),
-            values.get("covariances", params.covariances),
-        )
-
     def check_data(self, X):
+        """X unchanged: any real (n, D) array, which the estimators have already checked."""
         return X
 
     # -- E-step -------------------------------------------------------------------
@@ -190,8 +185,7 @@ class GaussianMixtureEmission:
                 joint = inner
             stats = self.gaussian.statistics(X[members], joint, None)
             gauss = self.gaussian.m_step(stats)
-            counts = stats.sum_w + COUNT_FLOOR
-            weights.append(counts / counts.sum())
+            weights.append(_mixing_weights(stats))
             means.append(gauss.means)
             covariances.append(gauss.covariances)
         return self.make_params(np.array(weights), np.array(means), np.array(covariances))
@@ -204,8 +198,7 @@ class GaussianMixtureEmission:
             fixed_k = None if fixed is None else _state_fields(fixed, k)
             gauss = self.gaussian.m_step(state_stats, learn=gaussian_learn, fixed=fixed_k)
             if "weights" in learn:
-                counts = state_stats.sum_w + COUNT_FLOOR
-                weights.append(counts / counts.sum())
+                weights.append(_mixing_weights(state_stats))
             else:
                 weights.append(fixed.weights[k])
             means.append(gauss.means)
@@ -293,6 +286,12 @@ class GaussianMixtureEmission:
             X = self.gaussian.sample(self._state(params, k), inner, rng)
             blocks.append(X[rng.permutation(X.shape[0])])
         return np.vstack(blocks) if blocks else np.empty((0, D))
+
+
+def _mixing_weights(stats: GaussianStats) -> np.ndarray:
+    """The weights (M,) of a state's Gaussians from their statistics (counts floored)."""
+    counts = stats.sum_w + COUNT_FLOOR
+    return counts / counts.sum()
 
 
 def _state_fields(params: GaussianMixtureParams, k: int) -> GaussianParams:

@@ -30,6 +30,7 @@ from emkit.families._counts import (
     softmax_unpack,
     xlogy_sum,
 )
+from emkit.families.base import Family
 from emkit.families.categorical import DirichletPrior
 
 __all__ = ["MultinomialFamily", "MultinomialParams", "MultinomialStats"]
@@ -60,7 +61,7 @@ def _log_coefficients(X):
     return gammaln(X.sum(axis=1) + 1.0) - gammaln(X + 1.0).sum(axis=1)
 
 
-class MultinomialFamily:
+class MultinomialFamily(Family):
     """Multinomial components over D outcomes (see the module docstring).
 
     Parameters
@@ -89,9 +90,6 @@ class MultinomialFamily:
 
     def unpack(self, vector, like: MultinomialParams) -> MultinomialParams:
         return self.make_params(softmax_unpack(vector, like.emissionprob.shape))
-
-    def replace_fields(self, params: MultinomialParams, values: dict) -> MultinomialParams:
-        return self.make_params(values.get("emissionprob", params.emissionprob))
 
     def check_data(self, X):
         """X as float64 counts of shape (n, D); a clear error for negative or fractional counts."""

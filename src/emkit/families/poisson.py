@@ -27,6 +27,7 @@ from emkit.families._counts import (
     smoothed_ratio,
     xlogy_sum,
 )
+from emkit.families.base import Family
 
 __all__ = ["GammaPrior", "PoissonFamily", "PoissonParams", "PoissonStats"]
 
@@ -74,7 +75,7 @@ class GammaPrior:
     strength: float
 
 
-class PoissonFamily:
+class PoissonFamily(Family):
     """Poisson components with rates λ_kd (see the module docstring).
 
     Parameters
@@ -102,9 +103,6 @@ class PoissonFamily:
 
     def unpack(self, vector, like: PoissonParams) -> PoissonParams:
         return self.make_params(np.exp(np.asarray(vector)).reshape(like.rates.shape))
-
-    def replace_fields(self, params: PoissonParams, values: dict) -> PoissonParams:
-        return self.make_params(values.get("rates", params.rates))
 
     def check_data(self, X):
         """X as float64 counts of shape (n, D); a clear error for negative or fractional counts."""
