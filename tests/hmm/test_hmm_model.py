@@ -105,6 +105,21 @@ def test_log_likelihood_never_decreases_and_trace_is_consistent(name):
     assert np.all(trace["entropy"] >= -1e-7 * np.abs(trace["log_likelihood"]))
 
 
+@pytest.mark.parametrize("name", ["gaussian-full", "gaussian-diag", "poisson"])
+def test_m_step_slack_is_the_emission_family_s(name):
+    rng = np.random.RandomState(3)
+    family, X = family_data(name, rng)
+    model = HMM(family, 3, init="random")
+    data = chunk(family.check_data(X))
+    stats, _ = model.e_step(model.init_params([data], rng), data)
+    params = model.m_step(stats)
+    expected = family.m_step_slack(params.emission, stats.emission, frozenset(family.param_names))
+    assert model.m_step_slack(params, stats) == expected
+    assert (expected > 0) == name.startswith("gaussian")  # reg_covar costs a little Q
+    fixed = HMM(family, 3, learn=("startprob", "transmat"), initial=params)
+    assert fixed.m_step_slack(params, stats) == 0.0
+
+
 def _stats_close(a, b):
     if isinstance(a.emission, GaussianMixtureStats):  # a tuple of per-state statistics
         states = zip(a.emission.states, b.emission.states, strict=True)

@@ -182,8 +182,9 @@ class HMM:
         if transmat is None and "transmat" not in learn:
             transmat = np.full((K, K), 1.0 / K)
         initial = HMMParams(startprob, transmat, initial.emission)
+        given = family.given_fields(initial.emission)
         for name in family.param_names:
-            if name not in learn and getattr(initial.emission, name, None) is None:
+            if name not in learn and name not in given:
                 raise ValueError(f"{name!r} is not learned, so its initial value must be given")
         self.family = family
         self.n_components = K
@@ -215,11 +216,7 @@ class HMM:
             resp = _align_to_known_states(resp, known)
         if weights is not None:
             resp = resp * weights[:, None]
-        initial_params = getattr(self.family, "initial_params", None)
-        if initial_params is not None:
-            emission = initial_params(X, resp, rng)
-        else:
-            emission = self.family.m_step(self.family.statistics(X, resp, None))
+        emission = self.family.initial_params(X, resp, rng)
         params = HMMParams(
             _normalise_rows(np.ones(self.n_components), self.start_allowed),
             _normalise_rows(np.ones((self.n_components,) * 2), self.trans_allowed),
@@ -232,11 +229,7 @@ class HMM:
         return (
             initial.startprob is not None
             and initial.transmat is not None
-            and initial.emission is not None
-            and all(
-                getattr(initial.emission, name, None) is not None
-                for name in self.family.param_names
-            )
+            and set(self.family.param_names) <= set(self.family.given_fields(initial.emission))
         )
 
     def with_initial(self, params: HMMParams) -> HMMParams:
@@ -245,14 +238,9 @@ class HMM:
         startprob = params.startprob if initial.startprob is None else initial.startprob
         transmat = params.transmat if initial.transmat is None else initial.transmat
         emission = params.emission
-        if initial.emission is not None:
-            given = {
-                name: getattr(initial.emission, name)
-                for name in self.family.param_names
-                if getattr(initial.emission, name, None) is not None
-            }
-            if given:
-                emission = self.family.replace_fields(emission, given)
+        given = self.family.given_fields(initial.emission)
+        if given:
+            emission = self.family.replace_fields(emission, given)
         return HMMParams(
             np.asarray(startprob, dtype=float), np.asarray(transmat, dtype=float), emission
         )
@@ -352,6 +340,14 @@ class HMM:
         return HMMParams(startprob, transmat, emission)
 
     # -- objective pieces ---------------------------------------------------------
+    def m_step_slack(self, params: HMMParams, stats: HMMStats) -> float:
+        """How far Q (+ log prior) at ``params = m_step(stats)`` may lie below its exact
+        maximum because of the emission family's deliberate regularisation (e.g.
+        ``reg_covar``); the start and transition updates are exact (see
+        :class:`emkit.core.EMModel`)."""
+        learn = self.learn & frozenset(self.family.param_names)
+        return self.family.m_step_slack(params.emission, stats.emission, learn)
+
     def log_prior(self, params: HMMParams) -> float:
         value = self.family.log_prior(params.emission)
         for name, prior, allowed in (
@@ -380,11 +376,6 @@ class HMM:
     def pack(self, params: HMMParams) -> np.ndarray:
         """Log start and transition probabilities (structurally allowed entries only)
         and the family's unconstrained parameters, as one 1-D vector."""
-        if not hasattr(self.family, "pack"):
-            raise TypeError(
-                f"{type(self.family).__name__} has no unconstrained parametrisation (pack), "
-                "which SQUAREM needs; use accelerate=None"
-            )
         return np.concatenate(
             [
                 log_pack(params.startprob[self.start_allowed]),

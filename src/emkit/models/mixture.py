@@ -24,6 +24,7 @@ import numpy as np
 
 from emkit.containers import Statistics
 from emkit.families._init import initial_responsibilities
+from emkit.families.base import COUNT_FLOOR, Family
 
 __all__ = ["EmptyComponentWarning", "Mixture", "MixtureChunk", "MixtureParams", "MixtureStats"]
 
@@ -112,8 +113,9 @@ class Mixture:
             raise ValueError(
                 f"learn has unknown parameter names {sorted(unknown)}; choose from {names}"
             )
+        given = _given_fields(family, initial)
         for name in set(names) - learn:
-            if _initial_field(initial, name) is None:
+            if name not in given:
                 raise ValueError(
                     f"{name!r} is not learned, so its value must be given in `initial`"
                 )
@@ -135,7 +137,7 @@ class Mixture:
         resp = initial_responsibilities(X, self.n_components, self.init, rng, weights)
         if weights is not None:
             resp = resp * weights[:, None]
-        if all(_initial_field(self.initial, name) is not None for name in self.family.param_names):
+        if set(self.family.param_names) <= set(_given_fields(self.family, self.initial)):
             # Every component parameter is the user's: estimating them from the data-driven
             # start first would be wasted, and could fail (a covariance collapsing onto one
             # seed point) although the user's values are fine. Only the weights may remain.
@@ -150,11 +152,7 @@ class Mixture:
         if self.initial is None:
             return params
         weights = params.weights if self.initial.weights is None else self.initial.weights
-        given = {
-            name: getattr(self.initial.components, name)
-            for name in self.family.param_names
-            if _initial_field(self.initial, name) is not None
-        }
+        given = self.family.given_fields(self.initial.components)
         components = (
             self.family.replace_fields(params.components, given) if given else params.components
         )
@@ -189,14 +187,12 @@ class Mixture:
     def e_step(self, params: MixtureParams, chunk: MixtureChunk):
         X, weight = chunk.X, chunk.sample_weight
         stats, loglik = None, 0.0
-        # work that the family's log_prob and statistics share, done once per block
-        prepare = getattr(self.family, "prepare", None)
         for start in range(0, max(X.shape[0], 1), self.block_rows):
             block = np.asarray(X[start : start + self.block_rows], dtype=self.dtype)
             if block.dtype not in (np.float32, np.float64):
                 block = block.astype(np.float64)
-            if prepare is not None:
-                block = prepare(params.components, block)
+            # work that the family's log_prob and statistics share, done once per block
+            block = self.family.prepare(params.components, block)
             log_norm, resp = self.posterior(params, block)
             if weight is not None:
                 w = weight[start : start + self.block_rows]
@@ -237,8 +233,8 @@ class Mixture:
 
     def _weights(self, counts: np.ndarray) -> np.ndarray:
         """Mixing weights from expected counts (K,): MLE, or Dirichlet MAP."""
-        # scikit-learn's floor on expected counts (10 eps) keeps empty components valid
-        pseudo = counts + 10.0 * np.finfo(np.float64).eps + self.weight_prior
+        # scikit-learn's floor on expected counts keeps empty components valid
+        pseudo = counts + COUNT_FLOOR + self.weight_prior
         return pseudo / pseudo.sum()
 
     # -- objective pieces ---------------------------------------------------------
@@ -246,11 +242,8 @@ class Mixture:
         """How far Q (+ log prior) at ``params = m_step(stats)`` may lie below its exact
         maximum because of the family's deliberate regularisation (e.g. ``reg_covar``);
         0 when the family's M-step is exact (see :class:`emkit.core.EMModel`)."""
-        slack = getattr(self.family, "m_step_slack", None)
-        if slack is None:
-            return 0.0
         learn = self.learn & frozenset(self.family.param_names)
-        return slack(params.components, stats.components, learn)
+        return self.family.m_step_slack(params.components, stats.components, learn)
 
     def log_prior(self, params: MixtureParams) -> float:
         value = self.family.log_prior(params.components)
@@ -317,12 +310,15 @@ def log_normalize(log_joint: np.ndarray):
         return top + np.log(total), probabilities
 
 
-def _initial_field(initial: MixtureParams | None, name: str):
+def _given_fields(family: Family, initial: MixtureParams | None) -> dict:
+    """The values that a partial ``initial`` gives, keyed by name ("weights" and the
+    family's parameter names)."""
     if initial is None:
-        return None
-    if name == "weights":
-        return initial.weights
-    return getattr(initial.components, name, None)
+        return {}
+    given = family.given_fields(initial.components)
+    if initial.weights is not None:
+        given["weights"] = initial.weights
+    return given
 
 
 def _concat_weights(chunks):
