@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from emkit.cli.common import (
+from emkit.cli.common import matrix_text, nonnegative_float, positive_int, reject
+from emkit.cli.kind import (
+    ACCELERATE,
     COVARIANCE_TYPE,
     INIT,
     LEARN,
@@ -17,53 +20,73 @@ from emkit.cli.common import (
     ModelKind,
     Option,
     fit_criteria,
-    given,
-    matrix_text,
-    nonnegative_float,
-    positive_int,
-    reject,
-    require,
+    sequence_score,
 )
+from emkit.cli.report import Entry, matrix_entry
 
-__all__ = ["EMISSIONS", "hmm_kind"]
+__all__ = ["EMISSIONS", "Emission", "hmm_kind"]
 
-#: ``--emission`` -> (estimator class in emkit, {estimator parameter: option} of the
-#: options only that emission uses)
-EMISSIONS: dict[str, tuple[str, dict[str, str]]] = {
-    "gaussian": ("GaussianHMM", {"covariance_type": "covariance_type", "reg_covar": "reg_covar"}),
-    "gmm": (
+
+class Emission(NamedTuple):
+    """One ``--emission``: its estimator class, the options only it uses and its fitted
+    emission parameters."""
+
+    class_name: str
+    #: {estimator parameter: option dest}
+    options: dict[str, str]
+    #: public fitted attributes of the emission, per state
+    attributes: tuple[str, ...]
+
+
+EMISSIONS: dict[str, Emission] = {
+    "gaussian": Emission(
+        "GaussianHMM",
+        {"covariance_type": "covariance_type", "reg_covar": "reg_covar"},
+        ("means_", "covariances_"),
+    ),
+    "gmm": Emission(
         "GMMHMM",
         {"covariance_type": "covariance_type", "reg_covar": "reg_covar", "n_mix": "n_mix"},
+        ("weights_", "means_", "covariances_"),
     ),
-    "poisson": ("PoissonHMM", {}),
-    "categorical": (
+    "poisson": Emission("PoissonHMM", {}, ("rates_",)),
+    "categorical": Emission(
         "CategoricalHMM",
         {"n_symbols": "n_symbols", "emissionprob_prior": "emissionprob_prior"},
+        ("emissionprob_",),
     ),
-    "multinomial": ("MultinomialHMM", {"emissionprob_prior": "emissionprob_prior"}),
-    "bernoulli": ("BernoulliHMM", {"emissionprob_prior": "emissionprob_prior"}),
+    "multinomial": Emission(
+        "MultinomialHMM", {"emissionprob_prior": "emissionprob_prior"}, ("emissionprob_",)
+    ),
+    "bernoulli": Emission(
+        "BernoulliHMM", {"emissionprob_prior": "emissionprob_prior"}, ("emissionprob_",)
+    ),
 }
 
 EMISSION = Option.of(
     "--emission",
     choices=tuple(EMISSIONS),
-    help="emission distribution of every hidden state (default gaussian): gaussian, gmm "
-    "(--n-mix Gaussians per state), poisson (counts), categorical (integer symbols 0 .. "
-    "n-1), multinomial (count vectors), bernoulli (0/1 features)",
+    help="emission distribution of every hidden state: gaussian, gmm (--n-mix Gaussians "
+    "per state), poisson (counts), categorical (integer symbols 0 .. n-1), multinomial "
+    "(count vectors), bernoulli (0/1 features)",
+    default_text="gaussian",
 )
 N_MIX = Option.of("--n-mix", type=positive_int, help="Gaussians per state (--emission gmm)")
 N_SYMBOLS = Option.of(
     "--n-symbols",
     type=positive_int,
-    help="alphabet size (--emission categorical; default: the largest symbol + 1)",
+    help="alphabet size (--emission categorical)",
+    default_text="the largest symbol + 1",
 )
 STARTPROB_PRIOR = Option.of(
-    "--startprob-prior", type=nonnegative_float, help="Dirichlet pseudo-count of the start state"
+    "--startprob-prior",
+    type=nonnegative_float,
+    help="Dirichlet pseudo-count of the start state (0: maximum likelihood)",
 )
 TRANSMAT_PRIOR = Option.of(
     "--transmat-prior",
     type=nonnegative_float,
-    help="Dirichlet pseudo-count of every transition (default 0: maximum likelihood)",
+    help="Dirichlet pseudo-count of every transition (0: maximum likelihood)",
 )
 EMISSIONPROB_PRIOR = Option.of(
     "--emissionprob-prior",
@@ -71,33 +94,29 @@ EMISSIONPROB_PRIOR = Option.of(
     help="pseudo-count of every symbol / count / binary outcome (categorical, multinomial, "
     "bernoulli emissions)",
 )
+#: the options of every emission: {estimator parameter: option dest}
+_EMISSION_OPTIONS = {
+    param: option for emission in EMISSIONS.values() for param, option in emission.options.items()
+}
 
 
-def _build_hmm(args):
+def _build_hmm(args, parameters):
     import emkit
 
-    require(args, "hmm", "n_components")
-    emission = args.emission or "gaussian"
-    class_name, own = EMISSIONS[emission]
-    others = {option for _, options in EMISSIONS.values() for option in options.values()}
-    reject(args, f"hmm --emission {emission}", *sorted(others - set(own.values())))
-    return getattr(emkit, class_name)(
-        **given(
-            args,
-            n_components="n_components",
-            max_iter="max_iter",
-            tol="tol",
-            n_init="n_init",
-            random_state="random_state",
-            chunk_size="chunk_size",
-            init_params="init",
-            learn="learn",
-            startprob_prior="startprob_prior",
-            transmat_prior="transmat_prior",
-            **own,
-        ),
-        verbose=args.verbose,
-    )
+    name = args.emission or "gaussian"
+    emission = EMISSIONS[name]
+    foreign = set(_EMISSION_OPTIONS.values()) - set(emission.options.values())
+    reject(args, f"hmm --emission {name}", *sorted(foreign))
+    return getattr(emkit, emission.class_name)(**parameters)
+
+
+def _emission_of(estimator) -> Emission | None:
+    return next((e for e in EMISSIONS.values() if e.class_name == type(estimator).__name__), None)
+
+
+def _hmm_attributes(estimator) -> tuple[str, ...]:
+    emission = _emission_of(estimator)
+    return ("startprob_", "transmat_", *(emission.attributes if emission else ()))
 
 
 def _fit_hmm(estimator, inputs: Inputs, args):
@@ -122,41 +141,36 @@ def _state_means(estimator):
     return levels[0] if n_features == 1 else np.column_stack(levels)
 
 
-def _hmm_summary(estimator, inputs: Inputs) -> list[tuple[str, str]]:
+def _hmm_summary(estimator, inputs: Inputs) -> list[Entry]:
     means = _state_means(estimator)
     emission = (
-        ("emission probabilities", matrix_text(estimator.emissionprob_))
+        matrix_entry("emission probabilities", "emissionprob", estimator.emissionprob_)
         if means is None
-        else ("state means", matrix_text(means))
+        else matrix_entry("state means", "state_means", means)
     )
     return [
         *fit_criteria(estimator, inputs.X.shape[0], "observation"),
-        ("start probabilities", matrix_text(estimator.startprob_)),
-        ("transition matrix", matrix_text(estimator.transmat_)),
+        matrix_entry("start probabilities", "startprob", estimator.startprob_),
+        matrix_entry("transition matrix", "transmat", estimator.transmat_),
         emission,
     ]
 
 
-def _hmm_score(estimator, inputs: Inputs) -> list[tuple[str, str]]:
-    n = inputs.X.shape[0]
-    total = estimator.score(inputs.X, inputs.lengths)
-    n_sequences = 1 if inputs.lengths is None else len(inputs.lengths)
-    return [
-        ("samples", str(n)),
-        ("sequences", str(n_sequences)),
-        ("total log-likelihood", f"{total:.10g}"),
-        ("mean log-likelihood per observation", f"{total / n:.10g}"),
-    ]
+def _hmm_score(estimator, inputs: Inputs) -> list[Entry]:
+    return sequence_score(inputs, estimator.score(inputs.X, inputs.lengths), "observation")
 
 
-def _hmm_parameters(estimator, feature_names) -> list:
+def _hmm_tables(estimator, feature_names) -> list:
     """Rich tables: every state's start probability and emission parameters, and the
     transition matrix."""
     from rich.table import Table as RichTable
 
     K = estimator.n_components
+    emission = _emission_of(estimator)
     arrays = [
-        name for name in estimator._emission_attributes if np.ndim(getattr(estimator, name)) >= 1
+        name
+        for name in (emission.attributes if emission else ())
+        if np.ndim(getattr(estimator, name)) >= 1
     ]
     # a GaussianHMM's tied covariance (D, D) is one matrix for all states, even when D == K
     tied = getattr(estimator, "covariance_type", None) == "tied"
@@ -204,6 +218,7 @@ def _plot_hmm(estimator, inputs: Inputs, path) -> None:
 
 
 def hmm_kind() -> ModelKind:
+    import emkit
     from emkit.estimators.hmm import BaseHMM
 
     return ModelKind(
@@ -213,7 +228,8 @@ def hmm_kind() -> ModelKind:
         "with --lengths FILE; init: kmeans, k-means++, random, random_from_data)",
         summary=_hmm_summary,
         score=_hmm_score,
-        parameters=_hmm_parameters,
+        tables=_hmm_tables,
+        attributes=_hmm_attributes,
         plot=_plot_hmm,
         options=(
             N_COMPONENTS,
@@ -228,7 +244,18 @@ def hmm_kind() -> ModelKind:
             STARTPROB_PRIOR,
             TRANSMAT_PRIOR,
             EMISSIONPROB_PRIOR,
+            ACCELERATE,
         ),
+        hyperparameters={
+            "n_components": "n_components",
+            "init_params": "init",
+            "learn": "learn",
+            "startprob_prior": "startprob_prior",
+            "transmat_prior": "transmat_prior",
+            "accelerate": "accelerate",
+            **_EMISSION_OPTIONS,
+        },
+        defaults_from=tuple(getattr(emkit, e.class_name) for e in EMISSIONS.values()),
         fit=_fit_hmm,
         predict=_predict_hmm,
         describe=lambda estimator: f"{estimator.n_components} hidden states",

@@ -7,23 +7,23 @@ from pathlib import Path
 
 import numpy as np
 
-from emkit.cli.common import (
+from emkit.cli.common import CLIError, matrix_text, positive_int
+from emkit.cli.kind import (
+    ACCELERATE,
     LEARN,
     LENGTHS,
-    CLIError,
     Inputs,
     ModelKind,
     Option,
     fit_criteria,
-    given,
-    matrix_text,
-    positive_int,
-    require,
+    sequence_score,
 )
+from emkit.cli.report import Entry, matrix_entry
 
-__all__ = ["lgssm_kind"]
+__all__ = ["SYMBOLS", "lgssm_kind", "parameter_name"]
 
-#: ``--param`` names and the symbols of the model equations
+#: the parameter names of the estimator and their symbols in the model equations (the
+#: short names that the summaries print); the command line takes either
 SYMBOLS = {
     "transition_matrix": "A",
     "observation_matrix": "C",
@@ -36,45 +36,61 @@ SYMBOLS = {
 }
 
 
+_BY_SYMBOL = {symbol.lower(): name for name, symbol in SYMBOLS.items()}
+_NAMES_TEXT = ", ".join(f"{symbol} ({name})" for name, symbol in SYMBOLS.items())
+
+
+def parameter_name(text: str) -> str | None:
+    """The estimator's name of a parameter given by name or by symbol (``Q``, ``m0``; in
+    any case), or None."""
+    name = text.strip().replace("-", "_")
+    return name if name in SYMBOLS else _BY_SYMBOL.get(name.lower())
+
+
 def _param_value(text: str) -> tuple[str, float]:
-    """``"transition_matrix=1"`` -> ``("transition_matrix", 1.0)`` (an argparse type)."""
-    name, equals, value = text.partition("=")
-    name = name.strip().replace("-", "_")
-    if not equals or name not in SYMBOLS:
+    """``"transition_matrix=1"`` or ``"A=1"`` -> ``("transition_matrix", 1.0)`` (an
+    argparse type)."""
+    given_name, equals, value = text.partition("=")
+    name = parameter_name(given_name)
+    if not equals or name is None:
         raise argparse.ArgumentTypeError(
-            f"expected NAME=NUMBER with NAME one of {', '.join(SYMBOLS)}; got {text!r}"
+            f"expected NAME=NUMBER with NAME one of {_NAMES_TEXT}; got {text!r}"
         )
     try:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a number after {name}=, got {value!r}"
+            f"expected a number after {given_name}=, got {value!r}"
         ) from None
     if not np.isfinite(number):
-        raise argparse.ArgumentTypeError(f"expected a finite number after {name}=, got {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number after {given_name}=, got {value!r}"
+        )
     return name, number
 
 
 STATE_DIM = Option.of(
-    "--state-dim", type=positive_int, metavar="K", help="dimension of the hidden state (required)"
+    "--state-dim",
+    type=positive_int,
+    metavar="K",
+    required=True,
+    help="dimension of the hidden state",
 )
 CONTROLS = Option.of(
     "--controls",
     metavar="FILE",
     help="known control inputs U (CSV or .npy), one row per row of DATA",
+    default_text="none",
 )
 TRANSITION_COVARIANCE_TYPE = Option.of(
     "--transition-covariance-type",
     choices=("full", "diag", "spherical"),
-    help="structure of the state noise covariance Q (default full)",
+    help="structure of the state noise covariance Q",
 )
 OBSERVATION_COVARIANCE_TYPE = Option.of(
     "--observation-covariance-type",
     choices=("full", "diag", "spherical"),
-    help="structure of the observation noise covariance R (default full)",
-)
-ACCELERATE = Option.of(
-    "--accelerate", choices=("squarem",), help="SQUAREM extrapolation of the EM map"
+    help="structure of the observation noise covariance R",
 )
 PARAM = Option.of(
     "--param",
@@ -83,32 +99,30 @@ PARAM = Option.of(
     metavar="NAME=NUMBER",
     help="starting value of a parameter, kept fixed unless NAME is in --learn; a number "
     "is that multiple of the identity (square matrices) or a constant vector; repeatable. "
-    f"NAME: {', '.join(f'{name} ({symbol})' for name, symbol in SYMBOLS.items())}",
+    f"NAME: {_NAMES_TEXT}",
+    default_text="a start from the data",
 )
 
 
-def _build_lgssm(args):
+def _learn(names):
+    """``--learn`` names (or symbols, or ``all``) as the estimator's parameter names."""
+    if names is None or tuple(names) == ("all",):
+        return names
+    unknown = [name for name in names if parameter_name(name) is None]
+    if unknown:
+        raise CLIError(
+            f"--learn has unknown parameter names {unknown}; choose from {_NAMES_TEXT}, or all"
+        )
+    return tuple(parameter_name(name) for name in names)
+
+
+def _build_lgssm(args, parameters):
     from emkit import LinearGaussianSSM
 
-    require(args, "lgssm", "state_dim")
+    if "learn" in parameters:
+        parameters["learn"] = _learn(parameters["learn"])
     initial = {f"{name}_init": value for name, value in args.param or ()}
-    return LinearGaussianSSM(
-        **given(
-            args,
-            state_dim="state_dim",
-            learn="learn",
-            transition_covariance_type="transition_covariance_type",
-            observation_covariance_type="observation_covariance_type",
-            accelerate="accelerate",
-            max_iter="max_iter",
-            tol="tol",
-            n_init="n_init",
-            random_state="random_state",
-            chunk_size="chunk_size",
-        ),
-        **initial,
-        verbose=args.verbose,
-    )
+    return LinearGaussianSSM(**parameters, **initial)
 
 
 def _controls(estimator, inputs: Inputs):
@@ -132,27 +146,34 @@ def _fit_lgssm(estimator, inputs: Inputs, args):
     return estimator.fit(inputs.X, inputs.lengths, inputs.controls)
 
 
-def _lgssm_summary(estimator, inputs: Inputs) -> list[tuple[str, str]]:
+def _lgssm_summary(estimator, inputs: Inputs) -> list[Entry]:
     eigenvalues = np.linalg.eigvals(estimator.transition_matrix_)
+    learned = [str(name) for name in estimator.learned_]
     return [
         *fit_criteria(estimator, inputs.X.shape[0], "time step"),
-        ("learned", ", ".join(SYMBOLS[name] for name in estimator.learned_) or "nothing"),
-        ("eigenvalues of A", matrix_text(eigenvalues)),
-        ("state noise Q", matrix_text(estimator.transition_covariance_)),
-        ("observation noise R", matrix_text(estimator.observation_covariance_)),
+        Entry(
+            "learned",
+            ", ".join(SYMBOLS[name] for name in learned) or "nothing",
+            {"learned": learned},
+        ),
+        Entry(
+            "eigenvalues of A",
+            matrix_text(eigenvalues),
+            # complex for every model: --json always writes {"real": [...], "imag": [...]}
+            {"transition_eigenvalues": eigenvalues.astype(complex)},
+        ),
+        matrix_entry("state noise Q", "transition_covariance", estimator.transition_covariance_),
+        matrix_entry(
+            "observation noise R", "observation_covariance", estimator.observation_covariance_
+        ),
     ]
 
 
-def _lgssm_score(estimator, inputs: Inputs) -> list[tuple[str, str]]:
-    n = inputs.X.shape[0]
+def _lgssm_score(estimator, inputs: Inputs) -> list[Entry]:
     total = estimator.score(inputs.X, inputs.lengths, _controls(estimator, inputs))
-    return [
-        ("samples", str(n)),
-        ("sequences", str(1 if inputs.lengths is None else len(inputs.lengths))),
-        ("missing values", str(inputs.table.n_missing)),
-        ("total log-likelihood", f"{total:.10g}"),
-        ("mean log-likelihood per time step", f"{total / n:.10g}"),
-    ]
+    n_missing = inputs.table.n_missing
+    missing = Entry("missing values", str(n_missing), {"n_missing": n_missing})
+    return sequence_score(inputs, total, "time step", missing)
 
 
 def _lgssm_smooth(estimator, inputs: Inputs, filtered: bool):
@@ -165,7 +186,7 @@ def _lgssm_smooth(estimator, inputs: Inputs, filtered: bool):
     return np.hstack([means, variances]), names
 
 
-def _lgssm_parameters(estimator, feature_names) -> list:
+def _lgssm_tables(estimator, feature_names) -> list:
     from rich.table import Table as RichTable
 
     table = RichTable(title=f"linear-Gaussian state-space model, state dimension {_k(estimator)}")
@@ -214,7 +235,8 @@ def lgssm_kind() -> ModelKind:
         "observations; several sequences with --lengths FILE",
         summary=_lgssm_summary,
         score=_lgssm_score,
-        parameters=_lgssm_parameters,
+        tables=_lgssm_tables,
+        attributes=lambda estimator: (*(f"{name}_" for name in SYMBOLS), "learned_"),
         plot=_plot_lgssm,
         options=(
             STATE_DIM,
@@ -226,6 +248,13 @@ def lgssm_kind() -> ModelKind:
             OBSERVATION_COVARIANCE_TYPE,
             ACCELERATE,
         ),
+        hyperparameters={
+            "state_dim": "state_dim",
+            "learn": "learn",
+            "transition_covariance_type": "transition_covariance_type",
+            "observation_covariance_type": "observation_covariance_type",
+            "accelerate": "accelerate",
+        },
         fit=_fit_lgssm,
         predict=None,
         smooth=_lgssm_smooth,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emkit.cli.common import (
+from emkit.cli.common import matrix_text
+from emkit.cli.kind import (
+    ACCELERATE,
     COVARIANCE_TYPE,
     INIT,
     N_COMPONENTS,
@@ -13,56 +15,34 @@ from emkit.cli.common import (
     ModelKind,
     Option,
     fit_criteria,
-    given,
-    matrix_text,
-    require,
+    plain_build,
 )
+from emkit.cli.report import Entry
 
-__all__ = ["gmm_kind", "kmeans_kind", "mixture_parameters", "mixture_summary"]
+__all__ = ["gmm_kind", "kmeans_kind", "mixture_summary", "mixture_tables"]
 
 ASSIGNMENT = Option.of(
-    "--assignment", choices=("soft", "hard"), help="soft: EM (default); hard: classification EM"
+    "--assignment", choices=("soft", "hard"), help="soft: EM; hard: classification EM"
 )
 
 
 # -- Gaussian mixture ---------------------------------------------------------------------
-def _build_gmm(args):
-    from emkit import GaussianMixture
-
-    require(args, "gmm", "n_components")
-    return GaussianMixture(
-        **given(
-            args,
-            n_components="n_components",
-            covariance_type="covariance_type",
-            max_iter="max_iter",
-            tol="tol",
-            n_init="n_init",
-            random_state="random_state",
-            chunk_size="chunk_size",
-            init_params="init",
-            reg_covar="reg_covar",
-            assignment="assignment",
-        ),
-        verbose=args.verbose,
-    )
-
-
-def mixture_summary(estimator, inputs: Inputs) -> list[tuple[str, str]]:
+def mixture_summary(estimator, inputs: Inputs) -> list[Entry]:
     # no (n_samples, K) array is formed either
     return fit_criteria(estimator, inputs.X.shape[0], "sample")
 
 
-def _density_score(estimator, inputs: Inputs) -> list[tuple[str, str]]:
+def _density_score(estimator, inputs: Inputs) -> list[Entry]:
     log_density = estimator.score_samples(inputs.X)
+    mean, total = float(log_density.mean()), float(log_density.sum())
     return [
-        ("samples", str(inputs.X.shape[0])),
-        ("mean log-likelihood per sample", f"{log_density.mean():.10g}"),
-        ("total log-likelihood", f"{log_density.sum():.10g}"),
+        Entry("samples", str(inputs.X.shape[0]), {"n_samples": inputs.X.shape[0]}),
+        Entry("mean log-likelihood per sample", f"{mean:.10g}", {"mean_log_likelihood": mean}),
+        Entry("total log-likelihood", f"{total:.10g}", {"total_log_likelihood": total}),
     ]
 
 
-def mixture_parameters(estimator, feature_names) -> list:
+def mixture_tables(estimator, feature_names) -> list:
     """Rich tables of a Gaussian mixture: weight, mean and covariance of every component."""
     from rich.table import Table as RichTable
 
@@ -106,54 +86,54 @@ def gmm_kind() -> ModelKind:
 
     return ModelKind(
         GaussianMixture,
-        _build_gmm,
+        plain_build(GaussianMixture),
         "Gaussian mixture (init: kmeans, k-means++, random, random_from_data)",
         summary=mixture_summary,
         score=_density_score,
-        parameters=mixture_parameters,
+        tables=mixture_tables,
+        attributes=lambda estimator: ("weights_", "means_", "covariances_"),
         plot=_plot_mixture,
-        options=(N_COMPONENTS, COVARIANCE_TYPE, INIT, REG_COVAR, ASSIGNMENT),
+        options=(N_COMPONENTS, COVARIANCE_TYPE, INIT, REG_COVAR, ASSIGNMENT, ACCELERATE),
+        hyperparameters={
+            "n_components": "n_components",
+            "covariance_type": "covariance_type",
+            "init_params": "init",
+            "reg_covar": "reg_covar",
+            "assignment": "assignment",
+            "accelerate": "accelerate",
+        },
     )
 
 
 # -- k-means ------------------------------------------------------------------------------
-def _build_kmeans(args):
-    from emkit import KMeans
-
-    require(args, "kmeans", "n_components")
-    return KMeans(
-        **given(
-            args,
-            n_clusters="n_components",
-            max_iter="max_iter",
-            tol="tol",
-            n_init="n_init",
-            random_state="random_state",
-            chunk_size="chunk_size",
-            init="init",
+def _kmeans_summary(estimator, inputs: Inputs) -> list[Entry]:
+    inertia = float(estimator.inertia_)
+    per_sample = inertia / inputs.X.shape[0]
+    return [
+        Entry(
+            "inertia",
+            f"{inertia:.6g} (sum of squared distances to the centres)",
+            {"inertia": inertia},
         ),
-        verbose=args.verbose,
-    )
-
-
-def _kmeans_summary(estimator, inputs: Inputs) -> list[tuple[str, str]]:
-    return [
-        ("inertia", f"{estimator.inertia_:.6g} (sum of squared distances to the centres)"),
-        ("per sample", f"{estimator.inertia_ / inputs.X.shape[0]:.6g}"),
+        Entry("per sample", f"{per_sample:.6g}", {"mean_squared_distance": per_sample}),
     ]
 
 
-def _kmeans_score(estimator, inputs: Inputs) -> list[tuple[str, str]]:
+def _kmeans_score(estimator, inputs: Inputs) -> list[Entry]:
     n = inputs.X.shape[0]
-    inertia = -estimator.score(inputs.X)
+    inertia = float(-estimator.score(inputs.X))
     return [
-        ("samples", str(n)),
-        ("inertia", f"{inertia:.10g}"),
-        ("mean squared distance per sample", f"{inertia / n:.10g}"),
+        Entry("samples", str(n), {"n_samples": n}),
+        Entry("inertia", f"{inertia:.10g}", {"inertia": inertia}),
+        Entry(
+            "mean squared distance per sample",
+            f"{inertia / n:.10g}",
+            {"mean_squared_distance": inertia / n},
+        ),
     ]
 
 
-def _kmeans_parameters(estimator, feature_names) -> list:
+def _kmeans_tables(estimator, feature_names) -> list:
     from rich.table import Table as RichTable
 
     table = RichTable(title=f"{estimator.n_clusters} cluster centres")
@@ -169,12 +149,14 @@ def kmeans_kind() -> ModelKind:
 
     return ModelKind(
         KMeans,
-        _build_kmeans,
+        plain_build(KMeans),
         "k-means, --n-components clusters (init: k-means++, random)",
         summary=_kmeans_summary,
         score=_kmeans_score,
-        parameters=_kmeans_parameters,
+        tables=_kmeans_tables,
+        attributes=lambda estimator: ("cluster_centers_", "inertia_"),
         plot=_plot_mixture,
         options=(N_COMPONENTS, INIT),
+        hyperparameters={"n_clusters": "n_components", "init": "init"},
         describe=lambda estimator: f"{estimator.n_clusters} clusters",
     )

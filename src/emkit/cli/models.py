@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from emkit.cli.common import CLIError, ModelKind
+from emkit.cli.common import CLIError
 from emkit.cli.hmm import hmm_kind
+from emkit.cli.kind import ModelKind
 from emkit.cli.lgssm import lgssm_kind
 from emkit.cli.mixture import gmm_kind, kmeans_kind
 

@@ -1,0 +1,164 @@
+"""``emkit fit``: fit a model kind to a data file, print a summary, save it with ``-o``."""
+
+from __future__ import annotations
+
+import re
+
+from emkit.cli.columns import add_columns
+from emkit.cli.common import (
+    CLIError,
+    check_writable,
+    flag,
+    given,
+    one_line,
+    reject,
+    require,
+    verbosity,
+)
+from emkit.cli.kind import ENGINE_OPTIONS, Inputs, ModelKind, Option, default_help
+from emkit.cli.models import MODEL_KINDS
+from emkit.cli.report import Entry, add_json, print_report
+
+__all__ = ["add_arguments", "run"]
+
+
+def _kind_options() -> dict[str, tuple[Option, dict[str, ModelKind]]]:
+    """Every option of the model kinds once: dest -> (Option, the kinds that use it)."""
+    options: dict[str, tuple[Option, dict[str, ModelKind]]] = {}
+    for name, kind in MODEL_KINDS.items():
+        for option in kind.options:
+            options.setdefault(option.dest, (option, {}))[1][name] = kind
+    return options
+
+
+def _add_option(parser, option: Option, kinds: dict[str, ModelKind], *, tag: bool) -> None:
+    kwargs = dict(option.kwargs)
+    names = f" [{', '.join(kinds)}]" if tag else ""
+    kwargs["help"] = f"{kwargs.get('help', '')}{names}{default_help(option, kinds)}".lstrip()
+    parser.add_argument(*option.flags, **kwargs)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("data", metavar="DATA", help="CSV (header optional) or .npy file")
+    parser.add_argument(
+        "--model",
+        choices=tuple(MODEL_KINDS),
+        default="gmm",
+        help="; ".join(f"{name}: {kind.help}" for name, kind in MODEL_KINDS.items()),
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="MODEL.npz",
+        help="model file to write (default: none; the summary is printed and nothing is saved)",
+    )
+    parser.add_argument(
+        "--plot", metavar="FIG.png", help="also draw the fitted model (default: no figure)"
+    )
+    add_columns(parser, "every column")
+    add_json(parser)
+    for option in ENGINE_OPTIONS:
+        _add_option(parser, option, MODEL_KINDS, tag=False)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    group = parser.add_argument_group(
+        "options of the models (in brackets: the models they apply to)"
+    )
+    for option, kinds in _kind_options().values():
+        _add_option(group, option, kinds, tag=True)
+
+
+def _build(kind: ModelKind, name: str, args):
+    foreign = [dest for dest in _kind_options() if not kind.accepts(dest)]
+    reject(args, name, *foreign)
+    for option in kind.options:
+        if option.required:
+            require(args, name, option.dest)
+    return kind.build(args, {**given(args, **kind.parameters), "verbose": verbosity(args)})
+
+
+def _option_error(kind: ModelKind, exc: Exception) -> CLIError:
+    """A scikit-learn parameter error, naming the option that set the parameter."""
+    message = one_line(exc)
+    match = re.search(r"The '(\w+)' parameter", message)
+    option = kind.option_of(match.group(1)) if match else None
+    which = f"bad value for {flag(option)}" if option else "bad option value"
+    return CLIError(f"{which}: {message} (see 'emkit fit --help')")
+
+
+def _data_entry(inputs: Inputs) -> Entry:
+    table = inputs.table
+    n, d = inputs.X.shape
+    n_sequences = 1 if inputs.lengths is None else len(inputs.lengths)
+    n_missing = table.n_missing
+    n_controls = 0 if inputs.controls is None else inputs.controls.shape[1]
+    parts = [f"{table.source}: {n} samples x {d} features"]
+    if n_sequences > 1:
+        parts.append(f"{n_sequences} sequences")
+    if n_missing:
+        parts.append(f"{n_missing} missing values")
+    if n_controls:
+        parts.append(f"{n_controls} control inputs")
+    data = {
+        "path": table.source,
+        "n_samples": n,
+        "n_features": d,
+        "columns": table.columns,
+        "n_sequences": n_sequences,
+        "n_missing": n_missing,
+        "n_controls": n_controls,
+    }
+    return Entry("data", ", ".join(parts), {"data": data})
+
+
+def _converged_entry(estimator) -> Entry:
+    n_iter = int(estimator.n_iter_)
+    text = (
+        f"yes, in {n_iter} iterations"
+        if estimator.converged_
+        else f"no, stopped after {n_iter} iterations (raise --max-iter or --tol)"
+    )
+    return Entry("converged", text, {"converged": bool(estimator.converged_), "n_iter": n_iter})
+
+
+def run(args) -> int:
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from emkit.cli.inputs import read_inputs, user_metadata
+    from emkit.io import save
+
+    kind = MODEL_KINDS[args.model]
+    if args.output:
+        check_writable(args.output, "model file")
+    if args.plot:
+        check_writable(args.plot, "figure")
+    estimator = _build(kind, args.model, args)
+    inputs = read_inputs(kind, args, args.data)
+    try:
+        kind.fit(estimator, inputs, args)
+    except InvalidParameterError as exc:
+        raise _option_error(kind, exc) from None
+    estimator.verbose = 0  # a display preference of this run, not a property of the model
+    written = None
+    if args.output:
+        written = str(save(estimator, args.output, metadata=user_metadata(inputs)))
+    if args.plot:
+        kind.plot(estimator, inputs, args.plot)
+    cls = type(estimator).__name__
+    print_report(
+        [
+            Entry(
+                "model", f"{cls}, {kind.describe(estimator)}", {"model": cls, "kind": args.model}
+            ),
+            _data_entry(inputs),
+            _converged_entry(estimator),
+            *kind.summary(estimator, inputs),
+            Entry(
+                "written",
+                written or "nothing (give -o MODEL.npz to save the model)",
+                {"written": written},
+            ),
+            Entry("figure", args.plot, {"figure": args.plot}),
+        ],
+        as_json=args.json,
+    )
+    return 0

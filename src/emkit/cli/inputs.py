@@ -1,0 +1,96 @@
+"""The inputs of the commands: a data file (its ``--columns``) with its ``--lengths`` and
+``--controls`` files, and model files with the column names they keep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emkit.cli.columns import COLUMNS_KEY, by_names, by_option
+from emkit.cli.common import CLIError, flag, one_line
+from emkit.cli.data import read_controls, read_lengths, read_table
+from emkit.cli.kind import Inputs, ModelKind
+from emkit.cli.models import kind_of, name_of
+
+__all__ = ["SavedModel", "load_model", "read_for_model", "read_inputs", "user_metadata"]
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A model file: the fitted estimator and the file's metadata."""
+
+    path: str
+    estimator: object
+    metadata: dict
+
+    @property
+    def kind(self) -> ModelKind:
+        """The model kind of the estimator (a CLIError for a class the command line
+        does not handle)."""
+        return kind_of(self.estimator)
+
+    @property
+    def columns(self) -> tuple[str, ...] | None:
+        """The header names of the columns the model was fitted on, or None."""
+        names = self.metadata.get("user", {}).get(COLUMNS_KEY)
+        return None if names is None else tuple(names)
+
+    @property
+    def class_name(self) -> str:
+        return type(self.estimator).__name__
+
+
+def load_model(path: str) -> SavedModel:
+    from emkit.io import ModelFileError, load, read_metadata
+
+    try:
+        estimator = load(path)
+        metadata = read_metadata(path)
+    except (FileNotFoundError, ModelFileError):
+        raise
+    except Exception as exc:  # any failure to rebuild means the file is unusable
+        raise CLIError(f"{path} is not a readable emkit model file ({one_line(exc)})") from None
+    return SavedModel(path, estimator, metadata)
+
+
+def read_inputs(kind: ModelKind, args, path: str, select=None) -> Inputs:
+    """The data file ``path`` (its ``--columns``, else the columns ``select`` picks) with
+    the ``--lengths`` and ``--controls`` files of ``args``."""
+    columns = getattr(args, "columns", None)
+    if columns is not None:
+        select = by_option(columns)
+    table = read_table(path, missing=kind.missing_values, select=select)
+    lengths, controls = getattr(args, "lengths", None), getattr(args, "controls", None)
+    return Inputs(
+        table,
+        None if lengths is None else read_lengths(lengths, table),
+        None if controls is None else read_controls(controls, table),
+    )
+
+
+def user_metadata(inputs: Inputs) -> dict:
+    """What ``emkit fit`` keeps in the model file about its data: the column names."""
+    columns = inputs.table.columns
+    return {} if columns is None else {COLUMNS_KEY: list(columns)}
+
+
+def read_for_model(model: SavedModel, args) -> Inputs:
+    """``args.data`` (and its lengths and controls) for a saved model: the columns of
+    ``--columns``, else those the model was fitted on (by name, from a file with a
+    header), checked against the number of features of the model."""
+    for option in ("lengths", "controls"):
+        if getattr(args, option, None) is not None and not model.kind.accepts(option):
+            raise CLIError(
+                f"{flag(option)} does not apply to {model.class_name} models "
+                f"(--model {name_of(model.kind)})"
+            )
+    select = None if model.columns is None else by_names(model.columns)
+    inputs = read_inputs(model.kind, args, args.data, select)
+    expected = getattr(model.estimator, "n_features_in_", None)
+    got = inputs.X.shape[1]
+    if expected is not None and got != int(expected):
+        raise CLIError(
+            f"wrong number of columns in {inputs.table.source}: expected {int(expected)} "
+            f"(the model was fitted on {int(expected)} features), got {got}; pick the "
+            "model's columns with --columns"
+        )
+    return inputs
