@@ -1,8 +1,15 @@
-"""Covariance structures of the Gaussian family: full, tied, diag, spherical.
+"""Covariance structures: full, tied, diag, spherical, for every model that has covariances.
 
-Each structure stores covariances in scikit-learn's shapes and knows the handful of
-type-specific operations the Gaussian family needs, so that the family itself has a
-single code path. Shapes, for K components in D dimensions:
+The one place that knows which covariance types exist, their shapes, their numbers of
+free parameters, their constraints and their unconstrained (log-Cholesky, log-variance)
+form. The Gaussian family (mixtures, HMM emissions, the Gaussians of a GMM-HMM state)
+stores covariances in scikit-learn's shapes and calls the structure classes of
+:data:`COVARIANCE_TYPES`, so that the family itself has a single code path; the
+linear-Gaussian state-space model stores each of its covariances as one full (n, n)
+matrix with a structure, through the one-matrix functions at the end of this module
+(:data:`MATRIX_COVARIANCE_TYPES`, :func:`matrix_size`, :func:`pack_matrix`,
+:func:`unpack_matrix`, :func:`project_matrix`). Shapes, for K components in D
+dimensions:
 
 =========  ================  ==========================================
 type       covariances       "scatter" statistic (sum of r·(x-a)(x-a)ᵀ)
@@ -15,6 +22,21 @@ spherical  (K,)              (K,)        trace only
 
 Precision Cholesky factors follow scikit-learn: an upper-triangular ``L`` with
 ``precision = L Lᵀ`` (full, tied), or ``1 / sqrt(variance)`` (diag, spherical).
+
+Besides the family's E- and M-step operations, every structure class has
+
+* ``shape(K, D)`` and ``n_parameters(K, D)``: the shape of the covariances and their
+  number of free parameters;
+* ``to_unconstrained(cov)`` (1-D) and ``from_unconstrained(vector, K, D)``: the
+  log-Cholesky factors of full and tied matrices (log of the diagonal), the
+  log-variances of diag and spherical ones;
+* ``project(matrix)``: the covariance of one component within the structure that
+  maximises the Gaussian likelihood, given a full (D, D) covariance (the scatter over
+  the count): the matrix itself, its diagonal, or its mean variance;
+* ``as_matrix(entry, D)``: one component's covariance as a full (D, D) matrix, and
+  ``component_covariance(cov, k, D)`` the same for component k of the covariances;
+* ``from_matrix(matrix)``: the covariances of a single component (K = 1) whose full
+  (D, D) matrix already has the structure.
 """
 
 from __future__ import annotations
@@ -177,6 +199,14 @@ class _PerComponent:
     def prior_scatter(prior_cov, n_components, n_features):
         return np.broadcast_to(prior_cov, (n_components, *prior_cov.shape))
 
+    @classmethod
+    def component_covariance(cls, cov, k, n_features):
+        return cls.as_matrix(cov[k], n_features)
+
+    @classmethod
+    def from_matrix(cls, matrix):
+        return np.asarray(cls.project(matrix))[None]
+
 
 class _Full(_PerComponent):
     name = "full"
@@ -188,10 +218,6 @@ class _Full(_PerComponent):
     @staticmethod
     def from_unconstrained(vector, n_components, n_features):
         return _from_log_cholesky(vector, n_components, n_features)
-
-    @staticmethod
-    def n_unconstrained(n_components, n_features):
-        return n_components * n_features * (n_features + 1) // 2
 
     @staticmethod
     def precision_cholesky(cov, counts=None):
@@ -244,16 +270,20 @@ class _Full(_PerComponent):
         return np.linalg.eigvalsh(cov)
 
     @staticmethod
-    def prior_from_covariance(cov):
+    def project(cov):
         return cov
+
+    @staticmethod
+    def as_matrix(entry, n_features):
+        return entry
+
+    @staticmethod
+    def shape(K, D):
+        return (K, D, D)
 
     @staticmethod
     def n_parameters(K, D):
         return K * D * (D + 1) // 2
-
-    @staticmethod
-    def component_covariance(cov, k, n_features):
-        return cov[k]
 
     @staticmethod
     def precisions(prec_chol):
@@ -270,10 +300,6 @@ class _Tied(_Full):
     @staticmethod
     def from_unconstrained(vector, n_components, n_features):
         return _from_log_cholesky(vector, 1, n_features)[0]
-
-    @staticmethod
-    def n_unconstrained(n_components, n_features):
-        return n_features * (n_features + 1) // 2
 
     @staticmethod
     def precision_cholesky(cov, counts=None):
@@ -319,13 +345,21 @@ class _Tied(_Full):
     def prior_scatter(prior_cov, n_components, n_features):
         return prior_cov
 
+    @classmethod
+    def component_covariance(cls, cov, k, n_features):
+        return cls.as_matrix(cov, n_features)
+
+    @staticmethod
+    def from_matrix(matrix):
+        return matrix
+
+    @staticmethod
+    def shape(K, D):
+        return (D, D)
+
     @staticmethod
     def n_parameters(K, D):
         return D * (D + 1) // 2
-
-    @staticmethod
-    def component_covariance(cov, k, n_features):
-        return cov
 
     @staticmethod
     def precisions(prec_chol):
@@ -346,10 +380,6 @@ class _Diag(_PerComponent):
     @staticmethod
     def from_unconstrained(vector, n_components, n_features):
         return np.exp(vector).reshape(n_components, n_features)
-
-    @staticmethod
-    def n_unconstrained(n_components, n_features):
-        return n_components * n_features
 
     @staticmethod
     def precision_cholesky(cov, counts=None):
@@ -399,16 +429,20 @@ class _Diag(_PerComponent):
         return cov
 
     @staticmethod
-    def prior_from_covariance(cov):
+    def project(cov):
         return np.diag(cov).copy()
+
+    @staticmethod
+    def as_matrix(entry, n_features):
+        return np.diag(entry)
+
+    @staticmethod
+    def shape(K, D):
+        return (K, D)
 
     @staticmethod
     def n_parameters(K, D):
         return K * D
-
-    @staticmethod
-    def component_covariance(cov, k, n_features):
-        return np.diag(cov[k])
 
     @staticmethod
     def precisions(prec_chol):
@@ -425,10 +459,6 @@ class _Spherical(_Diag):
     @staticmethod
     def from_unconstrained(vector, n_components, n_features):
         return np.exp(vector)
-
-    @staticmethod
-    def n_unconstrained(n_components, n_features):
-        return n_components
 
     @staticmethod
     def log_det(prec_chol, n_features):
@@ -473,16 +503,25 @@ class _Spherical(_Diag):
         return np.full(n_components, n_features * float(prior_cov))
 
     @staticmethod
-    def prior_from_covariance(cov):
-        return float(np.mean(np.diag(cov)))
+    def project(cov):
+        # the mean variance; max(.., 1): a 0 x 0 matrix (no states) projects to 0
+        return float(np.trace(cov) / max(cov.shape[0], 1))
+
+    @staticmethod
+    def as_matrix(entry, n_features):
+        return entry * np.eye(n_features)
+
+    @staticmethod
+    def from_matrix(matrix):
+        return np.diag(matrix)[:1]
+
+    @staticmethod
+    def shape(K, D):
+        return (K,)
 
     @staticmethod
     def n_parameters(K, D):
         return K
-
-    @staticmethod
-    def component_covariance(cov, k, n_features):
-        return cov[k] * np.eye(n_features)
 
     @staticmethod
     def sample(rng, mean, cov, k, n):
@@ -496,8 +535,7 @@ COVARIANCE_TYPES = {cls.name: cls for cls in (_Full, _Tied, _Diag, _Spherical)}
 def covariance_shape(covariance_type: str, n_components: int, n_features: int) -> tuple:
     """Shape of the covariances of ``n_components`` Gaussians in ``n_features`` dimensions:
     (K, D, D) full, (D, D) tied, (K, D) diag, (K,) spherical."""
-    K, D = n_components, n_features
-    return {"full": (K, D, D), "tied": (D, D), "diag": (K, D), "spherical": (K,)}[covariance_type]
+    return COVARIANCE_TYPES[covariance_type].shape(n_components, n_features)
 
 
 def check_covariances(array: np.ndarray, name: str, matrices: bool, unit: str = "component"):
@@ -535,3 +573,39 @@ def check_covariances(array: np.ndarray, name: str, matrices: bool, unit: str = 
                 f"{name}{where} must be symmetric positive definite (its smallest "
                 f"eigenvalue is {smallest:.3g})"
             )
+
+
+# -- one covariance matrix with a structure (the state-space model's Q, R and P0) ----------
+#: The structures of a single covariance matrix, stored as a full (n, n) matrix: "tied"
+#: shares one matrix between components, so for a single matrix it is "full".
+MATRIX_COVARIANCE_TYPES = tuple(name for name in COVARIANCE_TYPES if name != "tied")
+
+
+def matrix_size(covariance_type: str, n: int) -> int:
+    """Free parameters of one (n, n) covariance matrix with the structure: n (n + 1) / 2
+    full, n diag, 1 spherical (the length of :func:`pack_matrix`'s vector)."""
+    return COVARIANCE_TYPES[covariance_type].n_parameters(1, n)
+
+
+def pack_matrix(matrix: np.ndarray, covariance_type: str) -> np.ndarray:
+    """One covariance matrix (n, n) that has the structure as an unconstrained 1-D vector
+    of :func:`matrix_size` entries: its log-Cholesky factor (full), its log-variances
+    (diag) or its one log-variance (spherical), as the Gaussian family packs them."""
+    structure = COVARIANCE_TYPES[covariance_type]
+    return structure.to_unconstrained(structure.from_matrix(matrix))
+
+
+def unpack_matrix(vector: np.ndarray, n: int, covariance_type: str) -> np.ndarray:
+    """Inverse of :func:`pack_matrix`: the (n, n) covariance matrix, positive definite
+    for any vector."""
+    structure = COVARIANCE_TYPES[covariance_type]
+    return structure.component_covariance(structure.from_unconstrained(vector, 1, n), 0, n)
+
+
+def project_matrix(matrix: np.ndarray, covariance_type: str) -> np.ndarray:
+    """The (n, n) covariance matrix within the structure that maximises the Gaussian
+    likelihood, given a full covariance ``matrix`` (n, n) (a scatter over its count):
+    ``matrix`` itself (full), its diagonal (diag), its mean variance times the identity
+    (spherical)."""
+    structure = COVARIANCE_TYPES[covariance_type]
+    return structure.as_matrix(structure.project(matrix), matrix.shape[0])

@@ -336,7 +336,7 @@ class GaussianFamily(Family):
         if covariance_prior is None:
             centred = X - mean
             data_cov = (weights * centred.T) @ centred / (total - 1) if total > 1 else np.eye(D)
-            covariance_prior = self._cov.prior_from_covariance(data_cov / n_components ** (2.0 / D))
+            covariance_prior = self._cov.project(data_cov / n_components ** (2.0 / D))
         return GaussianPrior(
             np.asarray(mean_prior, dtype=float),
             float(mean_strength),

@@ -65,6 +65,13 @@ from emkit._kernels.kalman import (
     rts_smoother,
 )
 from emkit.containers import Statistics
+from emkit.families._covariance import (
+    MATRIX_COVARIANCE_TYPES,
+    matrix_size,
+    pack_matrix,
+    project_matrix,
+    unpack_matrix,
+)
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -87,7 +94,8 @@ PARAM_NAMES = (
     "control_transition_matrix",
     "control_observation_matrix",
 )
-COVARIANCE_TYPES = ("full", "diag", "spherical")
+#: structures of the covariances Q and R (see :mod:`emkit.families._covariance`)
+COVARIANCE_TYPES = MATRIX_COVARIANCE_TYPES
 
 
 @dataclass(frozen=True)
@@ -355,17 +363,13 @@ class LGSSM:
     def n_free_parameters(self) -> int:
         """Number of scalar parameters that EM estimates."""
         k, p, m = self.state_dim, self.n_features, self.n_controls
-
-        def cov(n, kind):
-            return {"full": n * (n + 1) // 2, "diag": n, "spherical": 1}[kind]
-
         counts = {
             "transition_matrix": k * k,
             "observation_matrix": p * k,
-            "transition_covariance": cov(k, self.transition_covariance_type),
-            "observation_covariance": cov(p, self.observation_covariance_type),
+            "transition_covariance": matrix_size(self.transition_covariance_type, k),
+            "observation_covariance": matrix_size(self.observation_covariance_type, p),
             "initial_state_mean": k,
-            "initial_state_covariance": cov(k, "full"),
+            "initial_state_covariance": matrix_size("full", k),
             "control_transition_matrix": k * m,
             "control_observation_matrix": p * m,
         }
@@ -375,9 +379,11 @@ class LGSSM:
     def pack(self, params: LGSSMParams) -> np.ndarray:
         """The learned parameters as one unconstrained 1-D vector.
 
-        Matrices and the initial mean as they are; a full covariance by its
-        log-Cholesky factor (log of the diagonal, then the strict lower triangle), a
-        diagonal one by its log-variances, a spherical one by its log-variance.
+        Matrices and the initial mean as they are; a covariance as the Gaussian
+        family packs it (:func:`emkit.families._covariance.pack_matrix`): a full one by
+        its log-Cholesky factor (the lower triangle row by row, the log of the
+        diagonal), a diagonal one by its log-variances, a spherical one by its
+        log-variance.
         """
         kinds = self._covariance_types()
         parts = []
@@ -386,7 +392,7 @@ class LGSSM:
                 continue
             value = getattr(params, name)
             if name in kinds:
-                parts.append(_pack_covariance(value, kinds[name]))
+                parts.append(pack_matrix(value, kinds[name]))
             else:
                 parts.append(np.ravel(value))
         return np.concatenate(parts) if parts else np.zeros(0)
@@ -400,10 +406,8 @@ class LGSSM:
                 continue
             shape = np.shape(getattr(like, name))
             if name in kinds:
-                size = _packed_covariance_size(shape[0], kinds[name])
-                values[name] = _unpack_covariance(
-                    vector[start : start + size], shape[0], kinds[name]
-                )
+                size = matrix_size(kinds[name], shape[0])
+                values[name] = unpack_matrix(vector[start : start + size], shape[0], kinds[name])
             else:
                 size = int(np.prod(shape))
                 values[name] = vector[start : start + size].reshape(shape)
@@ -506,15 +510,6 @@ def _symmetric(M):
     return 0.5 * (M + M.T)
 
 
-def _constrained(cov, kind):
-    """Maximiser of the Gaussian likelihood within the structure ``kind`` (cov = scatter/n)."""
-    if kind == "diag":
-        return np.diag(np.diag(cov))
-    if kind == "spherical":
-        return np.eye(cov.shape[0]) * (np.trace(cov) / max(cov.shape[0], 1))
-    return cov
-
-
 def _maximise(
     stats: LGSSMStats, learn, fixed: LGSSMParams, q_type, r_type, reg_covar, *, check=True
 ):
@@ -528,7 +523,7 @@ def _maximise(
         return None if name in learn else getattr(fixed, name)
 
     def covariance(name, scatter, count, kind):
-        cov = _constrained(scatter / count, kind)
+        cov = project_matrix(scatter / count, kind)
         cov = cov + reg_covar * np.eye(cov.shape[0]) if reg_covar else cov
         if not check:
             return cov
@@ -591,29 +586,6 @@ def _maximise(
     else:
         P0 = fixed.initial_state_covariance
     return LGSSMParams(A, C, Q, R, m0, P0, B, D)
-
-
-def _packed_covariance_size(n, kind) -> int:
-    return {"full": n * (n + 1) // 2, "diag": n, "spherical": 1}[kind]
-
-
-def _pack_covariance(S, kind) -> np.ndarray:
-    if kind == "spherical":
-        return np.log(S[:1, 0])
-    if kind == "diag":
-        return np.log(np.diag(S))
-    chol = np.linalg.cholesky(S)
-    return np.concatenate([np.log(np.diag(chol)), chol[np.tril_indices(S.shape[0], -1)]])
-
-
-def _unpack_covariance(vector, n, kind) -> np.ndarray:
-    if kind == "spherical":
-        return np.exp(vector[0]) * np.eye(n)
-    if kind == "diag":
-        return np.diag(np.exp(vector))
-    chol = np.diag(np.exp(vector[:n]))
-    chol[np.tril_indices(n, -1)] = vector[n:]
-    return chol @ chol.T
 
 
 def _gaussian_term(cov, scatter, count) -> float:
@@ -747,9 +719,9 @@ def data_driven_params(
         # diagonal, as in factor analysis: with k < p the residual of the projection
         # has rank p - k, so its full covariance would be singular
         floor = 0.05 * np.where(variance > 0, variance, scale)
-        R = _constrained(np.diag(np.maximum(np.diag(R), floor)), observation_covariance_type)
+        R = project_matrix(np.diag(np.maximum(np.diag(R), floor)), observation_covariance_type)
     if given.transition_covariance is None:
-        Q = _constrained(Q + 1e-6 * state_var * np.eye(k), transition_covariance_type)
+        Q = project_matrix(Q + 1e-6 * state_var * np.eye(k), transition_covariance_type)
     P0 = given.initial_state_covariance
     if P0 is None:
         P0 = np.atleast_2d(np.cov(states.T, bias=True)) if T > 1 else np.eye(k)
