@@ -192,7 +192,7 @@ def test_a_state_without_posterior_mass_is_reported_and_stays_valid():
     model = HMM(PoissonFamily(), 3, initial=HMMParams(startprob, transmat, None), init="random")
     params = model.init_params([chunk(X)], np.random.RandomState(0))
     stats, _ = model.e_step(params, chunk(X))
-    assert stats.occupancy[2] == 0.0
+    assert stats.sum_w[2] == 0.0
     with pytest.warns(EmptyStateWarning, match="hidden state 2"):
         new = model.m_step(stats)
     assert np.all(np.isfinite(new.transmat)) and np.all(np.isfinite(new.emission.rates))
@@ -301,9 +301,9 @@ def test_dirichlet_priors_add_pseudo_counts_to_the_expected_counts():
     params = model.init_params([chunk(X)], np.random.RandomState(0))
     stats, _ = model.e_step(params, chunk(X, [40, 40]))
     new = model.m_step(stats)
-    expected = (stats.trans + 0.5) / (stats.trans.sum(axis=1, keepdims=True) + 1.5)
+    expected = (stats.sum_trans + 0.5) / (stats.sum_trans.sum(axis=1, keepdims=True) + 1.5)
     np.testing.assert_allclose(new.transmat, expected, rtol=1e-12)
-    np.testing.assert_allclose(new.startprob, (stats.start + 2.0) / (2.0 + 6.0), rtol=1e-12)
+    np.testing.assert_allclose(new.startprob, (stats.sum_start + 2.0) / (2.0 + 6.0), rtol=1e-12)
     # the log-prior is the Dirichlet(1 + c) density's kernel
     value = 2.0 * np.log(new.startprob).sum() + 0.5 * np.log(new.transmat).sum()
     assert model.log_prior(new) == pytest.approx(value, rel=1e-12)

@@ -122,20 +122,20 @@ class DensePosterior:
         T = self.T
         z, x, M = self.z, self.x, self.second_moment
         out = {
-            "init_z": self.mean[z(0)],
-            "init_zz": M(z(0), z(0)),
-            "zz": sum(M(z(t), z(t)) for t in range(T)),
-            "zz_prev": sum(M(z(t - 1), z(t - 1)) for t in range(1, T)),
-            "zz_next": sum(M(z(t), z(t)) for t in range(1, T)),
-            "cross": sum(M(z(t), z(t - 1)) for t in range(1, T)),
-            "zu_prev": sum(np.outer(self.mean[z(t - 1)], U[t]) for t in range(1, T)),
-            "zu_next": sum(np.outer(self.mean[z(t)], U[t]) for t in range(1, T)),
-            "uu_next": sum(np.outer(U[t], U[t]) for t in range(1, T)),
-            "xz": sum(M(x(t), z(t)) for t in range(T)),
-            "xu": sum(np.outer(self.mean[x(t)], U[t]) for t in range(T)),
-            "zu": sum(np.outer(self.mean[z(t)], U[t]) for t in range(T)),
-            "uu": U.T @ U,
-            "xx": sum(M(x(t), x(t)) for t in range(T)),
+            "sum_z_first": self.mean[z(0)],
+            "sum_zz_first": M(z(0), z(0)),
+            "sum_zz": sum(M(z(t), z(t)) for t in range(T)),
+            "sum_zz_prev": sum(M(z(t - 1), z(t - 1)) for t in range(1, T)),
+            "sum_zz_next": sum(M(z(t), z(t)) for t in range(1, T)),
+            "sum_zz_cross": sum(M(z(t), z(t - 1)) for t in range(1, T)),
+            "sum_zu_prev": sum(np.outer(self.mean[z(t - 1)], U[t]) for t in range(1, T)),
+            "sum_zu_next": sum(np.outer(self.mean[z(t)], U[t]) for t in range(1, T)),
+            "sum_uu_next": sum(np.outer(U[t], U[t]) for t in range(1, T)),
+            "sum_xz": sum(M(x(t), z(t)) for t in range(T)),
+            "sum_xu": sum(np.outer(self.mean[x(t)], U[t]) for t in range(T)),
+            "sum_zu": sum(np.outer(self.mean[z(t)], U[t]) for t in range(T)),
+            "sum_uu": U.T @ U,
+            "sum_xx": sum(M(x(t), x(t)) for t in range(T)),
         }
         return out
 

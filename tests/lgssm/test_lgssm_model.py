@@ -222,7 +222,7 @@ def test_singular_learned_covariance_is_a_clear_error():
     stats, _ = model.e_step(params, chunk_of(X, U))
     C = params.observation_matrix
     # observations explained exactly by the states: zero expected residual
-    exact = dataclasses.replace(stats, xx=C @ stats.zz @ C.T, xz=C @ stats.zz)
+    exact = dataclasses.replace(stats, sum_xx=C @ stats.sum_zz @ C.T, sum_xz=C @ stats.sum_zz)
     with pytest.raises(np.linalg.LinAlgError, match="observation_covariance is not positive"):
         model.m_step(exact)
     regularised = _model(params, {"observation_covariance"}, reg_covar=1e-6).m_step(exact)

@@ -72,7 +72,7 @@ def test_chunk_statistics_about_different_shifts_still_add_up(X, covariance_type
     whole, _ = model.e_step(params, MixtureChunk(X))
     a, _ = model.e_step(params, MixtureChunk(X[:40]))
     b, _ = model.e_step(params, MixtureChunk(X[40:]))
-    moved = type(b)(b.sum_resp, b.components.recentred(b.components.shift + np.array([3.0, -7.0])))
+    moved = type(b)(b.sum_w, b.components.recentred(b.components.shift + np.array([3.0, -7.0])))
     assert not np.array_equal(moved.components.shift, a.components.shift)
     assert allclose(a + moved, whole, rtol=1e-12, atol=1e-9)
     assert model.m_step(a + moved).components.means == pytest.approx(
@@ -234,7 +234,7 @@ def test_weight_prior_gives_dirichlet_map_weights(X):
     params = fitted_params(model, X)
     stats, _ = model.e_step(params, MixtureChunk(X))
     new = model.m_step(stats)
-    counts = stats.sum_resp
+    counts = stats.sum_w
     np.testing.assert_allclose(new.weights, (counts + 4.0) / (counts.sum() + 12.0), rtol=1e-12)
     assert model.log_prior(new) == pytest.approx(
         4.0 * np.log(new.weights).sum() + model.family.log_prior(new.components)

@@ -65,20 +65,20 @@ def expected_statistics(X, U, offsets, C, D, R, smoothed: SmootherResult) -> dic
         for t in range(start, end):
             mu, u = sm[t], U[t]
             Ezz = sc[t] + np.outer(mu, mu)
-            out["zz"] += Ezz
-            out["zu"] += np.outer(mu, u)
-            out["uu"] += np.outer(u, u)
+            out["sum_zz"] += Ezz
+            out["sum_zu"] += np.outer(mu, u)
+            out["sum_uu"] += np.outer(u, u)
             if t == start:
-                out["init_z"] += mu
-                out["init_zz"] += Ezz
+                out["sum_z_first"] += mu
+                out["sum_zz_first"] += Ezz
             else:
                 prev = sm[t - 1]
-                out["zz_next"] += Ezz
-                out["zz_prev"] += sc[t - 1] + np.outer(prev, prev)
-                out["cross"] += cc[t] + np.outer(mu, prev)
-                out["zu_next"] += np.outer(mu, u)
-                out["zu_prev"] += np.outer(prev, u)
-                out["uu_next"] += np.outer(u, u)
+                out["sum_zz_next"] += Ezz
+                out["sum_zz_prev"] += sc[t - 1] + np.outer(prev, prev)
+                out["sum_zz_cross"] += cc[t] + np.outer(mu, prev)
+                out["sum_zu_next"] += np.outer(mu, u)
+                out["sum_zu_prev"] += np.outer(prev, u)
+                out["sum_uu_next"] += np.outer(u, u)
             # joint posterior of (z_t, x_t): x_t = C z_t + D u_t + v_t, conditioned on x_o
             o = ~np.isnan(X[t])
             mis = ~o
@@ -97,7 +97,7 @@ def expected_statistics(X, U, offsets, C, D, R, smoothed: SmootherResult) -> dic
             extra_xx = np.zeros((p, p))
             extra_xz[mis] = H @ sc[t]
             extra_xx[np.ix_(mis, mis)] = H @ sc[t] @ H.T + cond
-            out["xz"] += np.outer(xhat, mu) + extra_xz
-            out["xu"] += np.outer(xhat, u)
-            out["xx"] += np.outer(xhat, xhat) + extra_xx
+            out["sum_xz"] += np.outer(xhat, mu) + extra_xz
+            out["sum_xu"] += np.outer(xhat, u)
+            out["sum_xx"] += np.outer(xhat, xhat) + extra_xx
     return out

@@ -343,20 +343,20 @@ def _statistics_kernel(
     sm_means,
     sm_covs,
     cross_covs,
-    init_z,
-    init_zz,
-    zz,
-    zz_prev,
-    zz_next,
-    cross,
-    zu_prev,
-    zu_next,
-    uu_next,
-    xz,
-    xu,
-    zu,
-    uu,
-    xx,
+    sum_z_first,
+    sum_zz_first,
+    sum_zz,
+    sum_zz_prev,
+    sum_zz_next,
+    sum_zz_cross,
+    sum_zu_prev,
+    sum_zu_next,
+    sum_uu_next,
+    sum_xz,
+    sum_xu,
+    sum_zu,
+    sum_uu,
+    sum_xx,
 ):
     n_obs_dim = X.shape[1]
     k = C.shape[1]
@@ -380,31 +380,31 @@ def _statistics_kernel(
             for i in range(k):
                 for j in range(k):
                     Ezz[i, j] = Sig[i, j] + mu[i] * mu[j]
-                    zz[i, j] += Ezz[i, j]
+                    sum_zz[i, j] += Ezz[i, j]
                 for j in range(n_ctrl):
-                    zu[i, j] += mu[i] * U[t, j]
+                    sum_zu[i, j] += mu[i] * U[t, j]
             for i in range(n_ctrl):
                 for j in range(n_ctrl):
-                    uu[i, j] += U[t, i] * U[t, j]
+                    sum_uu[i, j] += U[t, i] * U[t, j]
             if t == start:
                 for i in range(k):
-                    init_z[i] += mu[i]
+                    sum_z_first[i] += mu[i]
                     for j in range(k):
-                        init_zz[i, j] += Ezz[i, j]
+                        sum_zz_first[i, j] += Ezz[i, j]
             else:
                 mu_prev = sm_means[t - 1]
                 V = cross_covs[t]
                 for i in range(k):
                     for j in range(k):
-                        zz_next[i, j] += Ezz[i, j]
-                        zz_prev[i, j] += sm_covs[t - 1, i, j] + mu_prev[i] * mu_prev[j]
-                        cross[i, j] += V[i, j] + mu[i] * mu_prev[j]
+                        sum_zz_next[i, j] += Ezz[i, j]
+                        sum_zz_prev[i, j] += sm_covs[t - 1, i, j] + mu_prev[i] * mu_prev[j]
+                        sum_zz_cross[i, j] += V[i, j] + mu[i] * mu_prev[j]
                     for j in range(n_ctrl):
-                        zu_next[i, j] += mu[i] * U[t, j]
-                        zu_prev[i, j] += mu_prev[i] * U[t, j]
+                        sum_zu_next[i, j] += mu[i] * U[t, j]
+                        sum_zu_prev[i, j] += mu_prev[i] * U[t, j]
                 for i in range(n_ctrl):
                     for j in range(n_ctrl):
-                        uu_next[i, j] += U[t, i] * U[t, j]
+                        sum_uu_next[i, j] += U[t, i] * U[t, j]
             # observation moments; missing coordinates x_m are latent too:
             # x_m | z, x_o ~ N(H z + h, R_mm - R_mo R_oo^{-1} R_om) with
             # H = C_m - G C_o, h = D_m u + G (x_o - D_o u), G = R_mo R_oo^{-1}
@@ -457,7 +457,7 @@ def _statistics_kernel(
                         for q in range(k):
                             acc += H[b, q] * Sig[q, j]
                         HS[b, j] = acc
-                        xz[mis[b], j] += acc
+                        sum_xz[mis[b], j] += acc
                 for b in range(n_m):
                     for c in range(n_m):
                         # conditional covariance R_mm - R_mo R_oo^{-1} R_om
@@ -466,14 +466,14 @@ def _statistics_kernel(
                             acc -= R[mis[b], obs[a]] * G[a, c]
                         for j in range(k):
                             acc += HS[b, j] * H[c, j]
-                        xx[mis[b], mis[c]] += acc
+                        sum_xx[mis[b], mis[c]] += acc
             for i in range(n_obs_dim):
                 for j in range(k):
-                    xz[i, j] += xhat[i] * mu[j]
+                    sum_xz[i, j] += xhat[i] * mu[j]
                 for j in range(n_ctrl):
-                    xu[i, j] += xhat[i] * U[t, j]
+                    sum_xu[i, j] += xhat[i] * U[t, j]
                 for j in range(n_obs_dim):
-                    xx[i, j] += xhat[i] * xhat[j]
+                    sum_xx[i, j] += xhat[i] * xhat[j]
     return _OK, -1
 
 
@@ -609,20 +609,20 @@ def rts_smoother(offsets, A, Q, filtered: FilterResult) -> SmootherResult:
 
 #: names and shapes (in terms of k, p, m) of the arrays returned by expected_statistics
 STATISTICS_FIELDS = (
-    ("init_z", ("k",)),
-    ("init_zz", ("k", "k")),
-    ("zz", ("k", "k")),
-    ("zz_prev", ("k", "k")),
-    ("zz_next", ("k", "k")),
-    ("cross", ("k", "k")),
-    ("zu_prev", ("k", "m")),
-    ("zu_next", ("k", "m")),
-    ("uu_next", ("m", "m")),
-    ("xz", ("p", "k")),
-    ("xu", ("p", "m")),
-    ("zu", ("k", "m")),
-    ("uu", ("m", "m")),
-    ("xx", ("p", "p")),
+    ("sum_z_first", ("k",)),
+    ("sum_zz_first", ("k", "k")),
+    ("sum_zz", ("k", "k")),
+    ("sum_zz_prev", ("k", "k")),
+    ("sum_zz_next", ("k", "k")),
+    ("sum_zz_cross", ("k", "k")),
+    ("sum_zu_prev", ("k", "m")),
+    ("sum_zu_next", ("k", "m")),
+    ("sum_uu_next", ("m", "m")),
+    ("sum_xz", ("p", "k")),
+    ("sum_xu", ("p", "m")),
+    ("sum_zu", ("k", "m")),
+    ("sum_uu", ("m", "m")),
+    ("sum_xx", ("p", "p")),
 )
 
 
@@ -632,22 +632,22 @@ def expected_statistics(X, U, offsets, C, D, R, smoothed: SmootherResult) -> dic
     Sums over all time steps ``t`` (and over ``t >= 2`` of every sequence for the
     transition moments), with ``E`` the posterior expectation given the observed data:
 
-    ================  =============================================
-    ``init_z``        sum over sequences of E[z_1]
-    ``init_zz``       sum over sequences of E[z_1 z_1']
-    ``zz``            sum_t E[z_t z_t']
-    ``zz_prev``       sum_{t>=2} E[z_{t-1} z_{t-1}']
-    ``zz_next``       sum_{t>=2} E[z_t z_t']
-    ``cross``         sum_{t>=2} E[z_t z_{t-1}']
-    ``zu_prev``       sum_{t>=2} E[z_{t-1}] u_t'
-    ``zu_next``       sum_{t>=2} E[z_t] u_t'
-    ``uu_next``       sum_{t>=2} u_t u_t'
-    ``xz``            sum_t E[x_t z_t']
-    ``xu``            sum_t E[x_t] u_t'
-    ``zu``            sum_t E[z_t] u_t'
-    ``uu``            sum_t u_t u_t'
-    ``xx``            sum_t E[x_t x_t']
-    ================  =============================================
+    ====================  ==============================================
+    ``sum_z_first``       sum over sequences of E[z_1]
+    ``sum_zz_first``      sum over sequences of E[z_1 z_1']
+    ``sum_zz``            sum_t E[z_t z_t']
+    ``sum_zz_prev``       sum_{t>=2} E[z_{t-1} z_{t-1}']
+    ``sum_zz_next``       sum_{t>=2} E[z_t z_t']
+    ``sum_zz_cross``      sum_{t>=2} E[z_t z_{t-1}']
+    ``sum_zu_prev``       sum_{t>=2} E[z_{t-1}] u_t'
+    ``sum_zu_next``       sum_{t>=2} E[z_t] u_t'
+    ``sum_uu_next``       sum_{t>=2} u_t u_t'
+    ``sum_xz``            sum_t E[x_t z_t']
+    ``sum_xu``            sum_t E[x_t] u_t'
+    ``sum_zu``            sum_t E[z_t] u_t'
+    ``sum_uu``            sum_t u_t u_t'
+    ``sum_xx``            sum_t E[x_t x_t']
+    ====================  ==============================================
 
     Missing coordinates of ``x_t`` are treated as latent: their posterior given the
     state and the observed coordinates is Gaussian, so these moments are exact.

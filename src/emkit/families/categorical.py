@@ -43,11 +43,17 @@ class CategoricalParams:
 
 @dataclass(frozen=True, eq=False)
 class CategoricalStats(Statistics):
-    """sum_w : (K,) sum_i r_ik;  counts : (K, D, M) sum_i r_ik [x_id = m];
-    reference : (K, D, M) or None, the E-step's probabilities (not summed)."""
+    """Expected sufficient statistics of the categorical family.
+
+    sum_w : (K,)   sum_i r_ik
+    sum_onehot : (K, D, M)   sum_i r_ik [x_id = m], the expected count of symbol m in
+        feature d (the responsibility-weighted one-hot codes of the symbols)
+    reference : (K, D, M) or None   the E-step's probabilities (value of an empty
+        component), not summed
+    """
 
     sum_w: np.ndarray
-    counts: np.ndarray
+    sum_onehot: np.ndarray
     reference: np.ndarray | None
 
     reference_fields = ("reference",)
@@ -139,7 +145,7 @@ class CategoricalFamily(Family):
     def m_step(self, stats: CategoricalStats, *, learn=frozenset(param_names), fixed=None):
         if "emissionprob" not in learn:
             return fixed
-        counts = add_pseudo_counts(stats.counts, self.prior)
+        counts = add_pseudo_counts(stats.sum_onehot, self.prior)
         probs = smoothed_ratio(
             counts, counts.sum(axis=2, keepdims=True), stats.reference, vague=1 / counts.shape[2]
         )
@@ -147,7 +153,7 @@ class CategoricalFamily(Family):
 
     # -- objective pieces ---------------------------------------------------------
     def expected_log_prob(self, params: CategoricalParams, stats: CategoricalStats) -> float:
-        return xlogy_sum(stats.counts, params.emissionprob)
+        return xlogy_sum(stats.sum_onehot, params.emissionprob)
 
     def log_prior(self, params: CategoricalParams) -> float:
         return dirichlet_log_prior(params.emissionprob, self.prior)

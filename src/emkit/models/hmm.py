@@ -72,15 +72,17 @@ class HMMParams:
 class HMMStats(Statistics):
     """Expected sufficient statistics of a set of sequences (weighted by sequence weights).
 
-    start : (K,)   sum_s w_s p(z_{s,1} = k | x_s)
-    trans : (K, K)   sum_s w_s sum_t p(z_{s,t} = i, z_{s,t+1} = j | x_s)
-    occupancy : (K,)   sum_s w_s sum_t p(z_{s,t} = k | x_s)
+    sum_start : (K,)   sum_s w_s p(z_{s,1} = k | x_s), the expected initial-state counts
+    sum_trans : (K, K)   sum_s w_s sum_t p(z_{s,t} = i, z_{s,t+1} = j | x_s), the
+        expected transition counts
+    sum_w : (K,)   sum_s w_s sum_t p(z_{s,t} = k | x_s), the expected time spent in every
+        state (the mixtures' and the families' ``sum_w``)
     emission : the family's statistics under w_s p(z_{s,t} = k | x_s)
     """
 
-    start: np.ndarray
-    trans: np.ndarray
-    occupancy: np.ndarray
+    sum_start: np.ndarray
+    sum_trans: np.ndarray
+    sum_w: np.ndarray
     emission: Any
 
 
@@ -310,8 +312,8 @@ class HMM:
 
     # -- M-step -------------------------------------------------------------------
     def m_step(self, stats: HMMStats) -> HMMParams:
-        occupancy = stats.occupancy
-        for k in np.flatnonzero(occupancy < 1e-8 * max(occupancy.sum(), 1.0)):
+        counts = stats.sum_w
+        for k in np.flatnonzero(counts < 1e-8 * max(counts.sum(), 1.0)):
             warnings.warn(
                 f"hidden state {k} received no posterior mass: it is kept with its previous "
                 "emission parameters and uniform outgoing transitions. Lower n_components, "
@@ -322,13 +324,13 @@ class HMM:
         learn, initial = self.learn, self.initial
         if "startprob" in learn:
             startprob = _normalise_rows(
-                stats.start + self.startprob_prior * self.start_allowed, self.start_allowed
+                stats.sum_start + self.startprob_prior * self.start_allowed, self.start_allowed
             )
         else:
             startprob = initial.startprob
         if "transmat" in learn:
             transmat = _normalise_rows(
-                stats.trans + self.transmat_prior * self.trans_allowed, self.trans_allowed
+                stats.sum_trans + self.transmat_prior * self.trans_allowed, self.trans_allowed
             )
         else:
             transmat = initial.transmat
@@ -364,8 +366,8 @@ class HMM:
     def expected_log_joint(self, params: HMMParams, stats: HMMStats) -> float:
         """Q(θ) = E_q[log p(x, z | θ)] from the statistics."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            start = np.where(stats.start > 0, stats.start * np.log(params.startprob), 0.0)
-            trans = np.where(stats.trans > 0, stats.trans * np.log(params.transmat), 0.0)
+            start = np.where(stats.sum_start > 0, stats.sum_start * np.log(params.startprob), 0.0)
+            trans = np.where(stats.sum_trans > 0, stats.sum_trans * np.log(params.transmat), 0.0)
         return (
             float(start.sum())
             + float(trans.sum())

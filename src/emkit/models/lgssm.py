@@ -140,32 +140,56 @@ class LGSSMParams:
 
 @dataclass(frozen=True, eq=False)
 class LGSSMStats(Statistics):
-    """Expected complete-data sufficient statistics (sums; see
-    :func:`emkit._kernels.kalman.expected_statistics` for the meaning of every array).
+    """Expected complete-data sufficient statistics of a set of sequences: posterior
+    moments summed over time steps (k states, p features, m controls), as
+    :func:`emkit._kernels.kalman.expected_statistics` computes them. ``E`` is the
+    posterior expectation given the observed data (missing values included), t runs
+    over the steps of every sequence, and the transition moments over t >= 2 (z_{t-1}
+    is "prev", z_t "next").
 
     n_sequences, n_steps, n_transitions : float
         Number of sequences, of time steps and of transitions (steps minus sequences);
         statistics like the moments (scaled with them by ``*``, e.g. per time step
         in online EM), so they need not be integers.
+    sum_z_first : (k,)   sum over sequences of E[z_1]
+    sum_zz_first : (k, k)   sum over sequences of E[z_1 z_1']
+    sum_zz : (k, k)   sum_t E[z_t z_t']
+    sum_zz_prev : (k, k)   sum_{t>=2} E[z_{t-1} z_{t-1}']
+    sum_zz_next : (k, k)   sum_{t>=2} E[z_t z_t']
+    sum_zz_cross : (k, k)   sum_{t>=2} E[z_t z_{t-1}'], the lag-one cross moment
+    sum_zu_prev : (k, m)   sum_{t>=2} E[z_{t-1}] u_t'
+    sum_zu_next : (k, m)   sum_{t>=2} E[z_t] u_t'
+    sum_uu_next : (m, m)   sum_{t>=2} u_t u_t'
+    sum_xz : (p, k)   sum_t E[x_t z_t']
+    sum_xu : (p, m)   sum_t E[x_t] u_t'
+    sum_zu : (k, m)   sum_t E[z_t] u_t'
+    sum_uu : (m, m)   sum_t u_t u_t'
+    sum_xx : (p, p)   sum_t E[x_t x_t']
     """
 
     n_sequences: float
     n_steps: float
     n_transitions: float
-    init_z: np.ndarray
-    init_zz: np.ndarray
-    zz: np.ndarray
-    zz_prev: np.ndarray
-    zz_next: np.ndarray
-    cross: np.ndarray
-    zu_prev: np.ndarray
-    zu_next: np.ndarray
-    uu_next: np.ndarray
-    xz: np.ndarray
-    xu: np.ndarray
-    zu: np.ndarray
-    uu: np.ndarray
-    xx: np.ndarray
+    sum_z_first: np.ndarray
+    sum_zz_first: np.ndarray
+    sum_zz: np.ndarray
+    sum_zz_prev: np.ndarray
+    sum_zz_next: np.ndarray
+    sum_zz_cross: np.ndarray
+    sum_zu_prev: np.ndarray
+    sum_zu_next: np.ndarray
+    sum_uu_next: np.ndarray
+    sum_xz: np.ndarray
+    sum_xu: np.ndarray
+    sum_zu: np.ndarray
+    sum_uu: np.ndarray
+    sum_xx: np.ndarray
+
+    @property
+    def init_z(self) -> np.ndarray:
+        """Former name of :attr:`sum_z_first`, kept for tests/lgssm/test_lgssm_online.py
+        (outside this layer's owners); remove once it reads ``sum_z_first``."""
+        return self.sum_z_first
 
 
 @dataclass(frozen=True)
@@ -343,21 +367,17 @@ class LGSSM:
         """Q(θ) = E_q[log p(z, x | θ)] from the statistics (missing x included)."""
         k = self.state_dim
         m0 = params.initial_state_mean
-        init_scatter = (
-            stats.init_zz
-            - np.outer(stats.init_z, m0)
-            - np.outer(m0, stats.init_z)
-            + stats.n_sequences * np.outer(m0, m0)
+        value = _gaussian_term(
+            params.initial_state_covariance, _initial_scatter(stats, m0), stats.n_sequences
         )
-        value = _gaussian_term(params.initial_state_covariance, init_scatter, stats.n_sequences)
         if k and stats.n_transitions > 0:
             S_ys, S_ss = _transition_moments(stats)
             W = np.hstack([params.transition_matrix, params.control_transition_matrix])
-            scatter = _residual_scatter(stats.zz_next, S_ys, S_ss, W)
+            scatter = _residual_scatter(stats.sum_zz_next, S_ys, S_ss, W)
             value += _gaussian_term(params.transition_covariance, scatter, stats.n_transitions)
         S_ys, S_ss = _observation_moments(stats)
         W = np.hstack([params.observation_matrix, params.control_observation_matrix])
-        scatter = _residual_scatter(stats.xx, S_ys, S_ss, W)
+        scatter = _residual_scatter(stats.sum_xx, S_ys, S_ss, W)
         return value + _gaussian_term(params.observation_covariance, scatter, stats.n_steps)
 
     def n_free_parameters(self) -> int:
@@ -456,16 +476,28 @@ class LGSSM:
 # -- the M-step, shared with the data-driven initialisation -------------------------------
 def _transition_moments(stats: LGSSMStats):
     """(S_ys, S_ss) of the regression z_t ~ [z_{t-1}; u_t] over transitions."""
-    S_ys = np.hstack([stats.cross, stats.zu_next])
-    S_ss = np.block([[stats.zz_prev, stats.zu_prev], [stats.zu_prev.T, stats.uu_next]])
+    S_ys = np.hstack([stats.sum_zz_cross, stats.sum_zu_next])
+    S_ss = np.block(
+        [[stats.sum_zz_prev, stats.sum_zu_prev], [stats.sum_zu_prev.T, stats.sum_uu_next]]
+    )
     return S_ys, S_ss
 
 
 def _observation_moments(stats: LGSSMStats):
     """(S_ys, S_ss) of the regression x_t ~ [z_t; u_t] over all time steps."""
-    S_ys = np.hstack([stats.xz, stats.xu])
-    S_ss = np.block([[stats.zz, stats.zu], [stats.zu.T, stats.uu]])
+    S_ys = np.hstack([stats.sum_xz, stats.sum_xu])
+    S_ss = np.block([[stats.sum_zz, stats.sum_zu], [stats.sum_zu.T, stats.sum_uu]])
     return S_ys, S_ss
+
+
+def _initial_scatter(stats: LGSSMStats, m0):
+    """sum over sequences of E[(z_1 - m0)(z_1 - m0)'] from the moments."""
+    return (
+        stats.sum_zz_first
+        - np.outer(stats.sum_z_first, m0)
+        - np.outer(m0, stats.sum_z_first)
+        + stats.n_sequences * np.outer(m0, m0)
+    )
 
 
 def _solve_psd(S, rhs):
@@ -517,7 +549,7 @@ def _maximise(
 
     With ``check``, a learned covariance that is not positive definite is an error
     (the data-driven start skips it: it floors them afterwards)."""
-    k, m = stats.zz.shape[0], stats.uu.shape[0]
+    k, m = stats.sum_zz.shape[0], stats.sum_uu.shape[0]
 
     def learned_or(name):
         return None if name in learn else getattr(fixed, name)
@@ -548,7 +580,7 @@ def _maximise(
     C = fixed.observation_matrix if "observation_matrix" not in learn else C
     D = fixed.control_observation_matrix if "control_observation_matrix" not in learn else D
     if "observation_covariance" in learn:
-        scatter = _residual_scatter(stats.xx, S_ys, S_ss, np.hstack([C, D]))
+        scatter = _residual_scatter(stats.sum_xx, S_ys, S_ss, np.hstack([C, D]))
         R = covariance("observation_covariance", scatter, stats.n_steps, r_type)
     else:
         R = fixed.observation_covariance
@@ -566,22 +598,17 @@ def _maximise(
     A = fixed.transition_matrix if "transition_matrix" not in learn else A
     B = fixed.control_transition_matrix if "control_transition_matrix" not in learn else B
     if "transition_covariance" in learn and stats.n_transitions > 0:
-        scatter = _residual_scatter(stats.zz_next, S_ys, S_ss, np.hstack([A, B]))
+        scatter = _residual_scatter(stats.sum_zz_next, S_ys, S_ss, np.hstack([A, B]))
         Q = covariance("transition_covariance", scatter, stats.n_transitions, q_type)
     else:
         Q = fixed.transition_covariance
     # initial state
     if "initial_state_mean" in learn:
-        m0 = stats.init_z / stats.n_sequences
+        m0 = stats.sum_z_first / stats.n_sequences
     else:
         m0 = fixed.initial_state_mean
     if "initial_state_covariance" in learn:
-        scatter = _symmetric(
-            stats.init_zz
-            - np.outer(stats.init_z, m0)
-            - np.outer(m0, stats.init_z)
-            + stats.n_sequences * np.outer(m0, m0)
-        )
+        scatter = _symmetric(_initial_scatter(stats, m0))
         P0 = covariance("initial_state_covariance", scatter, stats.n_sequences, "full")
     else:
         P0 = fixed.initial_state_covariance
@@ -670,20 +697,20 @@ def data_driven_params(
         n_sequences=float(len(starts)),
         n_steps=float(T),
         n_transitions=float(len(nxt)),
-        init_z=states[starts].sum(axis=0),
-        init_zz=states[starts].T @ states[starts],
-        zz=states.T @ states,
-        zz_prev=states[prev].T @ states[prev],
-        zz_next=states[nxt].T @ states[nxt],
-        cross=states[nxt].T @ states[prev],
-        zu_prev=states[prev].T @ U[nxt],
-        zu_next=states[nxt].T @ U[nxt],
-        uu_next=U[nxt].T @ U[nxt],
-        xz=filled.T @ states,
-        xu=filled.T @ U,
-        zu=states.T @ U,
-        uu=U.T @ U,
-        xx=filled.T @ filled,
+        sum_z_first=states[starts].sum(axis=0),
+        sum_zz_first=states[starts].T @ states[starts],
+        sum_zz=states.T @ states,
+        sum_zz_prev=states[prev].T @ states[prev],
+        sum_zz_next=states[nxt].T @ states[nxt],
+        sum_zz_cross=states[nxt].T @ states[prev],
+        sum_zu_prev=states[prev].T @ U[nxt],
+        sum_zu_next=states[nxt].T @ U[nxt],
+        sum_uu_next=U[nxt].T @ U[nxt],
+        sum_xz=filled.T @ states,
+        sum_xu=filled.T @ U,
+        sum_zu=states.T @ U,
+        sum_uu=U.T @ U,
+        sum_xx=filled.T @ filled,
     )
     state_var = float(np.mean(states.var(axis=0))) if k else 1.0
     state_var = state_var if state_var > 0 else 1.0

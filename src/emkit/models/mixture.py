@@ -46,9 +46,14 @@ class MixtureParams:
 
 @dataclass(frozen=True, eq=False)
 class MixtureStats(Statistics):
-    """sum_resp : (K,) expected counts; components : the family's statistics."""
+    """Expected sufficient statistics of a mixture (weighted by the sample weights).
 
-    sum_resp: np.ndarray
+    sum_w : (K,)   sum_i w_i r_ik, the expected number of samples of every component
+        (the families' ``sum_w``)
+    components : the family's statistics under w_i r_ik
+    """
+
+    sum_w: np.ndarray
     components: Any
 
 
@@ -210,7 +215,7 @@ class Mixture:
     # -- M-step -------------------------------------------------------------------
     def m_step(self, stats: MixtureStats) -> MixtureParams:
         fixed, learn = self.initial, self.learn
-        counts = stats.sum_resp
+        counts = stats.sum_w
         empty = np.flatnonzero(counts < 1e-8 * max(counts.sum(), 1.0))
         for k in empty:
             warnings.warn(
@@ -254,7 +259,7 @@ class Mixture:
     def expected_log_joint(self, params: MixtureParams, stats: MixtureStats) -> float:
         """Q(θ) = sum_ik r_ik (log π_k + log p(x_i | θ_k)), from the statistics."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            weight_term = np.where(stats.sum_resp > 0, stats.sum_resp * np.log(params.weights), 0.0)
+            weight_term = np.where(stats.sum_w > 0, stats.sum_w * np.log(params.weights), 0.0)
         return float(weight_term.sum()) + self.family.expected_log_prob(
             params.components, stats.components
         )
