@@ -15,8 +15,8 @@ def _log(a):
         return np.log(a)
 
 
-def forward_backward(log_frame, offsets, startprob, transmat, seq_weight=None):
-    n, K = log_frame.shape
+def forward_backward(log_emission, offsets, startprob, transmat, seq_weight=None):
+    n, K = log_emission.shape
     S = len(offsets) - 1
     weights = np.ones(S) if seq_weight is None else np.asarray(seq_weight, dtype=float)
     log_pi, log_A = _log(startprob), _log(transmat)
@@ -25,7 +25,7 @@ def forward_backward(log_frame, offsets, startprob, transmat, seq_weight=None):
     start_counts = np.zeros(K)
     trans_counts = np.zeros((K, K))
     for s in range(S):
-        lp = log_frame[offsets[s] : offsets[s + 1]]
+        lp = log_emission[offsets[s] : offsets[s + 1]]
         T = lp.shape[0]
         log_alpha = np.empty((T, K))
         log_beta = np.zeros((T, K))
@@ -52,18 +52,18 @@ def forward_backward(log_frame, offsets, startprob, transmat, seq_weight=None):
     return log_lik, gamma, start_counts, trans_counts
 
 
-def forward_log_likelihood(log_frame, offsets, startprob, transmat):
-    return forward_backward(log_frame, offsets, startprob, transmat)[0]
+def forward_log_likelihood(log_emission, offsets, startprob, transmat):
+    return forward_backward(log_emission, offsets, startprob, transmat)[0]
 
 
-def viterbi(log_frame, offsets, startprob, transmat):
-    n, K = log_frame.shape
+def viterbi(log_emission, offsets, startprob, transmat):
+    n, K = log_emission.shape
     log_pi, log_A = _log(startprob), _log(transmat)
     S = len(offsets) - 1
     path = np.empty(n, dtype=np.int64)
     log_prob = np.empty(S)
     for s in range(S):
-        lp = log_frame[offsets[s] : offsets[s + 1]]
+        lp = log_emission[offsets[s] : offsets[s + 1]]
         T = lp.shape[0]
         delta = log_pi + lp[0]
         back = np.zeros((T, K), dtype=np.int64)

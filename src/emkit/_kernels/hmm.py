@@ -1,6 +1,6 @@
 r"""Forward-backward and Viterbi for hidden Markov models, compiled with numba.
 
-Sequences are stored back to back: ``log_frame`` of shape (n, K) holds
+Sequences are stored back to back: ``log_emission`` of shape (n, K) holds
 :math:`\log p(x_t \mid z_t = k)` for all sequences, and ``offsets`` of shape
 (S + 1,) marks sequence ``s`` as rows ``offsets[s]:offsets[s + 1]``.
 
@@ -41,7 +41,7 @@ __all__ = ["forward_backward", "forward_log_likelihood", "viterbi"]
 
 
 @njit(cache=True, nogil=True)
-def _forward(log_frame, t0, t1, startprob, transmat, alpha, frames, scale, pred):
+def _forward(log_emission, t0, t1, startprob, transmat, alpha, frames, scale, pred):
     """Scaled forward pass over rows t0:t1; returns log p(x_{t0:t1}) or -inf."""
     K = startprob.shape[0]
     log_lik = 0.0
@@ -60,13 +60,13 @@ def _forward(log_frame, t0, t1, startprob, transmat, alpha, frames, scale, pred)
                     pred[j] += a * transmat[i, j]
         m = -np.inf
         for j in range(K):
-            if pred[j] > 0.0 and log_frame[t, j] > m:
-                m = log_frame[t, j]
+            if pred[j] > 0.0 and log_emission[t, j] > m:
+                m = log_emission[t, j]
         if m == -np.inf:
             return -np.inf
         c = 0.0
         for j in range(K):
-            f = np.exp(log_frame[t, j] - m) if pred[j] > 0.0 else 0.0
+            f = np.exp(log_emission[t, j] - m) if pred[j] > 0.0 else 0.0
             frames[t, j] = f
             v = pred[j] * f
             alpha[t, j] = v
@@ -83,7 +83,7 @@ def _forward(log_frame, t0, t1, startprob, transmat, alpha, frames, scale, pred)
 
 @njit(cache=True, nogil=True)
 def _forward_backward_kernel(
-    log_frame,
+    log_emission,
     offsets,
     startprob,
     transmat,
@@ -105,7 +105,7 @@ def _forward_backward_kernel(
     beta_cur = np.empty(K)
     for s in range(offsets.shape[0] - 1):
         t0, t1 = offsets[s], offsets[s + 1]
-        ll = _forward(log_frame, t0, t1, startprob, transmat, alpha, frames, scale, pred)
+        ll = _forward(log_emission, t0, t1, startprob, transmat, alpha, frames, scale, pred)
         log_lik[s] = ll
         if ll == -np.inf:
             for j in range(K):
@@ -137,24 +137,32 @@ def _forward_backward_kernel(
 
 
 @njit(cache=True, nogil=True)
-def _forward_only_kernel(log_frame, offsets, startprob, transmat, alpha, frames, scale, log_lik):
+def _forward_only_kernel(log_emission, offsets, startprob, transmat, alpha, frames, scale, log_lik):
     pred = np.empty(startprob.shape[0])
     for s in range(offsets.shape[0] - 1):
         log_lik[s] = _forward(
-            log_frame, offsets[s], offsets[s + 1], startprob, transmat, alpha, frames, scale, pred
+            log_emission,
+            offsets[s],
+            offsets[s + 1],
+            startprob,
+            transmat,
+            alpha,
+            frames,
+            scale,
+            pred,
         )
 
 
 @njit(cache=True, nogil=True)
-def _viterbi_kernel(log_frame, offsets, log_startprob, log_transmat, path, log_prob):
-    n, K = log_frame.shape
+def _viterbi_kernel(log_emission, offsets, log_startprob, log_transmat, path, log_prob):
+    n, K = log_emission.shape
     backpointer = np.empty((n, K), dtype=np.int64)
     delta = np.empty(K)
     delta_new = np.empty(K)
     for s in range(offsets.shape[0] - 1):
         t0, t1 = offsets[s], offsets[s + 1]
         for j in range(K):
-            delta[j] = log_startprob[j] + log_frame[t0, j]
+            delta[j] = log_startprob[j] + log_emission[t0, j]
         for t in range(t0 + 1, t1):
             for j in range(K):
                 best = -np.inf
@@ -164,7 +172,7 @@ def _viterbi_kernel(log_frame, offsets, log_startprob, log_transmat, path, log_p
                     if v > best:
                         best = v
                         arg = i
-                delta_new[j] = best + log_frame[t, j]
+                delta_new[j] = best + log_emission[t, j]
                 backpointer[t, j] = arg
             for j in range(K):
                 delta[j] = delta_new[j]
@@ -181,18 +189,18 @@ def _viterbi_kernel(log_frame, offsets, log_startprob, log_transmat, path, log_p
             path[t - 1] = state
 
 
-def _prepare(log_frame, offsets, *arrays):
-    log_frame = np.ascontiguousarray(log_frame, dtype=np.float64)
+def _prepare(log_emission, offsets, *arrays):
+    log_emission = np.ascontiguousarray(log_emission, dtype=np.float64)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    return (log_frame, offsets, *(np.ascontiguousarray(a, dtype=np.float64) for a in arrays))
+    return (log_emission, offsets, *(np.ascontiguousarray(a, dtype=np.float64) for a in arrays))
 
 
-def forward_backward(log_frame, offsets, startprob, transmat, seq_weight=None):
+def forward_backward(log_emission, offsets, startprob, transmat, seq_weight=None):
     """Posterior marginals and expected counts of every sequence.
 
     Parameters
     ----------
-    log_frame : ndarray of shape (n, K)
+    log_emission : ndarray of shape (n, K)
         Emission log-probabilities log p(x_t | z_t = k); ``-inf`` allowed.
     offsets : ndarray of shape (S + 1,)
         Sequence s is rows ``offsets[s]:offsets[s + 1]`` (each non-empty).
@@ -214,8 +222,10 @@ def forward_backward(log_frame, offsets, startprob, transmat, seq_weight=None):
     trans_counts : ndarray of shape (K, K)
         sum_s w_s sum_t p(z_t = i, z_{t+1} = j | x).
     """
-    log_frame, offsets, startprob, transmat = _prepare(log_frame, offsets, startprob, transmat)
-    n, K = log_frame.shape
+    log_emission, offsets, startprob, transmat = _prepare(
+        log_emission, offsets, startprob, transmat
+    )
+    n, K = log_emission.shape
     S = offsets.shape[0] - 1
     seq_weight = (
         np.ones(S) if seq_weight is None else np.ascontiguousarray(seq_weight, dtype=np.float64)
@@ -228,7 +238,7 @@ def forward_backward(log_frame, offsets, startprob, transmat, seq_weight=None):
     start_counts = np.zeros(K)
     trans_counts = np.zeros((K, K))
     _forward_backward_kernel(
-        log_frame,
+        log_emission,
         offsets,
         startprob,
         transmat,
@@ -244,13 +254,15 @@ def forward_backward(log_frame, offsets, startprob, transmat, seq_weight=None):
     return log_lik, posterior.T, start_counts, trans_counts
 
 
-def forward_log_likelihood(log_frame, offsets, startprob, transmat):
+def forward_log_likelihood(log_emission, offsets, startprob, transmat):
     """log p(x) of every sequence, shape (S,), by the forward pass alone."""
-    log_frame, offsets, startprob, transmat = _prepare(log_frame, offsets, startprob, transmat)
-    n, K = log_frame.shape
+    log_emission, offsets, startprob, transmat = _prepare(
+        log_emission, offsets, startprob, transmat
+    )
+    n, K = log_emission.shape
     log_lik = np.empty(offsets.shape[0] - 1)
     _forward_only_kernel(
-        log_frame,
+        log_emission,
         offsets,
         startprob,
         transmat,
@@ -262,7 +274,7 @@ def forward_log_likelihood(log_frame, offsets, startprob, transmat):
     return log_lik
 
 
-def viterbi(log_frame, offsets, startprob, transmat):
+def viterbi(log_emission, offsets, startprob, transmat):
     """Most probable state path of every sequence.
 
     Returns
@@ -275,10 +287,10 @@ def viterbi(log_frame, offsets, startprob, transmat):
     with np.errstate(divide="ignore"):
         log_startprob = np.log(startprob)
         log_transmat = np.log(transmat)
-    log_frame, offsets, log_startprob, log_transmat = _prepare(
-        log_frame, offsets, log_startprob, log_transmat
+    log_emission, offsets, log_startprob, log_transmat = _prepare(
+        log_emission, offsets, log_startprob, log_transmat
     )
-    path = np.empty(log_frame.shape[0], dtype=np.int64)
+    path = np.empty(log_emission.shape[0], dtype=np.int64)
     log_prob = np.empty(offsets.shape[0] - 1)
-    _viterbi_kernel(log_frame, offsets, log_startprob, log_transmat, path, log_prob)
+    _viterbi_kernel(log_emission, offsets, log_startprob, log_transmat, path, log_prob)
     return log_prob, path

@@ -34,6 +34,7 @@ from emkit._kernels import hmm as kernels
 from emkit.containers import Statistics
 from emkit.families._counts import log_pack, softmax_unpack
 from emkit.families._init import initial_responsibilities
+from emkit.models._chunks import concat_row_weights, concat_rows
 from emkit.models._sequences import sequence_offsets
 from emkit.models.mixture import EmptyComponentWarning
 
@@ -208,8 +209,8 @@ class HMM:
         """
         if self._fully_given():  # nothing to estimate from the data
             return self.with_initial(HMMParams(None, None, self.initial.emission))
-        X = np.concatenate([c.X for c in chunks]) if len(chunks) > 1 else chunks[0].X
-        weights = _concat_row_weights(chunks)
+        X = concat_rows(chunks)
+        weights = concat_row_weights(chunks)
         resp = initial_responsibilities(
             np.asarray(X, dtype=float), self.n_components, self.init, rng, weights
         )
@@ -248,19 +249,20 @@ class HMM:
         )
 
     # -- E-step -------------------------------------------------------------------
-    def log_frame(self, params: HMMParams, chunk: HMMChunk) -> np.ndarray:
-        """Emission log-probabilities (n, K), with known states clamped."""
-        log_frame = self.family.log_prob(params.emission, chunk.X)
+    def log_emission(self, params: HMMParams, chunk: HMMChunk) -> np.ndarray:
+        """log p(x_t | z_t = k) of every row, shape (n, K); where a state is known, -inf
+        for the other states (the clamped posterior)."""
+        log_emission = self.family.log_prob(params.emission, chunk.X)
         if chunk.known_states is not None:
             known = np.flatnonzero(chunk.known_states >= 0)
             if known.size:
                 clamped = np.full((known.size, self.n_components), -np.inf)
                 rows = np.arange(known.size)
-                clamped[rows, chunk.known_states[known]] = log_frame[
+                clamped[rows, chunk.known_states[known]] = log_emission[
                     known, chunk.known_states[known]
                 ]
-                log_frame[known] = clamped
-        return log_frame
+                log_emission[known] = clamped
+        return log_emission
 
     def posterior(self, params: HMMParams, chunk: HMMChunk):
         """Forward-backward: (log-likelihood per sequence (S,), gamma (n, K), start, trans).
@@ -268,7 +270,7 @@ class HMM:
         Raises ImpossibleSequenceError naming the first sequence of probability zero.
         """
         log_lik, gamma, start, trans = kernels.forward_backward(
-            self.log_frame(params, chunk),
+            self.log_emission(params, chunk),
             chunk.offsets,
             params.startprob,
             params.transmat,
@@ -299,13 +301,13 @@ class HMM:
     def log_likelihood(self, params: HMMParams, chunk: HMMChunk) -> np.ndarray:
         """log p(x_s) of every sequence (S,), by the forward pass alone."""
         return kernels.forward_log_likelihood(
-            self.log_frame(params, chunk), chunk.offsets, params.startprob, params.transmat
+            self.log_emission(params, chunk), chunk.offsets, params.startprob, params.transmat
         )
 
     def viterbi(self, params: HMMParams, chunk: HMMChunk):
         """(max_z log p(x_s, z) per sequence (S,), most probable states (n,))."""
         log_prob, path = kernels.viterbi(
-            self.log_frame(params, chunk), chunk.offsets, params.startprob, params.transmat
+            self.log_emission(params, chunk), chunk.offsets, params.startprob, params.transmat
         )
         _check_possible(log_prob, chunk)
         return log_prob, path
@@ -463,14 +465,6 @@ def _check_possible(log_lik, chunk: HMMChunk) -> None:
             f"that step{hint}. Check the data, or avoid zero probabilities in the initial values "
             "(e.g. with a prior)."
         )
-
-
-def _concat_row_weights(chunks):
-    if all(c.sample_weight is None for c in chunks):
-        return None
-    return np.concatenate(
-        [c.row_weights if c.sample_weight is not None else np.ones(len(c)) for c in chunks]
-    )
 
 
 def _concat_known_states(chunks):

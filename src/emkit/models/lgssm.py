@@ -72,6 +72,7 @@ from emkit.families._covariance import (
     project_matrix,
     unpack_matrix,
 )
+from emkit.models._sequences import sequence_offsets
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -211,9 +212,7 @@ class LGSSMChunk:
         """Chunk of already validated arrays (``lengths`` summing to ``len(X)``)."""
         X = np.ascontiguousarray(X, dtype=np.float64)
         U = np.zeros((X.shape[0], 0)) if U is None else np.ascontiguousarray(U, dtype=np.float64)
-        lengths = [X.shape[0]] if lengths is None else lengths
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        return cls(X, U, offsets)
+        return cls(X, U, sequence_offsets(lengths, X.shape[0]))
 
     @property
     def n_sequences(self) -> int:

@@ -25,6 +25,7 @@ import numpy as np
 from emkit.containers import Statistics
 from emkit.families._init import initial_responsibilities
 from emkit.families.base import COUNT_FLOOR, Family
+from emkit.models._chunks import concat_row_weights, concat_rows
 
 __all__ = ["EmptyComponentWarning", "Mixture", "MixtureChunk", "MixtureParams", "MixtureStats"]
 
@@ -66,6 +67,11 @@ class MixtureChunk:
 
     def __len__(self) -> int:
         return self.X.shape[0]
+
+    @property
+    def row_weights(self) -> np.ndarray | None:
+        """(n,) the weight of every row, or None."""
+        return self.sample_weight
 
 
 class Mixture:
@@ -137,8 +143,8 @@ class Mixture:
     # -- initialisation -----------------------------------------------------------
     def init_params(self, chunks: Sequence[MixtureChunk], rng) -> MixtureParams:
         """Data-driven start (``init``), then the user's ``initial`` values on top."""
-        X = np.concatenate([c.X for c in chunks]) if len(chunks) > 1 else chunks[0].X
-        weights = _concat_weights(chunks)
+        X = concat_rows(chunks)
+        weights = concat_row_weights(chunks)
         resp = initial_responsibilities(X, self.n_components, self.init, rng, weights)
         if weights is not None:
             resp = resp * weights[:, None]
@@ -324,11 +330,3 @@ def _given_fields(family: Family, initial: MixtureParams | None) -> dict:
     if initial.weights is not None:
         given["weights"] = initial.weights
     return given
-
-
-def _concat_weights(chunks):
-    if all(c.sample_weight is None for c in chunks):
-        return None
-    return np.concatenate(
-        [c.sample_weight if c.sample_weight is not None else np.ones(len(c)) for c in chunks]
-    )
