@@ -21,7 +21,7 @@ from emkit.families import (
     PoissonFamily,
 )
 from emkit.models import HMM, EmptyStateWarning, HMMChunk, HMMParams, ImpossibleSequenceError
-from emkit.models.hmm import sequence_offsets
+from emkit.models._sequences import sequence_offsets
 
 
 def sticky_states(rng, n, K, stay=0.9):

@@ -23,7 +23,8 @@ Numerical form, chosen so that covariances stay symmetric positive semi-definite
   :math:`P_{t|T} = (I - J_t A) P_{t|t} (I - J_t A)^\top + J_t (P_{t+1|T} + Q) J_t^\top`,
   which equals the textbook :math:`P_{t|t} + J_t (P_{t+1|T} - P_{t+1|t}) J_t^\top` but is a
   sum of positive semi-definite terms;
-* every covariance symmetrised after it is formed.
+* every covariance formed exactly symmetric: its lower triangle is computed and
+  mirrored.
 
 The kernels are compiled by numba and work on C-contiguous float64 arrays allocated by
 the thin Python wrappers below (:func:`kalman_filter`, :func:`rts_smoother`,
@@ -95,15 +96,6 @@ def _solve_lower_transposed(L, n, M, ncols):
             for q in range(i + 1, n):
                 s -= L[q, i] * M[q, c]
             M[i, c] = s / L[i, i]
-
-
-@njit(cache=True, nogil=True)
-def _symmetrise(P, k):
-    for i in range(k):
-        for j in range(i):
-            s = 0.5 * (P[i, j] + P[j, i])
-            P[i, j] = s
-            P[j, i] = s
 
 
 @njit(cache=True, nogil=True)

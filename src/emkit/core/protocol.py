@@ -35,6 +35,10 @@ class EMModel(Protocol[Params, Stats]):
             ``params = m_step(stats)`` may lie below its maximum. The objective may
             then decrease by that much in the next iteration without being a bug,
             and the engine's monotonicity check allows for it.
+        pack(params) -> ndarray of shape (n_packed,), unpack(vector, like) -> Params
+            An unconstrained vector form of the parameters (any vector unpacks to
+            valid parameters, or raises a ValueError); needed by
+            ``accelerate="squarem"`` only.
     """
 
     def init_params(self, chunks: Sequence[Any], rng: np.random.RandomState) -> Params:

@@ -1,4 +1,5 @@
-"""Distribution families: one file each, usable by mixtures (and hidden Markov models)."""
+"""Distribution families, usable by mixtures and hidden Markov models: one file and one
+subclass of :class:`~emkit.families.base.Family` (the contract) each."""
 
 from emkit.families.base import Family
 from emkit.families.bernoulli import BernoulliFamily, BernoulliParams, BernoulliStats, BetaPrior

@@ -84,7 +84,7 @@ class GaussianStats(Statistics):
         if isinstance(other, GaussianStats):
             # The zero element (no mass: all moments are 0) adds nothing. Returning the other
             # operand keeps its shift, instead of re-expressing it about the empty
-            # statistics' arbitrary shift (raw moments about 0 for ``empty_statistics``).
+            # statistics' arbitrary shift (raw moments about 0 for an empty block).
             if not np.any(other.sum_w):
                 return self
             if not np.any(self.sum_w):
@@ -192,10 +192,6 @@ class GaussianFamily(Family):
         shift = shift.astype(points.dtype).astype(np.float64)
         sum_dx, sum_dxx = self._cov.scatter(X, resp, shift, prec_chol)
         return GaussianStats(sum_w, sum_dx, sum_dxx, shift, self.covariance_type)
-
-    def empty_statistics(self, n_components: int, n_features: int) -> GaussianStats:
-        zeros = np.zeros((0, n_features))
-        return self.statistics(zeros, np.zeros((0, n_components)), None)
 
     # -- M-step -------------------------------------------------------------------
     def m_step(self, stats: GaussianStats, *, learn=frozenset(param_names), fixed=None):

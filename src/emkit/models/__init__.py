@@ -8,6 +8,7 @@ from emkit.models.hmm import (
     HMMStats,
     ImpossibleSequenceError,
 )
+from emkit.models.lgssm import LGSSM, LGSSMChunk, LGSSMParams, LGSSMStats
 from emkit.models.mixture import (
     EmptyComponentWarning,
     Mixture,
@@ -18,12 +19,16 @@ from emkit.models.mixture import (
 
 __all__ = [
     "HMM",
+    "LGSSM",
     "EmptyComponentWarning",
     "EmptyStateWarning",
     "HMMChunk",
     "HMMParams",
     "HMMStats",
     "ImpossibleSequenceError",
+    "LGSSMChunk",
+    "LGSSMParams",
+    "LGSSMStats",
     "Mixture",
     "MixtureChunk",
     "MixtureParams",

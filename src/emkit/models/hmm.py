@@ -35,7 +35,6 @@ from emkit.containers import Statistics
 from emkit.families._counts import log_pack, softmax_unpack
 from emkit.families._init import initial_responsibilities
 from emkit.models._chunks import concat_row_weights, concat_rows
-from emkit.models._sequences import sequence_offsets
 from emkit.models.mixture import EmptyComponentWarning
 
 __all__ = [
@@ -45,7 +44,6 @@ __all__ = [
     "HMMParams",
     "HMMStats",
     "ImpossibleSequenceError",
-    "sequence_offsets",
 ]
 
 
@@ -280,6 +278,8 @@ class HMM:
         return log_lik, gamma, start, trans
 
     def e_step(self, params: HMMParams, chunk: HMMChunk):
+        """(HMMStats of ``chunk`` under ``params``, its summed log-likelihood, weighted by
+        the sequence weights)."""
         log_lik, gamma, start, trans = self.posterior(params, chunk)
         weights = chunk.row_weights
         if weights is not None:
@@ -314,6 +314,9 @@ class HMM:
 
     # -- M-step -------------------------------------------------------------------
     def m_step(self, stats: HMMStats) -> HMMParams:
+        """Start and transition probabilities from the expected counts (Dirichlet MAP
+        under the priors, structural zeros kept) and the family's M-step; parameters
+        not learned are ``initial``'s."""
         counts = stats.sum_w
         for k in np.flatnonzero(counts < 1e-8 * max(counts.sum(), 1.0)):
             warnings.warn(
@@ -353,6 +356,8 @@ class HMM:
         return self.family.m_step_slack(params.emission, stats.emission, learn)
 
     def log_prior(self, params: HMMParams) -> float:
+        """The family's log prior plus the Dirichlet priors' on the start and transition
+        probabilities."""
         value = self.family.log_prior(params.emission)
         for name, prior, allowed in (
             ("startprob", self.startprob_prior, self.start_allowed),

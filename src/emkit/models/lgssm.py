@@ -328,6 +328,8 @@ class LGSSM:
         return filtered, smoothed
 
     def e_step(self, params: LGSSMParams, chunk: LGSSMChunk):
+        """(LGSSMStats of ``chunk`` under ``params``, its summed log-likelihood), by the
+        Kalman filter and the RTS smoother."""
         filtered, smoothed = self.smooth(params, chunk)
         moments = expected_statistics(
             chunk.X,
@@ -349,6 +351,8 @@ class LGSSM:
 
     # -- M-step ---------------------------------------------------------------------
     def m_step(self, stats: LGSSMStats) -> LGSSMParams:
+        """The closed-form M-step of the learned parameters (see the module docstring);
+        the others are ``initial``'s."""
         return _maximise(
             stats,
             self.learn,
@@ -360,6 +364,7 @@ class LGSSM:
 
     # -- objective pieces -----------------------------------------------------------
     def log_prior(self, params: LGSSMParams) -> float:
+        """0.0: the state-space model is fitted by maximum likelihood."""
         return 0.0
 
     def expected_log_joint(self, params: LGSSMParams, stats: LGSSMStats) -> float:

@@ -196,6 +196,9 @@ class Mixture:
         return log_normalize(self.log_joint(params, X))[0]
 
     def e_step(self, params: MixtureParams, chunk: MixtureChunk):
+        """(MixtureStats of ``chunk`` under ``params``, its summed log-likelihood), block
+        by block of ``block_rows`` rows; the classification log-likelihood under
+        ``assignment="hard"``."""
         X, weight = chunk.X, chunk.sample_weight
         stats, loglik = None, 0.0
         for start in range(0, max(X.shape[0], 1), self.block_rows):
@@ -220,6 +223,8 @@ class Mixture:
 
     # -- M-step -------------------------------------------------------------------
     def m_step(self, stats: MixtureStats) -> MixtureParams:
+        """Weights from the expected counts (Dirichlet MAP under ``weight_prior``) and the
+        family's M-step; parameters not learned are ``initial``'s."""
         fixed, learn = self.initial, self.learn
         counts = stats.sum_w
         empty = np.flatnonzero(counts < 1e-8 * max(counts.sum(), 1.0))
@@ -257,6 +262,7 @@ class Mixture:
         return self.family.m_step_slack(params.components, stats.components, learn)
 
     def log_prior(self, params: MixtureParams) -> float:
+        """The family's log prior plus the Dirichlet prior's on the weights."""
         value = self.family.log_prior(params.components)
         if self.weight_prior > 0 and "weights" in self.learn:
             value += self.weight_prior * float(np.sum(np.log(params.weights)))
