@@ -126,7 +126,10 @@ def test_feature_names_survive(tmp_path, X):
 
 # -- errors ---------------------------------------------------------------------------
 def test_unfitted_estimator_cannot_be_saved(tmp_path):
-    with pytest.raises(ValueError, match="GaussianMixture is not fitted; call fit, or set all its parameters, before save"):
+    with pytest.raises(
+        ValueError,
+        match="GaussianMixture is not fitted; call fit, or set all its parameters, before save",
+    ):
         save(GaussianMixture(2), tmp_path / "x.npz")
 
 
