@@ -254,6 +254,11 @@ class LinearGaussianSSM(EMEstimator):
         "control_observation_matrix", ("n_features_in_", "n_controls_")
     )
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN marks a missing observation
+        return tags
+
     # -- fitting ----------------------------------------------------------------------
     def fit(self, X, lengths=None, U=None, *, callback=None):
         """Estimate the parameters by EM.
@@ -361,8 +366,9 @@ class LinearGaussianSSM(EMEstimator):
         learn = self._learn_set(m)
         if all_length_one and learn & set(_TRANSITION_NAMES):
             which, verb = ("of the first batch ", "initialised") if first_batch else ("", "learned")
+            one_sample = "X has n_samples=1: " if data.n_rows == 1 else ""
             raise ValueError(
-                f"every sequence {which}has length 1, so the transition parameters "
+                f"{one_sample}every sequence {which}has length 1, so the transition parameters "
                 f"{sorted(learn & set(_TRANSITION_NAMES))} cannot be {verb}; give longer "
                 "sequences or remove them from learn"
             )

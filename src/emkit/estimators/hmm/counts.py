@@ -24,8 +24,19 @@ from emkit.families import BernoulliParams, CategoricalParams, MultinomialParams
 __all__ = ["BernoulliHMM", "CategoricalHMM", "MultinomialHMM", "PoissonHMM"]
 
 
+class _CountHMM(BaseHMM):
+    """Shared base of the count HMMs: their input is non-negative integers (as the
+    count mixtures', see ``_CountMixture``)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.categorical = True
+        return tags
+
+
 @hmm_doc
-class PoissonHMM(BaseHMM):
+class PoissonHMM(_CountHMM):
     r"""Hidden Markov model with Poisson emissions (independent count features).
 
     .. math::
@@ -58,7 +69,7 @@ class PoissonHMM(BaseHMM):
 
 
 @hmm_doc
-class CategoricalHMM(BaseHMM):
+class CategoricalHMM(_CountHMM):
     r"""Hidden Markov model with categorical emissions: one symbol per observation and feature.
 
     .. math::
@@ -102,7 +113,7 @@ class CategoricalHMM(BaseHMM):
 
 
 @hmm_doc
-class MultinomialHMM(BaseHMM):
+class MultinomialHMM(_CountHMM):
     r"""Hidden Markov model with multinomial emissions: every observation is a count vector.
 
     .. math::
@@ -142,7 +153,7 @@ class MultinomialHMM(BaseHMM):
 
 
 @hmm_doc
-class BernoulliHMM(BaseHMM):
+class BernoulliHMM(_CountHMM):
     r"""Hidden Markov model with independent binary features.
 
     .. math::
@@ -172,6 +183,14 @@ class BernoulliHMM(BaseHMM):
     _hyperparameters = BERNOULLI_HYPERPARAMETERS
     emissionprob_ = bernoulli_emissionprob("emission")
     _emission_type = BernoulliParams
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # with a threshold any real data is accepted
+        if self.binarize is not None:
+            tags.input_tags.positive_only = False
+            tags.input_tags.categorical = False
+        return tags
 
     def _family(self, X=None):
         return bernoulli_family(self, X)
