@@ -359,12 +359,11 @@ class HMM:
         """The family's log prior plus the Dirichlet priors' on the start and transition
         probabilities."""
         value = self.family.log_prior(params.emission)
-        for name, prior, allowed in (
-            ("startprob", self.startprob_prior, self.start_allowed),
-            ("transmat", self.transmat_prior, self.trans_allowed),
+        for name, probs, prior, allowed in (
+            ("startprob", params.startprob, self.startprob_prior, self.start_allowed),
+            ("transmat", params.transmat, self.transmat_prior, self.trans_allowed),
         ):
             if name in self.learn and np.any(prior > 0):
-                probs = getattr(params, name)
                 pseudo = np.where(allowed, prior, 0.0)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     value += float(np.sum(np.where(pseudo > 0, pseudo * np.log(probs), 0.0)))
