@@ -115,12 +115,12 @@ def test_initial_state_statistics_count_sequences_not_time_steps():
     a, _ = model.e_step(start, chunk_of(long))
     b, _ = model.e_step(first_params, chunk_of(short, lengths=[10] * 10))
     # every statistic per time step (100 in both batches), sequences counted alongside
-    init_z = (1 - rho) * a.init_z / 100 + rho * b.init_z / 100
+    init_z = (1 - rho) * a.sum_z_first / 100 + rho * b.sum_z_first / 100
     n_sequences = (1 - rho) * 1 / 100 + rho * 10 / 100
     np.testing.assert_allclose(online.initial_state_mean_, init_z / n_sequences, rtol=1e-10)
     # not the average of the batches' initial means, which would count the long
     # sequence's one first state like the short batch's ten
-    per_batch = (1 - rho) * a.init_z / 1 + rho * b.init_z / 10
+    per_batch = (1 - rho) * a.sum_z_first / 1 + rho * b.sum_z_first / 10
     assert not np.allclose(online.initial_state_mean_, per_batch, rtol=1e-3)
 
 

@@ -186,12 +186,6 @@ class LGSSMStats(Statistics):
     sum_uu: np.ndarray
     sum_xx: np.ndarray
 
-    @property
-    def init_z(self) -> np.ndarray:
-        """Former name of :attr:`sum_z_first`, kept for tests/lgssm/test_lgssm_online.py
-        (outside this layer's owners); remove once it reads ``sum_z_first``."""
-        return self.sum_z_first
-
 
 @dataclass(frozen=True)
 class LGSSMChunk:
