@@ -74,7 +74,7 @@ def test_lower_bounds_are_the_per_sample_objective_of_each_iterate(x):
         n_samples=x.size,
         max_iter=4,
         tol=0.0,
-        init_params=-3.0,
+        start_params=-3.0,
         warn_not_converged=False,
     )
     iterates = [-3.0]
@@ -90,7 +90,7 @@ def test_lower_bounds_are_the_per_sample_objective_of_each_iterate(x):
 
 
 def test_convergence_by_tolerance(x):
-    result = fit_em(DampedMean(), [x], n_samples=x.size, max_iter=500, tol=1e-6, init_params=0.0)
+    result = fit_em(DampedMean(), [x], n_samples=x.size, max_iter=500, tol=1e-6, start_params=0.0)
     assert result.converged
     assert result.n_iter < 500
     changes = np.diff(result.lower_bounds)
@@ -100,7 +100,7 @@ def test_convergence_by_tolerance(x):
 
 def test_not_converged_warns_unless_told_not_to(x):
     with pytest.warns(ConvergenceWarning, match="did not converge in 3 iterations"):
-        result = fit_em(DampedMean(), [x], n_samples=x.size, max_iter=3, tol=0.0, init_params=0.0)
+        result = fit_em(DampedMean(), [x], n_samples=x.size, max_iter=3, tol=0.0, start_params=0.0)
     assert not result.converged and result.n_iter == 3
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -110,7 +110,7 @@ def test_not_converged_warns_unless_told_not_to(x):
             n_samples=x.size,
             max_iter=3,
             tol=0.0,
-            init_params=0.0,
+            start_params=0.0,
             warn_not_converged=False,
         )
 
@@ -125,7 +125,7 @@ def test_a_broken_m_step_is_reported(x):
             n_samples=x.size,
             max_iter=3,
             tol=0.0,
-            init_params=1.0,
+            start_params=1.0,
             warn_not_converged=False,
         )
     messages = [str(w.message) for w in record]
@@ -151,7 +151,7 @@ class DeclaredShortfall(DampedMean):
 def test_a_declared_m_step_shortfall_is_not_reported(x):
     """Overshooting (step 2.5) can decrease the likelihood; a model that declares its
     shortfall (m_step_slack) is not reported, one that under-declares it is."""
-    kwargs = dict(n_samples=x.size, max_iter=6, tol=0.0, init_params=-5.0)
+    kwargs = dict(n_samples=x.size, max_iter=6, tol=0.0, start_params=-5.0)
     kwargs.update(warn_not_converged=False)
     result = fit_em(DeclaredShortfall(2.5), [x], **kwargs)
     assert np.any(np.diff(result.lower_bounds) < -1e-3)  # it did decrease
@@ -162,7 +162,7 @@ def test_a_declared_m_step_shortfall_is_not_reported(x):
 def test_max_iter_zero_returns_the_start(x):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = fit_em(DampedMean(), [x], n_samples=x.size, max_iter=0, init_params=1.5)
+        result = fit_em(DampedMean(), [x], n_samples=x.size, max_iter=0, start_params=1.5)
     assert result.params == 1.5 and result.n_iter == 0 and not result.converged
     assert result.log_likelihood == pytest.approx(loglik(x, 1.5), rel=1e-14)
     assert result.trace == ()
@@ -177,7 +177,7 @@ def test_chunks_are_summed(x):
         n_samples=x.size,
         max_iter=5,
         tol=0,
-        init_params=0.0,
+        start_params=0.0,
         warn_not_converged=False,
     )
     parts = fit_em(
@@ -186,7 +186,7 @@ def test_chunks_are_summed(x):
         n_samples=x.size,
         max_iter=5,
         tol=0,
-        init_params=0.0,
+        start_params=0.0,
         warn_not_converged=False,
     )
     assert parts.params == pytest.approx(whole.params, rel=1e-13)
@@ -195,7 +195,7 @@ def test_chunks_are_summed(x):
 
 def test_no_chunks_is_an_error():
     with pytest.raises(ValueError, match="no data"):
-        fit_em(DampedMean(), [], n_samples=1, init_params=0.0)
+        fit_em(DampedMean(), [], n_samples=1, start_params=0.0)
 
 
 def test_restarts_keep_the_best_and_draw_from_one_generator(x):
@@ -223,7 +223,7 @@ def test_restarts_keep_the_best_and_draw_from_one_generator(x):
             n_samples=x.size,
             max_iter=2,
             tol=0.0,
-            init_params=start,
+            start_params=start,
             warn_not_converged=False,
         )
         finals.append((run.lower_bound, run.params))
@@ -246,18 +246,18 @@ def test_same_random_state_same_fit(x):
 def test_warm_start_compares_with_the_previous_objective(x):
     """Continuing a converged fit converges at its first iteration, because the
     convergence test compares against the objective the previous fit ended with."""
-    first = fit_em(DampedMean(step=1.0), [x], n_samples=x.size, tol=1e-8, init_params=0.0)
+    first = fit_em(DampedMean(step=1.0), [x], n_samples=x.size, tol=1e-8, start_params=0.0)
     assert first.converged
     again = fit_em(
         DampedMean(step=1.0),
         [x],
         n_samples=x.size,
         tol=1e-8,
-        init_params=first.params,
+        start_params=first.params,
         previous_lower_bound=first.lower_bound,
     )
     assert again.converged and again.n_iter == 1
-    cold = fit_em(DampedMean(step=1.0), [x], n_samples=x.size, tol=1e-8, init_params=first.params)
+    cold = fit_em(DampedMean(step=1.0), [x], n_samples=x.size, tol=1e-8, start_params=first.params)
     assert cold.n_iter == 2  # -inf -> value, then value -> value
 
 
@@ -286,7 +286,7 @@ def test_non_finite_objective_stops_with_a_clear_error(x):
             return stats, -np.inf
 
     with pytest.raises(FloatingPointError, match="log-likelihood became -inf at iteration 1"):
-        fit_em(Exploding(), [x], n_samples=x.size, init_params=0.0)
+        fit_em(Exploding(), [x], n_samples=x.size, start_params=0.0)
 
 
 def test_trace_without_expected_log_joint_has_nan_bounds(x):
@@ -296,7 +296,7 @@ def test_trace_without_expected_log_joint_has_nan_bounds(x):
         n_samples=x.size,
         max_iter=2,
         tol=0,
-        init_params=0.0,
+        start_params=0.0,
         warn_not_converged=False,
     )
     assert [r.iteration for r in result.trace] == [1, 2]

@@ -59,7 +59,7 @@ def data():
 
 def in_memory_fit(model, X, weights, start):
     return fit_em(
-        model, [MixtureChunk(X, weights)], n_samples=weights.sum(), tol=1e-8, init_params=start
+        model, [MixtureChunk(X, weights)], n_samples=weights.sum(), tol=1e-8, start_params=start
     )
 
 
@@ -75,7 +75,7 @@ def test_dask_fit_equals_in_memory(client, data, covariance_type):
         split_every=2,
     )
     assert len(chunks) == 5
-    result = fit_em(model, chunks, n_samples=weights.sum(), tol=1e-8, init_params=start)
+    result = fit_em(model, chunks, n_samples=weights.sum(), tol=1e-8, start_params=start)
     assert result.n_iter == expected.n_iter
     assert result.log_likelihood == pytest.approx(expected.log_likelihood, rel=1e-12)
     assert np.allclose(result.params.components.means, expected.params.components.means, rtol=1e-10)
@@ -95,7 +95,7 @@ def test_dask_fit_survives_a_killed_worker(client, data):
         chunks,
         n_samples=weights.sum(),
         tol=1e-8,
-        init_params=start,
+        start_params=start,
         callback=kill_one_worker,
     )
     assert killed, "the worker was never killed"

@@ -90,7 +90,7 @@ def fit_em(
     tol: float = 1e-3,
     n_init: int = 1,
     random_state=None,
-    init_params: Any = None,
+    start_params: Any = None,
     previous_lower_bound: float = -np.inf,
     verbose: int = 0,
     verbose_interval: int = 1,
@@ -116,11 +116,13 @@ def fit_em(
     max_iter, tol : iteration budget and convergence tolerance.
     n_init : int
         Restarts from ``model.init_params``; the one with the highest final
-        objective is kept. Ignored (1) when ``init_params`` is given.
+        objective is kept. Ignored (1) when ``start_params`` is given.
     random_state : None, int or RandomState
         Seeds ``model.init_params`` (all restarts draw from one generator).
-    init_params : parameter container, optional
+    start_params : parameter container, optional
         Start from these parameters instead of ``model.init_params`` (warm start).
+        (``init_params`` is the model's data-driven start, and an estimator's
+        ``init_params`` names how it is made: one meaning for one name.)
     previous_lower_bound : float
         Per-sample objective the warm start continues from (the convergence test of
         the first iteration compares against it).
@@ -150,7 +152,7 @@ def fit_em(
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}")
     rng = check_random_state(random_state)
-    warm = init_params is not None
+    warm = start_params is not None
     n_init = 1 if warm else n_init
     best = None
     with (
@@ -158,7 +160,7 @@ def fit_em(
         FitProgress(verbose, max_iter, n_init, verbose_interval) as progress,
     ):
         for index in range(n_init):
-            start = init_params if warm else model.init_params(init_chunks or chunks, rng)
+            start = start_params if warm else model.init_params(init_chunks or chunks, rng)
             progress.start_restart(index)
             params, monitor, trace, n_e_steps = _run_one(
                 make_stepper(accelerate, model, reduce),

@@ -201,7 +201,7 @@ class EngineEstimator(BaseEstimator):
             tol=self.tol,
             n_init=self._n_restarts(),
             random_state=self.random_state,
-            init_params=self.params_ if warm else None,
+            start_params=self.params_ if warm else None,
             previous_lower_bound=self.__dict__.get("lower_bound_", -np.inf) if warm else -np.inf,
             verbose=self.verbose,
             callback=callback,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _lgssm_testing import chunk_of, random_params, simulate
 from sklearn.utils._param_validation import InvalidParameterError
 
+from _lgssm_testing import chunk_of, random_params, simulate
 from emkit import LinearGaussianSSM
 from emkit.core import ConvergenceWarning
 from emkit.core.online import online_em_step

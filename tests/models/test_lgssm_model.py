@@ -7,8 +7,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-from _lgssm_testing import DensePosterior, chunk_of, random_params, simulate
 
+from _lgssm_testing import DensePosterior, chunk_of, random_params, simulate
 from emkit.core import allclose, fit_em
 from emkit.models.lgssm import LGSSM, PARAM_NAMES, LGSSMParams, data_driven_params
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _lgssm_testing import DensePosterior, random_params, simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _lgssm_testing import DensePosterior, random_params, simulate
 from emkit._kernels import _reference_kalman as reference
 from emkit._kernels import kalman
 

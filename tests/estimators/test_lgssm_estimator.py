@@ -9,10 +9,10 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from _lgssm_testing import chunk_of, random_params, simulate
 from sklearn.exceptions import NotFittedError
 
 import emkit
+from _lgssm_testing import chunk_of, random_params, simulate
 from emkit import LinearGaussianSSM
 from emkit.core import ConvergenceWarning, fit_em
 from emkit.models._sequences import sequence_groups
@@ -236,7 +236,7 @@ def test_multiple_sequences_equal_chunked_engine_run():
             n_samples=201,
             max_iter=20,
             tol=0,
-            init_params=dataclasses.replace(
+            start_params=dataclasses.replace(
                 start,
                 control_transition_matrix=given.control_transition_matrix,
                 control_observation_matrix=given.control_observation_matrix,

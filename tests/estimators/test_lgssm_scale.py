@@ -8,8 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
-from _lgssm_testing import random_params, simulate
 
+from _lgssm_testing import random_params, simulate
 from emkit import LinearGaussianSSM
 from emkit.core import ConvergenceWarning
 from emkit.models.lgssm import PARAM_NAMES
