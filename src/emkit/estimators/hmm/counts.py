@@ -164,15 +164,11 @@ class BernoulliHMM(_CountHMM):
     ----------
     n_components : int, default=1
         Number of hidden states.
-    binarize : float, optional
-        Threshold: features are mapped to ``x > binarize`` before fitting and
-        predicting (as scikit-learn's ``BernoulliNB``). Default None: the data must
-        already be 0 or 1.
     emissionprob_init : array-like of shape (n_components, n_features), optional
         p(x_d = 1 | state).
-    emissionprob_prior : float, default=0
-        Beta pseudo-count added to both the expected ones and zeros (Beta(1 + c, 1 + c)
-        prior, MAP; 1 is Laplace smoothing); 0 is maximum likelihood.
+    binarize, emissionprob_prior :
+        The threshold applied to X and the Beta pseudo-count of the emission
+        probabilities, as in :class:`emkit.BernoulliMixture`.
     {common}
     Attributes
     ----------
