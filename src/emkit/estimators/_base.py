@@ -140,6 +140,17 @@ def _store_hyperparameters(estimator, signature: inspect.Signature, args, kwargs
         setattr(estimator, name, value)
 
 
+def _parameter_descriptors(cls) -> tuple[Parameter, ...]:
+    """Every Parameter descriptor of ``cls``, in definition order (bases first)."""
+    seen, found = set(), []
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, Parameter) and name not in seen:
+                seen.add(name)
+                found.append(getattr(cls, name))
+    return tuple(found)
+
+
 class EngineEstimator(BaseEstimator):
     """Base of every emkit estimator: the engine's hyperparameters, the fit template and
     the fitted state (see the module docstring).
@@ -176,6 +187,7 @@ class EngineEstimator(BaseEstimator):
         super().__init_subclass__(**kwargs)
         table = _hyperparameter_table(cls)
         cls._parameter_constraints = {name: rule for name, (_, rule) in table.items()}
+        cls._parameters_found = _parameter_descriptors(cls)
         signature = _init_signature(cls, table)
 
         def __init__(self, *args, **kwargs):
@@ -244,15 +256,10 @@ class EngineEstimator(BaseEstimator):
 
     # -- initial values ---------------------------------------------------------------
     @classmethod
-    def _parameter_attributes(cls) -> list[Parameter]:
-        """Every Parameter descriptor of the class, in definition order (bases first)."""
-        seen, found = set(), []
-        for klass in reversed(cls.__mro__):
-            for name, value in vars(klass).items():
-                if isinstance(value, Parameter) and name not in seen:
-                    seen.add(name)
-                    found.append(getattr(cls, name))
-        return found
+    def _parameter_attributes(cls) -> tuple[Parameter, ...]:
+        """Every Parameter descriptor of the class, in definition order (bases first);
+        found once per class, when it is defined."""
+        return cls.__dict__["_parameters_found"]
 
     def _initial_values(self) -> dict:
         """``{field: array}`` of the ``*_init`` hyperparameters that are set, checked as
@@ -285,6 +292,12 @@ class EngineEstimator(BaseEstimator):
     def _required_fields(self) -> tuple[str, ...]:
         """Fields that must be known before the estimator can be used."""
         return tuple(p.field for p in self._parameter_attributes() if p.saved)
+
+    def _parameter_value(self, field: str):
+        """The value of one parameter field, or None where it is not known yet."""
+        if "params_" in self.__dict__:
+            return _field(self.params_, field)
+        return self.__dict__.get("_pending_parameters", {}).get(field)
 
     def _parameter_values(self) -> dict:
         """``{field: array}`` of every parameter attribute (None where unknown)."""

@@ -79,7 +79,7 @@ class Parameter:
     def __get__(self, estimator, owner=None):
         if estimator is None:
             return self
-        value = estimator._parameter_values().get(self.field)
+        value = estimator._parameter_value(self.field)
         if value is None:
             # an AttributeError, so that hasattr() and scikit-learn's checks see "unset"
             raise AttributeError(
@@ -115,10 +115,16 @@ class Parameter:
         return array
 
 
+def resolved_sizes(estimator, shape) -> list:
+    """Axis sizes of a symbolic ``shape``: a named dimension's value on the estimator,
+    or None where it is not known yet (or the axis is free)."""
+    return [getattr(estimator, axis, None) if isinstance(axis, str) else axis for axis in shape]
+
+
 def _check_shape(estimator, array, name, shape) -> dict:
     """Compare ``array.shape`` with the symbolic ``shape``; return the unknown fitted
     dimensions it fixes ({attribute: size})."""
-    sizes = [getattr(estimator, axis, None) if isinstance(axis, str) else axis for axis in shape]
+    sizes = resolved_sizes(estimator, shape)
     unknown: dict = {}
     matches = array.ndim == len(shape)
     for axis, size, actual in zip(shape, sizes, array.shape if matches else (), strict=False):

@@ -12,7 +12,7 @@ from sklearn.utils.validation import validate_data
 
 from emkit.estimators._base import EMEstimator, TrainingData
 from emkit.estimators._migration import STATE_SPACE_KEYWORDS
-from emkit.estimators._parameters import Parameter, any_finite
+from emkit.estimators._parameters import Parameter, any_finite, resolved_sizes
 from emkit.estimators._sequence_data import prepare_sequences
 from emkit.families._covariance import check_covariances
 from emkit.models._sequences import sequence_offsets
@@ -42,15 +42,11 @@ CHUNK_ROWS = 8192
 RESTART_PERTURBATION = 0.3
 
 
-def _sizes(estimator, shape) -> list:
-    return [getattr(estimator, axis, None) if isinstance(axis, str) else axis for axis in shape]
-
-
 def _from_float(shape):
     """``to_field`` accepting a float for a vector (constant) or a square matrix (c·I)."""
 
     def convert(estimator, array, name):
-        sizes = _sizes(estimator, shape)
+        sizes = resolved_sizes(estimator, shape)
         if array.ndim or None in sizes:
             return array
         if len(sizes) == 1:
@@ -593,9 +589,10 @@ class LinearGaussianSSM(EMEstimator):
         if self.n_controls_ == 0:
             values = {**self._no_controls(), **{k: v for k, v in values.items() if v is not None}}
         params = LGSSMParams(**values)
-        if "learned_" not in self.__dict__:
-            self.learned_ = tuple(n for n in PARAM_NAMES if n in self._learn_set(self.n_controls_))
-        self.learned_ = tuple(str(name) for name in np.ravel(self.learned_))
+        learned = self.__dict__.get("learned_")  # a list when read from a model file
+        if learned is None:  # known parameters set by hand: the default learn set
+            learned = [n for n in PARAM_NAMES if n in self._learn_set(self.n_controls_)]
+        self.learned_ = tuple(str(name) for name in np.ravel(learned))
         model = self.__dict__.get("model_") or LGSSM(
             self.state_dim,
             self.n_features_in_,
