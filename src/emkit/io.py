@@ -1,14 +1,29 @@
 """Safe model files: a versioned ``.npz`` of arrays plus JSON metadata, never pickle.
 
 ``save(estimator, path)`` writes the estimator's hyperparameters (JSON; array-valued
-ones as arrays), its fitted arrays and scalars. ``load(path)`` reads the file with
-``allow_pickle=False``, rebuilds the estimator of the recorded class from emkit's
-public namespace and restores its fitted state, so that predictions are identical.
+ones as arrays), its fitted arrays and scalars, to a temporary file in the target's
+folder that then replaces the target: a save that fails leaves the previous file.
+
+``load(path)`` runs no code from the file and checks all of it before any of it is
+used: the class against emkit's public estimators; every metadata field's JSON type;
+every entry's name (each must be a hyperparameter, fitted attribute or trace column
+of that class, so that nothing can shadow a method), its ``.npy`` header (no object
+arrays, no pickle, read with ``allow_pickle=False``) and dtype; and every parameter's
+shape and constraints against the hyperparameters and the other parameters, by
+assigning them to a fresh estimator through their
+:class:`~emkit.estimators._parameters.Parameter` descriptors. The estimator is
+returned only when all of it is valid; otherwise one :class:`ModelFileError` names the
+file, the entry and what is wrong with it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import os
+import tempfile
+import zipfile
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -26,6 +41,17 @@ _COMMON_FITTED = (
     "n_features_in_",
     "feature_names_in_",
 )
+#: the top-level fields of the JSON metadata, and their JSON types
+_METADATA_FIELDS = {
+    "format": str,
+    "format_version": int,
+    "emkit_version": str,
+    "class": str,
+    "hyperparameters": dict,
+    "fitted": dict,
+    "user": dict,
+}
+_GROUPS = ("hyper", "fitted", "trace")
 
 
 class ModelFileError(ValueError):
@@ -42,6 +68,7 @@ def _json_scalar(value):
     return value
 
 
+# -- save -------------------------------------------------------------------------------
 def save(estimator, path, *, metadata: dict | None = None) -> Path:
     """Write a fitted emkit estimator to ``path`` (``.npz`` is appended if missing).
 
@@ -49,13 +76,15 @@ def save(estimator, path, *, metadata: dict | None = None) -> Path:
     data), kept in the file's JSON metadata under the key ``"user"``: ``read_metadata``
     returns it, ``load`` ignores it.
 
+    The file is written to a temporary file in the same folder, which then replaces
+    ``path`` in one step (``os.replace``): a save that fails part-way (a full disk)
+    leaves any previous file at ``path`` as it was, and no temporary behind.
+
     Returns the path written: an estimator that was fitted, or whose parameters were all
     set by hand. Raises ValueError if the estimator is not fitted, a
     hyperparameter cannot be stored without pickle (e.g. a RandomState instance) or
     ``metadata`` is not a JSON-safe dict.
     """
-    from emkit import __version__
-
     if not estimator.__sklearn_is_fitted__():
         raise ValueError(
             f"{type(estimator).__name__} is not fitted; call fit, or set all its "
@@ -70,6 +99,15 @@ def save(estimator, path, *, metadata: dict | None = None) -> Path:
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
+    header, arrays = _contents(estimator, metadata)
+    _write_atomically(path, {_META_KEY: np.array(json.dumps(header)), **arrays})
+    return path
+
+
+def _contents(estimator, metadata) -> tuple[dict, dict]:
+    """The JSON metadata and the arrays ``{entry: array}`` of a model file."""
+    from emkit import __version__
+
     arrays: dict[str, np.ndarray] = {}
     hyper: dict = {}
     for name, value in estimator.get_params(deep=False).items():
@@ -105,81 +143,453 @@ def save(estimator, path, *, metadata: dict | None = None) -> Path:
     }
     if metadata is not None:
         header["user"] = metadata
-    with path.open("wb") as handle:
-        np.savez_compressed(handle, **{_META_KEY: np.array(json.dumps(header))}, **arrays)
-    return path
+    return header, arrays
 
 
+def _write_atomically(path: Path, arrays: dict) -> None:
+    """``np.savez_compressed`` to a temporary file next to ``path``, then rename it
+    over ``path`` (atomic within one file system); on any failure the temporary goes."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez_compressed(stream, **arrays)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# -- load -------------------------------------------------------------------------------
 def read_metadata(path) -> dict:
     """The JSON metadata of a model file (class, versions, hyperparameters, scalars, and
     under ``"user"`` the ``metadata`` given to :func:`save`, if any)."""
-    with _open(path) as data:
-        return _metadata(data, path)
+    with _Archive(path) as archive:
+        return archive.metadata()
 
 
 def load(path):
-    """Read a model file written by :func:`save` and return the fitted estimator."""
-    from sklearn.base import BaseEstimator
+    """Read a model file written by :func:`save` and return the fitted estimator.
 
-    import emkit
+    Nothing in the file is used before all of it is checked (see the module
+    docstring). Raises FileNotFoundError for a missing file, and ModelFileError,
+    naming the file and the entry, for a file that is not a valid emkit model file.
+    """
+    with _Archive(path) as archive:
+        metadata = archive.metadata()
+        cls = _estimator_class(metadata["class"], path)
+        entries = archive.entries()
+        _check_entry_names(cls, entries, metadata, path)
+        arrays = {key: archive.array(key) for key in entries}
+    return _build(cls, metadata, arrays, path)
 
-    with _open(path) as data:
-        metadata = _metadata(data, path)
-        cls = getattr(emkit, metadata["class"], None)
-        if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
-            raise ModelFileError(f"{path}: unknown estimator class {metadata['class']!r}")
-        hyper = dict(metadata["hyperparameters"])
-        fitted, trace = dict(metadata["fitted"]), {}
-        groups = {"hyper": hyper, "fitted": fitted, "trace": trace}
-        for key in data.files:
-            group, _, name = key.partition("/")
-            if group in groups:
-                groups[group][name] = _read_array(data, key, path)
+
+def _estimator_class(name: str, path):
+    """The public emkit estimator class called ``name`` (the allow list: nothing else
+    in emkit's namespace, such as ``load``, is a class a file may name)."""
+    import emkit.estimators
+    from emkit.estimators._base import EngineEstimator
+
+    cls = getattr(emkit.estimators, name, None) if name in emkit.estimators.__all__ else None
+    if not (isinstance(cls, type) and issubclass(cls, EngineEstimator)):
+        raise ModelFileError(
+            f"{path}: unknown estimator class {name!r}; a model file names one of "
+            f"{', '.join(sorted(emkit.estimators.__all__))}"
+        )
+    return cls
+
+
+def _fitted_names(cls) -> set:
+    """Names a file may hold under ``fitted/`` (or in the metadata's ``fitted``)."""
+    extras = {name for klass in cls.__mro__ for name in vars(klass).get("_saved_extras", ())}
+    parameters = {p.name for p in cls._parameter_attributes() if p.saved}
+    return {*_COMMON_FITTED, *extras, *parameters}
+
+
+def _trace_names() -> tuple:
+    from emkit.core.trace import TraceRecord
+
+    return tuple(field.name for field in dataclasses.fields(TraceRecord))
+
+
+def _check_entry_names(cls, entries: dict, metadata: dict, path) -> None:
+    """Every entry ``group/name`` must be a hyperparameter, fitted attribute or trace
+    column that ``cls`` has: nothing else is set on the estimator, so no entry can
+    stand in for a method (``fitted/predict``) or an internal (``fitted/__dict__``)."""
+    known = {
+        "hyper": set(cls._get_param_names()),
+        "fitted": _fitted_names(cls),
+        "trace": set(_trace_names()),
+    }
+    for key in entries:
+        group, _, name = key.partition("/")
+        if group not in known or name not in known[group]:
+            where = f"the group {group!r}" if group in known else "no known group"
+            raise ModelFileError(
+                f"{path}: unknown entry {key!r} ({where}); a {cls.__name__} file holds "
+                f"only {', '.join(f'{g}/<name>' for g in _GROUPS)} entries of its own "
+                "hyperparameters, fitted attributes and trace columns"
+            )
+    for group, section in (("hyper", "hyperparameters"), ("fitted", "fitted")):
+        for name in metadata[section]:
+            if name not in known[group]:
+                raise ModelFileError(
+                    f"{path}: metadata {section!r} has {name!r}, which is not a "
+                    f"{'hyperparameter' if group == 'hyper' else 'fitted attribute'} "
+                    f"of {cls.__name__}"
+                )
+            if f"{group}/{name}" in entries:
+                raise ModelFileError(
+                    f"{path}: {name!r} is both in the metadata and the entry {group}/{name}"
+                )
+
+
+class _Archive:
+    """An open model file: its metadata, the headers of its entries, their arrays;
+    every failure to read is a ModelFileError that names the file."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"model file not found: {self.path}")
+        try:
+            self.zip = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise ModelFileError(f"{self.path} is not an emkit model file ({exc})") from None
+        self._headers: dict | None = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.zip.close()
+
+    def headers(self) -> dict:
+        """``{entry: (dtype, shape)}`` of every ``.npy`` member, read from its header
+        alone: an object (pickled) array or a malformed header is refused here,
+        before any data is read."""
+        if self._headers is None:
+            headers = {}
+            for info in self.zip.infolist():
+                if not info.filename.endswith(".npy") or info.filename[:-4] in headers:
+                    raise ModelFileError(
+                        f"{self.path}: unexpected member {info.filename!r} in the archive "
+                        "(a model file holds only distinct .npy arrays)"
+                    )
+                headers[info.filename[:-4]] = self._header(info)
+            self._headers = headers
+        return self._headers
+
+    def entries(self) -> dict:
+        """The headers of the entries other than the metadata."""
+        return {key: value for key, value in self.headers().items() if key != _META_KEY}
+
+    def _header(self, info) -> tuple:
+        key = info.filename[:-4]
+        try:
+            with self.zip.open(info) as stream:
+                version = np.lib.format.read_magic(stream)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+                else:
+                    raise ValueError(f".npy format version {version} is not one emkit writes")
+                offset = stream.tell()
+        except Exception as exc:
+            raise ModelFileError(
+                f"{self.path}: cannot read the header of {key!r} ({_one_line(exc)}); "
+                "the file is truncated or corrupt"
+            ) from None
+        if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+            raise ModelFileError(
+                f"{self.path}: {key!r} holds Python objects or records (dtype {dtype}); a "
+                "model file holds plain arrays only and is never unpickled"
+            )
+        if offset + math.prod(shape) * dtype.itemsize != info.file_size:
+            raise ModelFileError(
+                f"{self.path}: {key!r} has {info.file_size - offset} bytes of data where "
+                f"its header (shape {shape}, {dtype}) needs "
+                f"{math.prod(shape) * dtype.itemsize}; the file is truncated or corrupt"
+            )
+        return dtype, shape
+
+    def array(self, key: str) -> np.ndarray:
+        """One entry's array (its header already checked), read without pickle."""
+        self.headers()
+        try:
+            with self.zip.open(key + ".npy") as stream:
+                return np.lib.format.read_array(stream, allow_pickle=False)
+        except MemoryError:
+            raise ModelFileError(f"{self.path}: {key!r} is too large to read") from None
+        except Exception as exc:  # zipfile, zlib and numpy each raise their own
+            raise ModelFileError(
+                f"{self.path}: cannot read {key!r} ({_one_line(exc)}); the file is "
+                "truncated or corrupt"
+            ) from None
+
+    def metadata(self) -> dict:
+        """The JSON metadata, its fields' types checked."""
+        path = self.path
+        if _META_KEY not in self.headers():
+            raise ModelFileError(f"{path} is not an emkit model file (no metadata)")
+        dtype, shape = self.headers()[_META_KEY]
+        if dtype.kind != "U" or shape != ():
+            raise ModelFileError(f"{path}: the metadata is not a JSON string")
+        try:
+            metadata = json.loads(str(self.array(_META_KEY)))
+        except json.JSONDecodeError as exc:
+            raise ModelFileError(f"{path}: malformed metadata ({exc})") from None
+        if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+            raise ModelFileError(f"{path} is not an emkit model file")
+        for name, value in metadata.items():
+            expected = _METADATA_FIELDS.get(name)
+            if expected is None:
+                raise ModelFileError(f"{path}: unknown metadata field {name!r}")
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise ModelFileError(
+                    f"{path}: metadata field {name!r} must be a JSON "
+                    f"{_JSON_NAMES[expected]}, got {_json_type(value)} {value!r:.60}"
+                )
+        version = metadata.get("format_version", 0)
+        if version > FORMAT_VERSION:
+            raise ModelFileError(
+                f"{path} was written by a newer emkit (format {version}); upgrade emkit"
+            )
+        if version < 1:
+            raise ModelFileError(f"{path}: format_version must be at least 1, got {version}")
+        missing = {"class", "hyperparameters", "fitted"} - metadata.keys()
+        if missing:
+            raise ModelFileError(f"{path}: metadata lacks {sorted(missing)}")
+        return metadata
+
+
+_JSON_NAMES = {str: "string", int: "integer", dict: "object"}
+
+
+def _json_type(value) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+    return "null" if value is None else names.get(type(value), "object")
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# -- rebuilding -------------------------------------------------------------------------
+def _build(cls, metadata: dict, arrays: dict, path):
+    """The estimator of ``cls`` from checked metadata and arrays: hyperparameters,
+    fitted scalars, parameters (each through its descriptor), the other fitted arrays
+    and the trace, each checked in turn on a fresh instance that is returned only
+    when all of it passed."""
+    groups: dict = {group: {} for group in _GROUPS}
+    for key, array in arrays.items():
+        group, _, name = key.partition("/")
+        groups[group][name] = array
+    estimator = _with_hyperparameters(cls, {**metadata["hyperparameters"], **groups["hyper"]}, path)
+    fitted = {**metadata["fitted"], **groups["fitted"]}
+    parameters = {p.name: p for p in cls._parameter_attributes() if p.saved}
+    checks = _fitted_checks(estimator)
+    scalars = [name for name in fitted if name not in parameters and not checks[name][0]]
+    for name in scalars:  # the fitted dimensions first: the parameters' shapes use them
+        _set_checked(estimator, name, fitted[name], checks[name][1], path)
+    required = set(estimator._required_fields())
+    for name, parameter in parameters.items():
+        if name not in fitted:
+            if parameter.field in required:
+                raise ModelFileError(f"{path}: the entry fitted/{name} is missing")
+            continue
+        _set_parameter(estimator, parameter, fitted[name], path)
     try:
-        estimator = cls(**hyper)
-    except TypeError as exc:
-        raise ModelFileError(f"{path}: hyperparameters this emkit does not know ({exc})") from None
-    for name, value in fitted.items():
-        setattr(estimator, name, value)
-    estimator.trace_ = trace
-    estimator._params_from_attributes()
+        estimator._check_fitted()
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: incomplete model ({_one_line(exc)})") from None
+    for name in fitted.keys() - set(scalars) - parameters.keys():
+        _set_checked(estimator, name, fitted[name], checks[name][1], path)
+    _check_initial_values(estimator, path)
+    estimator.trace_ = _checked_trace(groups["trace"], path)
     return estimator
 
 
-def _open(path):
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"model file not found: {path}")
+def _with_hyperparameters(cls, hyper: dict, path):
+    """A fresh ``cls(**hyper)``, its hyperparameters validated as ``fit`` does; the
+    dimensions (``n_components``, ...) must be true integers (JSON ``true`` is not 1)."""
+    for name, value in hyper.items():
+        if isinstance(value, np.ndarray) and value.dtype.kind not in "iufU":
+            raise ModelFileError(
+                f"{path}: hyper/{name} must hold real numbers or strings, got dtype {value.dtype}"
+            )
+        if isinstance(value, (list, dict)):
+            raise ModelFileError(
+                f"{path}: hyperparameter {name!r} is a JSON {_json_type(value)} in the "
+                "metadata, where save writes a scalar (arrays are stored as hyper/ entries)"
+            )
+    estimator = cls(**hyper)
     try:
-        return np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise ModelFileError(f"{path} is not an emkit model file ({exc})") from None
+        estimator._validate_params()
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: invalid hyperparameter ({_one_line(exc)})") from None
+    for name in _dimension_names(estimator):
+        value = getattr(estimator, name)
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise ModelFileError(
+                f"{path}: hyperparameter {name!r} must be an integer, got {value!r}"
+            )
+    return estimator
 
 
-def _read_array(data, key, path) -> np.ndarray:
-    """One stored array; anything unreadable (a truncated or corrupt archive, an object
-    array that would need pickle) is a ModelFileError, never an unpickling."""
+def _dimension_names(estimator) -> set:
+    """The hyperparameters that size a parameter's axes."""
+    hyper = set(estimator._get_param_names())
+    names = set()
+    for parameter in estimator._parameter_attributes():
+        shape = parameter.shape(estimator) if callable(parameter.shape) else parameter.shape
+        names.update(axis for axis in shape if isinstance(axis, str) and axis in hyper)
+    return names
+
+
+def _set_parameter(estimator, parameter, value, path) -> None:
+    """Assign one parameter through its descriptor (dtype, shape, constraint)."""
+    entry = f"fitted/{parameter.name}"
+    if not isinstance(value, np.ndarray):
+        raise ModelFileError(f"{path}: {parameter.name} must be stored as the array {entry}")
     try:
-        return data[key]
-    except Exception as exc:
-        raise ModelFileError(f"{path}: cannot read {key!r} ({exc})") from None
+        setattr(estimator, parameter.name, value)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: {entry}: {_one_line(exc)}") from None
 
 
-def _metadata(data, path) -> dict:
-    if _META_KEY not in data.files:
-        raise ModelFileError(f"{path} is not an emkit model file (no metadata)")
+def _set_checked(estimator, name: str, value, check, path) -> None:
     try:
-        metadata = json.loads(str(_read_array(data, _META_KEY, path)))
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{path}: malformed metadata ({exc})") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not an emkit model file")
-    if metadata.get("format_version", 0) > FORMAT_VERSION:
+        setattr(estimator, name, check(value, name, estimator))
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: fitted {name}: {_one_line(exc)}") from None
+
+
+def _check_initial_values(estimator, path) -> None:
+    """The ``*_init`` hyperparameters, checked as ``fit`` would check them."""
+    try:
+        estimator._initial_values()
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: invalid hyperparameter ({_one_line(exc)})") from None
+
+
+def _checked_trace(columns: dict, path) -> dict:
+    """Trace columns: real 1-D arrays of one length."""
+    lengths = set()
+    for name, column in columns.items():
+        if column.ndim != 1 or column.dtype.kind not in "iuf":
+            raise ModelFileError(
+                f"{path}: trace/{name} must be a 1-D array of real numbers, got "
+                f"shape {column.shape} and dtype {column.dtype}"
+            )
+        lengths.add(column.shape[0])
+    if len(lengths) > 1:
+        raise ModelFileError(f"{path}: the trace columns differ in length ({sorted(lengths)})")
+    return columns
+
+
+# -- checks of the fitted attributes that are not parameters ------------------------------
+# ``check(value, name, estimator) -> value`` raises a ValueError saying what ``value``
+# (a JSON value from the metadata, or an array) must be.
+def _integer(minimum: int, *, optional: bool = False):
+    def check(value, name, estimator):
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"must be an integer >= {minimum}, got {value!r:.60}")
+        return value
+
+    return check
+
+
+def _real(*, minimum: float = -math.inf, allow_minus_inf: bool = False):
+    def check(value, name, estimator):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"must be a number, got {_json_type(value)} {value!r:.60}")
+        finite = math.isfinite(value) or (allow_minus_inf and value == -math.inf)
+        if not finite or value < minimum:
+            floor = "" if minimum == -math.inf else f" >= {minimum}"
+            raise ValueError(f"must be a finite number{floor}, got {value!r}")
+        return float(value)
+
+    return check
+
+
+def _boolean(value, name, estimator):
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {value!r:.60}")
+    return value
+
+
+def _parameter_names(value, name, estimator):
+    """A list of the estimator's parameter fields (LinearGaussianSSM's ``learned_``)."""
+    fields = {p.field for p in estimator._parameter_attributes()}
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in fields for v in value):
+        raise ValueError(f"must be a list of parameter names among {sorted(fields)}")
+    return tuple(value)
+
+
+def _array(kind: str, length=None, values=None):
+    """A 1-D array of dtype kind ``kind`` ("f" real, "i" integer, "U" string) of
+    ``length(estimator)``, whose entries pass ``values(array, estimator)``."""
+    kinds = {"f": "iuf", "i": "iu", "U": "U"}[kind]
+    words = {"f": "real numbers", "i": "integers", "U": "strings"}[kind]
+
+    def check(value, name, estimator):
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds or value.ndim != 1:
+            got = f"{value.dtype} of shape {value.shape}" if isinstance(value, np.ndarray) else ""
+            raise ValueError(f"must be stored as a 1-D array of {words}, got {got or value!r}")
+        expected = None if length is None else length(estimator)
+        if expected is not None and value.shape[0] != expected:
+            raise ValueError(f"must have {expected} entries, got {value.shape[0]}")
+        if values is not None:
+            values(value, estimator)
+        return value.astype(np.float64) if kind == "f" else value
+
+    return check
+
+
+def _bounds_or_minus_inf(array, estimator):
+    if np.any(np.isnan(array) | (array == np.inf)):
+        raise ValueError("must hold finite numbers (or -inf)")
+
+
+def _cluster_labels(array, estimator):
+    n_clusters = estimator.cluster_centers_.shape[0]
+    if np.any((array < 0) | (array >= n_clusters)):
+        raise ValueError(f"must hold cluster indices 0 .. {n_clusters - 1}")
+
+
+#: ``{name: (is_array, check)}`` of every saved fitted attribute that is not a parameter
+_FITTED_CHECKS = {
+    "converged_": (False, _boolean),
+    "n_iter_": (False, _integer(0)),
+    "lower_bound_": (False, _real(allow_minus_inf=True)),
+    "log_likelihood_": (False, _real(allow_minus_inf=True)),
+    "n_features_in_": (False, _integer(1)),
+    "inertia_": (False, _real(minimum=0.0)),
+    "n_symbols_": (False, _integer(1)),
+    "n_trials_": (False, _integer(1, optional=True)),
+    "n_controls_": (False, _integer(0)),
+    "learned_": (False, _parameter_names),
+    "lower_bounds_": (True, _array("f", values=_bounds_or_minus_inf)),
+    "feature_names_in_": (True, _array("U", lambda e: getattr(e, "n_features_in_", None))),
+    "labels_": (True, _array("i", values=_cluster_labels)),
+}
+
+
+def _fitted_checks(estimator) -> dict:
+    """``{name: (is_array, check)}`` for the fitted attributes of ``estimator`` that
+    are not parameters; one the table lacks cannot be checked, so cannot be loaded."""
+    names = _fitted_names(type(estimator)) - {
+        p.name for p in estimator._parameter_attributes() if p.saved
+    }
+    unchecked = names - _FITTED_CHECKS.keys()
+    if unchecked:
         raise ModelFileError(
-            f"{path} was written by a newer emkit "
-            f"(format {metadata['format_version']}); upgrade emkit"
+            f"emkit cannot check the fitted attributes {sorted(unchecked)} of "
+            f"{type(estimator).__name__} (add them to emkit.io._FITTED_CHECKS)"
         )
-    missing = {"class", "hyperparameters", "fitted"} - metadata.keys()
-    if missing:
-        raise ModelFileError(f"{path}: metadata lacks {sorted(missing)}")
-    return metadata
+    return {name: _FITTED_CHECKS[name] for name in names}

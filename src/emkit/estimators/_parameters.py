@@ -93,15 +93,14 @@ class Parameter:
         return view
 
     def __set__(self, estimator, value):
-        estimator._set_parameter(self.field, self.validated(estimator, value, self.name))
+        array = self.validated(estimator, value, self.name)
+        check_consistent(estimator, self.name)
+        estimator._set_parameter(self.field, array)
 
     def validated(self, estimator, value, name: str, *, record: bool = True) -> np.ndarray:
         """``value`` as the checked float array to store; ``name`` is used in errors.
         ``record``: set the estimator's unknown fitted dimensions from the value."""
-        try:
-            array = np.array(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be an array of numbers, got {value!r}") from None
+        array = real_array(value, name)
         if self.to_field is not None:
             array = self.to_field(estimator, array, name)
         shape = self.shape(estimator) if callable(self.shape) else self.shape
@@ -113,6 +112,41 @@ class Parameter:
             for dim, size in unknown.items():
                 setattr(estimator, dim, size)
         return array
+
+
+def real_array(value, name: str) -> np.ndarray:
+    """``value`` as a float64 array; complex numbers, booleans and strings are refused
+    (a cast would drop an imaginary part, or read "1.5" as a number, without a word)."""
+    try:
+        array = np.asarray(value)
+        if array.dtype == object:  # a list of Python numbers of mixed types
+            array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers, got {value!r}") from None
+    if array.dtype.kind not in "iuf":
+        kind = {"c": "complex", "b": "boolean", "U": "string", "S": "bytes"}
+        got = kind.get(array.dtype.kind, f"dtype {array.dtype}")
+        raise ValueError(f"{name} must hold real numbers (float or int), got {got} values")
+    return np.array(array, dtype=np.float64)
+
+
+def check_consistent(estimator, assigned: str) -> None:
+    """Refuse an assignment to ``assigned`` while another known parameter no longer fits
+    the estimator's dimensions (``n_components`` changed with ``set_params`` since
+    it was set): the model would combine parameters of different sizes."""
+    for parameter in type(estimator)._parameter_attributes():
+        value = estimator._parameter_value(parameter.field)
+        if not parameter.saved or parameter.name == assigned or value is None:
+            continue
+        shape = parameter.shape(estimator) if callable(parameter.shape) else parameter.shape
+        try:
+            _check_shape(estimator, np.asarray(value), parameter.name, shape)
+        except ValueError as exc:
+            raise ValueError(
+                f"cannot set {assigned}: the {parameter.name} already set does not fit the "
+                f"current hyperparameters ({exc}); they changed since it was set, so "
+                f"fit again, or set the parameters on a new {type(estimator).__name__}"
+            ) from None
 
 
 def resolved_sizes(estimator, shape) -> list:
