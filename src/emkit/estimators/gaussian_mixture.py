@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from emkit.estimators._checks import (
     GAUSSIAN_HYPERPARAMETERS,
+    family_check,
     gaussian_covariances_parameter,
     gaussian_means,
     gaussian_prior,
 )
+from emkit.estimators._data import infer_nothing
 from emkit.estimators._mixture_base import MixtureEstimator
 from emkit.families import GaussianFamily, GaussianParams
 from emkit.families._covariance import check_covariances
+from emkit.families.gaussian import check_resolution
 
 
 class GaussianMixture(MixtureEstimator):
@@ -141,6 +146,32 @@ class GaussianMixture(MixtureEstimator):
 
     def _compute_dtype(self):
         return np.dtype(self.dtype)
+
+    def _check_data(self, X):
+        # values whose squares overflow would otherwise surface as a "collapsed component"
+        return GaussianFamily(self.covariance_type).check_data(X)
+
+    def _data_checks(self, fitting):
+        return partial(family_check, GaussianFamily(self.covariance_type)), infer_nothing
+
+    def _prepare_data(self, X, *, warm, sample_weight=None):
+        _check_float32_resolution(self, X)
+        return super()._prepare_data(X, warm=warm, sample_weight=sample_weight)
+
+    def _prepare_batch(self, X, *, first, sample_weight=None):
+        _check_float32_resolution(self, X)
+        return super()._prepare_batch(X, first=first, sample_weight=sample_weight)
+
+
+def _check_float32_resolution(estimator, X) -> None:
+    """In float32 mode, refuse in-memory float64 data that float32 cannot resolve (see
+    ``check_resolution``) before they are cast: the cast can erase their spread entirely,
+    and the fit would then be silently wrong. Other inputs are left to the usual checks."""
+    if np.dtype(estimator.dtype) != np.float32 or not isinstance(X, (np.ndarray, list, tuple)):
+        return
+    values = np.asarray(X)
+    if values.ndim == 2 and values.dtype.kind == "f" and np.isfinite(values).all():
+        check_resolution(values, np.float32)
 
 
 # -- the precision views of the covariances -------------------------------------------------

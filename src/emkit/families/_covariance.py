@@ -65,11 +65,20 @@ def _collapse_message(component, count) -> str:
     )
 
 
+def _overflow_message(component) -> str:
+    where = "the shared (tied) covariance" if component is None else f"component {component}"
+    return (
+        f"{where} has a covariance with infinite or NaN entries: the squared deviations "
+        "of the data from its mean overflowed float64. Scale the data (e.g. standardise "
+        "every feature)."
+    )
+
+
 def _precision_cholesky(cov, component, count):
     """Upper-triangular L with L Lᵀ = cov⁻¹ (scikit-learn's convention), or a
     ComponentCollapseError naming ``component`` (None: the tied covariance)."""
     if not np.isfinite(cov).all():  # checked here once, so LAPACK need not check again
-        raise ComponentCollapseError(_collapse_message(component, count))
+        raise ComponentCollapseError(_overflow_message(component))
     # LAPACK directly: scipy.linalg's wrappers cost ~10x the factorisations of the small
     # matrices here, which was a quarter of an EM iteration on small data
     cov_chol, info = lapack.dpotrf(cov, lower=1, clean=1)
@@ -383,7 +392,10 @@ class _Diag(_PerComponent):
 
     @staticmethod
     def precision_cholesky(cov, counts=None):
-        bad = np.flatnonzero(np.any(cov <= 0.0, axis=-1) | ~np.all(np.isfinite(cov), axis=-1))
+        overflowed = np.flatnonzero(~np.all(np.isfinite(cov), axis=-1))
+        if overflowed.size:
+            raise ComponentCollapseError(_overflow_message(int(overflowed[0])))
+        bad = np.flatnonzero(np.any(cov <= 0.0, axis=-1))
         if bad.size:
             k = int(bad[0])
             raise ComponentCollapseError(

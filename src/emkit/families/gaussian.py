@@ -155,7 +155,12 @@ class GaussianFamily(Family):
         return GaussianParams(means, covariances, prec_chol)
 
     def check_data(self, X):
-        """X unchanged: any real (n, D) array, which the estimators have already checked."""
+        """X (n, D) unchanged, or a ValueError when its values are too large for the
+        arithmetic of its dtype (see :func:`check_magnitude`) or, in float32, too far
+        from the origin for their spread (see :func:`check_resolution`); the estimators
+        have already checked that it is real and finite."""
+        check_magnitude(X)
+        check_resolution(X)
         return X
 
     # -- E-step -------------------------------------------------------------------
@@ -168,9 +173,29 @@ class GaussianFamily(Family):
         return self._cov.prepare(X, params.means)
 
     def log_prob(self, params: GaussianParams, X) -> np.ndarray:
-        """log N(x_i | μ_k, Σ_k), shape (n, K); X is (n, D) or ``prepare``'s block."""
-        D = X.X.shape[1] if isinstance(X, ExpandedBlock) else X.shape[1]
-        maha = self._cov.mahalanobis(X, params.means, params.precisions_cholesky)
+        """log N(x_i | μ_k, Σ_k), shape (n, K); X is (n, D) or ``prepare``'s block.
+
+        Raises a ValueError naming the rows whose log-density overflows under every
+        component (see :func:`check_representable`).
+        """
+        return check_representable(self.log_prob_or_inf(params, X))
+
+    def log_prob_or_inf(self, params: GaussianParams, X) -> np.ndarray:
+        """:meth:`log_prob`, with -inf where a squared distance overflows float64
+        (for callers that combine components further, such as a GMM-HMM state)."""
+        points = X.X if isinstance(X, ExpandedBlock) else X
+        D = points.shape[1]
+        with np.errstate(over="ignore", invalid="ignore"):  # far points: handled below
+            maha = self._cov.mahalanobis(X, params.means, params.precisions_cholesky)
+        bad = np.flatnonzero(~np.isfinite(maha).all(axis=1))
+        if bad.size:
+            # far points: the expanded form's products (inf - inf) or float32 overflowed;
+            # the direct form in float64 is finite whenever the distance is representable
+            rows = points[bad].astype(np.float64)
+            with np.errstate(over="ignore", invalid="ignore"):
+                exact = self._cov.mahalanobis(rows, params.means, params.precisions_cholesky)
+            maha = maha.astype(np.float64)
+            maha[bad] = np.where(np.isnan(exact), np.inf, exact)
         log_det = self._cov.log_det(params.precisions_cholesky, D)
         return -0.5 * (D * _LOG_2PI + maha) + log_det
 
@@ -339,3 +364,75 @@ class GaussianFamily(Family):
             np.asarray(covariance_prior, dtype=float),
             float(covariance_strength),
         )
+
+
+# -- limits of the arithmetic ----------------------------------------------------------
+def magnitude_limit(dtype, n_features: int) -> float:
+    """Largest |x| whose squared distances stay finite in ``dtype``: the difference of two
+    such values, squared and summed over ``n_features``, is below the dtype's maximum."""
+    return float(np.sqrt(np.finfo(dtype).max / max(n_features, 1)) / 2.0)
+
+
+def check_magnitude(X: np.ndarray, name: str = "X") -> None:
+    """Raise a ValueError when a value of X (n, D), float32 or float64, is so large that
+    squared distances overflow X's dtype: the Gaussian family squares differences of the
+    values, and an overflow would surface later as a spurious "collapsed component"."""
+    if X.size == 0 or X.dtype not in (np.float32, np.float64):
+        return
+    limit = magnitude_limit(X.dtype, X.shape[1])
+    magnitudes = np.abs(X)
+    largest = float(magnitudes.max())
+    if largest <= limit:
+        return
+    row, col = np.unravel_index(int(np.argmax(magnitudes)), X.shape)
+    remedy = " or use dtype='float64'" if X.dtype == np.float32 else ""
+    raise ValueError(
+        f"{name} has values too large for Gaussian arithmetic in {X.dtype}: the largest "
+        f"magnitude is {largest:.3g} ({name}[{row}, {col}]), but squared distances overflow "
+        f"{X.dtype} beyond {limit:.3g} in {X.shape[1]} features. Scale the data (e.g. "
+        f"standardise every feature){remedy}."
+    )
+
+
+# Largest ulp of float32 data relative to a feature's spread: a value rounds by half an
+# ulp, which moves a log-density by about that much over the spread, and float32 mode
+# promises agreement with float64 to 1e-4.
+_FLOAT32_RESOLUTION = 2e-4
+
+
+def check_resolution(X: np.ndarray, dtype=None, name: str = "X") -> None:
+    """Raise a ValueError when X (n, D), computed with in float32 (``dtype``, default X's
+    own), lies so far from the origin, relative to its spread, that float32 cannot
+    resolve it: data at 1e8 with unit spread round to multiples of 8, and a fit on them
+    is silently wrong. Nothing to check in float64. X may be the float64 data before
+    their cast (the only way to see a spread that the cast erases entirely)."""
+    if np.dtype(X.dtype if dtype is None else dtype) != np.float32 or X.shape[0] < 2:
+        return
+    spread = X.std(axis=0, dtype=np.float64)
+    largest = np.abs(X).max(axis=0).astype(np.float64)
+    ulp = np.finfo(np.float32).eps * largest
+    coarse = np.flatnonzero((spread > 0) & (ulp > _FLOAT32_RESOLUTION * spread))
+    if coarse.size:
+        j = int(coarse[0])
+        raise ValueError(
+            f"{name}'s feature {j} has values up to {largest[j]:.3g} in magnitude but a "
+            f"spread (standard deviation) of only {spread[j]:.3g}: float32 rounds its "
+            f"values to steps of about {ulp[j]:.3g}, too coarse for a faithful fit. "
+            "Centre the data (subtract the mean of every feature) or use dtype='float64'."
+        )
+
+
+def check_representable(log_prob: np.ndarray) -> np.ndarray:
+    """``log_prob`` (n, K) unchanged, or a ValueError naming the rows that are -inf under
+    every component: their squared distances overflow float64, so neither their density
+    nor their responsibilities can be computed (they would be NaN)."""
+    bad = np.flatnonzero(np.isneginf(log_prob).all(axis=1)) if log_prob.shape[1] else []
+    if len(bad):
+        shown = ", ".join(str(int(i)) for i in bad[:5]) + (", ..." if len(bad) > 5 else "")
+        raise ValueError(
+            f"X rows [{shown}] ({len(bad)} of {log_prob.shape[0]}) lie so far from every "
+            "component that their squared Mahalanobis distances overflow float64, so their "
+            "log-densities and responsibilities cannot be computed. Scale the data (e.g. "
+            "standardise every feature) before fitting and predicting."
+        )
+    return log_prob

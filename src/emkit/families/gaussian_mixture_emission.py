@@ -26,7 +26,13 @@ from emkit.containers import Statistics
 from emkit.families._counts import log_pack, softmax_unpack
 from emkit.families._init import initial_responsibilities
 from emkit.families.base import COUNT_FLOOR, Family
-from emkit.families.gaussian import GaussianFamily, GaussianParams, GaussianStats
+from emkit.families.gaussian import (
+    GaussianFamily,
+    GaussianParams,
+    GaussianStats,
+    check_magnitude,
+    check_representable,
+)
 
 __all__ = ["GaussianMixtureEmission", "GaussianMixtureParams", "GaussianMixtureStats"]
 
@@ -133,20 +139,26 @@ class GaussianMixtureEmission(Family):
         return GaussianMixtureParams(weights, means, covariances, prec_chol)
 
     def check_data(self, X):
-        """X unchanged: any real (n, D) array, which the estimators have already checked."""
+        """X (n, D) unchanged, or the Gaussian family's ValueError for values too large
+        for its arithmetic (see :func:`emkit.families.gaussian.check_magnitude`)."""
+        check_magnitude(X)
         return X
 
     # -- E-step -------------------------------------------------------------------
     def _joint(self, params, X, k):
-        """log w_km + log N(x_i | μ_km, Σ_km), shape (n, M)."""
+        """log w_km + log N(x_i | μ_km, Σ_km), shape (n, M); -inf where a squared distance
+        overflows (another state may still explain the point)."""
         with np.errstate(divide="ignore"):
             log_weights = np.log(params.weights[k])
-        return self.gaussian.log_prob(self._state(params, k), X) + log_weights
+        return self.gaussian.log_prob_or_inf(self._state(params, k), X) + log_weights
 
     def log_prob(self, params: GaussianMixtureParams, X) -> np.ndarray:
-        """log p(x_i | k) of shape (n, K)."""
+        """log p(x_i | k) of shape (n, K); a ValueError names the rows that overflow
+        under every state's Gaussians."""
         K = params.weights.shape[0]
-        return np.column_stack([logsumexp(self._joint(params, X, k), axis=1) for k in range(K)])
+        return check_representable(
+            np.column_stack([_log_sum_exp(self._joint(params, X, k)) for k in range(K)])
+        )
 
     def statistics(self, X, resp, reference: GaussianMixtureParams | None):
         """Gaussian statistics of every state under r_ik p(m | x_i, k).
@@ -162,7 +174,10 @@ class GaussianMixtureEmission(Family):
         states = []
         for k in range(resp.shape[1]):
             joint = self._joint(reference, X, k)
-            inner = np.exp(joint - logsumexp(joint, axis=1, keepdims=True)) * resp[:, k, None]
+            total = _log_sum_exp(joint)
+            # a row that state k cannot explain (-inf throughout) gets no mass, not NaN
+            total[np.isneginf(total)] = 0.0
+            inner = np.exp(joint - total[:, None]) * resp[:, k, None]
             states.append(self.gaussian.statistics(X, inner, self._state(reference, k)))
         return GaussianMixtureStats(tuple(states))
 
@@ -286,6 +301,12 @@ class GaussianMixtureEmission(Family):
             X = self.gaussian.sample(self._state(params, k), inner, rng)
             blocks.append(X[rng.permutation(X.shape[0])])
         return np.vstack(blocks) if blocks else np.empty((0, D))
+
+
+def _log_sum_exp(joint: np.ndarray) -> np.ndarray:
+    """Row-wise log-sum-exp of (n, M), -inf for a row that is -inf everywhere."""
+    with np.errstate(divide="ignore"):
+        return logsumexp(joint, axis=1)
 
 
 def _mixing_weights(stats: GaussianStats) -> np.ndarray:
