@@ -128,3 +128,41 @@ def test_float32_near_origin_agrees_with_score():
     X = np.random.default_rng(0).normal(size=(500, 2)) + 1e3
     g = emkit.GaussianMixture(2, dtype="float32", random_state=0).fit(X)
     assert g.log_likelihood_ == pytest.approx(g.score(X) * len(X), rel=1e-5)
+
+
+@pytest.mark.parametrize("ct", COVARIANCE_TYPES)
+def test_slack_is_bounded_by_the_fall_of_q(ct):
+    # variances (1e-8) far below reg_covar (1e-6): the shortfall from Q's maximiser is
+    # ~3.6 per sample and feature, which would excuse a real bug; the fall of Q from the
+    # E-step's parameters, near a fixed point, is ~0
+    X = np.random.default_rng(0).normal(size=(500, 2)) * 1e-4 + 1e8
+    g = emkit.GaussianMixture(2, covariance_type=ct, random_state=0, max_iter=20).fit(X)
+    family, params = g.model_.family, g.params_.components
+    resp = g.predict_proba(X)
+    stats = family.statistics(X, resp, params)
+    new = family.m_step(stats)
+    learn = frozenset(("means", "covariances"))
+    unreferenced = type(stats)(
+        *[getattr(stats, f) for f in ("sum_w", "sum_dx", "sum_dxx")],
+        stats.shift,
+        stats.covariance_type,
+    )
+    loose = family.m_step_slack(new, unreferenced, learn)
+    tight = family.m_step_slack(new, stats, learn)
+    assert loose > 1.0 * len(X)
+    assert 0.0 <= tight <= 1e-6 * len(X)
+
+
+def test_gmmhmm_reports_its_reg_covar_slack():
+    X = np.random.default_rng(0).normal(size=(40, 2)) * 1e-4
+    m = emkit.GMMHMM(2, n_mix=2, covariance_type="diag", random_state=0, max_iter=2, tol=1e9)
+    m.fit(X)
+    family = m.model_.family
+    stats = family.statistics(X, np.full((40, 2), 0.5), m.params_.emission)
+    new = family.m_step(stats)
+    unreferenced = type(stats)(
+        tuple(
+            type(s)(s.sum_w, s.sum_dx, s.sum_dxx, s.shift, s.covariance_type) for s in stats.states
+        )
+    )
+    assert family.m_step_slack(new, unreferenced, frozenset(family.param_names)) > 0

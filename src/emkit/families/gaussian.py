@@ -54,6 +54,9 @@ class GaussianStats(Statistics):
     sum_dxx : sum_i r_ik (x_i - shift_k)(x_i - shift_k)^T in the covariance type's
         shape (see ``emkit.families._covariance``)
     shift : (K, D)   reference point, not summed
+    reference_precisions_cholesky : the E-step's precision Cholesky factors (None at
+        initialisation), not summed: with ``shift`` they give Q at the E-step's
+        parameters, which bounds what an inexact M-step can lose (``m_step_slack``)
     """
 
     sum_w: np.ndarray
@@ -61,11 +64,13 @@ class GaussianStats(Statistics):
     sum_dxx: np.ndarray
     shift: np.ndarray
     covariance_type: str
+    reference_precisions_cholesky: np.ndarray | None = None
 
-    reference_fields = ("shift", "covariance_type")
+    reference_fields = ("shift", "covariance_type", "reference_precisions_cholesky")
 
     def recentred(self, shift: np.ndarray) -> GaussianStats:
-        """The same statistics expressed about another shift (exact)."""
+        """The same statistics expressed about another shift (exact); the E-step's
+        precision factors no longer belong to the shift, so they are dropped."""
         if shift is self.shift or np.array_equal(shift, self.shift):
             return self
         cov = COVARIANCE_TYPES[self.covariance_type]
@@ -77,7 +82,11 @@ class GaussianStats(Statistics):
             + cov.outer(self.sum_w[:, None] * e, e)
         )
         return GaussianStats(
-            self.sum_w, self.sum_dx + self.sum_w[:, None] * e, sum_dxx, shift, self.covariance_type
+            self.sum_w,
+            self.sum_dx + self.sum_w[:, None] * e,
+            sum_dxx,
+            shift,
+            self.covariance_type,
         )
 
     def __add__(self, other):
@@ -216,7 +225,7 @@ class GaussianFamily(Family):
         # the shift actually used by X's dtype, so float32 statistics stay exact about it
         shift = shift.astype(points.dtype).astype(np.float64)
         sum_dx, sum_dxx = self._cov.scatter(X, resp, shift, prec_chol)
-        return GaussianStats(sum_w, sum_dx, sum_dxx, shift, self.covariance_type)
+        return GaussianStats(sum_w, sum_dx, sum_dxx, shift, self.covariance_type, prec_chol)
 
     # -- M-step -------------------------------------------------------------------
     def m_step(self, stats: GaussianStats, *, learn=frozenset(param_names), fixed=None):
@@ -255,6 +264,13 @@ class GaussianFamily(Family):
         it falls short by (c/2) Σ_j g(ε/ν_j), g(t) = −log(1 − t) − t ≈ t²/2 (exact,
         the same eigenvectors). EM's guarantee becomes "decreases by at most this";
         the engine allows for it instead of reporting a bug.
+
+        That shortfall is measured from Q's maximiser and grows without bound as an
+        eigenvalue ν_j falls below ``reg_covar``; the objective can only fall, though,
+        by as much as Q (+ log prior) falls from the E-step's parameters to ``params``
+        (the rest of Q, the weights' or transitions', is maximised exactly). The slack
+        is the smaller of the two, so that it never excuses more than reg_covar can
+        explain in this M-step.
         """
         if self.reg_covar == 0.0 or "covariances" not in learn:
             return 0.0
@@ -265,7 +281,14 @@ class GaussianFamily(Family):
         with np.errstate(divide="ignore"):
             shortfall = -np.log1p(-ratio) - ratio
         per_count = shortfall.reshape(*np.shape(counts), -1).sum(axis=-1)
-        return float(0.5 * np.sum(counts * per_count))
+        slack = float(0.5 * np.sum(counts * per_count))
+        if stats.reference_precisions_cholesky is None:
+            return slack
+        before = GaussianParams(stats.shift, None, stats.reference_precisions_cholesky)
+        drop = (self.expected_log_prob(before, stats) + self.log_prior(before)) - (
+            self.expected_log_prob(params, stats) + self.log_prior(params)
+        )
+        return min(slack, max(drop, 0.0))
 
     # -- objective pieces ---------------------------------------------------------
     def expected_log_prob(self, params: GaussianParams, stats: GaussianStats) -> float:

@@ -220,6 +220,15 @@ class GaussianMixtureEmission(Family):
             covariances.append(gauss.covariances)
         return self.make_params(np.array(weights), np.array(means), np.array(covariances))
 
+    def m_step_slack(self, params: GaussianMixtureParams, stats: GaussianMixtureStats, learn):
+        """What ``reg_covar`` may cost Q in this M-step: the Gaussian family's slack of
+        every state's Gaussians (the mixture weights are maximised exactly)."""
+        gaussian_learn = learn & frozenset(("means", "covariances"))
+        return sum(
+            self.gaussian.m_step_slack(self._state(params, k), state_stats, gaussian_learn)
+            for k, state_stats in enumerate(stats.states)
+        )
+
     # -- objective pieces ---------------------------------------------------------
     def expected_log_prob(self, params: GaussianMixtureParams, stats: GaussianMixtureStats):
         """sum_ikm r_ikm (log w_km + log N(x_i | μ_km, Σ_km)), from the statistics."""
