@@ -25,9 +25,11 @@ INIT_VAGUE = 0.01
 __all__ = [
     "INIT_SMOOTHING",
     "EntryError",
+    "RowTotalError",
     "add_pseudo_counts",
     "check_integer_valued",
     "check_probabilities",
+    "check_row_totals",
     "dirichlet_log_prior",
     "safe_xlogy_matmul",
     "smoothed_ratio",
@@ -51,9 +53,23 @@ def smoothed_ratio(numerator, denominator, reference=None, vague=None):
     symbol or a binary feature never seen in one cluster), and EM can never move a
     probability or rate away from exactly 0; an initialisation sample of data larger
     than memory may miss an outcome altogether, which the rest of the data then shows.
+
+    Statistics of total weight ``t = sum_k denominator`` below one are divided by
+    ``t`` first, so that ``f`` stays negligible next to them (sample weights of
+    1e-300). A component with no mass keeps ``reference`` exactly; with no mass at all
+    (``t = 0``, e.g. all-zero multinomial rows) initial statistics give ``vague``.
+    Either way a probability vector in ``reference`` or ``vague`` gives one that sums
+    to 1, and the result lies between the maximiser and the reference, so the
+    expected log-likelihood (concave in these parameters) never falls.
     """
     total = np.broadcast_to(denominator, numerator.shape).sum(axis=0)
-    pooled = numerator.sum(axis=0) / np.maximum(total, COUNT_FLOOR)
+    # The floor is absolute, so statistics of total weight below one (sample weights
+    # of 1e-300) would drown in it: rescale those (a ratio does not change) first.
+    # A total of zero (all-zero multinomial rows) has no pooled estimate: the vague one.
+    scale = np.where(total > 0, np.minimum(total, 1.0), 1.0)
+    numerator, denominator, total = numerator / scale, denominator / scale, total / scale
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = np.where(total > 0, numerator.sum(axis=0) / total, 0.0 if vague is None else vague)
     if reference is None and vague is not None:
         pooled = (1.0 - INIT_VAGUE) * pooled + INIT_VAGUE * vague
     ratio = (numerator + COUNT_FLOOR * (pooled if reference is None else reference)) / (
@@ -95,16 +111,41 @@ class EntryError(ValueError):
 
     def __init__(self, reason: str, index: tuple[int, ...], value):
         self.reason, self.index, self.value = reason, index, value
-        super().__init__(f"{reason}, but X[{', '.join(map(str, index))}] = {value!r}")
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        return f"{self.reason}, but X[{', '.join(map(str, self.index))}] = {self.value!r}"
 
     def in_rows_from(self, first_row: int) -> EntryError:
         """The same error for a block whose first row is row ``first_row`` of the data."""
-        return EntryError(self.reason, (self.index[0] + first_row, *self.index[1:]), self.value)
+        index = (self.index[0] + first_row, *self.index[1:])
+        return type(self)(self.reason, index, self.value)
 
     def __reduce__(self):
         # raised on a Dask worker, it is pickled back to the client; the default
         # (the message as the only argument) does not match __init__
-        return EntryError, (self.reason, self.index, self.value)
+        return type(self), (self.reason, self.index, self.value)
+
+
+class RowTotalError(EntryError):
+    """An :class:`EntryError` about the total of one row ``X[index]`` (index is (row,))."""
+
+    def _message(self) -> str:
+        return f"row {self.index[0]} of X sums to {self.value!r}, but {self.reason}"
+
+
+def check_row_totals(X, n_trials: int) -> None:
+    """Raise a :class:`RowTotalError` naming the first row of X whose total is not n_trials."""
+    totals = np.asarray(X).sum(axis=1)
+    bad = totals != n_trials
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise RowTotalError(
+            f"n_trials={n_trials} says every row sums to {n_trials}; leave n_trials=None to "
+            "allow rows of any total, or fix the data",
+            (row,),
+            totals[row].item(),
+        )
 
 
 def _entry_error(reason: str, X, mask) -> EntryError:
