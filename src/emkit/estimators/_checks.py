@@ -32,7 +32,7 @@ from emkit.families import (
     MultinomialFamily,
     PoissonFamily,
 )
-from emkit.families._counts import check_integer_valued
+from emkit.families._counts import check_integer_valued, check_row_totals
 from emkit.families._covariance import check_covariances, covariance_shape
 
 _NON_NEGATIVE = Interval(Real, 0.0, None, closed="left")
@@ -250,6 +250,45 @@ def distinct_row_totals(check_rows, rows, *context) -> np.ndarray:
     return np.unique(rows.sum(axis=1))[:2]
 
 
+def row_totals_check(n_trials, check_rows, rows, *context) -> None:
+    """``check_rows(rows)``, then a clear error for a row whose total is not ``n_trials``."""
+    check_rows(rows, *context)
+    check_row_totals(rows, n_trials)
+
+
+#: The largest table of emission probabilities (n_components x n_features x
+#: n_symbols float64) a categorical estimator builds; a fit holds several of them.
+MAX_ALPHABET_BYTES = 2**30
+
+
+def _format_bytes(n_bytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n_bytes < 1024 or unit == "PiB":
+            return f"{n_bytes:.3g} {unit}"
+        n_bytes /= 1024
+    raise AssertionError  # unreachable
+
+
+def check_alphabet(estimator, n_symbols: int, source: str) -> int:
+    """``n_symbols``, or a clear error before anything is allocated when its tables of
+    emission probabilities would exceed :data:`MAX_ALPHABET_BYTES`.
+
+    ``source`` says where the alphabet comes from ("n_symbols=..."), for the message.
+    """
+    n_features = int(estimator.__dict__.get("n_features_in_", 1))
+    n_bytes = 8.0 * estimator.n_components * n_features * n_symbols
+    if n_bytes > MAX_ALPHABET_BYTES:
+        raise ValueError(
+            f"the alphabet is too large: with {source}, one table of emission "
+            f"probabilities ({estimator.n_components} components x {n_features} "
+            f"feature(s) x {n_symbols} symbols) would need "
+            f"{_format_bytes(n_bytes)} (a fit holds several), over the limit of "
+            f"{_format_bytes(MAX_ALPHABET_BYTES)}; re-code the symbols to 0 .. n - 1 "
+            "for the n distinct ones, e.g. with np.unique(X, return_inverse=True)"
+        )
+    return n_symbols
+
+
 def categorical_data_checks(estimator, fitting: bool):
     """``(check_rows, infer)`` of a categorical estimator's training rows.
 
@@ -260,7 +299,8 @@ def categorical_data_checks(estimator, fitting: bool):
     when it may lack symbols.
     """
     if fitting and estimator.n_symbols is not None:
-        estimator.n_symbols_ = int(estimator.n_symbols)
+        n_symbols = int(estimator.n_symbols)
+        estimator.n_symbols_ = check_alphabet(estimator, n_symbols, f"n_symbols={n_symbols}")
     if not fitting or estimator.n_symbols is not None:
         return partial(family_check, categorical_family(estimator)), infer_nothing
     return largest_symbol, partial(_infer_alphabet, estimator)
@@ -268,9 +308,13 @@ def categorical_data_checks(estimator, fitting: bool):
 
 def multinomial_data_checks(estimator, fitting: bool):
     """``(check_rows, infer)`` of a multinomial estimator's training rows: the family's
-    checks, and ``n_trials_`` (the given ``n_trials``, or the row total that all rows
-    of all blocks share, else None). A warm start keeps its ``n_trials_``."""
+    checks, every row summing to ``n_trials`` when it is given, and ``n_trials_`` (the
+    given ``n_trials``, or the row total >= 1 that all rows of all blocks share, else
+    None: all-zero rows say nothing of how to sample). A warm start keeps its
+    ``n_trials_``."""
     check_rows = partial(family_check, multinomial_family(estimator))
+    if estimator.n_trials is not None:
+        check_rows = partial(row_totals_check, int(estimator.n_trials), check_rows)
     if not fitting:
         return check_rows, infer_nothing
     return partial(distinct_row_totals, check_rows), partial(_infer_n_trials, estimator)
@@ -278,7 +322,9 @@ def multinomial_data_checks(estimator, fitting: bool):
 
 def _infer_alphabet(estimator, largest_symbols) -> None:
     largest = np.max(largest_symbols) if len(largest_symbols) else 0
-    estimator.n_symbols_ = int(largest) + 1 if np.isfinite(largest) and largest >= 0 else 1
+    n_symbols = int(largest) + 1 if np.isfinite(largest) and largest >= 0 else 1
+    source = f"n_symbols={n_symbols} (the largest symbol in X, plus one)"
+    estimator.n_symbols_ = check_alphabet(estimator, n_symbols, source)
 
 
 def _infer_n_trials(estimator, row_totals) -> None:
@@ -286,4 +332,5 @@ def _infer_n_trials(estimator, row_totals) -> None:
         estimator.n_trials_ = int(estimator.n_trials)
         return
     totals = np.concatenate(row_totals)
-    estimator.n_trials_ = int(totals[0]) if totals.size and np.all(totals == totals[0]) else None
+    shared = totals.size and totals[0] >= 1 and np.all(totals == totals[0])
+    estimator.n_trials_ = int(totals[0]) if shared else None

@@ -153,6 +153,9 @@ class CategoricalMixture(_CountMixture):
     n_components : int, default=1
     n_symbols : int, optional
         Alphabet size; default: the largest symbol in the training data + 1.
+        An alphabet whose emission table (n_components x n_features x n_symbols
+        float64) would exceed 1 GiB is refused before anything is allocated:
+        re-code sparse symbols to 0 .. n - 1.
     emissionprob_init : array-like, optional
         (n_components, n_symbols) for one column, (n_components, n_features, n_symbols)
         in general.
@@ -194,7 +197,8 @@ class MultinomialMixture(_CountMixture):
     n_components : int, default=1
     n_trials : int, optional
         Row total of sampled rows (:meth:`sample`); default: the training rows'
-        total when they all share one.
+        total when they all share one (and is at least 1). When given, every
+        training row must sum to it (an error names the first that does not).
     emissionprob_init : array-like of shape (n_components, n_features), optional
     emissionprob_prior : float, default=0
         Dirichlet pseudo-count added to every expected count (MAP); 0 is MLE.
