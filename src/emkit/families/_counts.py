@@ -21,6 +21,7 @@ from emkit.families.base import COUNT_FLOOR
 INIT_SMOOTHING = 0.1
 #: Share of the vague value in that pooled estimate (see smoothed_ratio).
 INIT_VAGUE = 0.01
+_TINY = np.finfo(np.float64).tiny
 
 __all__ = [
     "INIT_SMOOTHING",
@@ -60,7 +61,9 @@ def smoothed_ratio(numerator, denominator, reference=None, vague=None):
     (``t = 0``, e.g. all-zero multinomial rows) initial statistics give ``vague``.
     Either way a probability vector in ``reference`` or ``vague`` gives one that sums
     to 1, and the result lies between the maximiser and the reference, so the
-    expected log-likelihood (concave in these parameters) never falls.
+    expected log-likelihood (concave in these parameters) never falls. An entry with a
+    positive numerator is at least the smallest normal float64, so that no outcome of
+    the data becomes impossible by underflow.
     """
     total = np.broadcast_to(denominator, numerator.shape).sum(axis=0)
     # The floor is absolute, so statistics of total weight below one (sample weights
@@ -77,7 +80,10 @@ def smoothed_ratio(numerator, denominator, reference=None, vague=None):
     )
     if reference is None:
         ratio = (1.0 - INIT_SMOOTHING) * ratio + INIT_SMOOTHING * pooled
-    return ratio
+    # An outcome seen with a weight far below the others' (1e-300 against 1e300) has a
+    # ratio below float64's range: at 0 its rows would become impossible (NaN
+    # responsibilities), so it keeps the smallest normal value instead.
+    return np.where(numerator > 0, np.maximum(ratio, _TINY), ratio)
 
 
 def safe_xlogy_matmul(X, P):
