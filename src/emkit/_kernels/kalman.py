@@ -504,6 +504,41 @@ def _f64(a):
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
+def _check_shapes(X, U, offsets, **arrays):
+    """Raise a ValueError unless every array has the shape the kernels index it with
+    (k from the first dimension of ``transition_matrix`` or the second of
+    ``observation_matrix``, p and m from X and U): the numba kernels do not check
+    bounds, and a wrong shape would read or write outside an array."""
+    T, p = X.shape if X.ndim == 2 else (None, None)
+    if X.ndim != 2 or U.ndim != 2 or U.shape[0] != T:
+        raise ValueError(f"X must be (T, p) and U (T, m); got {X.shape} and {U.shape}")
+    if offsets.ndim != 1 or offsets.shape[0] < 1 or offsets[0] != 0 or offsets[-1] != T:
+        raise ValueError(f"offsets must run from 0 to len(X) = {T}; got {offsets}")
+    if np.any(np.diff(offsets) <= 0):
+        raise ValueError("offsets must increase strictly (every sequence non-empty)")
+    if "transition_matrix" in arrays:
+        k = np.shape(arrays["transition_matrix"])[0] if np.ndim(arrays["transition_matrix"]) else -1
+    else:
+        k = np.shape(arrays["observation_matrix"])[-1]
+    m = U.shape[1]
+    expected = {
+        "transition_matrix": (k, k),
+        "control_transition_matrix": (k, m),
+        "observation_matrix": (p, k),
+        "control_observation_matrix": (p, m),
+        "transition_covariance": (k, k),
+        "observation_covariance": (p, p),
+        "initial_state_mean": (k,),
+        "initial_state_covariance": (k, k),
+    }
+    for name, value in arrays.items():
+        if np.shape(value) != expected[name]:
+            raise ValueError(
+                f"{name} must have shape {expected[name]} for {p} features, {k} states and "
+                f"{m} controls; got {np.shape(value)}"
+            )
+
+
 def _raise_status(status, t, offsets):
     if status == _OK:
         return
@@ -554,6 +589,19 @@ def kalman_filter(X, U, offsets, A, B, C, D, Q, R, m0, P0) -> FilterResult:
     """
     X, U = _f64(X), _f64(U)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    _check_shapes(
+        X,
+        U,
+        offsets,
+        transition_matrix=A,
+        control_transition_matrix=B,
+        observation_matrix=C,
+        control_observation_matrix=D,
+        transition_covariance=Q,
+        observation_covariance=R,
+        initial_state_mean=m0,
+        initial_state_covariance=P0,
+    )
     T, k = X.shape[0], np.shape(A)[0]
     out = FilterResult(
         np.empty((T, k)),
@@ -584,6 +632,11 @@ def rts_smoother(offsets, A, Q, filtered: FilterResult) -> SmootherResult:
     """
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     T, k = filtered.filtered_means.shape
+    if offsets.ndim != 1 or offsets.shape[0] < 1 or offsets[-1] != T:
+        raise ValueError(f"offsets must end at the filter's {T} time steps; got {offsets}")
+    for name, value in (("transition_matrix", A), ("transition_covariance", Q)):
+        if np.shape(value) != (k, k):
+            raise ValueError(f"{name} must have shape {(k, k)}; got {np.shape(value)}")
     out = SmootherResult(np.empty((T, k)), np.empty((T, k, k)), np.empty((T, k, k)))
     status, t = _smoother_kernel(
         offsets,
@@ -650,7 +703,21 @@ def expected_statistics(X, U, offsets, C, D, R, smoothed: SmootherResult) -> dic
     """
     X, U = _f64(X), _f64(U)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    sizes = {"k": np.shape(C)[1], "p": X.shape[1], "m": U.shape[1]}
+    _check_shapes(
+        X,
+        U,
+        offsets,
+        observation_matrix=C,
+        control_observation_matrix=D,
+        observation_covariance=R,
+    )
+    k = np.shape(C)[1]
+    if smoothed.smoothed_means.shape != (X.shape[0], k):
+        raise ValueError(
+            f"the smoother's means must have shape {(X.shape[0], k)}; "
+            f"got {smoothed.smoothed_means.shape}"
+        )
+    sizes = {"k": k, "p": X.shape[1], "m": U.shape[1]}
     out = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, dims in STATISTICS_FIELDS}
     status, t = _statistics_kernel(
         X,

@@ -15,6 +15,7 @@ from emkit.estimators._migration import STATE_SPACE_KEYWORDS
 from emkit.estimators._parameters import Parameter, any_finite, resolved_sizes
 from emkit.estimators._sequence_data import prepare_sequences
 from emkit.families._covariance import check_covariances
+from emkit.families.gaussian import magnitude_limit
 from emkit.models._sequences import sequence_offsets
 from emkit.models.lgssm import (
     COVARIANCE_TYPES,
@@ -22,6 +23,7 @@ from emkit.models.lgssm import (
     PARAM_NAMES,
     LGSSMChunk,
     LGSSMParams,
+    covariance_scales,
     data_driven_params,
 )
 
@@ -40,6 +42,8 @@ _COVARIANCE_NAMES = ("transition_covariance", "observation_covariance", "initial
 CHUNK_ROWS = 8192
 #: relative size of the perturbation of the data-driven start when n_init > 1
 RESTART_PERTURBATION = 0.3
+#: below this magnitude a feature's squares (its moments) lose all precision
+_SMALLEST_MAGNITUDE = 1e-150
 
 
 def _from_float(shape):
@@ -298,6 +302,7 @@ class LinearGaussianSSM(EMEstimator):
             check_rows=_observed_summary,
         )
         _check_observed(data.summaries, data.bounds, data.offsets)
+        _check_magnitudes(data.summaries, data.n_rows, "X")
         U = self._checked_controls(U, data.n_rows, fitting=True)
         chunks, init_chunks = data.chunks(_lgssm_chunk, rows=(U,), n_jobs=self._n_threads())
         return TrainingData(
@@ -370,7 +375,8 @@ class LinearGaussianSSM(EMEstimator):
             )
         initial = self._initial_params(m)
         missing = [n for n in PARAM_NAMES if n not in learn and getattr(initial, n) is None]
-        if missing:
+        defaults = None
+        if missing or self.reg_covar > 0:
             defaults = data_driven_params(
                 init_chunks,
                 k,
@@ -380,6 +386,9 @@ class LinearGaussianSSM(EMEstimator):
                 check_random_state(self.random_state),
             )
             initial = dataclasses.replace(initial, **{n: getattr(defaults, n) for n in missing})
+        # the floor is relative to the data's scale (and to the states' scale that the
+        # start's C gives them), so that the same reg_covar suits data of any units
+        scales = covariance_scales(init_chunks, defaults) if self.reg_covar > 0 else None
         self.learned_ = tuple(name for name in PARAM_NAMES if name in learn)
         return LGSSM(
             k,
@@ -391,6 +400,7 @@ class LinearGaussianSSM(EMEstimator):
             observation_covariance_type=self.observation_covariance_type,
             reg_covar=self.reg_covar,
             perturbation=perturbation,
+            covariance_scales=scales,
         )
 
     def _learn_set(self, n_controls) -> frozenset:
@@ -443,10 +453,12 @@ class LinearGaussianSSM(EMEstimator):
         )
         n = X.shape[0]
         offsets = sequence_offsets(lengths, n)
+        summary = _observed_summary(X, offsets)
         if fitting:
-            _check_observed(
-                [_observed_summary(X, offsets)], np.array([0, len(offsets) - 1]), offsets
-            )
+            _check_observed([summary], np.array([0, len(offsets) - 1]), offsets)
+        # every batch, and the data of filter, score, ...: values whose squares
+        # overflow would fail deep in the filter, or turn the parameters NaN
+        _check_magnitudes([summary], n, "X")
         return _lgssm_chunk(X, self._checked_controls(U, n, fitting=fitting), offsets)
 
     def _checked_controls(self, U, n, *, fitting):
@@ -621,11 +633,45 @@ def _observed_summary(rows, offsets):
         Features observed at least once in the group.
     unobserved_sequences : ndarray of int
         The group's sequences (relative to its first) with no observed value at all.
+    largest : ndarray of shape (n_features,)
+        Largest magnitude of each feature's observed values (0 where none).
     """
     observed = ~np.isnan(rows)
     any_in_row = observed.any(axis=1)
     any_in_sequence = np.logical_or.reduceat(any_in_row, offsets[:-1])
-    return observed.any(axis=0), np.flatnonzero(~any_in_sequence)
+    largest = np.abs(np.where(observed, rows, 0.0)).max(axis=0, initial=0.0)
+    return observed.any(axis=0), np.flatnonzero(~any_in_sequence), largest
+
+
+def _check_magnitudes(summaries, n_rows: int, name: str):
+    """Raise a ValueError for data the filter cannot square: the moments sum
+    x_t x_t' over all n_rows time steps, so values beyond sqrt(max / (p n_rows)) / 2
+    overflow float64; a feature whose largest value is below 1e-150 has squares that
+    underflow to 0 (its variance would be 0).
+
+    ``summaries``: :func:`_observed_summary` of every group of the data.
+    """
+    largest = np.max([summary[2] for summary in summaries], axis=0)
+    p = largest.shape[0]
+    limit = magnitude_limit(np.float64, p * max(int(n_rows), 1))
+    if np.any(largest > limit):
+        feature = int(np.argmax(largest))
+        raise ValueError(
+            f"{name} has values too large for the Kalman filter in float64: feature "
+            f"{feature} reaches a magnitude of {largest[feature]:.3g}, but the squared "
+            f"values summed over {n_rows} time steps and {p} features overflow beyond "
+            f"{limit:.3g}. Scale the data (e.g. standardise every feature)."
+        )
+    observed = largest > 0
+    tiny = observed & (largest < _SMALLEST_MAGNITUDE)
+    if np.any(tiny):
+        feature = int(np.flatnonzero(tiny)[0])
+        raise ValueError(
+            f"{name} has values too small for the Kalman filter in float64: feature "
+            f"{feature} never exceeds a magnitude of {largest[feature]:.3g}; below "
+            f"{_SMALLEST_MAGNITUDE:.0e} the squares underflow (subnormal or 0), so its "
+            "variance is lost. Scale the data (e.g. standardise every feature)."
+        )
 
 
 def _check_observed(summaries, bounds, offsets):
@@ -634,13 +680,13 @@ def _check_observed(summaries, bounds, offsets):
     ``summaries``: :func:`_observed_summary` of every group; group g holds sequences
     bounds[g]:bounds[g + 1], sequence s rows offsets[s]:offsets[s + 1].
     """
-    for g, (_, unobserved) in enumerate(summaries):
+    for g, (_, unobserved, _) in enumerate(summaries):
         if unobserved.size:
             s = int(bounds[g] + unobserved[0])
             raise ValueError(
                 f"sequence {s} (rows {offsets[s]}:{offsets[s + 1]}) has no observed value "
                 "(all NaN); remove it"
             )
-    never = np.flatnonzero(~np.logical_or.reduce([features for features, _ in summaries]))
+    never = np.flatnonzero(~np.logical_or.reduce([summary[0] for summary in summaries]))
     if never.size:
         raise ValueError(f"feature(s) {never.tolist()} are never observed (all NaN); remove them")

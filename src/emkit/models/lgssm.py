@@ -81,7 +81,9 @@ __all__ = [
     "LGSSMChunk",
     "LGSSMParams",
     "LGSSMStats",
+    "covariance_scales",
     "data_driven_params",
+    "floored_covariance",
 ]
 
 #: parameter names, in the order of :class:`LGSSMParams`
@@ -97,6 +99,10 @@ PARAM_NAMES = (
 )
 #: structures of the covariances Q and R (see :mod:`emkit.families._covariance`)
 COVARIANCE_TYPES = MATRIX_COVARIANCE_TYPES
+#: the learned covariances (the ones ``reg_covar`` floors)
+COVARIANCE_NAMES = ("transition_covariance", "observation_covariance", "initial_state_covariance")
+#: eigenvalue floor of the data-driven Q and P0, relative to the projected states' variance
+START_FLOOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -237,8 +243,16 @@ class LGSSM:
     transition_covariance_type, observation_covariance_type : {"full", "diag", "spherical"}
         Structure of Q and of R: full, diagonal, or a scalar times the identity.
     reg_covar : float, default=0
-        Added to the diagonal of every learned covariance after each M-step (a floor
-        that keeps them positive definite; 0 keeps the M-step exact).
+        Floor of every learned covariance: the M-step maximises Q over covariances
+        Σ with ``Σ - reg_covar·diag(scale) ⪰ 0`` (``scale`` from ``covariance_scales``,
+        1 by default), which is the unconstrained maximiser with its eigenvalues, in
+        the coordinates where the floor is the identity, raised to 1 (see
+        :func:`floored_covariance`). The M-step is exact on that constrained set, so
+        the log-likelihood still never decreases, and a floor that does not bind
+        changes nothing (bit for bit). 0: no floor.
+    covariance_scales : dict, optional
+        Per-coordinate scales of the floor, name of a covariance -> ndarray (d,) of
+        positive values (e.g. the features' variances for R); missing names: 1.
     perturbation : float, default=0
         Relative size of the random perturbation of the data-driven starting values of
         learned parameters (restarts use it to explore other starting points).
@@ -256,6 +270,7 @@ class LGSSM:
         observation_covariance_type: str = "full",
         reg_covar: float = 0.0,
         perturbation: float = 0.0,
+        covariance_scales: dict | None = None,
     ):
         learn = frozenset(PARAM_NAMES if learn is None else learn)
         unknown = learn - set(PARAM_NAMES)
@@ -284,6 +299,17 @@ class LGSSM:
         self.observation_covariance_type = observation_covariance_type
         self.reg_covar = float(reg_covar)
         self.perturbation = float(perturbation)
+        dims = {
+            "transition_covariance": self.state_dim,
+            "observation_covariance": self.n_features,
+            "initial_state_covariance": self.state_dim,
+        }
+        scales = dict(covariance_scales or {})
+        #: name -> (d,) eigenvalue floor of each learned covariance (zeros: no floor)
+        self.covariance_floors = {
+            name: self.reg_covar * np.broadcast_to(np.asarray(scales.get(name, 1.0), float), (d,))
+            for name, d in dims.items()
+        }
 
     # -- initialisation -------------------------------------------------------------
     def init_params(self, chunks: Sequence[LGSSMChunk], rng) -> LGSSMParams:
@@ -299,7 +325,16 @@ class LGSSM:
         if self.perturbation > 0:
             free = {name for name in self.learn if getattr(self.initial, name) is None}
             params = _perturbed(params, free, self.perturbation, rng, self._covariance_types())
-        return params
+        # a start inside the floored set, as every later M-step is
+        kinds = self._covariance_types()
+        floored = {
+            name: floored_covariance(
+                getattr(params, name), self.covariance_floors[name], kinds[name]
+            )
+            for name in COVARIANCE_NAMES
+            if name in self.learn and getattr(self.initial, name) is None
+        }
+        return dataclasses.replace(params, **floored)
 
     def _covariance_types(self):
         return {
@@ -311,14 +346,20 @@ class LGSSM:
     # -- E-step ---------------------------------------------------------------------
     def filter(self, params: LGSSMParams, chunk: LGSSMChunk) -> FilterResult:
         """Kalman filter of every sequence of ``chunk``."""
-        return kalman_filter(chunk.X, chunk.U, chunk.offsets, *params.kernel_arguments())
+        try:
+            return kalman_filter(chunk.X, chunk.U, chunk.offsets, *params.kernel_arguments())
+        except np.linalg.LinAlgError as error:
+            raise _degenerate_error(error, params) from None
 
     def smooth(self, params: LGSSMParams, chunk: LGSSMChunk):
         """(FilterResult, SmootherResult) of every sequence of ``chunk``."""
         filtered = self.filter(params, chunk)
-        smoothed = rts_smoother(
-            chunk.offsets, params.transition_matrix, params.transition_covariance, filtered
-        )
+        try:
+            smoothed = rts_smoother(
+                chunk.offsets, params.transition_matrix, params.transition_covariance, filtered
+            )
+        except np.linalg.LinAlgError as error:
+            raise _degenerate_error(error, params) from None
         return filtered, smoothed
 
     def e_step(self, params: LGSSMParams, chunk: LGSSMChunk):
@@ -353,7 +394,7 @@ class LGSSM:
             self.initial,
             self.transition_covariance_type,
             self.observation_covariance_type,
-            self.reg_covar,
+            self.covariance_floors,
         )
 
     # -- objective pieces -----------------------------------------------------------
@@ -541,22 +582,32 @@ def _symmetric(M):
 
 
 def _maximise(
-    stats: LGSSMStats, learn, fixed: LGSSMParams, q_type, r_type, reg_covar, *, check=True
+    stats: LGSSMStats, learn, fixed: LGSSMParams, q_type, r_type, floors=None, *, check=True
 ):
     """Closed-form M-step for the parameters in ``learn``; the others are ``fixed``'s.
 
-    With ``check``, a learned covariance that is not positive definite is an error
-    (the data-driven start skips it: it floors them afterwards)."""
+    ``floors``: name -> (d,) eigenvalue floor of a covariance (see
+    :func:`floored_covariance`), None or zeros for none. With ``check``, a learned
+    covariance that is not positive definite is an error (the data-driven start skips
+    it: it floors them afterwards)."""
     k, m = stats.sum_zz.shape[0], stats.sum_uu.shape[0]
+    floors = floors or {}
 
     def learned_or(name):
         return None if name in learn else getattr(fixed, name)
 
     def covariance(name, scatter, count, kind):
         cov = project_matrix(scatter / count, kind)
-        cov = cov + reg_covar * np.eye(cov.shape[0]) if reg_covar else cov
+        floor = floors.get(name)
+        if floor is not None and np.any(floor > 0):
+            cov = floored_covariance(cov, floor, kind)
         if not check:
             return cov
+        if not np.all(np.isfinite(cov)):
+            raise FloatingPointError(
+                f"the M-step's {name} is not finite: the expected moments overflowed. "
+                "Scale the data (e.g. standardise every feature)"
+            )
         try:
             np.linalg.cholesky(cov)
         except np.linalg.LinAlgError:
@@ -625,6 +676,92 @@ def _gaussian_term(cov, scatter, count) -> float:
     return -0.5 * (count * (d * np.log(2 * np.pi) + log_det) + trace)
 
 
+def floored_covariance(cov, floor, kind):
+    """The covariance of structure ``kind`` nearest ``cov`` in likelihood with
+    ``Σ ⪰ diag(floor)``: the exact maximiser of ``-(log|Σ| + tr(Σ⁻¹ cov))`` on that set.
+
+    In the coordinates ``y = diag(floor)^{-1/2} x`` the constraint is ``Σ_y ⪰ I`` and
+    the objective keeps its form, so the maximiser has the eigenvectors of ``cov_y``
+    and the eigenvalues ``max(λ, 1)`` (each eigenvalue's term ``-(log σ + λ/σ)`` is
+    maximised separately); a diagonal Σ floors each variance, a spherical one its
+    single variance (at the mean floor). Eigenvalues already above the floor are kept,
+    and ``cov`` is returned unchanged (the same array) when none is below it.
+
+    cov : (d, d), floor : (d,), all positive, or all 0 (no floor).
+    """
+    floor = np.asarray(floor, dtype=np.float64)
+    d = cov.shape[0]
+    if d == 0 or not np.any(floor > 0):
+        return cov
+    if kind == "spherical":
+        level = float(np.mean(floor))
+        return cov if cov[0, 0] >= level else level * np.eye(d)
+    if kind == "diag":
+        variances = np.diag(cov)
+        return cov if np.all(variances >= floor) else np.diag(np.maximum(variances, floor))
+    scale = np.sqrt(floor)
+    if not np.all(scale > 0):
+        raise ValueError("a full covariance's floor must be positive in every coordinate or 0")
+    values, vectors = np.linalg.eigh(_symmetric(cov / np.outer(scale, scale)))
+    if values[0] >= 1.0:
+        return cov
+    floored = (vectors * np.maximum(values, 1.0)) @ vectors.T
+    return _symmetric(floored * np.outer(scale, scale))
+
+
+def covariance_scales(chunks, params: LGSSMParams) -> dict:
+    """Scales of :class:`LGSSM`'s ``reg_covar`` floor, from data and starting values.
+
+    observation_covariance: each feature's variance (observed values); transition and
+    initial-state covariance: the mean variance of the states projected from the data
+    on the starting ``C`` and ``D`` (the states' scale is the one C gives them). A
+    scale of 0 (a constant feature) falls back to the feature's mean square, then 1.
+
+    Returns
+    -------
+    dict name -> ndarray of shape (p,) or (k,)
+    """
+    X = np.concatenate([c.X for c in chunks])
+    U = np.concatenate([c.U for c in chunks])
+    with np.errstate(all="ignore"):
+        variance = np.nanvar(X, axis=0)
+        mean_square = np.nanmean(X**2, axis=0)
+    variance = np.where(variance > 0, variance, np.where(mean_square > 0, mean_square, 1.0))
+    filled = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
+    C, D = params.observation_matrix, params.control_observation_matrix
+    states = (filled - U @ D.T) @ np.linalg.pinv(C).T
+    k = C.shape[1]
+    state_var = float(np.mean(states.var(axis=0))) if k else 1.0
+    state_var = state_var if np.isfinite(state_var) and state_var > 0 else 1.0
+    return {
+        "observation_covariance": variance,
+        "transition_covariance": np.full(k, state_var),
+        "initial_state_covariance": np.full(k, state_var),
+    }
+
+
+def _degenerate_error(error, params: LGSSMParams) -> np.linalg.LinAlgError:
+    """The kernel's failure, with what in ``params`` makes it likely: the learned
+    covariances' conditioning and the dynamics' spectral radius."""
+    notes = []
+    for name in COVARIANCE_NAMES:
+        values = np.linalg.eigvalsh(_symmetric(getattr(params, name)))
+        if values.size and values[-1] > 0 and values[0] < 1e-8 * values[-1]:
+            notes.append(
+                f"{name} is nearly singular (eigenvalues {values[0]:.3g} to {values[-1]:.3g})"
+            )
+    A = params.transition_matrix
+    radius = float(np.max(np.abs(np.linalg.eigvals(A)))) if A.size else 0.0
+    if radius > 1.0:
+        notes.append(f"transition_matrix has spectral radius {radius:.3g} (explosive dynamics)")
+    diagnosis = ("; " + ", and ".join(notes)) if notes else ""
+    return np.linalg.LinAlgError(
+        f"{error}{diagnosis}. If this happened during fit, the fitted parameters became "
+        "degenerate: set reg_covar > 0 (a floor on the learned covariances), lower "
+        "state_dim, or fix the covariances"
+    )
+
+
 def _matrix_sqrt(S):
     """A square root L (L L' = S) of a positive semi-definite matrix."""
     values, vectors = np.linalg.eigh(_symmetric(S))
@@ -649,8 +786,11 @@ def data_driven_params(
     3. States: the least-squares projection of X - U D' on the columns of C.
     4. A, B, Q, R, m0: the closed-form M-step with the projected states taken as known.
        R is floored at 5% of each feature's variance (for k >= p the projection fits
-       exactly) and Q at 10^-6 of the state variance, so both are positive definite.
-    5. P0: the covariance of the projected states.
+       exactly), and the eigenvalues of Q at :data:`START_FLOOR` (10%) of the state
+       variance: with more states than features the projected states span only p
+       directions, and a start with a (nearly) singular Q there let EM drift into
+       dynamics that grow without bound along them until the filter failed.
+    5. P0: the covariance of the projected states, its eigenvalues floored as Q's.
 
     Every value given in ``given`` is used as is and enters the later steps (a given
     C defines the projection, a given A the residuals of Q, ...).
@@ -731,13 +871,7 @@ def data_driven_params(
     )
     learn = frozenset(name for name in PARAM_NAMES if getattr(fixed, name) is None)
     params = _maximise(
-        stats,
-        learn,
-        fixed,
-        transition_covariance_type,
-        observation_covariance_type,
-        0.0,
-        check=False,
+        stats, learn, fixed, transition_covariance_type, observation_covariance_type, check=False
     )
     R, Q = params.observation_covariance, params.transition_covariance
     if given.observation_covariance is None:
@@ -745,12 +879,16 @@ def data_driven_params(
         # has rank p - k, so its full covariance would be singular
         floor = 0.05 * np.where(variance > 0, variance, scale)
         R = project_matrix(np.diag(np.maximum(np.diag(R), floor)), observation_covariance_type)
+    # with k > p the projected states span only p directions: Q and P0 would be
+    # singular in the others, and EM started there can drift into dynamics that blow
+    # up along them (see data_driven_params' docstring)
+    floor = np.full(k, START_FLOOR * state_var)
     if given.transition_covariance is None:
-        Q = project_matrix(Q + 1e-6 * state_var * np.eye(k), transition_covariance_type)
+        Q = floored_covariance(Q, floor, transition_covariance_type)
     P0 = given.initial_state_covariance
     if P0 is None:
         P0 = np.atleast_2d(np.cov(states.T, bias=True)) if T > 1 else np.eye(k)
-        P0 = _symmetric(P0) + 1e-6 * state_var * np.eye(k)
+        P0 = floored_covariance(P0, floor, "full")
     return dataclasses.replace(
         params, observation_covariance=R, transition_covariance=Q, initial_state_covariance=P0
     )
