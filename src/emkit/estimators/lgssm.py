@@ -149,8 +149,13 @@ class LinearGaussianSSM(EMEstimator):
         observations for C and R, least squares on the projected states for A and
         Q).
     reg_covar : float, default=0
-        Added to the diagonal of every learned covariance after each M-step; 0 keeps
-        the M-step exact.
+        Floor of every learned covariance, relative to the data's scale: R is kept at
+        or above ``reg_covar`` times the features' variances, Q and P0 at or above
+        ``reg_covar`` times the variance of the states the start projects from the
+        data (in the positive semi-definite order). The M-step maximises exactly on
+        that set, so the log-likelihood still never decreases, and a floor that does
+        not bind changes nothing. 0: no floor (a covariance that collapses is then an
+        error that names it).
     accelerate : {None, "squarem"}, default=None
         "squarem" extrapolates the EM map (Varadhan & Roland 2008) on an unconstrained
         form of the learned parameters (log-Cholesky covariances); the objective still
