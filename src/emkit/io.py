@@ -458,6 +458,11 @@ def _set_parameter(estimator, parameter, value, path) -> None:
         setattr(estimator, parameter.name, value)
     except ValueError as exc:
         raise ModelFileError(f"{path}: {entry}: {_one_line(exc)}") from None
+    # an assignment also takes shorter forms (a float for c·I, a diagonal); a file
+    # holds the attribute as save writes it
+    shape = getattr(estimator, parameter.name).shape
+    if value.shape != shape:
+        raise ModelFileError(f"{path}: {entry} must have shape {shape}, got {value.shape}")
 
 
 def _set_checked(estimator, name: str, value, check, path) -> None:
@@ -540,7 +545,7 @@ def _array(kind: str, length=None, values=None):
     def check(value, name, estimator):
         if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds or value.ndim != 1:
             got = f"{value.dtype} of shape {value.shape}" if isinstance(value, np.ndarray) else ""
-            raise ValueError(f"must be stored as a 1-D array of {words}, got {got or value!r}")
+            raise ValueError(f"must be stored as a 1-D array of {words}, got {got or repr(value)}")
         expected = None if length is None else length(estimator)
         if expected is not None and value.shape[0] != expected:
             raise ValueError(f"must have {expected} entries, got {value.shape[0]}")

@@ -100,11 +100,15 @@ class Parameter:
     def validated(self, estimator, value, name: str, *, record: bool = True) -> np.ndarray:
         """``value`` as the checked float array to store; ``name`` is used in errors.
         ``record``: set the estimator's unknown fitted dimensions from the value."""
-        array = real_array(value, name)
+        given = real_array(value, name)
+        array = given
         if self.to_field is not None:
-            array = self.to_field(estimator, array, name)
+            try:
+                array = self.to_field(estimator, given, name)
+            except (ValueError, IndexError):
+                pass  # a value of no form it converts: the shape check says what is wrong
         shape = self.shape(estimator) if callable(self.shape) else self.shape
-        unknown = _check_shape(estimator, array, name, shape)
+        unknown = _check_shape(estimator, array, name, shape, given.shape)
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{name} contains NaN or infinity")
         self.check(array, name, estimator)
@@ -155,9 +159,10 @@ def resolved_sizes(estimator, shape) -> list:
     return [getattr(estimator, axis, None) if isinstance(axis, str) else axis for axis in shape]
 
 
-def _check_shape(estimator, array, name, shape) -> dict:
+def _check_shape(estimator, array, name, shape, given=None) -> dict:
     """Compare ``array.shape`` with the symbolic ``shape``; return the unknown fitted
-    dimensions it fixes ({attribute: size})."""
+    dimensions it fixes ({attribute: size}). ``given``: the shape to report, that of
+    the value before its conversion to the stored form."""
     sizes = resolved_sizes(estimator, shape)
     unknown: dict = {}
     matches = array.ndim == len(shape)
@@ -171,7 +176,8 @@ def _check_shape(estimator, array, name, shape) -> dict:
             for axis, size in zip(shape, sizes, strict=True)
         )
         comma = "," if len(shape) == 1 else ""
-        raise ValueError(f"{name} must have shape ({expected}{comma}), got {array.shape}")
+        got = array.shape if given is None else given
+        raise ValueError(f"{name} must have shape ({expected}{comma}), got {got}")
     return unknown
 
 
