@@ -18,7 +18,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/emkit demo --output demo-output
+	$(BIN)/emkit demo --output demo-output --force
 
 test: install
 	$(BIN)/python -m pytest -q

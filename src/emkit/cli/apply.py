@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from emkit.cli.columns import add_columns
-from emkit.cli.common import CLIError, check_writable, nonnegative_int, positive_int
+from emkit.cli.common import CLIError, nonnegative_int, positive_int
 from emkit.cli.data import write_rows
 from emkit.cli.inputs import load_model, read_for_model
+from emkit.cli.outputs import add_force, atomic_output, input_files, plan_output
 from emkit.cli.report import add_json, note, print_report
 
 __all__ = [
@@ -53,13 +54,33 @@ def _add_output(parser) -> None:
         "-o",
         "--output",
         metavar="FILE",
-        help="write here (CSV, or .npy if FILE ends in .npy) (default: standard output)",
+        help="write here (CSV, or .npy if FILE ends in .npy); never over an input file, "
+        "nor over an existing file without --force (default: standard output)",
+    )
+    add_force(parser)
+
+
+def _planned_output(args):
+    """The checked ``--output`` of ``args`` (see :func:`plan_output`), or None for
+    standard output."""
+    if not args.output:
+        return None
+    return plan_output(
+        args.output,
+        "output",
+        "--output",
+        inputs=input_files(args, "model", "data", "lengths", "controls"),
+        force=args.force,
     )
 
 
-def _checked_output(args) -> None:
-    if args.output:
-        check_writable(args.output, "output")
+def _write(values, output, **options) -> None:
+    """``write_rows`` to standard output (``output`` None) or atomically to ``output``."""
+    if output is None:
+        write_rows(values, None, **options)
+        return
+    with atomic_output(output) as path:
+        write_rows(values, str(path), **options)
 
 
 # -- predict ------------------------------------------------------------------------------
@@ -80,10 +101,10 @@ def run_predict(args) -> int:
             "; 'emkit smooth' gives the posterior of its hidden states" if model.kind.smooth else ""
         )
         raise CLIError(f"{model.class_name} models have no labels to predict{hint}")
+    output = _planned_output(args)
     inputs = read_for_model(model, args)
-    _checked_output(args)
     values = model.kind.predict(model.estimator, inputs, args.proba)
-    write_rows(values, args.output)
+    _write(values, output)
     if args.output:
         what = "probability rows" if args.proba else "labels"
         note(args, f"wrote {values.shape[0]} {what} to {args.output}")
@@ -123,10 +144,10 @@ def run_smooth(args) -> int:
             f"{args.model} holds a {model.class_name}, which has no continuous hidden "
             "state to smooth; 'emkit smooth' takes a state-space model (fit --model lgssm)"
         )
+    output = _planned_output(args)
     inputs = read_for_model(model, args)
-    _checked_output(args)
     values, names = model.kind.smooth(model.estimator, inputs, args.filter)
-    write_rows(values, args.output, header=names)
+    _write(values, output, header=names)
     if args.output:
         note(args, f"wrote {values.shape[0]} rows ({', '.join(names)}) to {args.output}")
     return 0
@@ -154,9 +175,9 @@ def run_sample(args) -> int:
             f"{model.class_name} models cannot generate samples (no density); "
             "fit a Gaussian mixture (--model gmm) to sample"
         )
-    _checked_output(args)
+    output = _planned_output(args)
     if args.random_state is not None:
         estimator.random_state = args.random_state
     X, _ = estimator.sample(args.n_samples)
-    write_rows(X, args.output)
+    _write(X, output)
     return 0

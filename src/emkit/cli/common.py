@@ -6,7 +6,6 @@ This module is below every other module of :mod:`emkit.cli` but :mod:`emkit.cli.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +13,6 @@ import numpy as np
 __all__ = [
     "PROG",
     "CLIError",
-    "check_writable",
     "comma_list",
     "flag",
     "given",
@@ -113,12 +111,6 @@ def require(args, model: str, option: str) -> None:
 def verbosity(args) -> int:
     """The estimators' ``verbose``: 1 (a progress bar on standard error) unless --quiet."""
     return 0 if getattr(args, "quiet", False) else 1
-
-
-def check_writable(path, what: str) -> None:
-    folder = Path(path).expanduser().resolve().parent
-    if not folder.is_dir():
-        raise CLIError(f"cannot write {what} {path}: folder {folder} does not exist")
 
 
 def matrix_text(values) -> str:

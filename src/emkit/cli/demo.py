@@ -10,6 +10,7 @@ from emkit.cli.common import CLIError, verbosity
 from emkit.cli.data import Table
 from emkit.cli.kind import Inputs
 from emkit.cli.mixture import mixture_summary, mixture_tables
+from emkit.cli.outputs import add_force, atomic_output, plan_output
 from emkit.cli.report import Entry, console, print_report
 
 __all__ = ["add_arguments", "run"]
@@ -24,6 +25,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "-o", "--output", metavar="DIR", default="demo-output", help="folder for the figures"
     )
+    add_force(parser, "the figures (clusters.png, loglik.png, em.gif) in DIR")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -44,6 +46,10 @@ def run(args) -> int:
     if out.exists() and not out.is_dir():
         raise CLIError(f"--output {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
+    gif, clusters, loglik = (
+        plan_output(out / name, "figure", "--output", inputs=[], force=args.force)
+        for name in ("em.gif", "clusters.png", "loglik.png")
+    )
     dataset = load_old_faithful()
     X = dataset.data
     names = ("eruption length (min)", "waiting time (min)")
@@ -58,22 +64,22 @@ def run(args) -> int:
         max_iter=200,
         verbose=verbosity(args),
     )
-    gif = out / "em.gif"
-    animate_em(estimator, X, gif, feature_names=names, title="Old Faithful")
+    with atomic_output(gif) as path:
+        animate_em(estimator, X, path, feature_names=names, title="Old Faithful")
 
-    clusters = out / "clusters.png"
     ax = plot_mixture_2d(
         estimator, X, feature_names=names, title="Old Faithful: 2-component Gaussian mixture"
     )
-    save_figure(ax.figure, clusters)
+    with atomic_output(clusters) as path:
+        save_figure(ax.figure, path)
 
-    loglik = out / "loglik.png"
     figure = new_figure((13.5, 4.0))
     left, middle, right = figure.subplots(1, 3)
     plot_convergence(estimator, left)
     plot_em_decomposition(estimator, middle)
     plot_trace(estimator, ["entropy"], right, title="entropy of the posterior q(z)")
-    save_figure(figure, loglik)
+    with atomic_output(loglik) as path:
+        save_figure(figure, path)
 
     # the poor start is for the animation only: the usual k-means start finds the same fit
     reference = GaussianMixture(2, tol=1e-6, random_state=0).fit(X)
@@ -104,5 +110,5 @@ def run(args) -> int:
         (loglik, "log-likelihood, lower bound, KL gap and entropy per iteration"),
         (gif, "animation of EM converging"),
     ):
-        print(f"  {path}  ({what})")
+        print(f"  {path.path}  ({what})")
     return 0

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from emkit.cli.columns import add_columns
 from emkit.cli.common import (
     CLIError,
-    check_writable,
     flag,
     given,
     one_line,
@@ -17,6 +17,7 @@ from emkit.cli.common import (
 )
 from emkit.cli.kind import ENGINE_OPTIONS, Inputs, ModelKind, Option, default_help
 from emkit.cli.models import MODEL_KINDS
+from emkit.cli.outputs import Output, add_force, atomic_output, input_files, plan_output
 from emkit.cli.report import Entry, add_json, print_report
 
 __all__ = ["add_arguments", "run"]
@@ -50,11 +51,16 @@ def add_arguments(parser) -> None:
         "-o",
         "--output",
         metavar="MODEL.npz",
-        help="model file to write (default: none; the summary is printed and nothing is saved)",
+        help="model file to write, .npz appended if missing (default: none; the summary is "
+        "printed and nothing is saved)",
     )
     parser.add_argument(
-        "--plot", metavar="FIG.png", help="also draw the fitted model (default: no figure)"
+        "--plot",
+        metavar="FIG.png",
+        help="also draw the fitted model; the suffix is the format: .png, .pdf, .svg, ... "
+        "(default: no figure)",
     )
+    add_force(parser, "the model file and the figure")
     add_columns(parser, "every column")
     add_json(parser)
     for option in ENGINE_OPTIONS:
@@ -120,6 +126,46 @@ def _converged_entry(estimator) -> Entry:
     return Entry("converged", text, {"converged": bool(estimator.converged_), "n_iter": n_iter})
 
 
+def _model_path(path: str) -> Path:
+    """The file ``emkit.save`` writes for ``path``: ``.npz`` is appended if missing."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _figure_path(path: str) -> Path:
+    """The file matplotlib writes for ``path`` (``.png`` appended when it has no suffix);
+    a CLIError for a suffix matplotlib cannot write, before the fit rather than after."""
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    if not path.suffix:
+        return path.with_name(path.name + ".png")
+    formats = Figure().canvas.get_supported_filetypes()
+    if path.suffix[1:].lower() not in formats:
+        raise CLIError(
+            f"--plot {path}: cannot draw a {path.suffix} file; end the name in one of "
+            f"{', '.join('.' + name for name in sorted(formats))}"
+        )
+    return path
+
+
+def _planned_outputs(args) -> tuple[Output | None, Output | None]:
+    """The checked model file (``-o``) and figure (``--plot``) of ``args``."""
+    inputs = input_files(args, "data", "lengths", "controls")
+    model = figure = None
+    if args.output:
+        model = plan_output(
+            _model_path(args.output), "model file", "-o", inputs=inputs, force=args.force
+        )
+    if args.plot:
+        if model is not None:
+            inputs = [*inputs, (str(model.path), "the model file (-o)")]
+        figure = plan_output(
+            _figure_path(args.plot), "figure", "--plot", inputs=inputs, force=args.force
+        )
+    return model, figure
+
+
 def run(args) -> int:
     from sklearn.utils._param_validation import InvalidParameterError
 
@@ -127,11 +173,8 @@ def run(args) -> int:
     from emkit.io import save
 
     kind = MODEL_KINDS[args.model]
-    if args.output:
-        check_writable(args.output, "model file")
-    if args.plot:
-        check_writable(args.plot, "figure")
-    estimator = _build(kind, args.model, args)
+    estimator = _build(kind, args.model, args)  # option errors first: they need no file
+    model_file, figure = _planned_outputs(args)
     inputs = read_inputs(kind, args, args.data)
     try:
         kind.fit(estimator, inputs, args)
@@ -139,11 +182,14 @@ def run(args) -> int:
         raise _option_error(kind, exc) from None
     estimator.verbose = 0  # a display preference of this run, not a property of the model
     written = None
-    if args.output:
-        written = str(save(estimator, args.output, metadata=user_metadata(inputs)))
-    if args.plot:
-        kind.plot(estimator, inputs, args.plot)
+    if model_file is not None:
+        # emkit.save itself writes atomically
+        written = str(save(estimator, model_file.path, metadata=user_metadata(inputs)))
+    if figure is not None:
+        with atomic_output(figure) as path:
+            kind.plot(estimator, inputs, path)
     cls = type(estimator).__name__
+    shown = None if figure is None else str(figure.path)
     print_report(
         [
             Entry(
@@ -157,7 +203,7 @@ def run(args) -> int:
                 written or "nothing (give -o MODEL.npz to save the model)",
                 {"written": written},
             ),
-            Entry("figure", args.plot, {"figure": args.plot}),
+            Entry("figure", shown, {"figure": shown}),
         ],
         as_json=args.json,
     )
