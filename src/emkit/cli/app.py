@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -155,11 +156,27 @@ def main(argv=None) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except MemoryError as exc:
+        if args.debug:
+            raise
+        print(f"{PROG}: error: {_out_of_memory(exc)}", file=sys.stderr)
+        return 1
     except (CLIError, DataError, ValueError, OSError, ImportError) as exc:
         if args.debug:
             raise
         print(f"{PROG}: error: {_describe(exc)}", file=sys.stderr)
         return 1
+
+
+def _out_of_memory(exc: MemoryError) -> str:
+    """What to say when an allocation failed: its size (from NumPy's message) and the
+    options that need less memory."""
+    match = re.search(r"allocate ([\d.]+ \w+)", str(exc))
+    size = f" (an array of {match.group(1)} could not be allocated)" if match else ""
+    return (
+        f"out of memory{size}; give a smaller --chunk-size, fewer components or features, "
+        "or a smaller alphabet"
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 _NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"  # .npz files are zip archives
 _DELIMITERS = (",", "\t", ";")
 #: cells read as a missing value (NaN) where missing values are allowed
 _MISSING_CELLS = frozenset({"", "na", "n/a", "nan", "null"})
@@ -99,6 +100,11 @@ def read_table(
         raise DataError(f"{path} is a directory, not a {what}")
     with file.open("rb") as handle:
         magic = handle.read(len(_NPY_MAGIC))
+    if magic.startswith(_ZIP_MAGIC):
+        raise DataError(
+            f"{path} is an .npz archive (numpy.savez, or an emkit model file); give a single "
+            ".npy array or a CSV file"
+        )
     if magic == _NPY_MAGIC or file.suffix.lower() == ".npy":
         return _read_npy(file, path, missing, select)
     raw = file.read_bytes()
@@ -123,15 +129,55 @@ def _selected(select: Selector | None, header, n_columns: int, source: str) -> l
 _CHECK_ROWS = 65_536
 
 
+def _npy_header(file: Path, source: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype in the header of a .npy file, read without its data, so that a
+    file of Python objects is refused before NumPy is asked about pickles, and a
+    truncated file is named as such."""
+    from numpy.lib import format as npy_format
+
+    size = file.stat().st_size
+    if size == 0:
+        raise DataError(f"{source} is empty (0 bytes); give a .npy array written by numpy.save")
+    try:
+        with file.open("rb") as handle:
+            version = npy_format.read_magic(handle)
+            read = (
+                npy_format.read_array_header_1_0
+                if version == (1, 0)
+                else npy_format.read_array_header_2_0
+            )
+            shape, _, dtype = read(handle)
+            offset = handle.tell()
+    except (ValueError, SyntaxError, EOFError, TypeError):
+        raise DataError(
+            f"{source} is not a .npy file (its header is missing or damaged); give an array "
+            "written by numpy.save, or a CSV file"
+        ) from None
+    if dtype.hasobject:
+        raise DataError(
+            f"{source} holds Python objects (dtype {dtype}), and emkit reads only numeric "
+            "arrays; save the data as a float array (numpy.save of X.astype(float))"
+        )
+    expected = offset + int(np.prod(shape)) * dtype.itemsize
+    if size < expected:
+        raise DataError(
+            f"{source} is truncated: its header says shape {tuple(shape)} of {dtype} "
+            f"({expected} bytes) but the file has {size} bytes; write it again"
+        )
+    return tuple(shape), dtype
+
+
 def _read_npy(file: Path, source: str, missing: bool, select: Selector | None = None) -> Table:
+    _npy_header(file, source)
     try:
         # memory-mapped: a float64 table larger than memory stays on disk, and the
         # estimators stream it chunk by chunk
         array = np.load(file, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
-        if "allow_pickle" in str(exc):
+        if "allow_pickle" in str(exc) or "Python objects" in str(exc):
             raise DataError(
-                f"{source} holds Python objects; save a numeric array (np.save of a float array)"
+                f"{source} holds Python objects, and emkit reads only numeric arrays; save "
+                "the data as a float array (numpy.save of X.astype(float))"
             ) from None
         raise DataError(f"{source} is not a readable .npy file ({_one_line(exc)})") from None
     except (OSError, EOFError) as exc:
@@ -187,8 +233,20 @@ def _split_function(first_line: str):
     return str.split, None
 
 
+class _UnsplittableLine(Exception):
+    """A line the csv module cannot split; the caller adds the file and line number."""
+
+
 def _split_csv(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter))
+    try:
+        return next(csv.reader([line], delimiter=delimiter))
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise _UnsplittableLine(
+                f"a cell is longer than {csv.field_size_limit()} characters, far too long "
+                "for a number; is this the right file?"
+            ) from None
+        raise _UnsplittableLine(f"cannot be split into cells ({_one_line(exc)})") from None
 
 
 def _is_number(cell: str) -> bool:
@@ -211,14 +269,14 @@ def _parse_text(
     if not numbered:
         raise DataError(f"{source} is empty: no data rows")
     split, delimiter = _split_function(numbered[0][1])
-    header_cells = [cell.strip() for cell in split(numbered[0][1])]
+    header_cells = _cells(split, numbered[0], source)
     columns = None
     if not any(_is_number(cell) for cell in header_cells):
         columns = tuple(header_cells)
         numbered = numbered[1:]
         if not numbered:
             raise DataError(f"{source} has a header but no data rows")
-    n_columns = len(columns) if columns is not None else len(split(numbered[0][1]))
+    n_columns = len(columns) if columns is not None else len(_cells(split, numbered[0], source))
     if missing and n_columns == 1:
         # a blank line between data lines is a missing value of the one column
         first, last = numbered[0][0], numbered[-1][0]
@@ -231,9 +289,12 @@ def _parse_text(
     bad = _bad_cells(X, missing)
     if bad.any():
         row, col = np.argwhere(bad)[0]
+        value = X[row, col]
+        # a cell of text "inf", or a number beyond float64's range that reads as inf
+        beyond = "" if np.isnan(value) else " (a number beyond +-1.8e308 reads as inf)"
         raise DataError(
             f"{_where(source, numbered[row][0], used[col], columns)}: "
-            f"{_describe(X[row, col])} is not a finite number; {_remedy(missing)}"
+            f"{_describe(value)} is not a finite number{beyond}; {_remedy(missing)}"
         )
     names = None if columns is None else tuple(columns[i] for i in used)
     return Table(X, names, source)
@@ -259,12 +320,22 @@ def _fast_parse(numbered, delimiter, n_columns, indices):
     return X
 
 
+def _cells(split, numbered_line: tuple[int, str], source: str) -> list[str]:
+    """The stripped cells of one ``(line number, line)``; a DataError naming the line
+    when it cannot be split."""
+    number, line = numbered_line
+    try:
+        return [cell.strip() for cell in split(line)]
+    except _UnsplittableLine as exc:
+        raise DataError(f"{source} line {number}: {exc}") from None
+
+
 def _careful_parse(numbered, split, n_columns, used, columns, source, missing) -> np.ndarray:
     """Cell by cell, to name the first bad cell (or ragged row) precisely; only the
     ``used`` columns are parsed."""
     rows = []
     for number, line in numbered:
-        cells = [cell.strip() for cell in split(line)] if line.strip() else [""]
+        cells = _cells(split, (number, line), source) if line.strip() else [""]
         if len(cells) != n_columns:
             origin = "the header" if columns is not None else f"line {numbered[0][0]}"
             raise DataError(

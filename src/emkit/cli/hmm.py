@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from emkit.cli.common import matrix_text, nonnegative_float, positive_int, reject
+from emkit.cli.common import CLIError, matrix_text, nonnegative_float, positive_int, reject
 from emkit.cli.kind import (
     ACCELERATE,
     COVARIANCE_TYPE,
@@ -119,7 +119,48 @@ def _hmm_attributes(estimator) -> tuple[str, ...]:
     return ("startprob_", "transmat_", *(emission.attributes if emission else ()))
 
 
+#: the largest array of symbol probabilities (n_components x n_features x n_symbols
+#: float64) that ``--emission categorical`` allocates; a larger alphabet is refused
+#: before the fit rather than failing with a MemoryError (or filling the memory) in it
+MAX_ALPHABET_BYTES = 2**28
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n_bytes < 1024 or unit == "TiB":
+            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def _check_alphabet(estimator, inputs: Inputs) -> None:
+    """A CLIError when a categorical HMM's alphabet (``--n-symbols``, else the largest
+    symbol of the data + 1) would need more than :data:`MAX_ALPHABET_BYTES` per array."""
+    given = estimator.n_symbols
+    largest = float(np.max(inputs.X))
+    n_symbols = float(given) if given is not None else largest + 1
+    K, D = estimator.n_components, inputs.X.shape[1]
+    n_bytes = 8.0 * K * D * n_symbols
+    if n_bytes <= MAX_ALPHABET_BYTES:
+        return
+    source = (
+        f"--n-symbols {given}"
+        if given is not None
+        else f"the largest symbol in {inputs.table.source} is {largest:.0f}, so the alphabet "
+        f"has {n_symbols:.0f} symbols"
+    )
+    raise CLIError(
+        f"--emission categorical: the alphabet is too large: {source}; {K} states x {D} "
+        f"feature{'' if D == 1 else 's'} x {n_symbols:.0f} symbols need {_size(n_bytes)} "
+        f"for each of several arrays of probabilities (at most "
+        f"{_size(MAX_ALPHABET_BYTES)}); recode the symbols as 0 .. n-1, n the number of "
+        "distinct symbols"
+    )
+
+
 def _fit_hmm(estimator, inputs: Inputs, args):
+    if type(estimator).__name__ == EMISSIONS["categorical"].class_name:
+        _check_alphabet(estimator, inputs)
     return estimator.fit(inputs.X, inputs.lengths)
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from emkit.cli.columns import COLUMNS_KEY, by_names, by_option
 from emkit.cli.common import CLIError, flag, one_line
@@ -39,9 +40,29 @@ class SavedModel:
         return type(self.estimator).__name__
 
 
+def _check_model_file(path: str) -> None:
+    """A CLIError for what is plainly not a model file (missing, a folder, empty, not a
+    zip archive), before :func:`emkit.io.load` reads it."""
+    file = Path(path)
+    if not file.exists():
+        raise CLIError(f"model file not found: {path}")
+    if file.is_dir():
+        raise CLIError(
+            f"{path} is a folder, not a model file; give a file written by 'emkit fit -o'"
+        )
+    with file.open("rb") as handle:
+        start = handle.read(4)
+    if start != b"PK\x03\x04":  # every .npz is a zip archive
+        what = "empty" if not start else "not an .npz archive"
+        raise CLIError(
+            f"{path} is not an emkit model file ({what}); give a file written by 'emkit fit -o'"
+        )
+
+
 def load_model(path: str) -> SavedModel:
     from emkit.io import ModelFileError, load, read_metadata
 
+    _check_model_file(path)
     try:
         estimator = load(path)
         metadata = read_metadata(path)
