@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_random_state
 
-from emkit.core.monitor import ConvergenceMonitor, ConvergenceWarning
+from emkit.core.guards import compute_dtype, is_fixed_point, parameter_vector
+from emkit.core.monitor import ConvergenceMonitor, ConvergenceWarning, decrease_rtol_for
 from emkit.core.progress import FitProgress
 from emkit.core.reduce import Reducer
 from emkit.core.steps import make_stepper
@@ -53,17 +54,31 @@ class EMResult:
 
 
 def _run_one(
-    stepper, params, *, n_samples, max_iter, tol, previous, progress, callback, decrease_rtol
+    stepper, params, *, n_samples, max_iter, tol, previous, progress, callback, decrease_rtol, dtype
 ):
-    """EM steps from ``params`` until convergence or ``max_iter``."""
-    monitor = ConvergenceMonitor(tol, max_iter, decrease_rtol)
+    """EM steps from ``params`` until convergence or ``max_iter``.
+
+    Converged when the monitor says so, or when the parameters that entered this
+    step equal, up to the rounding of ``dtype``, those that entered the previous one
+    (a fixed point of the EM map: with ``tol=0`` the objective can wobble in its last
+    bits for ever while the parameters no longer change). Comparing the entering
+    parameters, whose objectives the monitor compares, stops at the same iteration as
+    an exact repeat of the objective does (scikit-learn's iteration count).
+    """
+    monitor = ConvergenceMonitor(tol, max_iter, decrease_rtol, dtype=dtype)
+    eps = float(np.finfo(dtype).eps)
+    model = stepper.model
     trace: list[dict] = []
     n_e_steps = 0
     allowance = 0.0  # decrease the previous step's inexact M-steps can explain
+    vector = None  # of the parameters that entered the previous step
     if callback is not None:
         callback(0, params)
     for _ in range(max_iter):
-        step = stepper.step(params)
+        entering = parameter_vector(model, params)
+        fixed = is_fixed_point(vector, entering, eps)
+        vector = entering
+        step = stepper.step(params, monitor.n_iter + 1)
         n_e_steps += step.n_e_steps
         if trace and np.isnan(trace[-1]["kl"]):
             trace[-1]["kl"] = step.log_likelihood - trace[-1]["lower_bound"]
@@ -73,7 +88,7 @@ def _run_one(
             callback(monitor.n_iter + 1, params)
         objective = (step.log_likelihood + step.log_prior) / n_samples
         last = monitor.history[-1] if monitor.history else previous
-        converged = monitor.report(objective, previous, allowance=allowance)
+        converged = monitor.report(objective, previous, allowance=allowance, fixed_point=fixed)
         allowance = step.slack / n_samples
         progress.iteration(monitor.n_iter, objective, objective - last)
         if converged:
@@ -99,7 +114,7 @@ def fit_em(
     accelerate: str | None = None,
     n_jobs: int | None = 1,
     init_chunks: Sequence[Any] | None = None,
-    decrease_rtol: float = 1e-9,
+    decrease_rtol: float | None = None,
 ) -> EMResult:
     """Fit ``model`` to ``chunks`` by EM, keeping the best of ``n_init`` restarts.
 
@@ -144,13 +159,24 @@ def fit_em(
     init_chunks : sequence, optional
         Chunks given to ``model.init_params`` instead of ``chunks`` (an in-memory
         sample when the data stream from disk or live on a cluster).
-    decrease_rtol : float
+    decrease_rtol : float, optional
         Relative decrease of the objective between iterations that is still
-        rounding (see ``emkit.core.monitor.decrease_rtol_for``); a larger decrease
-        raises a LikelihoodDecreaseWarning.
+        rounding; a larger decrease raises a LikelihoodDecreaseWarning. Default:
+        ``decrease_rtol_for`` the model's compute dtype (its ``dtype`` attribute,
+        float64 when it has none; see ``emkit.core.monitor``).
+
+    Raises
+    ------
+    FloatingPointError
+        When an M-step gives non-finite parameters, or the objective becomes
+        non-finite: the message names the parameter and the iteration. Nothing is
+        returned, so a caller keeps the parameters it had.
     """
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}")
+    dtype = compute_dtype(model)
+    if decrease_rtol is None:
+        decrease_rtol = decrease_rtol_for(dtype)
     rng = check_random_state(random_state)
     warm = start_params is not None
     n_init = 1 if warm else n_init
@@ -172,6 +198,7 @@ def fit_em(
                 progress=progress,
                 callback=None if callback is None else partial(callback, index),
                 decrease_rtol=decrease_rtol,
+                dtype=dtype,
             )
             progress.finish_restart(monitor.converged)
             value = monitor.history[-1] if monitor.history else -np.inf

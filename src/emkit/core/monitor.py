@@ -18,16 +18,24 @@ __all__ = [
 def decrease_rtol_for(dtype) -> float:
     """Relative decrease of the objective still attributed to rounding, for a dtype.
 
-    float64 arithmetic: 1e-9. float32 arithmetic (the E-step's products rounded to
-    about 6e-8): 1e-5, which still catches any real bug while letting float32
-    rounding of per-sample log-densities through.
+    128 ulps of the compute dtype, and at least 1e-9: float32 arithmetic (ulp 1.2e-7,
+    per-sample log-densities that wobble at about 1e-6 relative) gives 1.5e-5;
+    float64 gives 1e-9, the floor for ill-conditioned covariances, which still
+    catches any real bug.
     """
-    return 1e-5 if np.dtype(dtype) == np.float32 else 1e-9
+    return max(1e-9, 128 * float(np.finfo(_float_dtype(dtype)).eps))
 
 
-# A change of the per-sample objective this small (relative) is floating-point rounding:
-# the last bits of parameters that no longer move. Real EM progress is far larger.
-_ROUNDING = 64 * np.finfo(np.float64).eps
+def rounding_rtol_for(dtype) -> float:
+    """A change of the per-sample objective this small (relative) is floating-point
+    rounding of the compute dtype: 64 ulps, the last bits of parameters that no
+    longer move. Real EM progress is far larger."""
+    return 64 * float(np.finfo(_float_dtype(dtype)).eps)
+
+
+def _float_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
 class LikelihoodDecreaseWarning(RuntimeWarning):
@@ -50,12 +58,15 @@ class ConvergenceMonitor:
         Iteration budget.
     decrease_rtol : float
         Relative size of a decrease still attributed to floating-point rounding.
+    dtype : numpy dtype
+        The compute dtype, whose rounding sets the fixed-point test of the objective.
     """
 
-    def __init__(self, tol: float, max_iter: int, decrease_rtol: float = 1e-9):
+    def __init__(self, tol: float, max_iter: int, decrease_rtol: float = 1e-9, dtype=np.float64):
         self.tol = tol
         self.max_iter = max_iter
         self.decrease_rtol = decrease_rtol
+        self.rounding = rounding_rtol_for(dtype)
         self.history: list[float] = []
         self.converged = False
 
@@ -63,13 +74,21 @@ class ConvergenceMonitor:
     def n_iter(self) -> int:
         return len(self.history)
 
-    def report(self, value: float, previous: float = -np.inf, allowance: float = 0.0) -> bool:
+    def report(
+        self,
+        value: float,
+        previous: float = -np.inf,
+        allowance: float = 0.0,
+        fixed_point: bool = False,
+    ) -> bool:
         """Record one iteration's objective; return True when converged.
 
         ``previous`` is the objective before the first recorded iteration (a warm
         start continues from the last fit's value). ``allowance`` is a decrease since
         the last value that the model declared possible (an M-step that deliberately
         does not maximise Q exactly, see ``EMModel.m_step_slack``), per sample.
+        ``fixed_point`` says that no parameter changed in the step (up to rounding):
+        converged whatever ``tol``.
         """
         if not np.isfinite(value):
             raise FloatingPointError(
@@ -79,20 +98,31 @@ class ConvergenceMonitor:
         last = self.history[-1] if self.history else previous
         self.history.append(float(value))
         if np.isfinite(last):
-            slack = self.decrease_rtol * max(1.0, abs(last)) + allowance
-            if value < last - slack:
+            rounding = self.decrease_rtol * max(1.0, abs(last))
+            if value < last - rounding - allowance:
+                declared = (
+                    f", beyond the {allowance:.3g} per sample that the model's "
+                    "regularisation (m_step_slack) allows"
+                    if allowance > 0
+                    else ""
+                )
                 warnings.warn(
                     f"EM objective decreased at iteration {self.n_iter}: "
-                    f"{last:.17g} -> {value:.17g} (by {last - value:.3g} per sample). "
-                    "EM never decreases the log-likelihood; this indicates a bug in the "
-                    "model's E- or M-step.",
+                    f"{last:.17g} -> {value:.17g} (by {last - value:.3g} per sample, "
+                    f"{(last - value) / max(1.0, abs(last)):.3g} relative; rounding "
+                    f"allows {self.decrease_rtol:.3g}{declared}). EM never decreases "
+                    "the log-likelihood: this indicates a bug in the model's E- or "
+                    "M-step, or data whose scale defeats the compute precision (centre "
+                    "and scale them, or use float64).",
                     LikelihoodDecreaseWarning,
                     stacklevel=3,
                 )
         # A repeat up to rounding is a fixed point of the EM map: converged even with
         # tol=0 (k-means, hard EM), where iterating on could only move the last bits.
         change = abs(value - last)
-        self.converged = change < self.tol or (
-            np.isfinite(last) and change <= _ROUNDING * max(1.0, abs(last))
+        self.converged = (
+            fixed_point
+            or change < self.tol
+            or (np.isfinite(last) and change <= self.rounding * max(1.0, abs(last)))
         )
         return self.converged

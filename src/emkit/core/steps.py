@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from emkit.core.guards import check_finite_params, non_finite_fields
+
 __all__ = ["PlainEM", "Squarem", "Step", "make_stepper"]
 
 
@@ -33,11 +35,15 @@ def m_step_slack(model, params, stats) -> float:
     return 0.0 if slack is None else float(slack(params, stats))
 
 
-def _em_substep(model, params, reduce, has_q: bool):
-    """E-step at ``params``, M-step, and the trace terms of that EM iteration."""
+def _em_substep(model, params, reduce, has_q: bool, iteration: int):
+    """E-step at ``params``, M-step, and the trace terms of that EM iteration.
+
+    Raises FloatingPointError when the M-step's parameters are not finite (they are
+    never returned, so the caller keeps ``params``).
+    """
     stats, loglik = reduce(model, params)
     log_prior = model.log_prior(params)
-    new_params = model.m_step(stats)
+    new_params = check_finite_params(model.m_step(stats), iteration)
     slack = m_step_slack(model, new_params, stats)
     record = {
         "log_likelihood": loglik,
@@ -61,9 +67,10 @@ class PlainEM:
         self.model, self.reduce = model, reduce
         self.has_q = hasattr(model, "expected_log_joint")
 
-    def step(self, params) -> Step:
+    def step(self, params, iteration: int = 1) -> Step:
+        """One step from ``params``; ``iteration`` (1-based) names it in errors."""
         loglik, log_prior, new_params, record, slack = _em_substep(
-            self.model, params, self.reduce, self.has_q
+            self.model, params, self.reduce, self.has_q, iteration
         )
         return Step(loglik, log_prior, new_params, record, 1, slack)
 
@@ -73,10 +80,12 @@ class Squarem(PlainEM):
 
     From θ0: θ1 = M(E(θ0)), θ2 = M(E(θ1)), r = θ1 − θ0, v = θ2 − θ1 − r,
     α = −‖r‖/‖v‖ clipped to [−step_max, −1], θ' = θ0 − 2αr + α²v, and the step
-    returns the stabilised M(E(θ')). Safeguard: if θ' has a lower objective than θ0
-    (or is invalid), the step returns θ2, two plain EM iterations, so the objective
-    never decreases. ``step_max`` grows by ``step_factor`` whenever the cap binds and
-    the step is accepted, and shrinks after a rejection (as in the SQUAREM R package).
+    returns the stabilised M(E(θ')). Safeguard: if θ' has a lower objective than θ0,
+    or θ' or M(E(θ')) is invalid (non-finite, or refused by ``unpack``, the E-step or
+    the M-step), the step returns θ2, two plain EM iterations, so the objective never
+    decreases and a bad extrapolation never ends worse than plain EM. ``step_max``
+    grows by ``step_factor`` whenever the cap binds and the step is accepted, and
+    shrinks after a rejection (as in the SQUAREM R package).
     Needs ``model.pack(params) -> 1-D array`` and ``model.unpack(vector, like)``.
     """
 
@@ -91,12 +100,13 @@ class Squarem(PlainEM):
         self.step_max = step_max
         self.step_factor = step_factor
 
-    def step(self, params) -> Step:
+    def step(self, params, iteration: int = 1) -> Step:
+        """One SQUAREM cycle from ``params``; ``iteration`` (1-based) names it in errors."""
         model = self.model
         loglik0, log_prior0, params1, record, slack1 = _em_substep(
-            model, params, self.reduce, self.has_q
+            model, params, self.reduce, self.has_q, iteration
         )
-        loglik1, _, params2, _, slack2 = _em_substep(model, params1, self.reduce, False)
+        loglik1, _, params2, _, slack2 = _em_substep(model, params1, self.reduce, False, iteration)
         two_steps = slack1 + slack2  # θ2 is two (possibly inexact) M-steps from θ0
         record["kl"] = loglik1 - record["lower_bound"]
         p0, p1, p2 = model.pack(params), model.pack(params1), model.pack(params2)
@@ -108,20 +118,33 @@ class Squarem(PlainEM):
         if alpha >= -1.0:  # no extrapolation beyond θ2 is called for
             return Step(loglik0, log_prior0, params2, record, 2, two_steps)
         alpha = max(alpha, -self.step_max)
-        try:
-            extrapolated = model.unpack(p0 - 2 * alpha * r + alpha**2 * v, params)
-            stats, loglik = self.reduce(model, extrapolated)
-            objective = loglik + model.log_prior(extrapolated)
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-            objective = -np.inf  # e.g. an extrapolated covariance that is not usable
-        if not np.isfinite(objective) or objective < loglik0 + log_prior0:
+        vector = p0 - 2 * alpha * r + alpha**2 * v
+        final = self._extrapolated_step(vector, params, loglik0 + log_prior0)
+        if final is None:
             self.step_max = max(self.initial_step_max, self.step_max / self.step_factor)
             return Step(loglik0, log_prior0, params2, record, 3, two_steps)
         if alpha == -self.step_max:
             self.step_max *= self.step_factor
-        # θ' is no worse than θ0 (checked above); only the last M-step can fall short
-        final = model.m_step(stats)
+        final, stats = final
+        # θ' is no worse than θ0 (checked); only the last M-step can fall short
         return Step(loglik0, log_prior0, final, record, 3, m_step_slack(model, final, stats))
+
+    def _extrapolated_step(self, vector, like, objective0):
+        """``(M(E(θ')), stats at θ')`` for θ' = unpack(vector), or None when θ' is not
+        usable: non-finite, refused, or with an objective below ``objective0``."""
+        model = self.model
+        try:
+            extrapolated = model.unpack(vector, like)
+            if non_finite_fields(extrapolated):
+                return None
+            stats, loglik = self.reduce(model, extrapolated)
+            objective = loglik + model.log_prior(extrapolated)
+            if not np.isfinite(objective) or objective < objective0:
+                return None
+            final = model.m_step(stats)
+        except (ValueError, FloatingPointError, ArithmeticError, np.linalg.LinAlgError):
+            return None  # e.g. an extrapolated covariance that is not usable
+        return None if non_finite_fields(final) else (final, stats)
 
 
 def make_stepper(accelerate, model, reduce):
