@@ -11,7 +11,9 @@ Layout: this module holds the parser, the table of commands and ``main``. The
 commands are :mod:`emkit.cli.fit`, :mod:`emkit.cli.apply` (predict, score, smooth,
 sample), :mod:`emkit.cli.info` and :mod:`emkit.cli.demo`; :mod:`emkit.cli.data` reads
 and writes data files, :mod:`emkit.cli.columns` picks their columns,
-:mod:`emkit.cli.inputs` reads a command's data and model files, and
+:mod:`emkit.cli.inputs` reads a command's data and model files,
+:mod:`emkit.cli.outputs` checks and writes the files a command writes (never over an
+input, over an existing file only with ``--force``, atomically), and
 :mod:`emkit.cli.report` prints summaries (text or JSON). :mod:`emkit.cli.common` is
 below them all.
 

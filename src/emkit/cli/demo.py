@@ -25,7 +25,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "-o", "--output", metavar="DIR", default="demo-output", help="folder for the figures"
     )
-    add_force(parser, "the figures (clusters.png, loglik.png, em.gif) in DIR")
+    add_force(parser, "the figures already in DIR (clusters.png, loglik.png, em.gif)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 

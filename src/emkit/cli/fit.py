@@ -60,7 +60,7 @@ def add_arguments(parser) -> None:
         help="also draw the fitted model; the suffix is the format: .png, .pdf, .svg, ... "
         "(default: no figure)",
     )
-    add_force(parser, "the model file and the figure")
+    add_force(parser, "an existing model file or figure")
     add_columns(parser, "every column")
     add_json(parser)
     for option in ENGINE_OPTIONS:

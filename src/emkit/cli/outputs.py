@@ -59,11 +59,11 @@ class Output:
         return Path(os.path.realpath(self.path))
 
 
-def add_force(parser, what: str = "the output file") -> None:
+def add_force(parser, what: str = "an existing output file") -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help=f"overwrite {what} if it exists (an input file is never overwritten)",
+        help=f"overwrite {what} (an input file of the command is never overwritten)",
     )
 
 
