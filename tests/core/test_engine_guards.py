@@ -154,7 +154,7 @@ def test_rounding_allowance_follows_the_compute_dtype():
     assert decrease_rtol_for(np.float32) == pytest.approx(128 * np.finfo(np.float32).eps)
     # a float32 wobble of 2e-6 relative is rounding for float32, not for float64
     for dtype, warns in ((np.float32, False), (np.float64, True)):
-        monitor = ConvergenceMonitor(0.0, 10, decrease_rtol_for(dtype), dtype=dtype)
+        monitor = ConvergenceMonitor(0.0, 10, decrease_rtol_for(dtype))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             monitor.report(-2.0)

@@ -65,7 +65,7 @@ def _run_one(
     parameters, whose objectives the monitor compares, stops at the same iteration as
     an exact repeat of the objective does (scikit-learn's iteration count).
     """
-    monitor = ConvergenceMonitor(tol, max_iter, decrease_rtol, dtype=dtype)
+    monitor = ConvergenceMonitor(tol, max_iter, decrease_rtol)
     eps = float(np.finfo(dtype).eps)
     model = stepper.model
     trace: list[dict] = []
