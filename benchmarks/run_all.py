@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _timing import markdown_table  # noqa: E402
+from bench_online import CASES as ONLINE_CASES  # noqa: E402
 
 DEFAULT_COLUMNS = ["case", "peer", "emkit s/iter", "peer s/iter", "speed-up", "loglik rel. diff"]
 
@@ -35,6 +36,7 @@ CASES = [
     ("bench_squarem", {}, {"quick": True}),
     ("bench_hmm", {}, {"quick": True}),
     ("bench_lgssm", {}, {"quick": True}),
+    *(("bench_online", {"case": case}, {"quick": True}) for case in ONLINE_CASES),
 ]
 
 
