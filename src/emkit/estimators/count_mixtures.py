@@ -119,7 +119,8 @@ class _CountMixture(MixtureEstimator):
         Raises a ValueError naming the first row that has probability zero under every
         component (``score_samples`` is -inf there), instead of returning NaN.
         """
-        proba = super().predict_proba(X)
+        with np.errstate(invalid="ignore"):  # -inf - -inf of an impossible row, refused below
+            proba = super().predict_proba(X)
         impossible = ~np.isfinite(proba).all(axis=1)
         if impossible.any():
             row = int(np.argmax(impossible))
