@@ -165,3 +165,14 @@ def test_row_totals_error_names_row_total_and_remedy():
     assert "n_trials=None" in str(caught.value)
     shifted = caught.value.in_rows_from(10)
     assert isinstance(shifted, RowTotalError) and "row 12 of X" in str(shifted)
+
+
+def test_zero_seen_only_with_tiny_weight_stays_possible():
+    # sum_w - sum_x loses a zero of weight 1e-300 next to ones of weight 1e300
+    family = BernoulliFamily()
+    X = np.array([[1.0], [1.0], [0.0]])
+    resp = np.array([[1e300], [1e300], [1e-300]])
+    ref = family.make_params(np.array([[0.5]]))
+    new = family.m_step(family.statistics(X, resp, ref))
+    assert new.emissionprob[0, 0] < 1
+    assert np.all(np.isfinite(family.log_prob(new, X)))

@@ -28,6 +28,8 @@ from emkit.families.base import Family
 
 __all__ = ["BernoulliFamily", "BernoulliParams", "BernoulliStats", "BetaPrior"]
 
+_BELOW_ONE = np.nextafter(1.0, 0.0)
+
 
 @dataclass(frozen=True)
 class BernoulliParams:
@@ -39,10 +41,13 @@ class BernoulliParams:
 @dataclass(frozen=True, eq=False)
 class BernoulliStats(Statistics):
     """sum_w : (K,) sum_i r_ik;  sum_x : (K, D) sum_i r_ik x_i;
+    sum_zeros : (K, D) sum_i r_ik (1 - x_i), kept apart from sum_w - sum_x, in which
+        zeros of weight 1e-300 next to ones of weight 1e300 are lost;
     reference : (K, D) or None, the E-step's probabilities (not summed)."""
 
     sum_w: np.ndarray
     sum_x: np.ndarray
+    sum_zeros: np.ndarray
     reference: np.ndarray | None
 
     reference_fields = ("reference",)
@@ -125,9 +130,11 @@ class BernoulliFamily(Family):
         return safe_xlogy_matmul(X, probs) + safe_xlogy_matmul(1.0 - X, 1.0 - probs)
 
     def statistics(self, X, resp, reference: BernoulliParams | None) -> BernoulliStats:
+        X = self._binary(X)
         return BernoulliStats(
             resp.sum(axis=0),
-            resp.T @ self._binary(X),
+            resp.T @ X,
+            resp.T @ (1.0 - X),
             None if reference is None else reference.emissionprob,
         )
 
@@ -140,15 +147,14 @@ class BernoulliFamily(Family):
             a = np.asarray(self.prior.ones, dtype=float)
             b = np.asarray(self.prior.zeros, dtype=float)
             ones, trials = ones + a, trials + a + b
-        probs = smoothed_ratio(ones, trials, stats.reference, vague=0.5)
-        return BernoulliParams(np.clip(probs, 0.0, 1.0))
+        probs = np.clip(smoothed_ratio(ones, trials, stats.reference, vague=0.5), 0.0, 1.0)
+        # a zero that the data show keeps 1 - θ > 0 (smoothed_ratio keeps θ > 0 for a one)
+        return BernoulliParams(np.where(stats.sum_zeros > 0, np.minimum(probs, _BELOW_ONE), probs))
 
     # -- objective pieces ---------------------------------------------------------
     def expected_log_prob(self, params: BernoulliParams, stats: BernoulliStats) -> float:
         probs = params.emissionprob
-        # rounding may leave sum_w - sum_x at -1e-16 where every x is 1
-        zeros = np.maximum(stats.sum_w[:, None] - stats.sum_x, 0.0)
-        return xlogy_sum(stats.sum_x, probs) + xlogy_sum(zeros, 1.0 - probs)
+        return xlogy_sum(stats.sum_x, probs) + xlogy_sum(stats.sum_zeros, 1.0 - probs)
 
     def log_prior(self, params: BernoulliParams) -> float:
         if self.prior is None:
