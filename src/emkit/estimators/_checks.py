@@ -258,7 +258,7 @@ def row_totals_check(n_trials, check_rows, rows, *context) -> None:
 
 #: The largest table of emission probabilities (n_components x n_features x
 #: n_symbols float64) a categorical estimator builds; a fit holds several of them.
-MAX_ALPHABET_BYTES = 2**30
+MAX_ALPHABET_BYTES = 2**28
 
 
 def _format_bytes(n_bytes: float) -> str:

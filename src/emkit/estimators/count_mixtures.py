@@ -183,7 +183,7 @@ class CategoricalMixture(_CountMixture):
     n_symbols : int, optional
         Alphabet size; default: the largest symbol in the training data + 1.
         An alphabet whose emission table (n_components x n_features x n_symbols
-        float64) would exceed 1 GiB is refused before anything is allocated:
+        float64) would exceed 256 MiB is refused before anything is allocated:
         re-code sparse symbols to 0 .. n - 1.
     emissionprob_init : array-like, optional
         (n_components, n_symbols) for one column, (n_components, n_features, n_symbols)

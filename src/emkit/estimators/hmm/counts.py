@@ -86,7 +86,7 @@ class CategoricalHMM(_CountHMM):
     n_symbols : int, optional
         Size of the alphabet; default: the largest symbol in the training data + 1.
         An alphabet whose emission table (n_components x n_features x n_symbols
-        float64) would exceed 1 GiB is refused before anything is allocated:
+        float64) would exceed 256 MiB is refused before anything is allocated:
         re-code sparse symbols to 0 .. n - 1.
     emissionprob_init : array-like, optional
         (n_components, n_symbols) for one column, (n_components, n_features,
