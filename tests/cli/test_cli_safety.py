@@ -259,6 +259,8 @@ def _bad_files(folder: Path) -> None:
     (folder / "not.npy").write_text("1,2\n3,4\n")
     (folder / "huge_symbol.csv").write_text("0\n1\n100000000\n2\n")
     (folder / "huger_symbol.csv").write_text("0\n1\n1000000000000\n2\n")
+    (folder / "counts.csv").write_text("a,b\n# a comment\n1,2\n3,2.5\n")
+    np.save(folder / "counts.npy", np.array([[1.0, 2.0], [3.0, 2.5]]))
     (folder / "bad_lengths.txt").write_text("10\n")
     (folder / "a_folder").mkdir()
     (folder / "truncated.npz").write_bytes((folder / "gmm.npz").read_bytes()[:300])
@@ -302,6 +304,20 @@ BAD_INPUTS = {
         ["--n-symbols 1000000000000", "too large"],
     ),
     "symbol beyond a model's": (["predict", "cat.npz", "huger_symbol.csv"], ["1000000000000"]),
+    "fractional count, CSV": (
+        ["fit", "counts.csv", "--model", "hmm", "--emission", "poisson", "-k", "1"],
+        ["counts.csv", "is counts.csv line 4, column 2 ('b')"],
+    ),
+    "fractional count, one column": (
+        ["fit", "counts.csv", "--model", "hmm", "--emission", "poisson", "-k", "1",
+         "--columns", "b"],
+        ["is counts.csv line 4, column 2 ('b')"],
+    ),
+    "fractional count, .npy": (
+        ["fit", "counts.npy", "--model", "hmm", "--emission", "poisson", "-k", "1"],
+        ["is row 2, column 2 of counts.npy (counted from 1)"],
+    ),
+    "too few rows": (["fit", "counts.npy", "-k", "3"], ["counts.npy: X has 2 samples"]),
     "bad --columns index": (["fit", "data.csv", "-k", "1", "--columns", "7"], ["--columns 7"]),
     "bad --columns name": (["fit", "data.csv", "-k", "1", "--columns", "z"], ["no column 'z'"]),
     "empty --columns": (["fit", "data.csv", "-k", "1", "--columns", ","], ["--columns"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from emkit.cli.columns import add_columns
 from emkit.cli.common import CLIError, nonnegative_int, positive_int
 from emkit.cli.data import write_rows
-from emkit.cli.inputs import load_model, read_for_model
+from emkit.cli.inputs import about_data, load_model, read_for_model
 from emkit.cli.outputs import add_force, atomic_output, input_files, plan_output
 from emkit.cli.report import add_json, note, print_report
 
@@ -103,7 +103,8 @@ def run_predict(args) -> int:
         raise CLIError(f"{model.class_name} models have no labels to predict{hint}")
     output = _planned_output(args)
     inputs = read_for_model(model, args)
-    values = model.kind.predict(model.estimator, inputs, args.proba)
+    with about_data(inputs):
+        values = model.kind.predict(model.estimator, inputs, args.proba)
     _write(values, output)
     if args.output:
         what = "probability rows" if args.proba else "labels"
@@ -121,7 +122,9 @@ def add_score_arguments(parser) -> None:
 def run_score(args) -> int:
     model = load_model(args.model)
     inputs = read_for_model(model, args)
-    print_report(model.kind.score(model.estimator, inputs), as_json=args.json)
+    with about_data(inputs):
+        report = model.kind.score(model.estimator, inputs)
+    print_report(report, as_json=args.json)
     return 0
 
 
@@ -146,7 +149,8 @@ def run_smooth(args) -> int:
         )
     output = _planned_output(args)
     inputs = read_for_model(model, args)
-    values, names = model.kind.smooth(model.estimator, inputs, args.filter)
+    with about_data(inputs):
+        values, names = model.kind.smooth(model.estimator, inputs, args.filter)
     _write(values, output, header=names)
     if args.output:
         note(args, f"wrote {values.shape[0]} rows ({', '.join(names)}) to {args.output}")

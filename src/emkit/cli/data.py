@@ -52,11 +52,24 @@ class Table:
         values were allowed)
     columns : column names from the CSV header, or None
     source : how to name the file in messages
+    lines : the line of the CSV file of every row of X (1-based), or None (a .npy)
+    file_columns : the column of the file of every column of X (0-based), or None (X
+        holds every column, in order)
     """
 
     X: np.ndarray
     columns: tuple[str, ...] | None
     source: str
+    lines: tuple[int, ...] | None = None
+    file_columns: tuple[int, ...] | None = None
+
+    def where(self, row: int, col: int) -> str:
+        """Where the cell ``X[row, col]`` is in the file, as a user counts (from 1)."""
+        file_col = col if self.file_columns is None else self.file_columns[col]
+        if self.lines is None:
+            return f"row {row + 1}, column {file_col + 1} of {self.source} (counted from 1)"
+        name = "" if self.columns is None else f" ({self.columns[col]!r})"
+        return f"{self.source} line {self.lines[row]}, column {file_col + 1}{name}"
 
     @property
     def n_missing(self) -> int:
@@ -213,7 +226,7 @@ def _read_npy(file: Path, source: str, missing: bool, select: Selector | None = 
                 f"{source} row index {row} (0-based), column index {col}: "
                 f"{_describe(X[row, col])} is not a finite number; {_remedy(missing)}"
             )
-    return Table(X, None, source)
+    return Table(X, None, source, file_columns=None if indices is None else tuple(indices))
 
 
 def _bad_cells(X: np.ndarray, missing: bool) -> np.ndarray:
@@ -297,7 +310,8 @@ def _parse_text(
             f"{_describe(value)} is not a finite number{beyond}; {_remedy(missing)}"
         )
     names = None if columns is None else tuple(columns[i] for i in used)
-    return Table(X, names, source)
+    lines = tuple(number for number, _ in numbered)
+    return Table(X, names, source, lines, None if indices is None else tuple(indices))
 
 
 def _fast_parse(numbered, delimiter, n_columns, indices):

@@ -169,7 +169,7 @@ def _planned_outputs(args) -> tuple[Output | None, Output | None]:
 def run(args) -> int:
     from sklearn.utils._param_validation import InvalidParameterError
 
-    from emkit.cli.inputs import read_inputs, user_metadata
+    from emkit.cli.inputs import about_data, read_inputs, user_metadata
     from emkit.io import save
 
     kind = MODEL_KINDS[args.model]
@@ -177,7 +177,8 @@ def run(args) -> int:
     model_file, figure = _planned_outputs(args)
     inputs = read_inputs(kind, args, args.data)
     try:
-        kind.fit(estimator, inputs, args)
+        with about_data(inputs):
+            kind.fit(estimator, inputs, args)
     except InvalidParameterError as exc:
         raise _option_error(kind, exc) from None
     estimator.verbose = 0  # a display preference of this run, not a property of the model

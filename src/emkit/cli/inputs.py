@@ -3,16 +3,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from emkit.cli.columns import COLUMNS_KEY, by_names, by_option
 from emkit.cli.common import CLIError, flag, one_line
-from emkit.cli.data import read_controls, read_lengths, read_table
+from emkit.cli.data import DataError, read_controls, read_lengths, read_table
 from emkit.cli.kind import Inputs, ModelKind
 from emkit.cli.models import kind_of, name_of
 
-__all__ = ["SavedModel", "load_model", "read_for_model", "read_inputs", "user_metadata"]
+__all__ = [
+    "SavedModel",
+    "about_data",
+    "load_model",
+    "read_for_model",
+    "read_inputs",
+    "user_metadata",
+]
 
 
 @dataclass(frozen=True)
@@ -115,3 +125,27 @@ def read_for_model(model: SavedModel, args) -> Inputs:
             "model's columns with --columns"
         )
     return inputs
+
+
+#: a cell of the data array in an estimator's message: ``X[12, 0]``
+_CELL = re.compile(r"\bX\[(\d+), ?(\d+)\]")
+
+
+@contextlib.contextmanager
+def about_data(inputs: Inputs) -> Iterator[None]:
+    """Run an estimator on ``inputs``: a ValueError of its that speaks of ``X`` becomes a
+    CLIError that names the data file and says where in the file a cell ``X[i, j]`` it
+    mentions is (the line of a CSV file and the column, counted from 1)."""
+    try:
+        yield
+    except (CLIError, DataError):
+        raise
+    except ValueError as exc:
+        message = one_line(exc)
+        if not re.search(r"\bX\b", message):
+            raise
+        table = inputs.table
+        match = _CELL.search(message)
+        if match and int(match[1]) < table.X.shape[0] and int(match[2]) < table.X.shape[1]:
+            message += f" ({match[0]} is {table.where(int(match[1]), int(match[2]))})"
+        raise CLIError(f"{table.source}: {message}") from None
