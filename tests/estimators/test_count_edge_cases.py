@@ -223,3 +223,19 @@ def test_row_impossible_under_every_component_is_an_error_not_nan(estimator_clas
     for method in (model.predict_proba, model.predict):
         with pytest.raises(ValueError, match="row 1 of X has probability zero"):
             method(bad)
+
+
+@pytest.mark.parametrize(
+    "estimator_class",
+    (emkit.PoissonMixture, emkit.MultinomialMixture, emkit.PoissonHMM, emkit.MultinomialHMM),
+)
+def test_counts_beyond_exact_float64_integers_are_refused(estimator_class):
+    # a count of 1.7e308 overflowed the log-factorial: score was NaN, fits said
+    # "probability zero" or "non-finite M-step"
+    X = _base_data(estimator_class)
+    model = estimator_class(2, random_state=0).fit(X)
+    far = X[:2].astype(float)
+    far[1, 0] = 1.7e308
+    for method in (model.score, model.predict_proba, model.fit):
+        with pytest.raises(ValueError, match=r"2\*\*53.*X\[1, 0\] = 1.7e\+308"):
+            method(far)

@@ -22,9 +22,12 @@ INIT_SMOOTHING = 0.1
 #: Share of the vague value in that pooled estimate (see smoothed_ratio).
 INIT_VAGUE = 0.01
 _TINY = np.finfo(np.float64).tiny
+#: The largest count or symbol the families take (see check_integer_valued).
+MAX_INTEGER = 2**53
 
 __all__ = [
     "INIT_SMOOTHING",
+    "MAX_INTEGER",
     "EntryError",
     "RowTotalError",
     "add_pseudo_counts",
@@ -162,15 +165,22 @@ def _entry_error(reason: str, X, mask) -> EntryError:
 def check_integer_valued(X, what: str, *, minimum: int = 0, maximum: int | None = None):
     """Raise a ValueError naming the first offending entry unless X holds integers in range.
 
-    ``what`` names the data in the message (e.g. "Poisson counts").
+    ``what`` names the data in the message (e.g. "Poisson counts"). Without
+    ``maximum``, integers above :data:`MAX_INTEGER` are refused: float64 does not hold
+    them exactly, and their log-factorials overflow long before float64's largest value.
     """
     X = np.asarray(X)
     if not np.all(np.isfinite(X)):
         raise ValueError(f"{what} contain NaN or infinity; give finite values")
+    largest = (
+        f"must be <= {maximum}"
+        if maximum is not None
+        else f"must be <= 2**53 = {MAX_INTEGER} (the largest integer float64 holds exactly)"
+    )
     checks = (
         (X < minimum, f"must be >= {minimum}"),
         (X != np.round(X), "must be integers"),
-        (X > maximum if maximum is not None else None, f"must be <= {maximum}"),
+        (X > (MAX_INTEGER if maximum is None else maximum), largest),
     )
     for mask, requirement in checks:
         if mask is not None and mask.any():
