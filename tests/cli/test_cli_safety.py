@@ -368,6 +368,24 @@ def test_no_raw_library_message_in_the_errors_of_the_table(work):
         assert not any(text in line for text in raw), line
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files without permission")
+def test_an_unreadable_file_is_named(work):
+    os.chmod(work / "data.csv", 0)
+    os.chmod(work / "gmm.npz", 0)
+    assert_clean_error(["fit", "data.csv", "-k", "1"], work, "cannot read data file data.csv")
+    assert_clean_error(["info", "gmm.npz"], work, "cannot read model file gmm.npz")
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
+def test_a_read_error_is_named(work):
+    """A file that exists but fails to read (/proc/self/mem: an I/O error at offset 0)."""
+    mem = "/proc/self/mem"
+    assert_clean_error(["fit", mem, "-k", "1"], work, f"cannot read data file {mem}")
+    assert_clean_error(["info", mem], work, f"cannot read model file {mem}")
+    argv = ["predict", "hmm.npz", "data.csv", "-o", "out.csv", "--lengths", mem]
+    assert_clean_error(argv, work, f"cannot read lengths file {mem}")
+
+
 # -- a hypothesis strategy over CSV contents ----------------------------------------------------
 _CELLS = st.one_of(
     st.sampled_from(["", "1", "-2.5", "1e400", "nan", "inf", "NA", "x", '"', "1,2", "0x1F"]),

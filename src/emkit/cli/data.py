@@ -111,8 +111,7 @@ def read_table(
         raise DataError(f"{what} not found: {path}")
     if file.is_dir():
         raise DataError(f"{path} is a directory, not a {what}")
-    with file.open("rb") as handle:
-        magic = handle.read(len(_NPY_MAGIC))
+    magic = _read_bytes(file, path, what, len(_NPY_MAGIC))
     if magic.startswith(_ZIP_MAGIC):
         raise DataError(
             f"{path} is an .npz archive (numpy.savez, or an emkit model file); give a single "
@@ -120,7 +119,7 @@ def read_table(
         )
     if magic == _NPY_MAGIC or file.suffix.lower() == ".npy":
         return _read_npy(file, path, missing, select)
-    raw = file.read_bytes()
+    raw = _read_bytes(file, path, what)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -128,6 +127,18 @@ def read_table(
             f"{path} is not a text file (not UTF-8); give a CSV file or a .npy array"
         ) from None
     return _parse_text(text, path, missing, select)
+
+
+def _read_bytes(file: Path, path: str, what: str, n: int = -1) -> bytes:
+    """The first ``n`` bytes of ``file`` (all with -1); a DataError when it cannot be read
+    (no permission, an I/O error)."""
+    try:
+        with file.open("rb") as handle:
+            return handle.read(n)
+    except OSError as exc:
+        raise DataError(
+            f"cannot read {what} {path}: {exc.strerror or type(exc).__name__}"
+        ) from None
 
 
 def _selected(select: Selector | None, header, n_columns: int, source: str) -> list[int] | None:

@@ -60,8 +60,11 @@ def _check_model_file(path: str) -> None:
         raise CLIError(
             f"{path} is a folder, not a model file; give a file written by 'emkit fit -o'"
         )
-    with file.open("rb") as handle:
-        start = handle.read(4)
+    try:
+        with file.open("rb") as handle:
+            start = handle.read(4)
+    except OSError as exc:
+        raise CLIError(f"cannot read model file {path}: {exc.strerror or exc}") from None
     if start != b"PK\x03\x04":  # every .npz is a zip archive
         what = "empty" if not start else "not an .npz archive"
         raise CLIError(
