@@ -12,6 +12,13 @@ independent binary features (:class:`BernoulliMixture`). They share everything w
 ``sample_weight``, ``trace_``, ``bic``/``aic``, save/load) and add a conjugate prior
 on the component parameters.
 
+Degenerate data give valid models: a component that receives no posterior mass
+keeps its previous parameters (under a prior, it moves to the prior's mode), and with
+no counts at all (all-zero multinomial rows) the probabilities are uniform, so the
+log-likelihood never falls and every fit saves and loads. Counts are integers up to
+2**53, and a categorical alphabet is refused when its emission table would exceed
+256 MiB.
+
 For scikit-learn's estimator checks these estimators declare non-negative,
 integer ("categorical") input: the checks then feed them rounded non-negative
 data, which is what counts and symbols are.

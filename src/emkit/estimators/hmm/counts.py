@@ -1,4 +1,10 @@
-"""Hidden Markov models with count, categorical and binary emissions."""
+"""Hidden Markov models with count, categorical and binary emissions.
+
+Their emission M-steps are those of the count mixtures (see
+:mod:`emkit.estimators.count_mixtures`): a state that receives no posterior mass keeps
+its emission parameters, all-zero multinomial rows give uniform probabilities, and a
+categorical alphabet is refused before its emission table exceeds 256 MiB.
+"""
 
 from __future__ import annotations
 
