@@ -348,6 +348,7 @@ BAD_INPUTS = {
     "predict a state-space model": (["predict", "ssm.npz", "series.csv"], ["no labels"]),
     "score text": (["score", "gmm.npz", "text.csv"], ["'hello'"]),
     "score 1 column": (["score", "gmm.npz", "huge_symbol.csv"], ["column"]),
+    "sample -n 1e12": (["sample", "gmm.npz", "-n", "1000000000000"], ["more than this machine"]),
     "sample -n 0": (["sample", "gmm.npz", "-n", "0"], ["--n-samples"]),
     "npy as model": (["sample", "truncated.npy", "-n", "2"], ["truncated.npy"]),
     "demo into a file": (["demo", "--output", "data.csv", "-q"], ["not a folder"]),
@@ -384,6 +385,17 @@ def test_a_read_error_is_named(work):
     assert_clean_error(["info", mem], work, f"cannot read model file {mem}")
     argv = ["predict", "hmm.npz", "data.csv", "-o", "out.csv", "--lengths", mem]
     assert_clean_error(argv, work, f"cannot read lengths file {mem}")
+
+
+def test_running_out_of_memory_is_one_line_with_the_size(work, monkeypatch):
+    import emkit
+
+    def exhausted(self, *args, **kwargs):
+        raise MemoryError("Unable to allocate 3.00 TiB for an array with shape (10, 10)")
+
+    monkeypatch.setattr(emkit.GaussianMixture, "predict", exhausted)
+    line = assert_clean_error(["predict", "gmm.npz", "data.csv"], work, "out of memory")
+    assert "an array of 3.00 TiB could not be allocated" in line and "shape" not in line
 
 
 # -- a hypothesis strategy over CSV contents ----------------------------------------------------

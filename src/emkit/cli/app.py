@@ -176,8 +176,8 @@ def _out_of_memory(exc: MemoryError) -> str:
     match = re.search(r"allocate ([\d.]+ \w+)", str(exc))
     size = f" (an array of {match.group(1)} could not be allocated)" if match else ""
     return (
-        f"out of memory{size}; give a smaller --chunk-size, fewer components or features, "
-        "or a smaller alphabet"
+        f"out of memory{size}; ask for less at once: a smaller --chunk-size, fewer "
+        "components, samples (-n) or symbols"
     )
 
 

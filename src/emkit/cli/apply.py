@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emkit.cli.columns import add_columns
-from emkit.cli.common import CLIError, nonnegative_int, positive_int
+from emkit.cli.common import CLIError, byte_size, nonnegative_int, physical_memory, positive_int
 from emkit.cli.data import write_rows
 from emkit.cli.inputs import about_data, load_model, read_for_model
 from emkit.cli.outputs import add_force, atomic_output, input_files, plan_output
@@ -171,6 +171,19 @@ def add_sample_arguments(parser) -> None:
     _add_output(parser)
 
 
+def _check_sample_size(n_samples: int, n_features: int) -> None:
+    """A CLIError for a ``-n`` whose samples (with their labels and the text they are
+    formatted into) would not fit in the machine's memory, before NumPy tries."""
+    need = 8.0 * n_samples * (n_features + 1) * 2
+    memory = physical_memory()
+    if memory is not None and need > memory:
+        raise CLIError(
+            f"-n {n_samples}: {n_samples} samples x {n_features} features need about "
+            f"{byte_size(need)}, more than this machine's memory ({byte_size(memory)}); "
+            "draw fewer samples per run (a different --random-state for each run)"
+        )
+
+
 def run_sample(args) -> int:
     model = load_model(args.model)
     estimator = model.estimator
@@ -179,6 +192,7 @@ def run_sample(args) -> int:
             f"{model.class_name} models cannot generate samples (no density); "
             "fit a Gaussian mixture (--model gmm) to sample"
         )
+    _check_sample_size(args.n_samples, int(getattr(estimator, "n_features_in_", 1)))
     output = _planned_output(args)
     if args.random_state is not None:
         estimator.random_state = args.random_state

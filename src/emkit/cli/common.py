@@ -6,6 +6,7 @@ This module is below every other module of :mod:`emkit.cli` but :mod:`emkit.cli.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 __all__ = [
     "PROG",
     "CLIError",
+    "byte_size",
     "comma_list",
     "flag",
     "given",
@@ -21,6 +23,7 @@ __all__ = [
     "nonnegative_float",
     "nonnegative_int",
     "one_line",
+    "physical_memory",
     "positive_float",
     "positive_int",
     "reject",
@@ -111,6 +114,23 @@ def require(args, model: str, option: str) -> None:
 def verbosity(args) -> int:
     """The estimators' ``verbose``: 1 (a progress bar on standard error) unless --quiet."""
     return 0 if getattr(args, "quiet", False) else 1
+
+
+def byte_size(n_bytes: float) -> str:
+    """``1610612736`` -> ``"1.5 GiB"``: a size for messages."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n_bytes < 1024 or unit == "TiB":
+            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def physical_memory() -> int | None:
+    """The machine's memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX, or the name is unknown
+        return None
 
 
 def matrix_text(values) -> str:

@@ -7,7 +7,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from emkit.cli.common import CLIError, matrix_text, nonnegative_float, positive_int, reject
+from emkit.cli.common import (
+    CLIError,
+    byte_size,
+    matrix_text,
+    nonnegative_float,
+    positive_int,
+    reject,
+)
 from emkit.cli.kind import (
     ACCELERATE,
     COVARIANCE_TYPE,
@@ -125,14 +132,6 @@ def _hmm_attributes(estimator) -> tuple[str, ...]:
 MAX_ALPHABET_BYTES = 2**28
 
 
-def _size(n_bytes: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n_bytes < 1024 or unit == "TiB":
-            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
-        n_bytes /= 1024
-    raise AssertionError  # pragma: no cover
-
-
 def _check_alphabet(estimator, inputs: Inputs) -> None:
     """A CLIError when a categorical HMM's alphabet (``--n-symbols``, else the largest
     symbol of the data + 1) would need more than :data:`MAX_ALPHABET_BYTES` per array."""
@@ -151,9 +150,9 @@ def _check_alphabet(estimator, inputs: Inputs) -> None:
     )
     raise CLIError(
         f"--emission categorical: the alphabet is too large: {source}; {K} states x {D} "
-        f"feature{'' if D == 1 else 's'} x {n_symbols:.0f} symbols need {_size(n_bytes)} "
+        f"feature{'' if D == 1 else 's'} x {n_symbols:.0f} symbols need {byte_size(n_bytes)} "
         f"for each of several arrays of probabilities (at most "
-        f"{_size(MAX_ALPHABET_BYTES)}); recode the symbols as 0 .. n-1, n the number of "
+        f"{byte_size(MAX_ALPHABET_BYTES)}); recode the symbols as 0 .. n-1, n the number of "
         "distinct symbols"
     )
 
