@@ -195,8 +195,9 @@ def _covariances(est, value, what):
         _positive(value, "covariances_", what)
 
 
-def check_parameters(est, what: str) -> None:
-    """Every fitted parameter finite and inside its constraints."""
+def check_parameters(est, what: str, *, fitted_by_em=True) -> None:
+    """Every fitted parameter finite and inside its constraints (and ``log_likelihood_``
+    finite when ``fitted_by_em``: online EM keeps none)."""
     name = type(est).__name__
     if name == "LinearGaussianSSM":
         for attr in (
@@ -236,7 +237,8 @@ def check_parameters(est, what: str) -> None:
             _stochastic(np.stack([est.emissionprob_, 1 - est.emissionprob_], -1), "p", what)
         else:
             _stochastic(est.emissionprob_, "emissionprob_", what)
-    _finite(est.log_likelihood_, "log_likelihood_", what)
+    if fitted_by_em:
+        _finite(est.log_likelihood_, "log_likelihood_", what)
 
 
 def check_monotone(est, what: str, dtype="float64") -> None:

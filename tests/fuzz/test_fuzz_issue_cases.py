@@ -21,6 +21,7 @@ from _fuzz_oracles import (
     check_lgssm,
     check_mixture,
     check_parameters,
+    check_probabilities,
     expect_clear_error,
     expect_fit_or_clear_error,
     names_of,
@@ -62,8 +63,6 @@ def test_far_points_have_probabilities(covariance_type):
 
 def check_fitted_rows(est, rows, what):
     """predict_proba on ``rows``: finite rows summing to one, or a clear error."""
-    from _fuzz_oracles import check_probabilities
-
     proba, exc = call(lambda: est.predict_proba(rows), what)
     if exc is not None:
         check_clear_error(exc, names_of(est), what)
