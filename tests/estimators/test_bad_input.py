@@ -24,7 +24,11 @@ IDS = ["GaussianMixture", "KMeans"]
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
 @pytest.mark.parametrize(
-    ("value", "message"), [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains inf")]
+    ("value", "message"),
+    [
+        (np.nan, r"Input X contains NaN or infinity in row 3, column 1 \(X\[3, 1\] = nan\)"),
+        (np.inf, r"Input X contains NaN or infinity in row 3, column 1 \(X\[3, 1\] = inf\)"),
+    ],
 )
 def test_non_finite_data(X, estimator, value, message):
     bad = X.copy()
@@ -35,14 +39,16 @@ def test_non_finite_data(X, estimator, value, message):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
 def test_one_dimensional_data(X, estimator):
-    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+    with pytest.raises(
+        ValueError, match=r"X must be a 2-D array .* got a 1-D array of shape \(30,\)"
+    ):
         estimator.fit(X[:, 0])
 
 
 def test_fewer_samples_than_components(X):
     with pytest.raises(ValueError, match="X has 3 samples but n_components=5"):
         GaussianMixture(5).fit(X[:3])
-    with pytest.raises(ValueError, match="n_samples=3 should be >= n_clusters=5"):
+    with pytest.raises(ValueError, match="n_samples=3 should be >= n_clusters=5: give more rows"):
         KMeans(5).fit(X[:3])
 
 
@@ -117,11 +123,11 @@ def test_wrong_kmeans_init_array(X):
 @pytest.mark.parametrize(
     ("weights", "message"),
     [
-        (-np.ones(30), "Negative values in data passed to `sample_weight`"),
-        (np.r_[np.nan, np.ones(29)], "sample_weight contains NaN"),
-        (np.r_[np.inf, np.ones(29)], "sample_weight contains (NaN or )?infinity"),
-        (np.zeros(30), "Sample weights must contain at least one non-zero number"),
-        (np.ones(3), r"sample_weight.shape == \(3,\), expected \(30,\)"),
+        (-np.ones(30), r"sample_weight\[0\] = -1.0 is negative"),
+        (np.r_[np.nan, np.ones(29)], r"sample_weight\[0\] = nan is not finite"),
+        (np.r_[np.ones(29), np.inf], r"sample_weight\[29\] = inf is not finite"),
+        (np.zeros(30), "sample_weight sums to zero; at least one row of X needs a positive weight"),
+        (np.ones(3), r"one weight per row of X: expected shape \(30,\), got \(3,\)"),
     ],
 )
 def test_bad_sample_weight(X, estimator, weights, message):

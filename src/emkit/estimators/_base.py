@@ -37,7 +37,6 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight
 
 from emkit.core import fit_em, trace_as_arrays
 from emkit.core.monitor import decrease_rtol_for
@@ -76,19 +75,178 @@ class TrainingData:
     batch: bool = False
 
 
-def check_sample_weight(sample_weight, X):
-    """Validated sample weights of shape (n_samples,), or None when not given.
+def check_sample_weight(sample_weight, n_weights: int, *, per: str = "row of X"):
+    """Validated weights as float64 of shape (n_weights,), or None when not given.
 
-    Weights must be finite and non-negative with a positive sum.
+    A scalar is every row's weight. Weights must be finite and non-negative, with a
+    positive sum that float64 can hold; every error names the first offending weight
+    and what to do. They are refused, not rescaled: a weight counts as repeated
+    samples, so scaling them all changes a fit with a prior (and the total weight).
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_weights,), scalar or None
+    n_weights : int
+    per : str
+        What one weight belongs to, for the messages ("row of X", "sequence").
     """
     if sample_weight is None:
         return None
-    weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-    if not np.all(np.isfinite(weights)):
-        raise ValueError("sample_weight contains NaN or infinity; give finite non-negative weights")
-    if weights.sum() <= 0:
-        raise ValueError("sample_weight sums to 0; at least one sample needs a positive weight")
+    weights = numeric_array(sample_weight, "sample_weight").astype(np.float64)
+    if weights.ndim == 0:
+        weights = np.full(n_weights, float(weights))
+    if weights.shape != (n_weights,):
+        raise ValueError(
+            f"sample_weight must hold one weight per {per}: expected shape ({n_weights},), "
+            f"got {weights.shape}"
+        )
+    for bad, problem in ((~np.isfinite(weights), "is not finite"), (weights < 0, "is negative")):
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"sample_weight[{i}] = {float(weights[i])!r} {problem}; give finite "
+                "non-negative weights"
+            )
+    with np.errstate(over="ignore"):
+        total = weights.sum()
+    if total <= 0:
+        raise ValueError(f"sample_weight sums to zero; at least one {per} needs a positive weight")
+    if not np.isfinite(total):
+        raise ValueError(
+            f"sample_weight sums to more than float64 holds (largest weight "
+            f"{weights.max():.3g}); a weight counts as repeated samples, so rescale them "
+            "(e.g. sample_weight / sample_weight.max()), which leaves a fit without a "
+            "prior unchanged"
+        )
     return weights
+
+
+# -- values that are not arrays of real numbers ---------------------------------------------
+def numeric_array(value, name: str) -> np.ndarray:
+    """``value`` as an ndarray of real numbers (its dtype kept when numeric or bool;
+    object and string arrays whose entries all parse become float64), or a one-line
+    ValueError that names ``name``, the first offending entry (0-based index, and the
+    column label of a DataFrame) and what to do: strings, None, nested or ragged rows,
+    complex numbers, dates, duplicated DataFrame column names. Shapes are not checked.
+    """
+    columns = _frame_columns(value, name)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise ValueError(_ragged_message(value, name)) from None
+    kind = array.dtype.kind
+    if kind in "biuf":
+        return array
+    if kind == "c":
+        raise ValueError(
+            f"Complex data not supported: {name} holds complex numbers; pass {name}.real "
+            f"(or np.abs({name})) if that is what you mean"
+        )
+    if kind in "OUS":
+        return _parsed_entries(array, name, columns)
+    raise ValueError(
+        f"{name} must hold numbers, got dtype {array.dtype}; convert it to float first"
+    )
+
+
+def _frame_columns(value, name: str):
+    """The column labels of a DataFrame (refusing duplicated ones), else None."""
+    columns = getattr(value, "columns", None)
+    if columns is None or not hasattr(value, "dtypes"):
+        return None
+    labels = list(columns)
+    duplicated = sorted({repr(c) for c in labels if labels.count(c) > 1})
+    if duplicated:
+        raise ValueError(
+            f"{name} has duplicated column names ({', '.join(duplicated)}); give every "
+            "column a unique name"
+        )
+    return labels
+
+
+def _ragged_message(value, name: str) -> str:
+    """What is wrong with a nested sequence that NumPy cannot make an array of."""
+    try:
+        sizes = [len(row) for row in value]
+    except TypeError:
+        sizes = []
+    for i, size in enumerate(sizes[1:], start=1):
+        if size != sizes[0]:
+            return (
+                f"{name} is ragged: row 0 has {sizes[0]} entries but row {i} has {size}; "
+                "every row needs one entry per feature"
+            )
+    return f"{name} must be a rectangular array of numbers (rows of equal length, no nesting)"
+
+
+class NotANumberError(ValueError, TypeError):
+    """An entry of the data is an object that is no number at all (a dict, a list):
+    a ValueError for emkit's callers, and the TypeError that NumPy and scikit-learn
+    raise for it."""
+
+
+def _entry_problem(entry) -> str | None:
+    """Why one entry of an object or string array is not a real number, or None."""
+    if entry is None or type(entry).__name__ in ("NAType", "NaTType"):
+        return (
+            "is a missing value; drop or impute missing values (np.nan where the model allows it)"
+        )
+    if isinstance(entry, (complex, np.complexfloating)):
+        return "is complex: Complex data not supported; pass the real part if that is meant"
+    if isinstance(entry, (Real, np.bool_)):
+        return None
+    if isinstance(entry, (str, bytes, np.str_, np.bytes_)):
+        try:
+            float(entry)
+            return None
+        except ValueError:
+            return "is a string, not a number; convert or drop the non-numeric entries"
+    return (
+        f"is a {type(entry).__name__}: each entry of the argument must be a number or a "
+        "numeric string; give a flat array of numbers"
+    )
+
+
+def _parsed_entries(array: np.ndarray, name: str, columns) -> np.ndarray:
+    """An object or string array as float64, or an error naming its first bad entry."""
+    for index in np.ndindex(array.shape):
+        entry = array[index]
+        problem = _entry_problem(entry.item() if isinstance(entry, np.generic) else entry)
+        if problem is not None:
+            where = f"{name}[{', '.join(map(str, index))}]"
+            if columns is not None and len(index) == 2:
+                where += f" (row {index[0]}, column {columns[index[1]]!r})"
+            shown = repr(entry.item() if isinstance(entry, np.generic) else entry)
+            error = NotANumberError if problem.startswith("is a ") else ValueError
+            raise error(f"{where} = {shown[:40]} {problem}")
+    return array.astype(np.float64)
+
+
+def check_2d(array: np.ndarray, name: str = "X", min_rows: int = 1) -> None:
+    """A one-line ValueError unless ``array`` has shape (n_samples >= min_rows,
+    n_features >= 1)."""
+    shape = array.shape
+    if array.ndim != 2:
+        got = "a scalar" if array.ndim == 0 else f"a {array.ndim}-D array of shape {shape}"
+        hint = (
+            f"Reshape your data with {name}.reshape(-1, 1) if it has one feature, or "
+            f"{name}.reshape(1, -1) if it is one sample"
+            if array.ndim == 1
+            else f"Reshape your data to 2-D (e.g. {name}.reshape(len({name}), -1))"
+        )
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features), got {got}. {hint}"
+        )
+    if shape[1] == 0:
+        raise ValueError(
+            f"{name} has 0 feature(s) (shape={shape}) while a minimum of 1 is required: "
+            "give at least one column"
+        )
+    if shape[0] < min_rows:
+        raise ValueError(
+            f"{name} has {shape[0]} sample(s) (shape={shape}) while a minimum of "
+            f"{min_rows} is required: give more rows"
+        )
 
 
 def effective_n_jobs(n_jobs) -> int:
@@ -391,23 +549,35 @@ class EMEstimator(EngineEstimator):
         if first:
             self._validate_params()
         batch = self._prepare_batch(X, first=first, **data_args)
+        # everything into locals first: a batch that is refused (by its checks, or by
+        # the step's non-finite guard) leaves the fitted state as it was
         if first:
-            self.model_ = self._build_model(batch)
-            rng = check_random_state(self.random_state)
-            self.params_ = self.model_.init_params(batch.init_chunks, rng)
-            self.__dict__.pop("_pending_parameters", None)
-            self.online_state_ = None
-            self.n_iter_ = 0
-        self.params_, self.online_state_, _ = online_em_step(
-            self.model_,
-            self.params_,
-            self.online_state_,
+            model = self._build_model(batch)
+            params = model.init_params(batch.init_chunks, check_random_state(self.random_state))
+            state, n_iter = None, 0
+        else:
+            model, params, state, n_iter = (
+                self.model_,
+                self.params_,
+                self.online_state_,
+                self.n_iter_,
+            )
+        params, state, _ = online_em_step(
+            model,
+            params,
+            state,
             batch.init_chunks[0],
             batch.n_samples,
             kappa=self.learning_decay,
             t0=self.learning_offset,
         )
-        self.n_iter_ += 1
+        self.model_, self.params_, self.online_state_, self.n_iter_ = (
+            model,
+            params,
+            state,
+            n_iter + 1,
+        )
+        self.__dict__.pop("_pending_parameters", None)
         return self
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 from emkit.distributed.dask import is_dask_collection
-from emkit.estimators._base import TrainingData, check_sample_weight
+from emkit.estimators._base import TrainingData, check_2d, check_sample_weight, numeric_array
 from emkit.families._counts import EntryError
 from emkit.models import MixtureChunk
 
@@ -111,10 +111,11 @@ def prepare_mixture_data(
         return _memmap_data(
             estimator, X, sample_weight, reset, dtype, chunk_size, check_rows, infer, check_data
         )
-    X = validate_data(estimator, X, dtype=dtype, ensure_min_samples=2, reset=reset)
+    # finiteness is left to the block checks below
+    X = validated_rows(estimator, X, dtype=dtype, reset=reset, min_rows=2, check_finite=False)
     infer(check_blocks(check_rows, X, _block_starts(X.shape[0], chunk_size), dtype=dtype))
     X = check_data(X)
-    weights = check_sample_weight(sample_weight, X)
+    weights = check_sample_weight(sample_weight, X.shape[0])
     chunks = _row_chunks(X, weights, chunk_size)
     total = X.shape[0] if weights is None else float(weights.sum())
     return MixtureData(chunks, X, weights, total, X.shape[0])
@@ -144,14 +145,80 @@ def check_block(check_rows, rows, first_row, *args, allow_nan=False):
         Naming the row in X (not in the block) of an entry that is not finite or
         that ``check_rows`` refuses with an :class:`~emkit.families._counts.EntryError`.
     """
-    bad = np.isinf(rows).any(axis=1) if allow_nan else ~np.isfinite(rows).all(axis=1)
+    bad = np.isinf(rows) if allow_nan else ~np.isfinite(rows)
     if bad.any():
-        what = "infinity" if allow_nan else "NaN or infinity"
-        raise ValueError(f"X contains {what} in row {first_row + int(np.argmax(bad))}")
+        raise ValueError(_non_finite_message(rows, bad, first_row, allow_nan))
     try:
         return check_rows(rows, *args)
     except EntryError as error:
         raise error.in_rows_from(first_row) from None
+
+
+def _non_finite_message(rows, bad, first_row: int, allow_nan: bool) -> str:
+    """Where the first non-finite entry of a block is, and what to do about it."""
+    r, c = (int(i) for i in np.argwhere(bad)[0])
+    value = rows[r, c]
+    what = "infinity" if allow_nan else "NaN or infinity"
+    remedy = (
+        "NaN marks a missing value, but an infinity cannot be modelled: drop or replace it"
+        if allow_nan
+        else "drop or impute missing and infinite values"
+    )
+    if np.isinf(value) and rows.dtype == np.float32:
+        remedy += "; values beyond float32's range (3.4e+38) become infinity: use float64"
+    return (
+        f"Input X contains {what} in row {first_row + r}, column {c} "
+        f"(X[{first_row + r}, {c}] = {value}); {remedy}"
+    )
+
+
+def validated_rows(
+    estimator,
+    X,
+    *,
+    dtype=np.float64,
+    reset: bool,
+    min_rows: int = 1,
+    allow_nan: bool = False,
+    check_finite: bool = True,
+):
+    """In-memory X as a 2-D array of ``dtype``, validated as scikit-learn does (it sets
+    or checks ``n_features_in_`` and the feature names), with emkit's messages: an
+    entry that is not a number (named by row and column), complex data, a wrong
+    shape, too few rows, and (unless ``check_finite`` is False) NaN or infinity.
+
+    Parameters
+    ----------
+    estimator : the estimator X is for.
+    X : array-like of shape (n_samples, n_features) (list, ndarray, DataFrame).
+    dtype : dtype of the result.
+    reset : bool
+        Set ``n_features_in_`` (fit), rather than check X against it.
+    min_rows : int, default=1
+    allow_nan : bool, default=False
+        NaN marks missing values (infinity is refused either way).
+    check_finite : bool, default=True
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features) and ``dtype``.
+    """
+    array = numeric_array(X, "X")
+    check_2d(array, "X", min_rows)
+    # a DataFrame keeps its column names for scikit-learn's feature-name checks
+    source = X if getattr(X, "columns", None) is not None else array
+    rows = validate_data(estimator, source, dtype=dtype, reset=reset, ensure_all_finite=False)
+    if check_finite:
+        check_block(no_check, rows, 0, allow_nan=allow_nan)
+    return rows
+
+
+def check_out_of_core_dtype(X) -> None:
+    """A clear error unless a memory-mapped or Dask X holds real numbers (its entries
+    are not read here)."""
+    if X.dtype.kind not in "biuf":
+        numeric_array(np.zeros(0, dtype=X.dtype), "X")  # its message for that dtype
+        raise ValueError(f"X must hold numbers, got dtype {X.dtype}; save it as float")
 
 
 def check_blocks(check_rows, X, starts, block_args=None, *, dtype=np.float64, allow_nan=False):
@@ -196,7 +263,9 @@ def check_blocks(check_rows, X, starts, block_args=None, *, dtype=np.float64, al
 
 
 def check_out_of_core_shape(X) -> None:
-    """A clear error unless a memory-mapped or Dask X is 2-D with known row blocks."""
+    """A clear error unless a memory-mapped or Dask X is 2-D with known row blocks, of
+    real numbers."""
+    check_out_of_core_dtype(X)
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D array of shape (n_samples, n_features), got {X.shape}")
     if np.isnan(X.shape[0]):
@@ -222,7 +291,32 @@ def _open_npy(path):
     path = Path(path)
     if path.suffix != ".npy" or not path.is_file():
         raise ValueError(f"X as a path must name an existing .npy file, got {str(path)!r}")
-    return np.load(path, mmap_mode="r", allow_pickle=False)
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        # an object array: loading it would unpickle (run) whatever it holds
+        what = (
+            "holds an object array (pickled Python objects), which emkit never loads"
+            if "pickle" in str(error) or _npy_holds_objects(path)
+            else "is not a readable .npy file"
+        )
+        raise ValueError(
+            f"X: {str(path)!r} {what}; save the data as numbers, e.g. "
+            "np.save(path, np.asarray(X, dtype=float))"
+        ) from None
+
+
+def _npy_holds_objects(path) -> bool:
+    """Whether the header of a .npy file declares Python objects (False if unreadable)."""
+    from numpy.lib import format as npy
+
+    try:
+        with open(path, "rb") as file:
+            version = npy.read_magic(file)
+            read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            return bool(read(file)[2].hasobject)
+    except (ValueError, OSError, EOFError):
+        return False
 
 
 def _sample_rows(n_rows: int, limit: int | None = None) -> np.ndarray:
@@ -254,7 +348,7 @@ def _memmap_data(
     sample = check_data(sample)
     weights = None
     if sample_weight is not None:  # only the number of rows of the second argument is used
-        weights = check_sample_weight(sample_weight, np.empty((X.shape[0], 0)))
+        weights = check_sample_weight(sample_weight, X.shape[0])
     chunks = _row_chunks(X, weights, chunk_size)
     total = X.shape[0] if weights is None else float(weights.sum())
     sample_weights = None if weights is None else weights[rows]

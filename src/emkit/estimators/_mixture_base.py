@@ -7,7 +7,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import DensityMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from emkit.estimators._base import (
     EMEstimator,
@@ -16,7 +15,7 @@ from emkit.estimators._base import (
     compose,
     partial_container,
 )
-from emkit.estimators._data import infer_nothing, no_check, prepare_mixture_data
+from emkit.estimators._data import infer_nothing, no_check, prepare_mixture_data, validated_rows
 from emkit.estimators._parameters import Parameter, probabilities
 from emkit.models import Mixture, MixtureChunk, MixtureParams
 
@@ -66,6 +65,9 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights: a sample of weight 2 counts as two copies of it.
+            Weights whose sum overflows float64 are refused, not rescaled (a prior's
+            pseudo-counts weigh against their total); divide them by their maximum,
+            which leaves a fit without a prior unchanged.
         callback : callable, optional
             ``callback(restart, iteration, params)``, called with the starting
             parameters (iteration 0) and after every M-step, ``params`` being a
@@ -119,21 +121,23 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         if data.n_rows < self.n_components:
             raise ValueError(
                 f"X has {data.n_rows} samples but n_components={self.n_components}; "
-                "a mixture needs at least as many samples as components"
+                "a mixture needs at least as many samples as components: give more rows or "
+                "lower n_components"
             )
         return data.training_data()
 
     def _prepare_batch(self, X, *, first, sample_weight=None) -> TrainingData:
-        X = validate_data(self, X, dtype=self._compute_dtype(), ensure_min_samples=1, reset=first)
+        X = validated_rows(self, X, dtype=self._compute_dtype(), reset=first)
         if first:  # the first batch sets what the data determine (e.g. the alphabet)
             check_rows, infer = self._data_checks(fitting=True)
             infer([check_rows(X)])
         X = self._check_data(X)
-        weights = check_sample_weight(sample_weight, X)
+        weights = check_sample_weight(sample_weight, X.shape[0])
         if first and X.shape[0] < self.n_components:
             raise ValueError(
                 f"the first batch has {X.shape[0]} samples; it initialises the mixture, so "
-                f"it needs at least n_components={self.n_components}"
+                f"it needs at least n_components={self.n_components}: give a larger first "
+                "batch or lower n_components"
             )
         n_samples = X.shape[0] if weights is None else float(weights.sum())
         chunk = MixtureChunk(X, weights)
@@ -193,7 +197,7 @@ class MixtureEstimator(DensityMixin, EMEstimator):
     # -- prediction -----------------------------------------------------------------
     def _validated(self, X):
         self._check_fitted()
-        return self._check_data(validate_data(self, X, dtype=self._data_dtype, reset=False))
+        return self._check_data(validated_rows(self, X, dtype=self._data_dtype, reset=False))
 
     def score_samples(self, X):
         """Log-density log p(x) of every sample, shape (n_samples,)."""

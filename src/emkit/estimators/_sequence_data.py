@@ -46,7 +46,7 @@ from emkit.distributed.dask import is_dask_collection
 from emkit.estimators import _data
 from emkit.models._sequences import sequence_groups, sequence_offsets
 
-__all__ = ["LoadedChunks", "SequenceData", "prepare_sequences"]
+__all__ = ["LoadedChunks", "SequenceData", "checked_offsets", "prepare_sequences"]
 
 
 @dataclass(frozen=True)
@@ -188,10 +188,11 @@ def prepare_sequences(
         X = _data._open_npy(X)
     out_of_core = isinstance(X, np.memmap) or is_dask_collection(X)
     if not out_of_core:
-        X = validate_data(estimator, X, dtype=np.float64, reset=reset, **_finite(allow_nan))
+        # finiteness is left to the group checks below, whose errors name the row
+        X = _data.validated_rows(estimator, X, reset=reset, check_finite=False)
     else:
         _data.check_out_of_core_shape(X)
-    offsets = sequence_offsets(lengths, X.shape[0])
+    offsets = checked_offsets(lengths, X.shape[0])
     if is_dask_collection(X):
         rows = max(X.chunks[0]) if X.shape[0] else 1
         bounds = sequence_groups(offsets, rows)
@@ -225,8 +226,13 @@ def prepare_sequences(
     return dataclasses.replace(data, summaries=summaries)
 
 
-def _finite(allow_nan: bool) -> dict:
-    return {"ensure_all_finite": "allow-nan"} if allow_nan else {}
+def checked_offsets(lengths, n_rows: int) -> np.ndarray:
+    """Sequence offsets of shape (n_sequences + 1,) from ``lengths`` (None: one
+    sequence), with clear errors for lengths that are not numbers (named by entry),
+    not positive integers or do not sum to ``n_rows``."""
+    if lengths is not None:
+        lengths = _data.numeric_array(lengths, "lengths")
+    return sequence_offsets(lengths, n_rows)
 
 
 class LoadedChunks:

@@ -7,15 +7,37 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import ClusterMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from emkit.distributed.dask import is_dask_collection
 from emkit.estimators._base import EngineEstimator, TrainingData, check_sample_weight
-from emkit.estimators._data import prepare_mixture_data
+from emkit.estimators._data import prepare_mixture_data, validated_rows
 from emkit.estimators._migration import KMEANS_KEYWORDS
 from emkit.estimators._parameters import Parameter, any_finite
 from emkit.families import GaussianFamily, GaussianParams
 from emkit.models import Mixture, MixtureParams
+
+#: rows whose squared distances could sum past float64 are refused (see check_squares_fit)
+_MAX_ROWS_SUMMED = 1e12
+
+
+def check_squares_fit(rows, *context) -> None:
+    """Refuse rows (n, D) whose squared distances could overflow float64.
+
+    A squared distance between two points within ``m`` of the origin is at most
+    ``4 D m²``, and the inertia sums up to ``_MAX_ROWS_SUMMED`` of them; beyond
+    that the distances, the variance and the inertia would be infinite and every
+    point nearest to centre 0. Module level: it runs on the blocks of X.
+    """
+    largest = float(np.abs(rows).max(initial=0.0))
+    limit = float(
+        np.sqrt(np.finfo(np.float64).max / (4 * max(rows.shape[1], 1) * _MAX_ROWS_SUMMED))
+    )
+    if largest > limit:
+        raise ValueError(
+            f"X has entries as large as {largest:.3g} in magnitude: their squared distances "
+            f"overflow float64 (KMeans takes magnitudes up to about {limit:.2g} with "
+            f"{rows.shape[1]} features); scale the data, e.g. divide X by {largest:.1e}"
+        )
 
 
 class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
@@ -105,9 +127,13 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
             dtype=np.float64,
             chunk_size=self.chunk_size,
             check_data=lambda block: block,
+            check_rows=check_squares_fit,
         )
         if data.n_rows < self.n_clusters:
-            raise ValueError(f"n_samples={data.n_rows} should be >= n_clusters={self.n_clusters}")
+            raise ValueError(
+                f"n_samples={data.n_rows} should be >= n_clusters={self.n_clusters}: give more "
+                "rows or lower n_clusters"
+            )
         return data.training_data()
 
     def _after_fit(self, data: TrainingData) -> None:
@@ -165,7 +191,9 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
 
     def _validated(self, X):
         self._check_fitted()
-        return validate_data(self, X, dtype=np.float64, reset=False)
+        X = validated_rows(self, X, reset=False)
+        check_squares_fit(X)
+        return X
 
     def predict(self, X):
         """Index of the nearest centre, shape (n_samples,)."""
@@ -183,8 +211,9 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the inertia of X under the fitted centres."""
-        closest = self._squared_distances(self._validated(X)).min(axis=1)
-        weights = check_sample_weight(sample_weight, X)
+        X = self._validated(X)
+        closest = self._squared_distances(X).min(axis=1)
+        weights = check_sample_weight(sample_weight, X.shape[0])
         return -float(closest.sum() if weights is None else weights @ closest)
 
     def _assemble(self, values):

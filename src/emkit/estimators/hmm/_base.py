@@ -7,22 +7,21 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from emkit.estimators._base import (
     EMEstimator,
     TrainingData,
+    check_sample_weight,
     compose,
     partial_container,
     shared_doc,
 )
 from emkit.estimators._checks import checked_prior, family_check
-from emkit.estimators._data import infer_nothing
+from emkit.estimators._data import infer_nothing, validated_rows
 from emkit.estimators._mixture_base import INIT_METHODS
 from emkit.estimators._parameters import Parameter, probabilities
-from emkit.estimators._sequence_data import prepare_sequences
+from emkit.estimators._sequence_data import checked_offsets, prepare_sequences
 from emkit.models import HMM, HMMChunk, HMMParams
-from emkit.models._sequences import sequence_offsets
 
 #: Default rows per chunk of whole sequences in fit (chunks are E-stepped on ``n_jobs`` threads).
 CHUNK_ROWS = 65536
@@ -100,12 +99,8 @@ class BaseHMM(EMEstimator):
             check_rows=check_rows,
         )
         infer(data.summaries)
-        if data.n_rows < self.n_components:
-            raise ValueError(
-                f"X has {data.n_rows} rows but n_components={self.n_components}; "
-                "an HMM needs at least as many observations as states"
-            )
-        weights = _checked_sequence_weights(sample_weight, data.n_sequences)
+        self._check_enough_rows(data.n_rows, "X has")
+        weights = _checked_sequence_weights(sample_weight, data.offsets)
         known = self._checked_known_states(known_states, data.n_rows)
         family = self._family(data.sample)
         chunks, init_chunks = data.chunks(
@@ -139,7 +134,7 @@ class BaseHMM(EMEstimator):
         )
 
     def _prepare_batch(self, X, *, first, lengths=None, sample_weight=None, known_states=None):
-        X = validate_data(self, X, dtype=np.float64, reset=first)
+        X = validated_rows(self, X, reset=first)
         if first:
             check_rows, infer = self._data_checks(fitting=True)
             infer([check_rows(X, None)])
@@ -149,11 +144,8 @@ class BaseHMM(EMEstimator):
         chunk = self._chunk(family, X, lengths, sample_weight, known_states)
         weights = chunk.sample_weight
         n_samples = X.shape[0] if weights is None else float(weights @ np.diff(chunk.offsets))
-        if first and X.shape[0] < self.n_components:
-            raise ValueError(
-                f"the first batch has {X.shape[0]} rows; it initialises the model, so it "
-                f"needs at least n_components={self.n_components}"
-            )
+        if first:  # it initialises the model
+            self._check_enough_rows(X.shape[0], "the first batch of partial_fit has")
         n_sequences = chunk.offsets.shape[0] - 1
         return TrainingData([chunk], [chunk], n_samples, X.shape[0], X, None, n_sequences, True)
 
@@ -201,6 +193,22 @@ class BaseHMM(EMEstimator):
         """
         return partial(family_check, self._family()), infer_nothing
 
+    def _row_minimums(self) -> dict:
+        """``{hyperparameter: what needs that many rows}``: the data-driven start needs at
+        least as many rows as each value."""
+        return {"n_components": "states"}
+
+    def _check_enough_rows(self, n_rows: int, whose: str) -> None:
+        """A clear error when ``n_rows`` training rows cannot initialise the model."""
+        for name, what in self._row_minimums().items():
+            needed = int(getattr(self, name))
+            if n_rows < needed:
+                raise ValueError(
+                    f"{whose} {n_rows} row(s) (n_samples={n_rows}) but {name}={needed}; a "
+                    f"{type(self).__name__} needs at least as many observations as {what}: "
+                    f"give more rows or lower {name}"
+                )
+
     def _checked_known_states(self, known_states, n_rows):
         """known_states as int64 of shape (n_rows,) (-1 where unknown), or None."""
         if known_states is None:
@@ -224,15 +232,15 @@ class BaseHMM(EMEstimator):
 
     def _chunk(self, family, X, lengths, sample_weight=None, known_states=None) -> HMMChunk:
         """All sequences of validated in-memory rows X as one chunk."""
-        offsets = sequence_offsets(lengths, X.shape[0])
-        weights = _checked_sequence_weights(sample_weight, offsets.shape[0] - 1)
+        offsets = checked_offsets(lengths, X.shape[0])
+        weights = _checked_sequence_weights(sample_weight, offsets)
         known = self._checked_known_states(known_states, X.shape[0])
         return _hmm_chunk(family.check_data, X, known, offsets, weights)
 
     # -- inference ----------------------------------------------------------------
     def _validated_chunk(self, X, lengths, known_states=None) -> HMMChunk:
         self._check_fitted()
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validated_rows(self, X, reset=False)
         return self._chunk(self.model_.family, X, lengths, known_states=known_states)
 
     def score(self, X, lengths=None):
@@ -333,20 +341,21 @@ class BaseHMM(EMEstimator):
         raise NotImplementedError
 
 
-def _checked_sequence_weights(sample_weight, n_sequences):
-    """Sequence weights as float of shape (n_sequences,), or None."""
-    if sample_weight is None:
-        return None
-    weights = np.asarray(sample_weight, dtype=float)
-    if weights.shape != (n_sequences,):
-        raise ValueError(
-            f"sample_weight has one weight per sequence: expected shape "
-            f"({n_sequences},), got {weights.shape}"
-        )
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError("sample_weight must be finite and non-negative")
-    if weights.sum() <= 0:
-        raise ValueError("sample_weight sums to 0; give at least one sequence weight > 0")
+def _checked_sequence_weights(sample_weight, offsets):
+    """Sequence weights as float of shape (n_sequences,), or None, for the sequences
+    ``offsets`` (n_sequences + 1,): every row of a sequence carries its weight, so
+    their total weight must be finite too."""
+    weights = check_sample_weight(sample_weight, offsets.shape[0] - 1, per="sequence")
+    if weights is not None:
+        with np.errstate(over="ignore"):
+            total = weights @ np.diff(offsets)
+        if not np.isfinite(total):
+            raise ValueError(
+                f"sample_weight times the sequence lengths sums to more than float64 holds "
+                f"(largest weight {weights.max():.3g}); a weight counts as repeated "
+                "sequences, so rescale them (e.g. sample_weight / sample_weight.max()), "
+                "which leaves a fit without a prior unchanged"
+            )
     return weights
 
 

@@ -117,6 +117,10 @@ class GMMHMM(BaseHMM):
     )
     _emission_type = GaussianMixtureParams
 
+    def _row_minimums(self) -> dict:
+        # the data-driven start splits a state's rows (or all rows) into n_mix groups
+        return {**super()._row_minimums(), "n_mix": "Gaussians per state"}
+
     def _family(self, X=None):
         prior = gaussian_prior(self, X, self.n_components * self.n_mix)
         return GaussianMixtureEmission(
