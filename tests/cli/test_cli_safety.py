@@ -212,27 +212,34 @@ def test_a_failed_write_keeps_the_old_file_and_no_temporary(work, monkeypatch, s
     assert "unchanged" in message
 
 
-def test_a_disk_full_write_keeps_the_old_file(work):
+WRITES = {
+    "sample": (["sample", "gmm.npz", "-n", "5000", "--random-state", "0"], "output"),
+    "fit -o": (["fit", "data.csv", "-k", "2", "--max-iter", "2", "-q"], "model file"),
+}
+
+
+@pytest.mark.parametrize(("argv", "what"), WRITES.values(), ids=WRITES.keys())
+def test_a_disk_full_write_keeps_the_old_file(work, argv, what):
     """A real failure: the file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) stops the write."""
     resource = pytest.importorskip("resource")
     import signal
 
-    (work / "samples.csv").write_text("the old samples\n")
-    limit = 4096
+    name = "old.npz" if argv[0] == "fit" else "old.csv"
+    (work / name).write_text("the old file\n")
+    limit = 1024
 
     def limited():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     done = subprocess.run(
-        [sys.executable, "-m", "emkit.cli", "sample", "gmm.npz", "-n", "5000", "-o",
-         "samples.csv", "--force", "--random-state", "0"],
+        [sys.executable, "-m", "emkit.cli", *argv, "-o", name, "--force"],
         cwd=work, capture_output=True, text=True, preexec_fn=limited, timeout=300,
     )  # fmt: skip
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
-    assert "cannot write output samples.csv: File too large" in done.stderr
-    assert (work / "samples.csv").read_text() == "the old samples\n"
+    assert f"cannot write {what} {name}: File too large" in done.stderr
+    assert (work / name).read_text() == "the old file\n"
     assert not [p for p in work.iterdir() if ".tmp" in p.name]
 
 

@@ -184,8 +184,14 @@ def run(args) -> int:
     estimator.verbose = 0  # a display preference of this run, not a property of the model
     written = None
     if model_file is not None:
-        # emkit.save itself writes atomically
-        written = str(save(estimator, model_file.path, metadata=user_metadata(inputs)))
+        try:  # emkit.save itself writes atomically: a failed save keeps the old file
+            written = str(save(estimator, model_file.path, metadata=user_metadata(inputs)))
+        except OSError as exc:
+            kept = "it is unchanged" if model_file.path.exists() else "nothing was written"
+            raise CLIError(
+                f"cannot write model file {model_file.path}: "
+                f"{exc.strerror or type(exc).__name__}; {kept}"
+            ) from None
     if figure is not None:
         with atomic_output(figure) as path:
             kind.plot(estimator, inputs, path)
