@@ -313,8 +313,8 @@ class BaseHMM(EMEstimator):
 
     def bic(self, X, lengths=None):
         """Bayesian information criterion on X (lower is better)."""
-        n = np.asarray(X).shape[0]
-        return -2 * self.score(X, lengths) + self._n_parameters() * np.log(n)
+        score = self.score(X, lengths)  # first: it validates X
+        return -2 * score + self._n_parameters() * np.log(np.shape(X)[0])
 
     def _validate_params(self):
         # hmmlearn's letter codes mean something else here: say so before the generic error
