@@ -209,17 +209,30 @@ def _entry_problem(entry) -> str | None:
 
 def _parsed_entries(array: np.ndarray, name: str, columns) -> np.ndarray:
     """An object or string array as float64, or an error naming its first bad entry."""
-    for index in np.ndindex(array.shape):
+    try:
+        converted = array.astype(np.float64)
+    except (ValueError, TypeError):
+        converted = None
+    # NumPy turns None into NaN: when the conversion succeeds, only NaN entries are
+    # suspects (a large numeric object array is not walked in Python)
+    suspects = (
+        np.ndindex(array.shape)
+        if converted is None
+        else (tuple(i) for i in np.argwhere(np.isnan(converted)))
+    )
+    for index in suspects:
         entry = array[index]
-        problem = _entry_problem(entry.item() if isinstance(entry, np.generic) else entry)
+        entry = entry.item() if isinstance(entry, np.generic) else entry
+        problem = _entry_problem(entry)
         if problem is not None:
             where = f"{name}[{', '.join(map(str, index))}]"
             if columns is not None and len(index) == 2:
                 where += f" (row {index[0]}, column {columns[index[1]]!r})"
-            shown = repr(entry.item() if isinstance(entry, np.generic) else entry)
             error = NotANumberError if problem.startswith("is a ") else ValueError
-            raise error(f"{where} = {shown[:40]} {problem}")
-    return array.astype(np.float64)
+            raise error(f"{where} = {repr(entry)[:40]} {problem}")
+    if converted is None:
+        raise ValueError(f"{name} must hold numbers; convert it to float first")
+    return converted
 
 
 def check_2d(array: np.ndarray, name: str = "X", min_rows: int = 1) -> None:
