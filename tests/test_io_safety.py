@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -273,8 +274,8 @@ def test_a_save_that_fails_part_way_leaves_the_previous_file(models, files, tmp_
 
 
 def test_a_failed_save_leaves_no_temporary_and_no_target(models, tmp_path, monkeypatch):
-    def failing(stream, **arrays):
-        stream.write(b"partial")
+    def failing(file, **arrays):
+        Path(file).write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(np, "savez_compressed", failing)
@@ -340,3 +341,24 @@ def test_metadata_json_is_checked(files, tmp_path):
     path = corpus.write(tmp_path / "list.npz", json.dumps([1, 2]), arrays)
     with pytest.raises(ModelFileError, match="is not an emkit model file"):
         emkit.load(path)
+
+
+def test_a_save_keeps_the_permissions_and_writes_through_a_symlink(models, tmp_path):
+    real = emkit.save(models["KMeans"][0], tmp_path / "real.npz")
+    real.chmod(0o640)
+    link = tmp_path / "link.npz"
+    link.symlink_to(real)
+    emkit.save(models["GaussianHMM-diag"][0], link)
+    assert link.is_symlink()
+    assert type(emkit.load(real)).__name__ == "GaussianHMM"
+    assert real.stat().st_mode & 0o777 == 0o640
+    fresh = emkit.save(models["KMeans"][0], tmp_path / "fresh.npz")
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

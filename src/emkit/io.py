@@ -18,12 +18,15 @@ file, the entry and what is wrong with it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
+from collections.abc import Iterator
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -96,11 +99,10 @@ def save(estimator, path, *, metadata: dict | None = None) -> Path:
         json.dumps(metadata, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"metadata must be JSON-safe ({exc})") from None
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = model_path(path)
     header, arrays = _contents(estimator, metadata)
-    _write_atomically(path, {_META_KEY: np.array(json.dumps(header)), **arrays})
+    with replacing(path) as temporary:
+        np.savez_compressed(temporary, **{_META_KEY: np.array(json.dumps(header))}, **arrays)
     return path
 
 
@@ -146,18 +148,38 @@ def _contents(estimator, metadata) -> tuple[dict, dict]:
     return header, arrays
 
 
-def _write_atomically(path: Path, arrays: dict) -> None:
-    """``np.savez_compressed`` to a temporary file next to ``path``, then rename it
-    over ``path`` (atomic within one file system); on any failure the temporary goes."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def model_path(path) -> Path:
+    """The file :func:`save` writes for ``path``: ``.npz`` is appended if missing."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+@contextlib.contextmanager
+def replacing(path) -> Iterator[Path]:
+    """``with replacing(path) as temporary:`` write the new file at ``temporary``; on
+    success it replaces ``path`` (atomic within one file system), on any failure it is
+    removed and ``path`` is left as it was.
+
+    The temporary lies next to the target, keeps its suffix (writers choose the format
+    by the suffix) and gets the target's permissions, or a new file's (``0o666`` less
+    the umask); through a symlink, the file it points to is replaced.
+    """
+    target = Path(os.path.realpath(path))
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666
+    while True:
+        temporary = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+            break
+        except FileExistsError:  # pragma: no cover - a 32-bit name collision
+            continue
     try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-            stream.flush()
+        yield temporary
+        with temporary.open("rb+") as stream:
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

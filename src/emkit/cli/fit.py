@@ -19,6 +19,7 @@ from emkit.cli.kind import ENGINE_OPTIONS, Inputs, ModelKind, Option, default_he
 from emkit.cli.models import MODEL_KINDS
 from emkit.cli.outputs import Output, add_force, atomic_output, input_files, plan_output
 from emkit.cli.report import Entry, add_json, print_report
+from emkit.io import model_path
 
 __all__ = ["add_arguments", "run"]
 
@@ -126,12 +127,6 @@ def _converged_entry(estimator) -> Entry:
     return Entry("converged", text, {"converged": bool(estimator.converged_), "n_iter": n_iter})
 
 
-def _model_path(path: str) -> Path:
-    """The file ``emkit.save`` writes for ``path``: ``.npz`` is appended if missing."""
-    path = Path(path)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
-
-
 def _figure_path(path: str) -> Path:
     """The file matplotlib writes for ``path`` (``.png`` appended when it has no suffix);
     a CLIError for a suffix matplotlib cannot write, before the fit rather than after."""
@@ -155,7 +150,7 @@ def _planned_outputs(args) -> tuple[Output | None, Output | None]:
     model = figure = None
     if args.output:
         model = plan_output(
-            _model_path(args.output), "model file", "-o", inputs=inputs, force=args.force
+            model_path(args.output), "model file", "-o", inputs=inputs, force=args.force
         )
     if args.plot:
         if model is not None:

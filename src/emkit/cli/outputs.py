@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from emkit.cli.common import CLIError
+from emkit.io import replacing
 
 __all__ = ["INPUT_OPTIONS", "Output", "add_force", "atomic_output", "input_files", "plan_output"]
 
@@ -115,37 +114,16 @@ def plan_output(
     return output
 
 
-def _temporary(target: Path) -> Path:
-    """A new empty file next to ``target``, with its suffix (writers choose the format
-    by the suffix) and the permissions a new file gets (or ``target``'s own)."""
-    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666
-    for _ in range(100):
-        name = f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}"
-        temporary = target.with_name(name)
-        try:
-            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
-        except FileExistsError:
-            continue
-        return temporary
-    raise CLIError(f"cannot create a temporary file next to {target}")  # pragma: no cover
-
-
 @contextlib.contextmanager
 def atomic_output(output: Output) -> Iterator[Path]:
     """``with atomic_output(output) as path:`` write the file at ``path``; on success it
     replaces ``output``'s file, on any failure it is removed and the old file is kept.
     A failed write (OSError) becomes one CLIError line naming the file."""
-    target = output.target
-    existed = target.exists()
-    temporary = _temporary(target)
+    existed = output.target.exists()
     try:
-        yield temporary
-        os.replace(temporary, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(exc, OSError):
-            kept = f"{output.path} is unchanged" if existed else "nothing was written"
-            reason = exc.strerror or type(exc).__name__
-            raise CLIError(f"cannot write {output.what} {output.path}: {reason}; {kept}") from None
-        raise
+        with replacing(output.path) as temporary:
+            yield temporary
+    except OSError as exc:
+        kept = f"{output.path} is unchanged" if existed else "nothing was written"
+        reason = exc.strerror or type(exc).__name__
+        raise CLIError(f"cannot write {output.what} {output.path}: {reason}; {kept}") from None
