@@ -129,7 +129,7 @@ BAD_X = [
     (
         "nested entry",
         _nested,
-        r"X\[3, 1\] = \[1.0, 2.0\] is a list: each entry .* must be a number",
+        r"X\[3, 1\] = \[1.0, 2.0\] is an object of type list: each entry .* must be a number",
     ),
     ("ragged rows", _ragged, "X is ragged: row 0 has 2 entries but row 3 has 1"),
     ("complex", lambda X: X + 1j, r"Complex data not supported: X holds complex .* X.real"),
@@ -194,6 +194,18 @@ def test_bool_data_are_zeros_and_ones(name, attribute):
         as_bool = make(name).fit(X.astype(bool))
         as_float = make(name).fit(X)
     np.testing.assert_array_equal(getattr(as_bool, attribute), getattr(as_float, attribute))
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [("a", ValueError), (None, ValueError), ({"a": 1}, emkit.estimators._base.NotANumberError)],
+)
+def test_the_error_type_of_a_bad_entry(entry, error):
+    X = good_data("GaussianMixture").astype(object)
+    X[0, 0] = entry
+    raised_error = raised(lambda: make("GaussianMixture").fit(X))
+    assert type(raised_error) is error
+    assert isinstance(raised_error, TypeError) == (error is not ValueError)
 
 
 def test_numeric_strings_and_object_numbers_are_read_as_numbers():

@@ -202,8 +202,8 @@ def _entry_problem(entry) -> str | None:
         except ValueError:
             return "is a string, not a number; convert or drop the non-numeric entries"
     return (
-        f"is a {type(entry).__name__}: each entry of the argument must be a number or a "
-        "numeric string; give a flat array of numbers"
+        f"is an object of type {type(entry).__name__}: each entry of the argument must be "
+        "a number or a numeric string; give a flat array of numbers"
     )
 
 
@@ -228,7 +228,9 @@ def _parsed_entries(array: np.ndarray, name: str, columns) -> np.ndarray:
             where = f"{name}[{', '.join(map(str, index))}]"
             if columns is not None and len(index) == 2:
                 where += f" (row {index[0]}, column {columns[index[1]]!r})"
-            error = NotANumberError if problem.startswith("is a ") else ValueError
+            # a string or a missing value is a ValueError (as in NumPy); an object of
+            # another type also the TypeError that scikit-learn's checks expect
+            error = NotANumberError if problem.startswith("is an object") else ValueError
             raise error(f"{where} = {repr(entry)[:40]} {problem}")
     if converted is None:
         raise ValueError(f"{name} must hold numbers; convert it to float first")
