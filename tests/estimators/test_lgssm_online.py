@@ -105,7 +105,10 @@ def test_initial_state_statistics_count_sequences_not_time_steps():
     long, _ = simulate(truth, [100], rng)
     short, _ = simulate(truth, [10] * 10, rng)
     fixed = {f"{name}_init": getattr(truth, name) for name in PARAM_NAMES[:6]}
-    online = LinearGaussianSSM(1, learn="initial_state_mean", **fixed)
+    # a schedule whose second step blends the batches (the default's replaces the first)
+    online = LinearGaussianSSM(
+        1, learn="initial_state_mean", learning_decay=0.6, learning_offset=2.0, **fixed
+    )
     online.partial_fit(long)
     first_params = online.params_
     online.partial_fit(short, np.full(10, 10))

@@ -542,8 +542,8 @@ class EMEstimator(EngineEstimator):
         "warm_start": (False, ["boolean"]),
         "verbose_interval": (10, [Interval(Integral, 1, None, closed="left")]),
         "accelerate": (None, [StrOptions({"squarem"}), None]),
-        "learning_decay": (0.6, [Interval(Real, 0.5, 1.0, closed="right")]),
-        "learning_offset": (2.0, [Interval(Real, 0.0, None, closed="left")]),
+        "learning_decay": (0.51, [Interval(Real, 0.5, 1.0, closed="right")]),
+        "learning_offset": (0.0, [Interval(Real, 0.0, None, closed="left")]),
     }
 
     def _is_warm(self) -> bool:

@@ -89,8 +89,10 @@ class GaussianMixture(MixtureEstimator):
         ``dask.array.Array``, E-stepped per block on the current Dask client.
     dtype : {"float64", "float32"}, default="float64"
         Precision of the E-step's arithmetic; statistics are accumulated in float64.
-    learning_decay, learning_offset : float, default=0.6, 2.0
-        Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`.
+    learning_decay, learning_offset : float, default=0.51, 0.0
+        Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`;
+        the defaults forget the statistics of the first batches (computed under the
+        initial parameters) fast (``benchmarks/bench_online.py``).
 
     Attributes
     ----------
