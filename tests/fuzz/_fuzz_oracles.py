@@ -56,7 +56,7 @@ RAW_MESSAGES = (
     "pvals",
     "leading minor",
     "cannot reshape array",
-    "should be >= n_clusters",  # scikit-learn's k-means, reached from inside emkit
+    "Expected n_neighbors",
 )
 
 #: a message may name a place in the data instead of the argument
