@@ -56,7 +56,6 @@ RAW_MESSAGES = (
     "pvals",
     "leading minor",
     "cannot reshape array",
-    "Expected n_neighbors",
 )
 
 #: a message may name a place in the data instead of the argument
