@@ -364,20 +364,14 @@ BAD_BATCHES = [
 ]
 
 
-def _batch_cases():
-    # LinearGaussianSSM's batches are still validated by scikit-learn alone (its own
-    # _chunk in lgssm.py): refused, state kept, but with scikit-learn's messages
-    pending = pytest.mark.xfail(reason="lgssm.py's _chunk does not use validated_rows yet")
-    for name in ONLINE:
-        for case, build in BAD_BATCHES:
-            marks = [pending] if name == "LinearGaussianSSM" and case in SKLEARN_CHECKED else []
-            yield pytest.param(name, case, build, id=f"{name}-{case}", marks=marks)
-
-
-SKLEARN_CHECKED = {"strings", "complex", "infinity"}
-
-
-@pytest.mark.parametrize(("name", "case", "build"), list(_batch_cases()))
+@pytest.mark.parametrize(
+    ("name", "case", "build"),
+    [
+        pytest.param(name, case, build, id=f"{name}-{case}")
+        for name in ONLINE
+        for case, build in BAD_BATCHES
+    ],
+)
 def test_a_refused_batch_leaves_the_fitted_state_unchanged(name, case, build):
     X = good_data(name)
     model = make(name)
@@ -448,8 +442,6 @@ FEW_BAD_X = [c for c in BAD_X if c[0] in ("strings", "ragged rows", "complex", "
 )
 @pytest.mark.parametrize(("case", "build", "message"), FEW_BAD_X, ids=[c[0] for c in FEW_BAD_X])
 def test_bad_data_in_every_method_is_one_clear_error(name, method, case, build, message):
-    if name == "LinearGaussianSSM":
-        pytest.xfail("lgssm.py's _chunk does not use validated_rows yet")
     X = good_data(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -4,6 +4,7 @@ silent NaN or a raw NumPy message."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -59,7 +60,7 @@ def test_partial_fit_refuses_overflowing_batch_and_keeps_the_model():
         name: getattr(model, name).copy()
         for name in ("transition_matrix_", "observation_covariance_")
     }
-    with pytest.raises(ValueError, match=r"too large for the Kalman filter.*Scale the data"):
+    with pytest.raises(ValueError, match=r"too large for the Kalman filter.*Scale X"):
         model.partial_fit(X * 1e200)
     for name, value in before.items():
         np.testing.assert_array_equal(getattr(model, name), value)
@@ -71,7 +72,7 @@ def test_partial_fit_refuses_overflowing_batch_and_keeps_the_model():
 )
 def test_extreme_scales_name_x_and_the_remedy(scale, word):
     X = np.random.RandomState(1).standard_normal((50, 1)) * scale
-    with pytest.raises(ValueError, match=rf"X has values {word}.*Scale the data") as info:
+    with pytest.raises(ValueError, match=rf"X has values {word}.*Scale X") as info:
         LinearGaussianSSM(1).fit(X)
     assert info.value.__cause__ is None and info.value.__suppress_context__ in (True, False)
 
@@ -218,3 +219,45 @@ def test_all_missing_column_or_sequence_is_refused():
     X[10:20] = np.nan
     with pytest.raises(ValueError, match=r"sequence 1 .* has no observed value"):
         LinearGaussianSSM(1).fit(X, lengths=[10, 10, 10])
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (3, 2), (1, 4)])
+@pytest.mark.parametrize(
+    "field", ["transition_covariance_", "observation_covariance_", "initial_state_covariance_"]
+)
+def test_non_square_covariance_is_refused_by_the_shape_check(field, shape):
+    # symmetrising ran np.allclose(a, a.T) first: NumPy's broadcast message
+    model = LinearGaussianSSM(2, max_iter=5).fit(np.random.RandomState(8).standard_normal((30, 2)))
+    expected = re.escape(f"{field} must have shape (2, 2), got {shape}")
+    with pytest.raises(ValueError, match=expected):
+        setattr(model, field, np.ones(shape))
+
+
+@pytest.mark.parametrize(
+    "scale, word", [(1e300, "too large"), (1e200, "too large"), (1e-300, "too small")]
+)
+def test_extreme_controls_name_u_and_the_remedy(scale, word):
+    # U was checked only for being finite: 1e300 gave a LinAlgError from NumPy, 1e-300
+    # lost the control's effect without a word (its squares underflow to 0)
+    rng = np.random.RandomState(9)
+    X, U = rng.standard_normal((100, 2)), rng.standard_normal((100, 1)) * scale
+    with pytest.raises(ValueError, match=rf"U has values {word}.*control 0.*Scale U"):
+        LinearGaussianSSM(2).fit(X, U=U)
+    model = LinearGaussianSSM(2, max_iter=5).fit(X, U=U / scale)
+    with pytest.raises(ValueError, match=rf"U has values {word}"):
+        model.score(X, U=U)
+
+
+def test_controls_that_are_not_numbers_are_named():
+    X = np.random.RandomState(10).standard_normal((20, 1))
+    U = np.ones((20, 1), dtype=object)
+    U[4, 0] = "on"
+    with pytest.raises(ValueError, match=r"U\[4, 0\] = 'on' is a string"):
+        LinearGaussianSSM(1).fit(X, U=U)
+
+
+def test_huge_data_is_refused_before_the_start_s_svd():
+    # X * 1e200 reached the data-driven start's SVD ("SVD did not converge")
+    X = np.random.RandomState(11).standard_normal((100, 2)) * 1e200
+    with pytest.raises(ValueError, match=r"X has values too large.*Scale X"):
+        LinearGaussianSSM(2).fit(X)

@@ -8,15 +8,14 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
-from emkit.estimators._base import EMEstimator, TrainingData
+from emkit.estimators._base import EMEstimator, TrainingData, numeric_array
+from emkit.estimators._data import validated_rows
 from emkit.estimators._migration import STATE_SPACE_KEYWORDS
 from emkit.estimators._parameters import Parameter, any_finite, resolved_sizes
-from emkit.estimators._sequence_data import prepare_sequences
+from emkit.estimators._sequence_data import checked_offsets, prepare_sequences
 from emkit.families._covariance import check_covariances
 from emkit.families.gaussian import magnitude_limit
-from emkit.models._sequences import sequence_offsets
 from emkit.models.lgssm import (
     COVARIANCE_TYPES,
     LGSSM,
@@ -74,7 +73,10 @@ def _covariance(field: str, dim: str) -> Parameter:
         if array.ndim == 1:
             array = np.diag(array)
         array = from_float(estimator, array, name)
-        if array.ndim == 2 and np.allclose(array, array.T, rtol=1e-10, atol=0.0):
+        # only a square matrix can be symmetrised; any other shape is left for the
+        # shape check, which names the parameter (allclose would fail to broadcast)
+        square = array.ndim == 2 and array.shape[0] == array.shape[1]
+        if square and np.allclose(array, array.T, rtol=1e-10, atol=0.0):
             array = 0.5 * (array + array.T)  # exactly symmetric, for the filter
         return array
 
@@ -307,7 +309,7 @@ class LinearGaussianSSM(EMEstimator):
             check_rows=_observed_summary,
         )
         _check_observed(data.summaries, data.bounds, data.offsets)
-        _check_magnitudes(data.summaries, data.n_rows, "X")
+        _check_magnitudes(_largest(data.summaries), data.n_rows, "X")
         U = self._checked_controls(U, data.n_rows, fitting=True)
         chunks, init_chunks = data.chunks(_lgssm_chunk, rows=(U,), n_jobs=self._n_threads())
         return TrainingData(
@@ -449,21 +451,15 @@ class LinearGaussianSSM(EMEstimator):
         (every sequence and every feature needs an observed value)."""
         if not fitting:
             self._check_fitted()
-        X = validate_data(
-            self,
-            X,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            reset=reset,
-        )
+        X = validated_rows(self, X, reset=reset, allow_nan=True)
         n = X.shape[0]
-        offsets = sequence_offsets(lengths, n)
+        offsets = checked_offsets(lengths, n)
         summary = _observed_summary(X, offsets)
         if fitting:
             _check_observed([summary], np.array([0, len(offsets) - 1]), offsets)
         # every batch, and the data of filter, score, ...: values whose squares
         # overflow would fail deep in the filter, or turn the parameters NaN
-        _check_magnitudes([summary], n, "X")
+        _check_magnitudes(summary[2], n, "X")
         return _lgssm_chunk(X, self._checked_controls(U, n, fitting=fitting), offsets)
 
     def _checked_controls(self, U, n, *, fitting):
@@ -479,7 +475,7 @@ class LinearGaussianSSM(EMEstimator):
             if fitting:
                 self.n_controls_ = 0
             return None
-        U = np.asarray(U, dtype=np.float64)
+        U = np.asarray(numeric_array(U, "U"), dtype=np.float64)
         if U.ndim == 1:
             U = U[:, None]
         if U.ndim != 2 or U.shape[0] != n:
@@ -488,6 +484,8 @@ class LinearGaussianSSM(EMEstimator):
             )
         if not np.all(np.isfinite(U)):
             raise ValueError("U contains NaN or infinity; control inputs must be known and finite")
+        # the moments sum u_t u_t' as they sum x_t x_t': the same limits
+        _check_magnitudes(np.abs(U).max(axis=0, initial=0.0), n, "U", "control")
         if expected is not None and U.shape[1] != expected:
             raise ValueError(
                 f"U has {U.shape[1]} columns but the model was fitted with {expected} controls"
@@ -585,8 +583,8 @@ class LinearGaussianSSM(EMEstimator):
 
     def bic(self, X, lengths=None, U=None):
         """Bayesian information criterion on X (lower is better); n = number of time steps."""
-        n = np.shape(X)[0]
-        return -2 * self.score(X, lengths, U) + self._n_parameters() * np.log(n)
+        score = self.score(X, lengths, U)  # first: it validates X
+        return -2 * score + self._n_parameters() * np.log(np.shape(X)[0])
 
     def aic(self, X, lengths=None, U=None):
         """Akaike information criterion on X (lower is better)."""
@@ -648,35 +646,42 @@ def _observed_summary(rows, offsets):
     return observed.any(axis=0), np.flatnonzero(~any_in_sequence), largest
 
 
-def _check_magnitudes(summaries, n_rows: int, name: str):
+def _check_magnitudes(largest, n_rows: int, name: str, what: str = "feature"):
     """Raise a ValueError for data the filter cannot square: the moments sum
-    x_t x_t' over all n_rows time steps, so values beyond sqrt(max / (p n_rows)) / 2
-    overflow float64; a feature whose largest value is below 1e-150 has squares that
-    underflow to 0 (its variance would be 0).
+    x_t x_t' (and u_t u_t' for the controls) over all n_rows time steps, so values
+    beyond sqrt(max / (p n_rows)) / 2 overflow float64; a column whose largest value
+    is below 1e-150 has squares that underflow to 0 (its variance, or the effect of a
+    control, would be lost).
 
-    ``summaries``: :func:`_observed_summary` of every group of the data.
+    ``largest``: ndarray of shape (n_columns,), the largest magnitude of every column
+    (0 where none is observed); ``what`` names a column in the message.
     """
-    largest = np.max([summary[2] for summary in summaries], axis=0)
     p = largest.shape[0]
     limit = magnitude_limit(np.float64, p * max(int(n_rows), 1))
     if np.any(largest > limit):
-        feature = int(np.argmax(largest))
+        column = int(np.argmax(largest))
         raise ValueError(
-            f"{name} has values too large for the Kalman filter in float64: feature "
-            f"{feature} reaches a magnitude of {largest[feature]:.3g}, but the squared "
-            f"values summed over {n_rows} time steps and {p} features overflow beyond "
-            f"{limit:.3g}. Scale the data (e.g. standardise every feature)."
+            f"{name} has values too large for the Kalman filter in float64: {what} "
+            f"{column} reaches a magnitude of {largest[column]:.3g}, but the squared "
+            f"values summed over {n_rows} time steps and {p} {what}s overflow beyond "
+            f"{limit:.3g}. Scale {name} (e.g. standardise every {what})."
         )
     observed = largest > 0
     tiny = observed & (largest < _SMALLEST_MAGNITUDE)
     if np.any(tiny):
-        feature = int(np.flatnonzero(tiny)[0])
+        column = int(np.flatnonzero(tiny)[0])
         raise ValueError(
-            f"{name} has values too small for the Kalman filter in float64: feature "
-            f"{feature} never exceeds a magnitude of {largest[feature]:.3g}; below "
+            f"{name} has values too small for the Kalman filter in float64: {what} "
+            f"{column} never exceeds a magnitude of {largest[column]:.3g}; below "
             f"{_SMALLEST_MAGNITUDE:.0e} the squares underflow (subnormal or 0), so its "
-            "variance is lost. Scale the data (e.g. standardise every feature)."
+            f"scale is lost. Scale {name} (e.g. standardise every {what})."
         )
+
+
+def _largest(summaries) -> np.ndarray:
+    """Largest magnitude of every feature over the :func:`_observed_summary` of every
+    group of the data, shape (n_features,)."""
+    return np.max([summary[2] for summary in summaries], axis=0)
 
 
 def _check_observed(summaries, bounds, offsets):
