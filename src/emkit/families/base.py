@@ -21,12 +21,24 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COUNT_FLOOR", "Family"]
+__all__ = ["COUNT_FLOOR", "Family", "floor_scale"]
 
 #: Added to every component's expected count (sum of responsibilities) before dividing
 #: by it, as scikit-learn does, so that an empty component keeps finite parameters (and
 #: fits agree with scikit-learn's).
 COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
+
+
+def floor_scale(total):
+    """The divisor of statistics of total weight ``total`` before ``COUNT_FLOOR`` is added.
+
+    The floor is absolute, so statistics that sum to less than one (sample weights of
+    1e-300) would drown in it: those are divided by their total first (a ratio of them
+    does not change), the others by 1. A total of 0 is left as it is. ``total`` may be
+    an array (one total per ratio); the result has its shape.
+    """
+    total = np.asarray(total, dtype=float)
+    return np.where(total > 0, np.minimum(total, 1.0), 1.0)
 
 
 class Family(abc.ABC):

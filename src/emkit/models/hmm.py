@@ -318,7 +318,8 @@ class HMM:
         under the priors, structural zeros kept) and the family's M-step; parameters
         not learned are ``initial``'s."""
         counts = stats.sum_w
-        for k in np.flatnonzero(counts < 1e-8 * max(counts.sum(), 1.0)):
+        # relative to the total only: sequence weights of 1e-300 leave no state empty
+        for k in np.flatnonzero(counts < 1e-8 * counts.sum()):
             warnings.warn(
                 f"hidden state {k} received no posterior mass: it is kept with its previous "
                 "emission parameters and uniform outgoing transitions. Lower n_components, "
@@ -466,8 +467,10 @@ def _check_possible(log_lik, chunk: HMMChunk) -> None:
         raise ImpossibleSequenceError(
             f"sequence {first_sequence + s} (rows {start}..{stop - 1}) has probability zero "
             "under the model: some observation cannot be emitted by any state reachable at "
-            f"that step{hint}. Check the data, or avoid zero probabilities in the initial values "
-            "(e.g. with a prior)."
+            f"that step{hint}. Check the data, or keep every outcome possible: fit count "
+            "emissions with a prior (emissionprob_prior > 0 for categorical, multinomial and "
+            "Bernoulli HMMs, rate_prior_strength > 0 for a PoissonHMM) and avoid zero "
+            "probabilities in the initial values."
         )
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from emkit.containers import Statistics
 from emkit.families._init import initial_responsibilities
-from emkit.families.base import COUNT_FLOOR, Family
+from emkit.families.base import COUNT_FLOOR, Family, floor_scale
 from emkit.models._chunks import concat_row_weights, concat_rows
 
 __all__ = ["EmptyComponentWarning", "Mixture", "MixtureChunk", "MixtureParams", "MixtureStats"]
@@ -227,12 +227,13 @@ class Mixture:
         family's M-step; parameters not learned are ``initial``'s."""
         fixed, learn = self.initial, self.learn
         counts = stats.sum_w
-        empty = np.flatnonzero(counts < 1e-8 * max(counts.sum(), 1.0))
+        # relative to the total only: sample weights of 1e-300 leave no component empty
+        empty = np.flatnonzero(counts < 1e-8 * counts.sum())
         for k in empty:
             warnings.warn(
                 f"mixture component {k} received no posterior mass: its weight is ~0 and its "
-                "parameters are no longer informed by the data (a Gaussian keeps its mean and "
-                "shrinks to reg_covar). Lower n_components or choose other initial values.",
+                "parameters are no longer informed by the data. Lower n_components or choose "
+                "other initial values.",
                 EmptyComponentWarning,
                 stacklevel=3,
             )
@@ -249,8 +250,10 @@ class Mixture:
 
     def _weights(self, counts: np.ndarray) -> np.ndarray:
         """Mixing weights from expected counts (K,): MLE, or Dirichlet MAP."""
-        # scikit-learn's floor on expected counts keeps empty components valid
-        pseudo = counts + COUNT_FLOOR + self.weight_prior
+        # scikit-learn's floor on expected counts keeps empty components valid; counts
+        # of total weight below one are rescaled first, or the floor would swamp them
+        pseudo = counts + self.weight_prior
+        pseudo = pseudo / floor_scale(pseudo.sum()) + COUNT_FLOOR
         return pseudo / pseudo.sum()
 
     # -- objective pieces ---------------------------------------------------------
