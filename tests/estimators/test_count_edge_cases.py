@@ -172,9 +172,9 @@ def test_row_total_error_names_the_row_in_the_whole_data():
     ("X", "n_symbols", "needs"),
     [
         (np.array([[0], [10**12]]), None, "14.6 TiB"),
-        (np.array([[0.0], [1e8]]), None, "1.49 GiB"),
+        (np.array([[0.0], [1e8]]), None, "1.5 GiB"),
         (np.array([[0], [1]]), 10**12, "14.6 TiB"),
-        (np.array([[0], [1]]), 10**8, "1.49 GiB"),
+        (np.array([[0], [1]]), 10**8, "1.5 GiB"),
     ],
 )
 def test_huge_alphabet_is_refused_before_allocating(estimator_class, X, n_symbols, needs):

@@ -9,7 +9,6 @@ import numpy as np
 
 from emkit.cli.common import (
     CLIError,
-    byte_size,
     matrix_text,
     nonnegative_float,
     positive_int,
@@ -30,6 +29,7 @@ from emkit.cli.kind import (
     sequence_score,
 )
 from emkit.cli.report import Entry, matrix_entry
+from emkit.estimators._checks import check_alphabet
 
 __all__ = ["EMISSIONS", "Emission", "hmm_kind"]
 
@@ -126,35 +126,23 @@ def _hmm_attributes(estimator) -> tuple[str, ...]:
     return ("startprob_", "transmat_", *(emission.attributes if emission else ()))
 
 
-#: the largest array of symbol probabilities (n_components x n_features x n_symbols
-#: float64) that ``--emission categorical`` allocates; a larger alphabet is refused
-#: before the fit rather than failing with a MemoryError (or filling the memory) in it
-MAX_ALPHABET_BYTES = 2**28
-
-
 def _check_alphabet(estimator, inputs: Inputs) -> None:
-    """A CLIError when a categorical HMM's alphabet (``--n-symbols``, else the largest
-    symbol of the data + 1) would need more than :data:`MAX_ALPHABET_BYTES` per array."""
+    """A CLIError before the fit when a categorical HMM's alphabet (``--n-symbols``, else
+    the largest symbol of the data + 1) is too large (see
+    :func:`emkit.estimators._checks.check_alphabet`): the fit would refuse it only after
+    the data's checks, and the message names the option or the file."""
     given = estimator.n_symbols
     largest = float(np.max(inputs.X))
-    n_symbols = float(given) if given is not None else largest + 1
-    K, D = estimator.n_components, inputs.X.shape[1]
-    n_bytes = 8.0 * K * D * n_symbols
-    if n_bytes <= MAX_ALPHABET_BYTES:
-        return
+    n_symbols = int(given) if given is not None else int(largest) + 1
     source = (
         f"--n-symbols {given}"
         if given is not None
-        else f"the largest symbol in {inputs.table.source} is {largest:.0f}, so the alphabet "
-        f"has {n_symbols:.0f} symbols"
+        else f"the largest symbol in {inputs.table.source} being {largest:.0f}"
     )
-    raise CLIError(
-        f"--emission categorical: the alphabet is too large: {source}; {K} states x {D} "
-        f"feature{'' if D == 1 else 's'} x {n_symbols:.0f} symbols need {byte_size(n_bytes)} "
-        f"for each of several arrays of probabilities (at most "
-        f"{byte_size(MAX_ALPHABET_BYTES)}); recode the symbols as 0 .. n-1, n the number of "
-        "distinct symbols"
-    )
+    try:
+        check_alphabet(estimator, n_symbols, source, n_features=inputs.X.shape[1])
+    except ValueError as exc:
+        raise CLIError(f"--emission categorical: {exc}") from None
 
 
 def _fit_hmm(estimator, inputs: Inputs, args):

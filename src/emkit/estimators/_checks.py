@@ -17,10 +17,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from emkit.estimators._data import infer_nothing
 from emkit.estimators._parameters import (
     Parameter,
+    _check_shape,
     any_finite,
     gaussian_covariances,
     non_negative,
     probabilities,
+    real_array,
+    resolved_sizes,
     unit_interval,
 )
 from emkit.families import (
@@ -109,9 +112,28 @@ def _one_column_from_field(estimator, probs):
     return probs[:, 0, :] if probs.shape[1] == 1 else probs
 
 
+class _CategoricalEmissionprob(Parameter):
+    """A Parameter whose one-feature form (K, n_symbols) is checked in that form, so
+    that a wrong shape is reported as the user gave it, not as the stored (K, 1, n_symbols)."""
+
+    def validated(self, estimator, value, name: str, *, record: bool = True) -> np.ndarray:
+        given = real_array(value, name)
+        if given.ndim == 2:
+            n_features = getattr(estimator, "n_features_in_", None)
+            if n_features not in (None, 1):
+                K, S = resolved_sizes(estimator, ("n_components", "n_symbols_"))
+                raise ValueError(
+                    f"{name} of shape {given.shape} is the one-feature form (n_components, "
+                    f"n_symbols), but X has {n_features} features: give shape "
+                    f"({K}, {n_features}, {'n_symbols' if S is None else S})"
+                )
+            _check_shape(estimator, given, name, ("n_components", "n_symbols_"))
+        return super().validated(estimator, given, name, record=record)
+
+
 def categorical_emissionprob(prefix: str) -> Parameter:
     """p(symbol | component): (K, n_symbols) for one feature, (K, D, n_symbols) in general."""
-    return Parameter(
+    return _CategoricalEmissionprob(
         f"{prefix}.emissionprob",
         ("n_components", "n_features_in_", "n_symbols_"),
         probabilities,
@@ -262,20 +284,23 @@ MAX_ALPHABET_BYTES = 2**28
 
 
 def _format_bytes(n_bytes: float) -> str:
+    # the same form as the CLI's sizes (emkit.cli.common.byte_size): "1.5 GiB"
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n_bytes < 1024 or unit == "PiB":
-            return f"{n_bytes:.3g} {unit}"
+            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
         n_bytes /= 1024
     raise AssertionError  # unreachable
 
 
-def check_alphabet(estimator, n_symbols: int, source: str) -> int:
+def check_alphabet(estimator, n_symbols: int, source: str, n_features: int | None = None) -> int:
     """``n_symbols``, or a clear error before anything is allocated when its tables of
     emission probabilities would exceed :data:`MAX_ALPHABET_BYTES`.
 
-    ``source`` says where the alphabet comes from ("n_symbols=..."), for the message.
+    ``source`` says where the alphabet comes from ("n_symbols=..."), for the message;
+    ``n_features`` defaults to the estimator's ``n_features_in_`` (1 before a fit).
     """
-    n_features = int(estimator.__dict__.get("n_features_in_", 1))
+    if n_features is None:
+        n_features = int(estimator.__dict__.get("n_features_in_", 1))
     n_bytes = 8.0 * estimator.n_components * n_features * n_symbols
     if n_bytes > MAX_ALPHABET_BYTES:
         raise ValueError(
@@ -283,7 +308,7 @@ def check_alphabet(estimator, n_symbols: int, source: str) -> int:
             f"probabilities ({estimator.n_components} components x {n_features} "
             f"feature(s) x {n_symbols} symbols) would need "
             f"{_format_bytes(n_bytes)} (a fit holds several), over the limit of "
-            f"{_format_bytes(MAX_ALPHABET_BYTES)}; re-code the symbols to 0 .. n - 1 "
+            f"{_format_bytes(MAX_ALPHABET_BYTES)}; recode the symbols to 0 .. n - 1 "
             "for the n distinct ones, e.g. with np.unique(X, return_inverse=True)"
         )
     return n_symbols

@@ -18,6 +18,7 @@ from emkit.estimators._base import (
 from emkit.estimators._data import infer_nothing, no_check, prepare_mixture_data, validated_rows
 from emkit.estimators._parameters import Parameter, probabilities
 from emkit.models import Mixture, MixtureChunk, MixtureParams
+from emkit.models.mixture import log_normalize
 
 INIT_METHODS = {"kmeans", "k-means++", "random", "random_from_data"}
 
@@ -167,9 +168,10 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         )
 
     def _assemble(self, values):
-        model = self.__dict__.get("model_") or Mixture(
-            self._family(), self.n_components, assignment=self.assignment
-        )
+        model = self.__dict__.get("model_")
+        # the fitted model (its family keeps the data's prior) unless set_params changed K
+        if model is None or model.n_components != self.n_components:
+            model = Mixture(self._family(), self.n_components, assignment=self.assignment)
         return model, compose(MixtureParams, values, "components", model.family.make_params)
 
     def _compute_dtype(self):
@@ -208,18 +210,48 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         """Mean log-likelihood per sample of ``X`` (float)."""
         return float(self.score_samples(X).mean())
 
+    #: what makes a row impossible under every component, and the remedy (a family's
+    #: estimators may say more); see :meth:`_possible_log_joint`
+    _impossible_row_hint = (
+        "the fitted parameters give it density zero (or a density that underflows "
+        "float64) in every component; check the row, or scale the data"
+    )
+
+    def _possible_log_joint(self, X):
+        """log π_k + log p(x_i | θ_k) of the validated X, shape (n_samples, n_components).
+
+        Raises a ValueError naming the first row that has probability zero under every
+        component (its posterior would be 0/0, NaN), or a non-finite log-density.
+        """
+        log_joint = self.model_.log_joint(self.params_, X)
+        with np.errstate(invalid="ignore"):  # a NaN row is named below
+            top = log_joint.max(axis=1)
+        bad = ~np.isfinite(top)
+        if bad.any():
+            row = int(np.argmax(bad))
+            if np.isneginf(top[row]):
+                raise ValueError(
+                    f"row {row} of X has probability zero under every component "
+                    f"(score_samples gives -inf there): {self._impossible_row_hint}"
+                )
+            raise ValueError(
+                f"row {row} of X has a log-density of {top[row]} under the fitted parameters: "
+                "they or the row are not usable in float64; check the row and the parameters"
+            )
+        return log_joint
+
     def predict(self, X):
-        """Most probable component of every sample, shape (n_samples,)."""
-        X = self._validated(X)
-        return self.model_.log_joint(self.params_, X).argmax(axis=1)
+        """Most probable component of every sample, shape (n_samples,); the same error as
+        :meth:`predict_proba` for a row that is impossible under every component."""
+        return self._possible_log_joint(self._validated(X)).argmax(axis=1)
 
     def predict_proba(self, X):
-        """Posterior component probabilities, shape (n_samples, n_components)."""
-        X = self._validated(X)
-        log_joint = self.model_.log_joint(self.params_, X)
-        log_joint -= log_joint.max(axis=1, keepdims=True)
-        proba = np.exp(log_joint)
-        return proba / proba.sum(axis=1, keepdims=True)
+        """Posterior component probabilities, shape (n_samples, n_components).
+
+        Raises a ValueError naming the first row that has probability zero under every
+        component (``score_samples`` is -inf there), instead of returning NaN.
+        """
+        return log_normalize(self._possible_log_joint(self._validated(X)))[1]
 
     def sample(self, n_samples=1, random_state=None):
         """Draw samples: (X of shape (n_samples, n_features), labels of shape (n_samples,)).

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
-
 from emkit.estimators._base import shared_doc
 from emkit.estimators._checks import (
     BERNOULLI_HYPERPARAMETERS,
@@ -118,32 +116,13 @@ class _CountMixture(MixtureEstimator):
     def _data_checks(self, fitting):
         return partial(family_check, self._family()), infer_nothing
 
-    # A count model can give a row probability zero under every component (a count of
-    # an outcome that no training row showed); its posterior is then 0/0.
-    def predict_proba(self, X):
-        """Posterior component probabilities, shape (n_samples, n_components).
-
-        Raises a ValueError naming the first row that has probability zero under every
-        component (``score_samples`` is -inf there), instead of returning NaN.
-        """
-        with np.errstate(invalid="ignore"):  # -inf - -inf of an impossible row, refused below
-            proba = super().predict_proba(X)
-        impossible = ~np.isfinite(proba).all(axis=1)
-        if impossible.any():
-            row = int(np.argmax(impossible))
-            raise ValueError(
-                f"row {row} of X has probability zero under every component "
-                "(score_samples gives -inf): it holds a count, symbol or binary value that "
-                "the fitted parameters make impossible, because no training row showed it; "
-                "fit with emissionprob_prior > 0 (or rate_prior_strength > 0) to keep every "
-                "outcome possible"
-            )
-        return proba
-
-    def predict(self, X):
-        """Most probable component of every sample, shape (n_samples,); the same error as
-        :meth:`predict_proba` for a row that is impossible under every component."""
-        return self.predict_proba(X).argmax(axis=1)
+    # A count model gives a row probability zero under every component when it holds a
+    # count of an outcome that no training row showed: MixtureEstimator names the row.
+    _impossible_row_hint = (
+        "it holds a count, symbol or binary value that the fitted parameters make "
+        "impossible, because no training row showed it; fit with emissionprob_prior > 0 "
+        "(or rate_prior_strength > 0) to keep every outcome possible"
+    )
 
 
 @_mixture_doc

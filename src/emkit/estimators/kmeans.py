@@ -219,11 +219,12 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
     def _assemble(self, values):
         K = self.n_clusters
         means = values["components.means"]
-        # the fixed weights and variance do not enter predict, transform or score
-        fixed = self.__dict__.get("params_")
-        variances = np.ones(K) if fixed is None else fixed.components.covariances
-        params = MixtureParams(np.full(K, 1.0 / K), GaussianParams(means, variances))
-        model = self.__dict__.get("model_") or Mixture(
-            GaussianFamily("spherical", reg_covar=0.0), K, assignment="hard"
-        )
-        return model, params
+        # the fixed weights and variance do not enter predict, transform or score; the
+        # model is rebuilt, and the fitted (shared) variance repeated, when set_params
+        # changed n_clusters
+        model, fixed = self.__dict__.get("model_"), self.__dict__.get("params_")
+        if model is None or model.n_components != K:
+            model = Mixture(GaussianFamily("spherical", reg_covar=0.0), K, assignment="hard")
+        variance = 1.0 if fixed is None else float(fixed.components.covariances[0])
+        variances = np.full(K, variance)
+        return model, MixtureParams(np.full(K, 1.0 / K), GaussianParams(means, variances))

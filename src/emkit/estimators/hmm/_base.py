@@ -178,9 +178,10 @@ class BaseHMM(EMEstimator):
         )
 
     def _assemble(self, values):
-        model = self.__dict__.get("model_") or HMM(
-            self._family(), self.n_components, learn=self.learn
-        )
+        model = self.__dict__.get("model_")
+        # the fitted model (its family keeps the data's prior) unless set_params changed K
+        if model is None or model.n_components != self.n_components:
+            model = HMM(self._family(), self.n_components, learn=self.learn)
         return model, compose(HMMParams, values, "emission", model.family.make_params)
 
     def _data_checks(self, fitting: bool):
