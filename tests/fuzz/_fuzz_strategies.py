@@ -298,6 +298,24 @@ def build_series(spec):
     return X, valid
 
 
+# -- well-behaved training rows, the base that the predict and partial_fit grids perturb
+def real_rows(seed, n=40, d=2):
+    """(n, d) floats: two well-separated unit-variance clusters."""
+    rng = np.random.RandomState(seed)
+    return rng.standard_normal((n, d)) + 6.0 * rng.randint(2, size=(n, 1))
+
+
+def count_rows(seed, n=40, d=3):
+    """(n, d) Poisson counts from two rates, as floats."""
+    rng = np.random.RandomState(seed)
+    return rng.poisson(rng.choice([1.0, 8.0], size=(n, 1)), size=(n, d)).astype(float)
+
+
+def symbol_rows(seed, n=40, d=1):
+    """(n, d) symbols 0..3, as floats."""
+    return np.random.RandomState(seed).randint(0, 4, size=(n, d)).astype(float)
+
+
 def fuzz_pair(check, fast=FAST, slow=SLOW, **strategies):
     """Two tests of ``check`` over ``strategies``: ``fast`` examples in the default run
     and ``slow`` examples marked slow. Assign them as ``test_x, test_x_slow = fuzz_pair(...)``."""

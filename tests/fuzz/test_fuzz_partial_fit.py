@@ -18,7 +18,7 @@ from _fuzz_oracles import (
     check_parameters,
     names_of,
 )
-from _fuzz_strategies import fuzz_pair
+from _fuzz_strategies import count_rows, fuzz_pair, real_rows, symbol_rows
 from hypothesis import strategies as st
 
 import emkit
@@ -37,43 +37,29 @@ BATCH_KINDS = {
 }
 
 
-def _real(seed, n=40, d=2):
-    rng = np.random.RandomState(seed)
-    return rng.standard_normal((n, d)) + 6.0 * rng.randint(2, size=(n, 1))
-
-
-def _counts(seed, n=40, d=3):
-    rng = np.random.RandomState(seed)
-    return rng.poisson(rng.choice([1.0, 8.0], size=(n, 1)), size=(n, d)).astype(float)
-
-
-def _symbols(seed, n=40, d=1):
-    return np.random.RandomState(seed).randint(0, 4, size=(n, d)).astype(float)
-
-
 #: name -> (factory, batch data, whether the model takes real-valued data)
 ONLINE = {
-    "GaussianMixture-full": (lambda: emkit.GaussianMixture(2, random_state=0), _real),
+    "GaussianMixture-full": (lambda: emkit.GaussianMixture(2, random_state=0), real_rows),
     "GaussianMixture-diag": (
         lambda: emkit.GaussianMixture(2, covariance_type="diag", random_state=0),
-        _real,
+        real_rows,
     ),
     "GaussianMixture-spherical-float32": (
         lambda: emkit.GaussianMixture(
             2, covariance_type="spherical", dtype="float32", random_state=0
         ),
-        _real,
+        real_rows,
     ),
-    "GaussianHMM": (lambda: emkit.GaussianHMM(2, random_state=0), _real),
-    "GMMHMM": (lambda: emkit.GMMHMM(2, n_mix=2, random_state=0), _real),
-    "LinearGaussianSSM": (lambda: emkit.LinearGaussianSSM(1, random_state=0), _real),
-    "LinearGaussianSSM-2": (lambda: emkit.LinearGaussianSSM(2, random_state=0), _real),
-    "PoissonMixture": (lambda: emkit.PoissonMixture(2, random_state=0), _counts),
-    "MultinomialMixture": (lambda: emkit.MultinomialMixture(2, random_state=0), _counts),
-    "PoissonHMM": (lambda: emkit.PoissonHMM(2, random_state=0), _counts),
-    "MultinomialHMM": (lambda: emkit.MultinomialHMM(2, random_state=0), _counts),
-    "CategoricalMixture": (lambda: emkit.CategoricalMixture(2, random_state=0), _symbols),
-    "CategoricalHMM": (lambda: emkit.CategoricalHMM(2, random_state=0), _symbols),
+    "GaussianHMM": (lambda: emkit.GaussianHMM(2, random_state=0), real_rows),
+    "GMMHMM": (lambda: emkit.GMMHMM(2, n_mix=2, random_state=0), real_rows),
+    "LinearGaussianSSM": (lambda: emkit.LinearGaussianSSM(1, random_state=0), real_rows),
+    "LinearGaussianSSM-2": (lambda: emkit.LinearGaussianSSM(2, random_state=0), real_rows),
+    "PoissonMixture": (lambda: emkit.PoissonMixture(2, random_state=0), count_rows),
+    "MultinomialMixture": (lambda: emkit.MultinomialMixture(2, random_state=0), count_rows),
+    "PoissonHMM": (lambda: emkit.PoissonHMM(2, random_state=0), count_rows),
+    "MultinomialHMM": (lambda: emkit.MultinomialHMM(2, random_state=0), count_rows),
+    "CategoricalMixture": (lambda: emkit.CategoricalMixture(2, random_state=0), symbol_rows),
+    "CategoricalHMM": (lambda: emkit.CategoricalHMM(2, random_state=0), symbol_rows),
 }
 
 
@@ -98,9 +84,9 @@ def second_batch(data, kind, seed):
         X[rng.randint(len(X)), 0] = np.nan
     elif kind == "wrong_width":
         X = np.hstack([X, X[:, :1]])
-    if data is not _real:
+    if data is not real_rows:
         X = np.where(np.isnan(X), np.nan, np.rint(np.abs(X)))
-        if data is _symbols and kind in ("scale1e200", "offset1e8", "far_outlier"):
+        if data is symbol_rows and kind in ("scale1e200", "offset1e8", "far_outlier"):
             return X, False  # symbols beyond the alphabet learned from the first batch
     return X, BATCH_KINDS[kind]
 

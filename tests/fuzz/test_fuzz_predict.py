@@ -20,7 +20,7 @@ from _fuzz_oracles import (
     check_probabilities,
     names_of,
 )
-from _fuzz_strategies import fuzz_pair
+from _fuzz_strategies import count_rows, fuzz_pair, real_rows, symbol_rows
 from hypothesis import strategies as st
 
 import emkit
@@ -64,49 +64,35 @@ SYMBOL_KINDS = (
 )
 
 
-def _real_rows(seed, n=40, d=2):
-    rng = np.random.RandomState(seed)
-    return rng.standard_normal((n, d)) + 6.0 * rng.randint(2, size=(n, 1))
-
-
-def _counts(seed, n=40, d=3):
-    rng = np.random.RandomState(seed)
-    return rng.poisson(rng.choice([1.0, 8.0], size=(n, 1)), size=(n, d)).astype(float)
-
-
-def _symbols(seed, n=40, d=1):
-    return np.random.RandomState(seed).randint(0, 4, size=(n, d)).astype(float)
-
-
 #: name -> (factory, training data, input kinds)
 ESTIMATORS = {
-    "GaussianMixture-full": (lambda: emkit.GaussianMixture(2, random_state=0), _real_rows),
+    "GaussianMixture-full": (lambda: emkit.GaussianMixture(2, random_state=0), real_rows),
     "GaussianMixture-tied": (
         lambda: emkit.GaussianMixture(2, covariance_type="tied", random_state=0),
-        _real_rows,
+        real_rows,
     ),
     "GaussianMixture-diag": (
         lambda: emkit.GaussianMixture(2, covariance_type="diag", random_state=0),
-        _real_rows,
+        real_rows,
     ),
     "GaussianMixture-spherical": (
         lambda: emkit.GaussianMixture(2, covariance_type="spherical", random_state=0),
-        _real_rows,
+        real_rows,
     ),
     "GaussianMixture-float32": (
         lambda: emkit.GaussianMixture(2, dtype="float32", random_state=0),
-        _real_rows,
+        real_rows,
     ),
-    "KMeans": (lambda: emkit.KMeans(2, random_state=0), _real_rows),
-    "GaussianHMM": (lambda: emkit.GaussianHMM(2, random_state=0), _real_rows),
-    "GMMHMM": (lambda: emkit.GMMHMM(2, n_mix=2, random_state=0), _real_rows),
-    "LinearGaussianSSM": (lambda: emkit.LinearGaussianSSM(1, random_state=0), _real_rows),
-    "PoissonMixture": (lambda: emkit.PoissonMixture(2, random_state=0), _counts),
-    "MultinomialMixture": (lambda: emkit.MultinomialMixture(2, random_state=0), _counts),
-    "PoissonHMM": (lambda: emkit.PoissonHMM(2, random_state=0), _counts),
-    "MultinomialHMM": (lambda: emkit.MultinomialHMM(2, random_state=0), _counts),
-    "CategoricalMixture": (lambda: emkit.CategoricalMixture(2, random_state=0), _symbols),
-    "CategoricalHMM": (lambda: emkit.CategoricalHMM(2, random_state=0), _symbols),
+    "KMeans": (lambda: emkit.KMeans(2, random_state=0), real_rows),
+    "GaussianHMM": (lambda: emkit.GaussianHMM(2, random_state=0), real_rows),
+    "GMMHMM": (lambda: emkit.GMMHMM(2, n_mix=2, random_state=0), real_rows),
+    "LinearGaussianSSM": (lambda: emkit.LinearGaussianSSM(1, random_state=0), real_rows),
+    "PoissonMixture": (lambda: emkit.PoissonMixture(2, random_state=0), count_rows),
+    "MultinomialMixture": (lambda: emkit.MultinomialMixture(2, random_state=0), count_rows),
+    "PoissonHMM": (lambda: emkit.PoissonHMM(2, random_state=0), count_rows),
+    "MultinomialHMM": (lambda: emkit.MultinomialHMM(2, random_state=0), count_rows),
+    "CategoricalMixture": (lambda: emkit.CategoricalMixture(2, random_state=0), symbol_rows),
+    "CategoricalHMM": (lambda: emkit.CategoricalHMM(2, random_state=0), symbol_rows),
 }
 
 
@@ -120,7 +106,7 @@ def fitted(name):
 
 def _kinds_of(name):
     data = ESTIMATORS[name][1]
-    return {_real_rows: REAL_KINDS, _counts: COUNT_KINDS, _symbols: SYMBOL_KINDS}[data]
+    return {real_rows: REAL_KINDS, count_rows: COUNT_KINDS, symbol_rows: SYMBOL_KINDS}[data]
 
 
 def build_input(name, kind, seed):
