@@ -7,7 +7,7 @@ import pytest
 
 import emkit
 from emkit.families import GaussianFamily
-from emkit.families.gaussian import check_magnitude, magnitude_limit
+from emkit.families.gaussian import check_cast_fidelity, check_magnitude, magnitude_limit
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -128,6 +128,32 @@ def test_float32_near_origin_agrees_with_score():
     X = np.random.default_rng(0).normal(size=(500, 2)) + 1e3
     g = emkit.GaussianMixture(2, dtype="float32", random_state=0).fit(X)
     assert g.log_likelihood_ == pytest.approx(g.score(X) * len(X), rel=1e-5)
+
+
+def _with_far_pair():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((30, 2)) + 5 * rng.standard_normal((3, 2))[rng.randint(3, size=30)]
+    X[[5, 17]] += 1e9  # 2 apart, both cast to 1e9: float32 cannot resolve their spread
+    return X
+
+
+@pytest.mark.parametrize("ct", COVARIANCE_TYPES)
+def test_float32_fit_that_cast_outliers_distort_is_refused(ct):
+    # measured on the former main (diag): log_likelihood_ -119.9, score_samples sum -2.55e6
+    X = _with_far_pair()
+    g = emkit.GaussianMixture(2, covariance_type=ct, dtype="float32", max_iter=30, random_state=0)
+    g.fit(X)
+    with pytest.raises(
+        ValueError, match=r"X cannot be fitted faithfully in float32.*rows \[5, 17\]"
+    ):
+        check_cast_fidelity(g.model_.family, g.params_.components, np.log(g.weights_), X)
+
+
+@pytest.mark.parametrize("ct", COVARIANCE_TYPES)
+def test_float32_fit_of_resolved_data_passes_the_cast_check(ct):
+    X = np.random.default_rng(0).normal(size=(500, 2)) + 1e3
+    g = emkit.GaussianMixture(2, covariance_type=ct, dtype="float32", random_state=0).fit(X)
+    check_cast_fidelity(g.model_.family, g.params_.components, np.log(g.weights_), X)
 
 
 @pytest.mark.parametrize("ct", COVARIANCE_TYPES)

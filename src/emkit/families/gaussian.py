@@ -459,3 +459,64 @@ def check_representable(log_prob: np.ndarray) -> np.ndarray:
             "standardise every feature) before fitting and predicting."
         )
     return log_prob
+
+
+# What float32 mode promises: log-densities within 1e-4 (relative) of float64's.
+_FLOAT32_AGREEMENT = 1e-4
+
+
+def check_cast_fidelity(
+    family: GaussianFamily, params: GaussianParams, log_weights, X: np.ndarray, name: str = "X"
+) -> None:
+    """Raise a ValueError when a model fitted in float32 does not describe the float64
+    data X (n, D) it was fitted on, because the cast to float32 moved rows by more than
+    the spread of the components that hold them can absorb.
+
+    :func:`check_resolution` sees this before the fit when the data as a whole sit too
+    far from the origin for their spread; a few far rows do not widen the data's spread
+    enough to trip it, yet a component that collapses onto them (two values near 1e9,
+    2 apart, both cast to 1e9) has a spread that float32 cannot resolve, and the fit's
+    log-likelihood is then not that of X (-120 against -2.5e6). Only the fitted
+    components say whose spread matters, so this runs after the fit: the mixture
+    log-density of every row the cast changed, computed in float64 at the float64 row
+    and at its float32 value, must agree within float32 mode's promise (1e-4 relative).
+
+    family, params : the fitted Gaussian components
+    log_weights : (K,) log mixture weights
+    X : the data before the cast; nothing to check unless float64
+    """
+    if X.dtype != np.float64 or X.size == 0:
+        return
+    cast = X.astype(np.float32).astype(np.float64)
+    moved = np.flatnonzero((cast != X).any(axis=1))
+    if not moved.size:
+        return
+    exact = _mixture_log_density(family, params, log_weights, X[moved])
+    seen = _mixture_log_density(family, params, log_weights, cast[moved])
+    with np.errstate(invalid="ignore"):  # -inf against -inf: both unrepresentable, agree
+        gap = np.where(exact == seen, 0.0, np.abs(exact - seen))
+    bad = np.flatnonzero(gap > _FLOAT32_AGREEMENT * np.maximum(1.0, np.abs(seen)))
+    if not bad.size:
+        return
+    worst = bad[np.argmax(gap[bad])]
+    rows = moved[bad]
+    shown = ", ".join(str(int(i)) for i in rows[:5]) + (", ..." if rows.size > 5 else "")
+    shift = float(np.abs(X[moved[worst]] - cast[moved[worst]]).max())
+    raise ValueError(
+        f"{name} cannot be fitted faithfully in float32: casting {name} to float32 moves "
+        f"rows [{shown}] ({rows.size} of {X.shape[0]}) by up to {shift:.3g}, more than the "
+        "spread of the fitted components that hold them, so the fit describes the cast "
+        f"values, not {name} (row {int(moved[worst])}: log-density {seen[worst]:.6g} after "
+        f"the cast, {exact[worst]:.6g} in {name} itself). Use dtype='float64', or centre "
+        "and scale the data (remove or rescale far outliers)."
+    )
+
+
+def _mixture_log_density(family, params, log_weights, X) -> np.ndarray:
+    """log sum_k w_k N(x_i | μ_k, Σ_k) of float64 rows X (n, D), shape (n,); -inf where
+    a squared distance overflows."""
+    joint = family.log_prob_or_inf(params, X) + np.asarray(log_weights, dtype=np.float64)
+    top = joint.max(axis=1)
+    finite = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return finite + np.log(np.exp(joint - finite[:, None]).sum(axis=1))
