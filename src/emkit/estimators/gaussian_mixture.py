@@ -18,7 +18,7 @@ from emkit.estimators._data import infer_nothing
 from emkit.estimators._mixture_base import MixtureEstimator
 from emkit.families import GaussianFamily, GaussianParams
 from emkit.families._covariance import check_covariances
-from emkit.families.gaussian import check_resolution
+from emkit.families.gaussian import check_cast_fidelity, check_resolution
 
 
 class GaussianMixture(MixtureEstimator):
@@ -156,6 +156,24 @@ class GaussianMixture(MixtureEstimator):
     def _data_checks(self, fitting):
         return partial(family_check, GaussianFamily(self.covariance_type)), infer_nothing
 
+    def _fit(self, X, **kwargs):
+        # A few far rows that the cast merges can give a component a spread float32
+        # cannot resolve, which only the fitted components show (check_cast_fidelity):
+        # such a fit is refused, and the estimator keeps the state it had before.
+        before = dict(self.__dict__)
+        super()._fit(X, **kwargs)
+        values = _float32_source(self, X)
+        if values is not None:
+            try:
+                check_cast_fidelity(
+                    self.model_.family, self.params_.components, np.log(self.weights_), values
+                )
+            except ValueError:
+                self.__dict__.clear()
+                self.__dict__.update(before)
+                raise
+        return self
+
     def _prepare_data(self, X, *, warm, sample_weight=None):
         _check_float32_resolution(self, X)
         return super()._prepare_data(X, warm=warm, sample_weight=sample_weight)
@@ -165,14 +183,23 @@ class GaussianMixture(MixtureEstimator):
         return super()._prepare_batch(X, first=first, sample_weight=sample_weight)
 
 
+def _float32_source(estimator, X):
+    """The in-memory finite float64 data X (n, D) that float32 mode will cast, or None
+    (float64 mode; a file, memory map or Dask array, left to the usual checks)."""
+    if np.dtype(estimator.dtype) != np.float32 or not isinstance(X, (np.ndarray, list, tuple)):
+        return None
+    values = np.asarray(X)
+    if values.ndim == 2 and values.dtype.kind == "f" and np.isfinite(values).all():
+        return values
+    return None
+
+
 def _check_float32_resolution(estimator, X) -> None:
     """In float32 mode, refuse in-memory float64 data that float32 cannot resolve (see
     ``check_resolution``) before they are cast: the cast can erase their spread entirely,
-    and the fit would then be silently wrong. Other inputs are left to the usual checks."""
-    if np.dtype(estimator.dtype) != np.float32 or not isinstance(X, (np.ndarray, list, tuple)):
-        return
-    values = np.asarray(X)
-    if values.ndim == 2 and values.dtype.kind == "f" and np.isfinite(values).all():
+    and the fit would then be silently wrong."""
+    values = _float32_source(estimator, X)
+    if values is not None:
         check_resolution(values, np.float32)
 
 
