@@ -115,7 +115,8 @@ def test_m_step_slack_is_the_emission_family_s(name):
     params = model.m_step(stats)
     expected = family.m_step_slack(params.emission, stats.emission, frozenset(family.param_names))
     assert model.m_step_slack(params, stats) == expected
-    assert (expected > 0) == name.startswith("gaussian")  # reg_covar costs a little Q
+    # reg_covar may cost some Q (at most what the M-step fell short of); nothing else does
+    assert expected >= 0 and (expected == 0 or name.startswith("gaussian"))
     fixed = HMM(family, 3, learn=("startprob", "transmat"), initial=params)
     assert fixed.m_step_slack(params, stats) == 0.0
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import xlogy
 
-from emkit.families.base import COUNT_FLOOR
+from emkit.families.base import COUNT_FLOOR, floor_scale
 
 #: Share of the pooled estimate in parameters from initial statistics (see smoothed_ratio).
 INIT_SMOOTHING = 0.1
@@ -69,10 +69,8 @@ def smoothed_ratio(numerator, denominator, reference=None, vague=None):
     the data becomes impossible by underflow.
     """
     total = np.broadcast_to(denominator, numerator.shape).sum(axis=0)
-    # The floor is absolute, so statistics of total weight below one (sample weights
-    # of 1e-300) would drown in it: rescale those (a ratio does not change) first.
     # A total of zero (all-zero multinomial rows) has no pooled estimate: the vague one.
-    scale = np.where(total > 0, np.minimum(total, 1.0), 1.0)
+    scale = floor_scale(total)
     numerator, denominator, total = numerator / scale, denominator / scale, total / scale
     with np.errstate(divide="ignore", invalid="ignore"):
         pooled = np.where(total > 0, numerator.sum(axis=0) / total, 0.0 if vague is None else vague)
