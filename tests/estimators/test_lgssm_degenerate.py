@@ -261,3 +261,72 @@ def test_huge_data_is_refused_before_the_start_s_svd():
     X = np.random.RandomState(11).standard_normal((100, 2)) * 1e200
     with pytest.raises(ValueError, match=r"X has values too large.*Scale X"):
         LinearGaussianSSM(2).fit(X)
+
+
+# -- round 3: offset data, rounding-level state scales, online M-steps ----------------------
+def test_offset_data_is_refused_naming_the_remedy():
+    # at offset 1e8 the raw moments keep none of the spread's digits: the bound fell
+    # from -3.09 to -342792 in one step
+    rng = np.random.RandomState(0)
+    z = np.zeros(40)
+    for t in range(1, 40):
+        z[t] = 0.9 * z[t - 1] + 0.3 * rng.standard_normal()
+    X = 1e8 + np.outer(z, rng.uniform(0.5, 1.5, 2)) + 0.5 * rng.standard_normal((40, 2))
+    model = LinearGaussianSSM(1, reg_covar=1e-6, max_iter=30, random_state=0)
+    with pytest.raises(ValueError, match=r"feature 0 has mean 1e\+08.*Centre X"):
+        model.fit(X)
+    # centred, the same data fit monotonically
+    fit_strict(model, X - X.mean(axis=0))
+
+
+def test_offset_batch_is_refused_and_keeps_the_model():
+    X = np.random.RandomState(0).standard_normal((40, 2))
+    model = LinearGaussianSSM(1, random_state=0).partial_fit(X)
+    before = model.params_
+    with pytest.raises(ValueError, match="Centre X"):
+        model.partial_fit(X + 1e8)
+    assert model.params_ is before and model.n_iter_ == 1
+
+
+def test_constant_series_floor_binds_on_q_with_many_states():
+    # the states projected from a constant series have a variance of rounding noise
+    # (4e-33): a floor relative to it was 4e-39 and Q came out singular
+    model = LinearGaussianSSM(3, reg_covar=1e-6, max_iter=30, random_state=0)
+    model.fit(np.full((3, 1), 2.0), lengths=[2, 1])
+    for name in ("transition_covariance_", "initial_state_covariance_"):
+        assert np.linalg.eigvalsh(getattr(model, name))[0] > 1e-9, name
+
+
+def test_constant_two_feature_series_with_reg_covar_is_monotone():
+    # fell by 1.01e-9 relative: Q's floor was at rounding level, so Q's eigenvalues
+    # (1e-17) were the rounding of the raw state moments, amplified by log|Q|
+    model = fit_strict(
+        LinearGaussianSSM(3, reg_covar=1e-6, max_iter=30, random_state=0), np.full((40, 2), 2.0)
+    )
+    assert np.all(np.diff(model.lower_bounds_) >= 0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_row_batches_are_refused_or_leave_a_usable_model(seed):
+    # with a step that forgets the first batch the one-row batch's statistics held no
+    # transition (A and Q were left unset) and a rank-one R passed Cholesky on rounding
+    rng = np.random.RandomState(seed)
+    first = rng.standard_normal((40, 2)) + 6.0 * rng.randint(2, size=(40, 1))
+    model = LinearGaussianSSM(random_state=0).partial_fit(first)
+    row = rng.standard_normal((1, 2))
+    for _ in range(3):
+        before = model.params_
+        try:
+            model.partial_fit(row)
+        except ValueError as error:
+            assert re.search(r"reg_covar|length 2 or more", str(error)), error
+            assert model.params_ is before
+    means, _ = model.filter(first)
+    assert np.all(np.isfinite(means)) and np.isfinite(model.score(first))
+
+
+def test_constant_batch_without_reg_covar_is_refused_before_commit():
+    model = LinearGaussianSSM(1, random_state=0)
+    with pytest.raises(np.linalg.LinAlgError, match=r"observation_covariance.*reg_covar"):
+        model.partial_fit(np.full((10, 2), 3.0))
+    assert "params_" not in model.__dict__

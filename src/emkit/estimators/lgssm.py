@@ -24,6 +24,7 @@ from emkit.models.lgssm import (
     LGSSMParams,
     covariance_scales,
     data_driven_params,
+    positive_scale,
 )
 
 #: learned when ``learn=None`` (plus the control matrices when controls are given)
@@ -43,6 +44,8 @@ CHUNK_ROWS = 8192
 RESTART_PERTURBATION = 0.3
 #: below this magnitude a feature's squares (its moments) lose all precision
 _SMALLEST_MAGNITUDE = 1e-150
+#: largest |mean| / standard deviation of a feature that EM's raw moments can fit
+_LARGEST_OFFSET = 1e5
 
 
 def _from_float(shape):
@@ -312,6 +315,7 @@ class LinearGaussianSSM(EMEstimator):
         _check_magnitudes(_largest(data.summaries), data.n_rows, "X")
         U = self._checked_controls(U, data.n_rows, fitting=True)
         chunks, init_chunks = data.chunks(_lgssm_chunk, rows=(U,), n_jobs=self._n_threads())
+        _check_offsets(init_chunks)  # out of core: the leading sequences' spread
         return TrainingData(
             chunks, init_chunks, data.n_rows, data.n_rows, data.sample, n_sequences=data.n_sequences
         )
@@ -361,6 +365,7 @@ class LinearGaussianSSM(EMEstimator):
         # the first batch is checked as fit's data: it initialises the model; later
         # batches must match the model (features and controls)
         chunk = self._chunk(X, lengths, U, fitting=first, reset=first)
+        _check_offsets([chunk])
         n = len(chunk)
         return TrainingData([chunk], [chunk], float(n), n, chunk.X, None, chunk.n_sequences, True)
 
@@ -675,6 +680,38 @@ def _check_magnitudes(largest, n_rows: int, name: str, what: str = "feature"):
             f"{column} never exceeds a magnitude of {largest[column]:.3g}; below "
             f"{_SMALLEST_MAGNITUDE:.0e} the squares underflow (subnormal or 0), so its "
             f"scale is lost. Scale {name} (e.g. standardise every {what})."
+        )
+
+
+def _check_offsets(chunks):
+    """Raise a ValueError for training data whose offset the M-step cannot resolve.
+
+    The model has no offset term and EM sums raw moments: a residual covariance is
+    sum E[x x'] - C sum E[z x'] - ..., whose terms are of the size of the mean square
+    while the result is at most the variance, so a feature with |mean| / std beyond
+    :data:`_LARGEST_OFFSET` keeps fewer than 6 of float64's 16 digits of it, and the
+    M-step's rounding makes the log-likelihood fall (by 1e5 per step at 1e8). A
+    feature that is constant up to rounding is not refused: ``reg_covar`` floors it.
+
+    chunks : list of LGSSMChunk, the training data (or the start's leading sequences).
+    """
+    X = np.concatenate([chunk.X for chunk in chunks])
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(X, axis=0)
+        variance = np.nanvar(X, axis=0)
+        mean_square = np.nanmean(X**2, axis=0)
+    spread = positive_scale(variance, mean_square) == variance  # not constant
+    ratio = np.where(spread & (variance > 0), mean_square / np.where(spread, variance, 1.0), 0.0)
+    far = np.flatnonzero(ratio > _LARGEST_OFFSET**2)
+    if far.size:
+        j = int(far[0])
+        raise ValueError(
+            f"X's feature {j} has mean {mean[j]:.6g} but standard deviation only "
+            f"{np.sqrt(variance[j]):.3g} (|mean| / std > {_LARGEST_OFFSET:.0e}): the "
+            "state-space model has no offset term and EM's moments are raw, so its "
+            "variation would be lost to float64 rounding and the log-likelihood would "
+            "fall. Centre X (subtract each feature's mean, e.g. X - X.mean(axis=0)) "
+            "before fitting, and add the mean back to forecasts and samples."
         )
 
 

@@ -84,6 +84,7 @@ __all__ = [
     "covariance_scales",
     "data_driven_params",
     "floored_covariance",
+    "positive_scale",
 ]
 
 #: parameter names, in the order of :class:`LGSSMParams`
@@ -103,6 +104,13 @@ COVARIANCE_TYPES = MATRIX_COVARIANCE_TYPES
 COVARIANCE_NAMES = ("transition_covariance", "observation_covariance", "initial_state_covariance")
 #: eigenvalue floor of the data-driven Q and P0, relative to the projected states' variance
 START_FLOOR = 0.1
+#: a variance below this fraction of the mean square is rounding noise (float64's
+#: relative error eps ~ 1.1e-16 per value gives a variance of order eps**2 ~ 1e-32 of
+#: it): the values are constant
+ROUNDING_VARIANCE = 1e-28
+#: a learned covariance whose smallest eigenvalue is below this fraction of its largest
+#: is singular in float64 (Cholesky may still pass on rounding, the filter then fails)
+SINGULAR_RTOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -608,15 +616,16 @@ def _maximise(
                 f"the M-step's {name} is not finite: the expected moments overflowed. "
                 "Scale the data (e.g. standardise every feature)"
             )
-        try:
-            np.linalg.cholesky(cov)
-        except np.linalg.LinAlgError:
+        values = np.linalg.eigvalsh(cov)
+        # a numerically singular covariance can pass Cholesky on rounding and then fail
+        # the filter of the next E-step: refuse it here, before any state is committed
+        if values.size and not values[0] > SINGULAR_RTOL * values[-1]:
             raise np.linalg.LinAlgError(
                 f"the M-step's {name} is not positive definite (eigenvalues "
-                f"{np.round(np.linalg.eigvalsh(cov), 12)}): the model fits some direction "
-                "exactly. Set reg_covar > 0, use a 'diag' or 'spherical' covariance type, "
-                "lower state_dim, or fix this covariance"
-            ) from None
+                f"{values[0]:.3g} to {values[-1]:.3g}): the model fits some direction "
+                "exactly. Set reg_covar > 0 (1e-6 is ample), use a 'diag' or 'spherical' "
+                "covariance type, lower state_dim, or fix this covariance"
+            )
         return cov
 
     # observation: [C D] by least squares, then R as the expected residual covariance
@@ -646,6 +655,15 @@ def _maximise(
         A, B = fixed.transition_matrix, fixed.control_transition_matrix
     A = fixed.transition_matrix if "transition_matrix" not in learn else A
     B = fixed.control_transition_matrix if "control_transition_matrix" not in learn else B
+    unlearnable = [n for n in sorted(learn & learn_transition) if stats.n_transitions <= 0]
+    if check and unlearnable:
+        # e.g. online EM whose step forgets every earlier batch, on a batch of length-1
+        # sequences: nothing to estimate the dynamics from (A, Q would be left unset)
+        raise ValueError(
+            f"the statistics hold no transition (every sequence has length 1), so "
+            f"{unlearnable} cannot be learned; give sequences of length 2 or more in X "
+            "(lengths), or remove them from learn"
+        )
     if "transition_covariance" in learn and stats.n_transitions > 0:
         scatter = _residual_scatter(stats.sum_zz_next, S_ys, S_ss, np.hstack([A, B]))
         Q = covariance("transition_covariance", scatter, stats.n_transitions, q_type)
@@ -724,20 +742,38 @@ def covariance_scales(chunks, params: LGSSMParams) -> dict:
     X = np.concatenate([c.X for c in chunks])
     U = np.concatenate([c.U for c in chunks])
     with np.errstate(all="ignore"):
-        variance = np.nanvar(X, axis=0)
-        mean_square = np.nanmean(X**2, axis=0)
-    variance = np.where(variance > 0, variance, np.where(mean_square > 0, mean_square, 1.0))
+        variance = positive_scale(np.nanvar(X, axis=0), np.nanmean(X**2, axis=0))
     filled = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
     C, D = params.observation_matrix, params.control_observation_matrix
     states = (filled - U @ D.T) @ np.linalg.pinv(C).T
-    k = C.shape[1]
-    state_var = float(np.mean(states.var(axis=0))) if k else 1.0
-    state_var = state_var if np.isfinite(state_var) and state_var > 0 else 1.0
+    state_var, k = _state_scale(states), C.shape[1]
     return {
         "observation_covariance": variance,
         "transition_covariance": np.full(k, state_var),
         "initial_state_covariance": np.full(k, state_var),
     }
+
+
+def positive_scale(variance, mean_square):
+    """The variance where it is more than rounding noise (:data:`ROUNDING_VARIANCE` of
+    the mean square), else the mean square, else 1: a positive, finite scale.
+
+    variance, mean_square : ndarray of shape (d,) (or floats); returns the same shape.
+    """
+    variance, mean_square = np.asarray(variance, float), np.asarray(mean_square, float)
+    fallback = np.where(np.isfinite(mean_square) & (mean_square > 0), mean_square, 1.0)
+    meaningful = np.isfinite(variance) & (variance > ROUNDING_VARIANCE * mean_square)
+    return np.where(meaningful & (variance > 0), variance, fallback)
+
+
+def _state_scale(states) -> float:
+    """Mean variance of the projected states (T, k), or their mean square where the
+    states are constant up to rounding (a constant series: its variance is ~1e-33,
+    so a floor relative to it would not bind at all), then 1."""
+    if not states.shape[1] or not states.shape[0]:
+        return 1.0
+    with np.errstate(all="ignore"):
+        return float(positive_scale(np.mean(states.var(axis=0)), np.mean(states**2)))
 
 
 def _degenerate_error(error, params: LGSSMParams) -> np.linalg.LinAlgError:
@@ -850,8 +886,7 @@ def data_driven_params(
         sum_uu=U.T @ U,
         sum_xx=filled.T @ filled,
     )
-    state_var = float(np.mean(states.var(axis=0))) if k else 1.0
-    state_var = state_var if state_var > 0 else 1.0
+    state_var = _state_scale(states)
     # without transitions (all sequences of length 1) the dynamics cannot be estimated
     # from the data: start from a random walk with the states' spread
     no_dynamics = {}
