@@ -119,7 +119,9 @@ class LinearGaussianSSM(EMEstimator):
     stays exact (the missing values are part of the complete data). Several
     independent sequences are fitted together with ``lengths``. The model has no
     offset: centre the data, or pass a constant column in ``U`` so that ``D`` holds
-    the offsets (or let a state with :math:`A = 1` carry the level).
+    the offsets (or let a state with :math:`A = 1` carry the level). EM's moments are
+    raw, so training data with a feature whose |mean| / std exceeds 1e5 are refused:
+    centre them.
 
     Parameters
     ----------
