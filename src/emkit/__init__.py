@@ -9,7 +9,12 @@ HMMs, ``LinearGaussianSSM``), safe model files (``save``, ``load``), the engine
 __version__ = "0.1.0"
 
 from emkit import datasets
-from emkit.core import ConvergenceWarning, LikelihoodDecreaseWarning, fit_em
+from emkit.core import (
+    ConvergenceWarning,
+    LikelihoodDecreaseWarning,
+    RegularizationDecreaseWarning,
+    fit_em,
+)
 from emkit.estimators import *  # noqa: F403 (every estimator is public API)
 from emkit.estimators import __all__ as _ESTIMATORS
 from emkit.families import ComponentCollapseError
@@ -22,6 +27,7 @@ __all__ = [
     "ConvergenceWarning",
     "EmptyComponentWarning",
     "LikelihoodDecreaseWarning",
+    "RegularizationDecreaseWarning",
     "__version__",
     "datasets",
     "fit_em",

@@ -2,7 +2,12 @@
 
 from emkit.containers import Statistics, allclose, replace
 from emkit.core.engine import EMResult, fit_em
-from emkit.core.monitor import ConvergenceMonitor, ConvergenceWarning, LikelihoodDecreaseWarning
+from emkit.core.monitor import (
+    ConvergenceMonitor,
+    ConvergenceWarning,
+    LikelihoodDecreaseWarning,
+    RegularizationDecreaseWarning,
+)
 from emkit.core.protocol import EMModel
 from emkit.core.reduce import Reducer, e_step_total
 from emkit.core.trace import TraceRecord, trace_as_arrays
@@ -14,6 +19,7 @@ __all__ = [
     "EMResult",
     "LikelihoodDecreaseWarning",
     "Reducer",
+    "RegularizationDecreaseWarning",
     "Statistics",
     "TraceRecord",
     "allclose",

@@ -11,6 +11,7 @@ __all__ = [
     "ConvergenceMonitor",
     "ConvergenceWarning",
     "LikelihoodDecreaseWarning",
+    "RegularizationDecreaseWarning",
     "decrease_rtol_for",
 ]
 
@@ -46,6 +47,15 @@ class LikelihoodDecreaseWarning(RuntimeWarning):
     """
 
 
+class RegularizationDecreaseWarning(UserWarning):
+    """The objective decreased beyond rounding, but by no more than the model declared
+    its regularised M-step may cost (``m_step_slack``; e.g. ``reg_covar`` added to
+    covariances, as scikit-learn does). That happens only when the regularisation is
+    large next to what the data give (a variance below ``reg_covar``): then EM no longer
+    maximises the likelihood exactly. Issued once per fit, so no such decrease is silent.
+    """
+
+
 class ConvergenceMonitor:
     """Tracks the per-sample objective, decides convergence and checks monotonicity.
 
@@ -68,6 +78,7 @@ class ConvergenceMonitor:
         self.decrease_rtol = decrease_rtol
         self.history: list[float] = []
         self.converged = False
+        self._regularization_reported = False
 
     @property
     def n_iter(self) -> int:
@@ -114,6 +125,17 @@ class ConvergenceMonitor:
                     "M-step, or data whose scale defeats the compute precision (centre "
                     "and scale them, or use float64).",
                     LikelihoodDecreaseWarning,
+                    stacklevel=3,
+                )
+            elif value < last - rounding and not self._regularization_reported:
+                self._regularization_reported = True
+                warnings.warn(
+                    f"EM objective decreased at iteration {self.n_iter} by "
+                    f"{last - value:.3g} per sample, within the {allowance:.3g} that the "
+                    "M-step's regularisation (reg_covar) may cost: reg_covar is large "
+                    "next to the variance the data give, so EM no longer maximises the "
+                    "likelihood exactly. Standardise the data or lower reg_covar.",
+                    RegularizationDecreaseWarning,
                     stacklevel=3,
                 )
         # A repeat up to rounding is a fixed point of the EM map: converged even with
