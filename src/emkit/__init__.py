@@ -15,6 +15,7 @@ from emkit.core import (
     RegularizationDecreaseWarning,
     fit_em,
 )
+from emkit.errors import NumericalError
 from emkit.estimators import *  # noqa: F403 (every estimator is public API)
 from emkit.estimators import __all__ as _ESTIMATORS
 from emkit.families import ComponentCollapseError
@@ -27,6 +28,7 @@ __all__ = [
     "ConvergenceWarning",
     "EmptyComponentWarning",
     "LikelihoodDecreaseWarning",
+    "NumericalError",
     "RegularizationDecreaseWarning",
     "__version__",
     "datasets",

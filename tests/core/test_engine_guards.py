@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+import emkit
 from emkit.core import LikelihoodDecreaseWarning, Statistics, fit_em
 from emkit.core.guards import non_finite_fields
 from emkit.core.monitor import ConvergenceMonitor, decrease_rtol_for
@@ -186,3 +187,10 @@ def test_fit_em_reads_the_models_dtype(x):
             max_iter=3,
             warn_not_converged=False,
         )
+
+
+def test_numerical_errors_are_value_errors_too():
+    # a numerical failure is caused by the data, and handlers of bad input (ValueError)
+    # as well as of arithmetic (FloatingPointError) catch it
+    assert issubclass(emkit.NumericalError, ValueError)
+    assert issubclass(emkit.NumericalError, FloatingPointError)

@@ -13,6 +13,8 @@ from numbers import Number
 
 import numpy as np
 
+from emkit.errors import NumericalError
+
 __all__ = ["check_finite_params", "non_finite_fields"]
 
 
@@ -42,7 +44,7 @@ def non_finite_fields(params, prefix: str = "") -> list[str]:
 
 
 def check_finite_params(params, iteration: int, what: str = "M-step"):
-    """Return ``params``, or raise FloatingPointError naming the non-finite fields.
+    """Return ``params``, or raise NumericalError naming the non-finite fields.
 
     ``iteration`` (1-based) and ``what`` ("M-step", "online M-step of batch 3") go into
     the message; the caller keeps its previous parameters, since nothing is assigned
@@ -50,7 +52,7 @@ def check_finite_params(params, iteration: int, what: str = "M-step"):
     """
     bad = non_finite_fields(params)
     if bad:
-        raise FloatingPointError(
+        raise NumericalError(
             f"the {what} at iteration {iteration} gave non-finite values (NaN or infinity) "
             f"in {', '.join(bad)}; the parameters from before this step are kept. The data "
             "probably hold extreme values (overflow) or a component lost all its weight: "

@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from emkit.errors import NumericalError
+
 __all__ = [
     "ConvergenceMonitor",
     "ConvergenceWarning",
@@ -101,7 +103,7 @@ class ConvergenceMonitor:
         converged whatever ``tol``.
         """
         if not np.isfinite(value):
-            raise FloatingPointError(
+            raise NumericalError(
                 f"the log-likelihood became {value} at iteration {self.n_iter + 1}; "
                 "check the data for extreme values, increase regularisation or scale the data"
             )

@@ -65,6 +65,7 @@ from emkit._kernels.kalman import (
     rts_smoother,
 )
 from emkit.containers import Statistics
+from emkit.errors import NumericalError
 from emkit.families._covariance import (
     MATRIX_COVARIANCE_TYPES,
     matrix_size,
@@ -612,7 +613,7 @@ def _maximise(
         if not check:
             return cov
         if not np.all(np.isfinite(cov)):
-            raise FloatingPointError(
+            raise NumericalError(
                 f"the M-step's {name} is not finite: the expected moments overflowed. "
                 "Scale the data (e.g. standardise every feature)"
             )
