@@ -116,3 +116,11 @@ def test_k_means_is_exactly_the_hard_limit_of_the_mixture_engine(X):
     np.testing.assert_array_equal(
         model.params_.components.covariances, np.full(4, X.var(axis=0).mean())
     )
+
+
+def test_an_overflowing_weighted_inertia_is_refused_and_the_state_kept():
+    # measured before: inertia_ = inf, silently
+    model = KMeans(1, random_state=0)
+    with pytest.raises(ValueError, match=r"weighted inertia of the fit overflows.*sample_weight"):
+        model.fit([[-1e6], [1e6]], sample_weight=[1e300, 1e300])
+    assert not hasattr(model, "cluster_centers_")

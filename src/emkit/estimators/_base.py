@@ -395,18 +395,30 @@ class EngineEstimator(BaseEstimator):
             decrease_rtol=decrease_rtol_for(self._compute_dtype()),
             **self._engine_options(),
         )
-        self.model_ = model
-        self.params_ = result.params
-        self.__dict__.pop("_pending_parameters", None)
-        self.converged_ = result.converged
-        self.n_iter_ = result.n_iter
-        self.lower_bound_ = result.lower_bound
-        self.lower_bounds_ = result.lower_bounds
-        self.log_likelihood_ = result.log_likelihood
-        self.n_e_steps_ = result.n_e_steps
-        self.trace_ = trace_as_arrays(list(result.trace))
-        self._after_fit(data)
+        # a fit refused after EM (by _after_fit or _check_fit) leaves the state it found
+        before = dict(self.__dict__)
+        try:
+            self.model_ = model
+            self.params_ = result.params
+            self.__dict__.pop("_pending_parameters", None)
+            self.converged_ = result.converged
+            self.n_iter_ = result.n_iter
+            self.lower_bound_ = result.lower_bound
+            self.lower_bounds_ = result.lower_bounds
+            self.log_likelihood_ = result.log_likelihood
+            self.n_e_steps_ = result.n_e_steps
+            self.trace_ = trace_as_arrays(list(result.trace))
+            self._after_fit(data)
+            self._check_fit(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
         return self
+
+    def _check_fit(self, X) -> None:
+        """Refuse a finished fit that does not describe ``X`` (a ValueError); the
+        estimator then keeps the state it had before ``fit``."""
 
     def _is_warm(self) -> bool:
         return False

@@ -156,23 +156,14 @@ class GaussianMixture(MixtureEstimator):
     def _data_checks(self, fitting):
         return partial(family_check, GaussianFamily(self.covariance_type)), infer_nothing
 
-    def _fit(self, X, **kwargs):
+    def _check_fit(self, X):
         # A few far rows that the cast merges can give a component a spread float32
-        # cannot resolve, which only the fitted components show (check_cast_fidelity):
-        # such a fit is refused, and the estimator keeps the state it had before.
-        before = dict(self.__dict__)
-        super()._fit(X, **kwargs)
+        # cannot resolve, which only the fitted components show (check_cast_fidelity)
         values = _float32_source(self, X)
         if values is not None:
-            try:
-                check_cast_fidelity(
-                    self.model_.family, self.params_.components, np.log(self.weights_), values
-                )
-            except ValueError:
-                self.__dict__.clear()
-                self.__dict__.update(before)
-                raise
-        return self
+            check_cast_fidelity(
+                self.model_.family, self.params_.components, np.log(self.weights_), values
+            )
 
     def _prepare_data(self, X, *, warm, sample_weight=None):
         _check_float32_resolution(self, X)

@@ -146,6 +146,12 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
             weights = chunk.sample_weight
             inertia += float(closest.sum() if weights is None else weights @ closest)
             labels.append(chunk_labels)
+        if not np.isfinite(inertia):
+            raise ValueError(
+                "the weighted inertia of the fit overflows float64: sample_weight times the "
+                "squared distances to the centres exceeds 1.8e308. Scale the weights down "
+                "(divide them by their maximum) or scale the data"
+            )
         self.labels_ = np.concatenate(labels)
         self.inertia_ = inertia
 
