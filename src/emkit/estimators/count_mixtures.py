@@ -69,8 +69,10 @@ _COMMON_DOC = """
         "hard" fits by classification EM.
     learn : sequence of str, optional
         The parameters EM updates ("weights" and the family's); default all.
-    learning_decay, learning_offset : float, default=0.6, 2.0
-        Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`.
+    learning_decay, learning_offset : float, default=0.51, 0.0
+        Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`;
+        the defaults forget the statistics of the first batches (computed under the
+        initial parameters) fast (``benchmarks/bench_online.py``).
     weight_prior : float, default=0
         Dirichlet pseudo-counts per component on the weights (MAP); 0 is MLE.
     accelerate : {None, "squarem"}, default=None

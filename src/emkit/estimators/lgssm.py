@@ -187,8 +187,10 @@ class LinearGaussianSSM(EMEstimator):
         of ``chunk_size`` time steps, filtered and smoothed in parallel (the numba
         kernels release the GIL) and their statistics summed in order, so the fit does
         not depend on the number of threads. A sequence is never split.
-    learning_decay, learning_offset : float, default=0.6, 2.0
-        Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`.
+    learning_decay, learning_offset : float, default=0.51, 0.0
+        Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`;
+        the defaults forget the statistics of the first batches (computed under the
+        initial parameters) fast (``benchmarks/bench_online.py``).
     chunk_size : int or None, default=None
         Time steps per chunk of whole sequences in ``fit`` (None: 8192): chunks hold
         whole sequences, at most ``chunk_size`` rows unless one sequence is longer. A

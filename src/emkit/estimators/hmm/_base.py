@@ -410,8 +410,10 @@ _COMMON_DOC = """
         SQUAREM extrapolation of the EM map (with the monotonicity safeguard) on log
         start/transition probabilities and the emission's unconstrained parameters;
         structural zeros stay zero.
-    learning_decay, learning_offset : float, default=0.6, 2.0
-        Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`.
+    learning_decay, learning_offset : float, default=0.51, 0.0
+        Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`;
+        the defaults forget the statistics of the first batches (computed under the
+        initial parameters) fast (``benchmarks/bench_online.py``).
 """
 
 _COMMON_ATTRIBUTES_DOC = """
