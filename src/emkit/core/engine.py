@@ -18,7 +18,14 @@ from emkit.core.reduce import Reducer
 from emkit.core.steps import make_stepper
 from emkit.core.trace import TraceRecord
 
-__all__ = ["EMResult", "fit_em"]
+__all__ = ["DivergenceWarning", "EMResult", "fit_em"]
+
+
+class DivergenceWarning(ConvergenceWarning):
+    """EM was stopped because its iterates run away to the boundary of the parameter
+    space (a model's ``diverging`` hook said so): no fixed point exists to converge to,
+    so iterating on (``tol=0``) would never end. The message names what runs away and
+    the remedy."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,15 @@ def _run_one(
     bits for ever while the parameters no longer change). Comparing the entering
     parameters, whose objectives the monitor compares, stops at the same iteration as
     an exact repeat of the objective does (scikit-learn's iteration count).
+
+    Stopped, not converged, when the model's optional ``diverging`` hook returns a
+    message after a step (see :func:`_divergence_check`); returns that message too
+    (None otherwise).
     """
     monitor = ConvergenceMonitor(tol, max_iter, decrease_rtol)
+    # only tol=0 needs it: with tol > 0 the monitor ends a run-away fit, whose gains
+    # fade, by itself (and a healthy fit's result never depends on the hook)
+    diverging = _divergence_check(stepper) if tol <= 0 else _never
     eps = float(np.finfo(dtype).eps)
     model = stepper.model
     trace: list[dict] = []
@@ -83,7 +97,7 @@ def _run_one(
         if trace and np.isnan(trace[-1]["kl"]):
             trace[-1]["kl"] = step.log_likelihood - trace[-1]["lower_bound"]
         trace.append({"iteration": monitor.n_iter + 1, **step.record})
-        params = step.params
+        previous_params, params = params, step.params
         if callback is not None:
             callback(monitor.n_iter + 1, params)
         objective = (step.log_likelihood + step.log_prior) / n_samples
@@ -93,7 +107,40 @@ def _run_one(
         progress.iteration(monitor.n_iter, objective, objective - last)
         if converged:
             break
-    return params, monitor, trace, n_e_steps
+        reason = diverging(previous_params, params)
+        if reason is not None:
+            return params, monitor, trace, n_e_steps, reason
+    return params, monitor, trace, n_e_steps, None
+
+
+def _never(previous, params):
+    return None
+
+
+def _divergence_check(stepper):
+    """``check(previous, params) -> str | None`` for the model's optional hook
+    ``diverging(previous, params, *, state, log_likelihood)``.
+
+    The hook sees the parameters before and after every accepted step (one EM
+    iteration or SQUAREM cycle) and returns a message when the iterates run away
+    (e.g. a variance collapsing to 0, or a direction along which the likelihood rises
+    for ever), None otherwise. ``state`` is a dict owned by this restart, where the hook
+    keeps what it needs between calls; ``log_likelihood(params) -> float`` is one
+    E-step over the whole data, for a hook that must confirm a trend. A model without
+    the hook never stops this way.
+    """
+    hook = getattr(stepper.model, "diverging", None)
+    if hook is None:
+        return _never
+    state: dict = {}
+
+    def log_likelihood(params) -> float:
+        return float(stepper.reduce(stepper.model, params)[1])
+
+    def check(previous, params):
+        return hook(previous, params, state=state, log_likelihood=log_likelihood)
+
+    return check
 
 
 def fit_em(
@@ -165,6 +212,14 @@ def fit_em(
         ``decrease_rtol_for`` the model's compute dtype (its ``dtype`` attribute,
         float64 when it has none; see ``emkit.core.monitor``).
 
+    Warns
+    -----
+    DivergenceWarning
+        With ``tol=0``, when the model's ``diverging`` hook stops a fit that runs away
+        to the boundary (no fixed point exists); ``converged`` is then False.
+    ConvergenceWarning
+        When the best restart did not converge in ``max_iter`` iterations.
+
     Raises
     ------
     FloatingPointError
@@ -188,7 +243,7 @@ def fit_em(
         for index in range(n_init):
             start = start_params if warm else model.init_params(init_chunks or chunks, rng)
             progress.start_restart(index)
-            params, monitor, trace, n_e_steps = _run_one(
+            params, monitor, trace, n_e_steps, reason = _run_one(
                 make_stepper(accelerate, model, reduce),
                 start,
                 n_samples=n_samples,
@@ -203,10 +258,16 @@ def fit_em(
             progress.finish_restart(monitor.converged)
             value = monitor.history[-1] if monitor.history else -np.inf
             if best is None or value > best[0]:
-                best = (value, params, monitor, trace, n_e_steps)
-        value, params, monitor, trace, n_e_steps = best
+                best = (value, params, monitor, trace, n_e_steps, reason)
+        value, params, monitor, trace, n_e_steps, reason = best
         _, final_loglik = reduce(model, params)
-    if max_iter > 0 and not monitor.converged and warn_not_converged:
+    if reason is not None and warn_not_converged:
+        warnings.warn(
+            f"EM stopped after {monitor.n_iter} iterations without converging: {reason}",
+            DivergenceWarning,
+            stacklevel=2,
+        )
+    elif max_iter > 0 and not monitor.converged and warn_not_converged:
         warnings.warn(
             f"EM did not converge in {max_iter} iterations (best of {n_init} restarts): "
             "increase max_iter or tol, try other initial values, or check for degenerate data.",
