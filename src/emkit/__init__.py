@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 from emkit import datasets
 from emkit.core import (
     ConvergenceWarning,
+    DivergenceWarning,
     LikelihoodDecreaseWarning,
     RegularizationDecreaseWarning,
     fit_em,
@@ -26,6 +27,7 @@ __all__ = [
     *_ESTIMATORS,
     "ComponentCollapseError",
     "ConvergenceWarning",
+    "DivergenceWarning",
     "EmptyComponentWarning",
     "LikelihoodDecreaseWarning",
     "NumericalError",

@@ -7,8 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from emkit.core import fit_em
-from emkit.core.engine import DivergenceWarning
+from emkit.core import DivergenceWarning, fit_em
 from emkit.models.lgssm import LGSSM, LGSSMChunk
 
 X = np.random.default_rng(0).standard_normal((40, 1))

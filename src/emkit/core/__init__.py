@@ -5,6 +5,7 @@ from emkit.core.engine import EMResult, fit_em
 from emkit.core.monitor import (
     ConvergenceMonitor,
     ConvergenceWarning,
+    DivergenceWarning,
     LikelihoodDecreaseWarning,
     RegularizationDecreaseWarning,
 )
@@ -15,6 +16,7 @@ from emkit.core.trace import TraceRecord, trace_as_arrays
 __all__ = [
     "ConvergenceMonitor",
     "ConvergenceWarning",
+    "DivergenceWarning",
     "EMModel",
     "EMResult",
     "LikelihoodDecreaseWarning",

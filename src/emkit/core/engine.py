@@ -12,20 +12,18 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from emkit.core.guards import compute_dtype, is_fixed_point, parameter_vector
-from emkit.core.monitor import ConvergenceMonitor, ConvergenceWarning, decrease_rtol_for
+from emkit.core.monitor import (
+    ConvergenceMonitor,
+    ConvergenceWarning,
+    DivergenceWarning,
+    decrease_rtol_for,
+)
 from emkit.core.progress import FitProgress
 from emkit.core.reduce import Reducer
 from emkit.core.steps import make_stepper
 from emkit.core.trace import TraceRecord
 
-__all__ = ["DivergenceWarning", "EMResult", "fit_em"]
-
-
-class DivergenceWarning(ConvergenceWarning):
-    """EM was stopped because its iterates run away to the boundary of the parameter
-    space (a model's ``diverging`` hook said so): no fixed point exists to converge to,
-    so iterating on (``tol=0``) would never end. The message names what runs away and
-    the remedy."""
+__all__ = ["EMResult", "fit_em"]
 
 
 @dataclass(frozen=True)

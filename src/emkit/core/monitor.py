@@ -12,6 +12,7 @@ from emkit.errors import NumericalError
 __all__ = [
     "ConvergenceMonitor",
     "ConvergenceWarning",
+    "DivergenceWarning",
     "LikelihoodDecreaseWarning",
     "RegularizationDecreaseWarning",
     "decrease_rtol_for",
@@ -39,6 +40,13 @@ _ROUNDING = 64 * np.finfo(np.float64).eps
 def _float_dtype(dtype) -> np.dtype:
     dtype = np.dtype(dtype)
     return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+class DivergenceWarning(ConvergenceWarning):
+    """EM was stopped because its iterates run away to the boundary of the parameter
+    space (a model's ``diverging`` hook said so): no fixed point exists to converge to,
+    so iterating on (``tol=0``) would never end. The message names what runs away and
+    the remedy."""
 
 
 class LikelihoodDecreaseWarning(RuntimeWarning):

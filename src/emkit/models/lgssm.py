@@ -73,6 +73,7 @@ from emkit.families._covariance import (
     project_matrix,
     unpack_matrix,
 )
+from emkit.models._lgssm_drift import state_scale_drift
 from emkit.models._sequences import sequence_offsets
 
 __all__ = [
@@ -266,6 +267,9 @@ class LGSSM:
         Relative size of the random perturbation of the data-driven starting values of
         learned parameters (restarts use it to explore other starting points).
     """
+
+    # engine hook: a tol=0 fit that runs away (no fixed point) stops with the reason
+    diverging = state_scale_drift
 
     def __init__(
         self,
