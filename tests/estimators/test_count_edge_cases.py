@@ -239,3 +239,16 @@ def test_counts_beyond_exact_float64_integers_are_refused(estimator_class):
     for method in (model.score, model.predict_proba, model.fit):
         with pytest.raises(ValueError, match=r"2\*\*53.*X\[1, 0\] = 1.7e\+308"):
             method(far)
+
+
+@pytest.mark.parametrize("cls", [emkit.MultinomialMixture, emkit.MultinomialHMM])
+def test_every_partial_fit_batch_is_checked_against_n_trials(cls):
+    # measured before: only the first batch was; a later row of total 6 was accepted
+    X = np.random.default_rng(0).multinomial(5, [0.2, 0.3, 0.5], size=50)
+    model = cls(2, n_trials=5, random_state=0).partial_fit(X)
+    before = model.params_
+    bad = X.copy()
+    bad[3, 0] += 1
+    with pytest.raises(ValueError, match=r"row 3 of X sums to 6.*n_trials=5"):
+        model.partial_fit(bad)
+    assert model.params_ is before

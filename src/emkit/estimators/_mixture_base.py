@@ -129,9 +129,10 @@ class MixtureEstimator(DensityMixin, EMEstimator):
 
     def _prepare_batch(self, X, *, first, sample_weight=None) -> TrainingData:
         X = validated_rows(self, X, dtype=self._compute_dtype(), reset=first)
-        if first:  # the first batch sets what the data determine (e.g. the alphabet)
-            check_rows, infer = self._data_checks(fitting=True)
-            infer([check_rows(X)])
+        # every batch is checked as training rows are (e.g. against a given n_trials);
+        # the first also sets what the data determine (e.g. the alphabet)
+        check_rows, infer = self._data_checks(fitting=first)
+        infer([check_rows(X)])
         X = self._check_data(X)
         weights = check_sample_weight(sample_weight, X.shape[0])
         if first and X.shape[0] < self.n_components:

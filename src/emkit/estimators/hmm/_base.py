@@ -135,9 +135,11 @@ class BaseHMM(EMEstimator):
 
     def _prepare_batch(self, X, *, first, lengths=None, sample_weight=None, known_states=None):
         X = validated_rows(self, X, reset=first)
+        # every batch is checked as training rows are (e.g. against a given n_trials);
+        # the first also sets what the data determine (e.g. the alphabet)
+        check_rows, infer = self._data_checks(fitting=first)
+        infer([check_rows(X, None)])
         if first:
-            check_rows, infer = self._data_checks(fitting=True)
-            infer([check_rows(X, None)])
             family = self._family(X)
         else:
             family = self.model_.family
