@@ -139,8 +139,8 @@ def numeric_array(value, name: str) -> np.ndarray:
         return array
     if kind == "c":
         raise ValueError(
-            f"Complex data not supported: {name} holds complex numbers; pass {name}.real "
-            f"(or np.abs({name})) if that is what you mean"
+            f"Complex data not supported: {name} must hold real numbers, got complex "
+            f"values; pass {name}.real (or np.abs({name})) if that is what you mean"
         )
     if kind in "OUS":
         return _parsed_entries(array, name, columns)
@@ -438,6 +438,25 @@ class EngineEstimator(BaseEstimator):
 
     def _after_fit(self, data: TrainingData) -> None:
         """Fitted attributes beyond the parameters (k-means' labels and inertia)."""
+
+    # -- enough rows to start from -----------------------------------------------------
+    def _row_minimums(self) -> dict:
+        """``{hyperparameter: what needs that many rows}``: the data-driven start needs at
+        least as many rows as each value (e.g. ``{"n_components": "components"}``)."""
+        return {}
+
+    def _check_enough_rows(self, n_rows: int, whose: str = "X has") -> None:
+        """A clear error when ``n_rows`` training rows cannot initialise the model;
+        ``whose`` says which rows ("X has", "the first batch of partial_fit has")."""
+        samples = "sample" if n_rows == 1 else "samples"
+        for name, what in self._row_minimums().items():
+            needed = int(getattr(self, name))
+            if n_rows < needed:
+                raise ValueError(
+                    f"{whose} {n_rows} {samples} but {name}={needed}: a {type(self).__name__} "
+                    f"needs at least as many observations as {what}, so n_samples={n_rows} "
+                    f"should be >= {name}={needed}: give more rows or lower {name}"
+                )
 
     # -- initial values ---------------------------------------------------------------
     @classmethod

@@ -119,12 +119,7 @@ class MixtureEstimator(DensityMixin, EMEstimator):
             check_rows=check_rows,
             infer=infer,
         )
-        if data.n_rows < self.n_components:
-            raise ValueError(
-                f"X has {data.n_rows} samples but n_components={self.n_components}; "
-                "a mixture needs at least as many samples as components: give more rows or "
-                "lower n_components"
-            )
+        self._check_enough_rows(data.n_rows)
         return data.training_data()
 
     def _prepare_batch(self, X, *, first, sample_weight=None) -> TrainingData:
@@ -135,12 +130,8 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         infer([check_rows(X)])
         X = self._check_data(X)
         weights = check_sample_weight(sample_weight, X.shape[0])
-        if first and X.shape[0] < self.n_components:
-            raise ValueError(
-                f"the first batch has {X.shape[0]} samples; it initialises the mixture, so "
-                f"it needs at least n_components={self.n_components}: give a larger first "
-                "batch or lower n_components"
-            )
+        if first:  # it initialises the mixture
+            self._check_enough_rows(X.shape[0], "the first batch of partial_fit has")
         n_samples = X.shape[0] if weights is None else float(weights.sum())
         chunk = MixtureChunk(X, weights)
         return TrainingData([chunk], [chunk], n_samples, X.shape[0], X, weights, batch=True)
@@ -177,6 +168,9 @@ class MixtureEstimator(DensityMixin, EMEstimator):
 
     def _compute_dtype(self):
         return self._data_dtype
+
+    def _row_minimums(self) -> dict:
+        return {"n_components": "components"}
 
     # -- family hooks ---------------------------------------------------------------
     def _family(self, X=None, sample_weight=None):

@@ -119,18 +119,28 @@ class Parameter:
 
 
 def real_array(value, name: str) -> np.ndarray:
-    """``value`` as a float64 array; complex numbers, booleans and strings are refused
-    (a cast would drop an imaginary part, or read "1.5" as a number, without a word)."""
+    """``value`` as a float64 array, converted as the data are (:func:`numeric_array`,
+    whose errors name ``name``), except that booleans and strings are refused too: a
+    parameter given as True or "1.5" is a mistake, not a number."""
+    # imported here: _base imports this module for Parameter
+    from emkit.estimators._base import numeric_array
+
     try:
-        array = np.asarray(value)
-        if array.dtype == object:  # a list of Python numbers of mixed types
-            array = np.asarray(value, dtype=np.float64)
+        kind = np.asarray(value).dtype.kind
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of numbers, got {value!r}") from None
-    if array.dtype.kind not in "iuf":
-        kind = {"c": "complex", "b": "boolean", "U": "string", "S": "bytes"}
-        got = kind.get(array.dtype.kind, f"dtype {array.dtype}")
-        raise ValueError(f"{name} must hold real numbers (float or int), got {got} values")
+        kind = None  # ragged: numeric_array says how
+    if kind in ("U", "S"):
+        got = "string" if kind == "U" else "bytes"
+        raise ValueError(
+            f"{name} must hold real numbers (float or int), got {got} values; convert "
+            "them to numbers first"
+        )
+    array = numeric_array(value, name)
+    if array.dtype.kind == "b":
+        raise ValueError(
+            f"{name} must hold real numbers (float or int), got boolean values; give "
+            "numbers (e.g. 0.0 and 1.0)"
+        )
     return np.array(array, dtype=np.float64)
 
 

@@ -150,11 +150,17 @@ class GaussianMixture(MixtureEstimator):
         return np.dtype(self.dtype)
 
     def _check_data(self, X):
-        # values whose squares overflow would otherwise surface as a "collapsed component"
-        return GaussianFamily(self.covariance_type).check_data(X)
+        # The training rows passed the family's checks block by block (_data_checks);
+        # over all of X only the float32 resolution remains, whose spread is X's.
+        check_resolution(X)
+        return X
 
     def _data_checks(self, fitting):
         return partial(family_check, GaussianFamily(self.covariance_type)), infer_nothing
+
+    def _validated(self, X):
+        # rows to predict on: values whose squares overflow would give NaN, not an error
+        return GaussianFamily(self.covariance_type).check_data(super()._validated(X))
 
     def _check_fit(self, X):
         # A few far rows that the cast merges can give a component a spread float32
@@ -175,12 +181,13 @@ class GaussianMixture(MixtureEstimator):
 
 
 def _float32_source(estimator, X):
-    """The in-memory finite float64 data X (n, D) that float32 mode will cast, or None
-    (float64 mode; a file, memory map or Dask array, left to the usual checks)."""
+    """The in-memory float64 data X (n, D) that float32 mode will cast, or None (float64
+    mode; a file, memory map or Dask array, left to the usual checks). Not checked for
+    finiteness: before the fit the caller does that, after it the fit has."""
     if np.dtype(estimator.dtype) != np.float32 or not isinstance(X, (np.ndarray, list, tuple)):
         return None
     values = np.asarray(X)
-    if values.ndim == 2 and values.dtype.kind == "f" and np.isfinite(values).all():
+    if values.ndim == 2 and values.dtype.kind == "f":
         return values
     return None
 
@@ -188,9 +195,10 @@ def _float32_source(estimator, X):
 def _check_float32_resolution(estimator, X) -> None:
     """In float32 mode, refuse in-memory float64 data that float32 cannot resolve (see
     ``check_resolution``) before they are cast: the cast can erase their spread entirely,
-    and the fit would then be silently wrong."""
+    and the fit would then be silently wrong. Non-finite data are left to the usual
+    checks, which name the entry."""
     values = _float32_source(estimator, X)
-    if values is not None:
+    if values is not None and np.isfinite(values).all():
         check_resolution(values, np.float32)
 
 

@@ -14,6 +14,7 @@ from emkit.estimators._data import prepare_mixture_data, validated_rows
 from emkit.estimators._migration import KMEANS_KEYWORDS
 from emkit.estimators._parameters import Parameter, any_finite
 from emkit.families import GaussianFamily, GaussianParams
+from emkit.families.gaussian import check_magnitude
 from emkit.models import Mixture, MixtureParams
 
 #: rows whose squared distances could sum past float64 are refused (see check_squares_fit)
@@ -23,21 +24,11 @@ _MAX_ROWS_SUMMED = 1e12
 def check_squares_fit(rows, *context) -> None:
     """Refuse rows (n, D) whose squared distances could overflow float64.
 
-    A squared distance between two points within ``m`` of the origin is at most
-    ``4 D m²``, and the inertia sums up to ``_MAX_ROWS_SUMMED`` of them; beyond
-    that the distances, the variance and the inertia would be infinite and every
-    point nearest to centre 0. Module level: it runs on the blocks of X.
+    The inertia sums up to ``_MAX_ROWS_SUMMED`` squared distances; beyond the limit
+    the distances, the variance and the inertia would be infinite and every point
+    nearest to centre 0. Module level: it runs on the blocks of X.
     """
-    largest = float(np.abs(rows).max(initial=0.0))
-    limit = float(
-        np.sqrt(np.finfo(np.float64).max / (4 * max(rows.shape[1], 1) * _MAX_ROWS_SUMMED))
-    )
-    if largest > limit:
-        raise ValueError(
-            f"X has entries as large as {largest:.3g} in magnitude: their squared distances "
-            f"overflow float64 (KMeans takes magnitudes up to about {limit:.2g} with "
-            f"{rows.shape[1]} features); scale the data, e.g. divide X by {largest:.1e}"
-        )
+    check_magnitude(np.asarray(rows), what="k-means", n_summed=_MAX_ROWS_SUMMED)
 
 
 class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
@@ -129,12 +120,11 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
             check_data=lambda block: block,
             check_rows=check_squares_fit,
         )
-        if data.n_rows < self.n_clusters:
-            raise ValueError(
-                f"n_samples={data.n_rows} should be >= n_clusters={self.n_clusters}: give more "
-                "rows or lower n_clusters"
-            )
+        self._check_enough_rows(data.n_rows)
         return data.training_data()
+
+    def _row_minimums(self) -> dict:
+        return {"n_clusters": "clusters"}
 
     def _after_fit(self, data: TrainingData) -> None:
         # labels and inertia chunk by chunk: no (n_samples, n_clusters) array at once

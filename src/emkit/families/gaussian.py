@@ -396,23 +396,31 @@ def magnitude_limit(dtype, n_features: int) -> float:
     return float(np.sqrt(np.finfo(dtype).max / max(n_features, 1)) / 2.0)
 
 
-def check_magnitude(X: np.ndarray, name: str = "X") -> None:
+def check_magnitude(
+    X: np.ndarray, name: str = "X", *, what: str = "Gaussian arithmetic", n_summed: float = 1
+) -> None:
     """Raise a ValueError when a value of X (n, D), float32 or float64, is so large that
     squared distances overflow X's dtype: the Gaussian family squares differences of the
-    values, and an overflow would surface later as a spurious "collapsed component"."""
+    values, and an overflow would surface later as a spurious "collapsed component".
+
+    ``what`` names the computation in the message; ``n_summed`` is how many rows' squared
+    distances a caller sums (k-means' inertia), which lowers the limit accordingly.
+    """
     if X.size == 0 or X.dtype not in (np.float32, np.float64):
         return
-    limit = magnitude_limit(X.dtype, X.shape[1])
+    D = X.shape[1]
+    limit = magnitude_limit(X.dtype, D * n_summed)
     magnitudes = np.abs(X)
     largest = float(magnitudes.max())
     if largest <= limit:
         return
     row, col = np.unravel_index(int(np.argmax(magnitudes)), X.shape)
+    summed = f" summed over up to {n_summed:.0e} rows" if n_summed > 1 else ""
     remedy = " or use dtype='float64'" if X.dtype == np.float32 else ""
     raise ValueError(
-        f"{name} has values too large for Gaussian arithmetic in {X.dtype}: the largest "
-        f"magnitude is {largest:.3g} ({name}[{row}, {col}]), but squared distances overflow "
-        f"{X.dtype} beyond {limit:.3g} in {X.shape[1]} features. Scale the data (e.g. "
+        f"{name} has values too large for {what} in {X.dtype}: the largest magnitude is "
+        f"{largest:.3g} ({name}[{row}, {col}]), but squared distances{summed} overflow "
+        f"{X.dtype} beyond {limit:.3g} with {D} features. Scale the data (e.g. "
         f"standardise every feature){remedy}."
     )
 
@@ -488,7 +496,7 @@ def check_cast_fidelity(
     if X.dtype != np.float64 or X.size == 0:
         return
     cast = X.astype(np.float32).astype(np.float64)
-    moved = np.flatnonzero((cast != X).any(axis=1))
+    moved = _moved_noticeably(family, params, X, cast)
     if not moved.size:
         return
     exact = _mixture_log_density(family, params, log_weights, X[moved])
@@ -510,6 +518,34 @@ def check_cast_fidelity(
         f"the cast, {exact[worst]:.6g} in {name} itself). Use dtype='float64', or centre "
         "and scale the data (remove or rescale far outliers)."
     )
+
+
+def _moved_noticeably(family, params, X: np.ndarray, cast: np.ndarray) -> np.ndarray:
+    """Indices of the rows of X (n, D) whose cast ``cast`` may change a component's
+    log-density by more than float32 mode's promise; a cheap bound, O(n (D + K)).
+
+    Moving x by δ changes log N(x | μ, Σ) by -(x - μ)ᵀ P δ - δᵀ P δ / 2 (P = Σ⁻¹), at
+    most ‖P‖ ‖δ‖ (‖x‖ + ‖μ‖ + ‖δ‖ / 2) with ‖P‖ = 1 / λ_min(Σ); a mixture's log-density
+    moves by no more than its components' largest change. A row under half the promise
+    for every component (the exact test's tolerance is at least 1e-4) needs no exact
+    comparison: nearly every row of data near the origin, whose cast error is tiny
+    against the spread.
+    """
+    step = np.sqrt(np.square(X - cast).sum(axis=1))
+    K = params.means.shape[0]
+    eigenvalues = np.asarray(family._cov.eigenvalues(params.covariances))
+    if family.covariance_type == "tied":
+        smallest = np.full(K, eigenvalues.min())
+    else:
+        smallest = eigenvalues.min(axis=1) if eigenvalues.ndim == 2 else eigenvalues
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        precision_norm = 1.0 / smallest  # (K,)
+        reach = np.sqrt(np.square(X).sum(axis=1))[:, None] + np.sqrt(
+            np.square(params.means).sum(axis=1)
+        )
+        bound = (precision_norm * step[:, None] * (reach + 0.5 * step[:, None])).max(axis=1)
+    # NaN (an infinite norm times a zero step) counts as noticeable: the exact test decides
+    return np.flatnonzero((step > 0) & ~(bound <= 0.5 * _FLOAT32_AGREEMENT))
 
 
 def _mixture_log_density(family, params, log_weights, X) -> np.ndarray:

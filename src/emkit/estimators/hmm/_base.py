@@ -99,7 +99,7 @@ class BaseHMM(EMEstimator):
             check_rows=check_rows,
         )
         infer(data.summaries)
-        self._check_enough_rows(data.n_rows, "X has")
+        self._check_enough_rows(data.n_rows)
         weights = _checked_sequence_weights(sample_weight, data.offsets)
         known = self._checked_known_states(known_states, data.n_rows)
         family = self._family(data.sample)
@@ -197,20 +197,7 @@ class BaseHMM(EMEstimator):
         return partial(family_check, self._family()), infer_nothing
 
     def _row_minimums(self) -> dict:
-        """``{hyperparameter: what needs that many rows}``: the data-driven start needs at
-        least as many rows as each value."""
         return {"n_components": "states"}
-
-    def _check_enough_rows(self, n_rows: int, whose: str) -> None:
-        """A clear error when ``n_rows`` training rows cannot initialise the model."""
-        for name, what in self._row_minimums().items():
-            needed = int(getattr(self, name))
-            if n_rows < needed:
-                raise ValueError(
-                    f"{whose} {n_rows} row(s) (n_samples={n_rows}) but {name}={needed}; a "
-                    f"{type(self).__name__} needs at least as many observations as {what}: "
-                    f"give more rows or lower {name}"
-                )
 
     def _checked_known_states(self, known_states, n_rows):
         """known_states as int64 of shape (n_rows,) (-1 where unknown), or None."""
