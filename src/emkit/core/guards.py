@@ -25,22 +25,11 @@ def non_finite_fields(params, prefix: str = "") -> list[str]:
     array or a number; other leaves (strings, None, labels) are not numbers and are
     skipped.
     """
-    if dataclasses.is_dataclass(params) and not isinstance(params, type):
-        found = []
-        for f in dataclasses.fields(params):
-            name = f"{prefix}.{f.name}" if prefix else f.name
-            found += non_finite_fields(getattr(params, f.name), name)
-        return found
-    if isinstance(params, (tuple, list)):
-        found = []
-        for i, item in enumerate(params):
-            found += non_finite_fields(item, f"{prefix}[{i}]")
-        return found
-    if isinstance(params, (np.ndarray, Number, np.generic)) and not isinstance(params, bool):
-        values = np.asarray(params)
-        if values.dtype.kind in "fc" and not np.all(np.isfinite(values)):
-            return [prefix or "parameters"]
-    return []
+    return [
+        name or "parameters"
+        for name, values in _numeric_leaves(params, prefix)
+        if values.dtype.kind in "fc" and not np.all(np.isfinite(values))
+    ]
 
 
 def check_finite_params(params, iteration: int, what: str = "M-step"):
@@ -78,23 +67,29 @@ def parameter_vector(model, params) -> np.ndarray | None:
     try:
         if hasattr(model, "pack"):
             return np.asarray(model.pack(params), dtype=np.float64).ravel()
-        leaves = _numeric_leaves(params)
+        leaves = [
+            values.astype(np.float64).ravel()
+            for _, values in _numeric_leaves(params)
+            if values.dtype.kind in "fiu"
+        ]
         return np.concatenate(leaves) if leaves else None
     except (ValueError, TypeError, ArithmeticError):
         return None
 
 
-def _numeric_leaves(params) -> list[np.ndarray]:
+def _numeric_leaves(params, prefix: str = ""):
+    """Yield ``(dotted name, array)`` for every numeric leaf of ``params`` (arrays and
+    numbers, not bools), depth first in field order: a frozen-dataclass container's
+    fields as ``prefix.field``, a tuple's or list's items as ``prefix[i]``."""
     if dataclasses.is_dataclass(params) and not isinstance(params, type):
-        fields = dataclasses.fields(params)
-        return [a for f in fields for a in _numeric_leaves(getattr(params, f.name))]
-    if isinstance(params, (tuple, list)):
-        return [a for item in params for a in _numeric_leaves(item)]
-    if isinstance(params, (np.ndarray, Number, np.generic)) and not isinstance(params, bool):
-        values = np.asarray(params)
-        if values.dtype.kind in "fiu":
-            return [values.astype(np.float64).ravel()]
-    return []
+        for f in dataclasses.fields(params):
+            name = f"{prefix}.{f.name}" if prefix else f.name
+            yield from _numeric_leaves(getattr(params, f.name), name)
+    elif isinstance(params, (tuple, list)):
+        for i, item in enumerate(params):
+            yield from _numeric_leaves(item, f"{prefix}[{i}]")
+    elif isinstance(params, (np.ndarray, Number, np.generic)) and not isinstance(params, bool):
+        yield prefix, np.asarray(params)
 
 
 def is_fixed_point(old: np.ndarray | None, new: np.ndarray | None, eps: float) -> bool:

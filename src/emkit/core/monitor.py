@@ -78,11 +78,9 @@ class ConvergenceMonitor:
         Iteration budget.
     decrease_rtol : float
         Relative size of a decrease still attributed to floating-point rounding.
-    dtype : numpy dtype
-        The compute dtype, whose rounding sets the fixed-point test of the objective.
     """
 
-    def __init__(self, tol: float, max_iter: int, decrease_rtol: float = 1e-9, dtype=np.float64):
+    def __init__(self, tol: float, max_iter: int, decrease_rtol: float = 1e-9):
         self.tol = tol
         self.max_iter = max_iter
         self.decrease_rtol = decrease_rtol
