@@ -88,6 +88,11 @@ def _precision_cholesky(cov, component, count):
     return inverse.T
 
 
+def _symmetric(S):
+    """(S + Sᵀ) / 2 over the last two axes: exactly symmetric, since float addition commutes."""
+    return 0.5 * (S + np.swapaxes(S, -1, -2))
+
+
 def _moments_about(offsets, counts, first, second, outer):
     """Moments about a centre c re-expressed about c + offsets[k], exactly, per component.
 
@@ -264,7 +269,10 @@ class _Full(_PerComponent):
 
     @staticmethod
     def divide(S, counts):
-        return S / counts[:, None, None]
+        # exactly symmetric: a scatter summed as weighted.T @ centred, recentred, or
+        # blended across partial_fit batches is symmetric only up to rounding, which
+        # next to a tiny variance (a constant batch) is far from negligible
+        return _symmetric(S) / counts[:, None, None]
 
     @staticmethod
     def add_to_diagonal(cov, value):
@@ -340,7 +348,7 @@ class _Tied(_Full):
 
     @staticmethod
     def divide(S, counts):
-        return S / counts
+        return _symmetric(S) / counts  # exactly symmetric, as for "full"
 
     @staticmethod
     def add_to_diagonal(cov, value):
