@@ -386,8 +386,10 @@ class EngineEstimator(BaseEstimator):
             tol=self.tol,
             n_init=self._n_restarts(),
             random_state=self.random_state,
+            # a warm start's first iteration is not compared with lower_bound_: that bound
+            # was computed on the previous fit's data, which need not be these (a false
+            # decrease warning, or a stop after one iteration when they happen to agree)
             start_params=self.params_ if warm else None,
-            previous_lower_bound=self.__dict__.get("lower_bound_", -np.inf) if warm else -np.inf,
             verbose=self.verbose,
             callback=callback,
             n_jobs=self._n_threads(),
