@@ -126,28 +126,25 @@ def _hmm_attributes(estimator) -> tuple[str, ...]:
     return ("startprob_", "transmat_", *(emission.attributes if emission else ()))
 
 
-def _check_alphabet(estimator, inputs: Inputs) -> None:
-    """A CLIError before the fit when a categorical HMM's alphabet (``--n-symbols``, else
-    the largest symbol of the data + 1) is too large (see
-    :func:`emkit.estimators._checks.check_alphabet`): the fit would refuse it only after
-    the data's checks, and the message names the option or the file."""
-    given = estimator.n_symbols
-    largest = float(np.max(inputs.X))
-    n_symbols = int(given) if given is not None else int(largest) + 1
-    source = (
-        f"--n-symbols {given}"
-        if given is not None
-        else f"the largest symbol in {inputs.table.source} being {largest:.0f}"
-    )
+def _check_n_symbols(estimator, inputs: Inputs) -> None:
+    """A CLIError naming ``--n-symbols`` when the alphabet it gives a categorical HMM is
+    too large (see :func:`emkit.estimators._checks.check_alphabet`), where the fit's
+    message would name the parameter ``n_symbols``. An alphabet inferred from the data
+    is checked by the fit, whose message names X, so the file (:func:`about_data`)."""
+    if estimator.n_symbols is None:
+        return
+    given = int(estimator.n_symbols)
     try:
-        check_alphabet(estimator, n_symbols, source, n_features=inputs.X.shape[1])
+        check_alphabet(estimator, given, f"--n-symbols {given}", n_features=inputs.X.shape[1])
     except ValueError as exc:
         raise CLIError(f"--emission categorical: {exc}") from None
 
 
 def _fit_hmm(estimator, inputs: Inputs, args):
-    if type(estimator).__name__ == EMISSIONS["categorical"].class_name:
-        _check_alphabet(estimator, inputs)
+    from emkit.estimators import CategoricalHMM
+
+    if isinstance(estimator, CategoricalHMM):
+        _check_n_symbols(estimator, inputs)
     return estimator.fit(inputs.X, inputs.lengths)
 
 
