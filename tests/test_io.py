@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 import zipfile
@@ -13,7 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 import emkit
 from conftest import make_blobs
 from emkit import GaussianMixture, KMeans, load, save
-from emkit.io import FORMAT_VERSION, ModelFileError, read_metadata
+from emkit._text import byte_size, one_line
+from emkit.io import FORMAT_VERSION, ModelFileError, NpyHeaderError, read_metadata, read_npy_header
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +145,47 @@ def test_random_state_instance_cannot_be_saved(tmp_path, X):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="model file not found"):
         load(tmp_path / "absent.npz")
+
+
+@pytest.mark.parametrize(
+    ("make", "fragments"),
+    [
+        (lambda p: p.mkdir(), ["is a folder, not a model file", "emkit.save"]),
+        (lambda p: p.write_bytes(b""), ["is not an emkit model file (empty)", "emkit.save"]),
+        (lambda p: p.write_text("1,2\n"), ["(not an .npz archive)", "emkit.save"]),
+    ],
+    ids=["folder", "empty", "text"],
+)
+def test_what_is_plainly_not_a_model_file_is_named(tmp_path, make, fragments):
+    path = tmp_path / "m.npz"
+    make(path)
+    with pytest.raises(ModelFileError) as error:
+        load(path)
+    assert str(path) in str(error.value) and all(f in str(error.value) for f in fragments)
+
+
+def test_npy_header_reader_checks_objects_and_size(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones((4, 2)))
+    data = (tmp_path / "a.npy").read_bytes()
+    with open(tmp_path / "a.npy", "rb") as stream:
+        assert read_npy_header(stream, len(data))[:2] == ((4, 2), np.dtype(float))
+    for size, exact, reason in [(len(data) - 8, False, "size"), (len(data) + 8, True, "size")]:
+        with pytest.raises(NpyHeaderError, match="bytes of data where its header") as error:
+            read_npy_header(io.BytesIO(data), size, exact=exact)
+        assert error.value.reason == reason
+    np.save(tmp_path / "o.npy", np.array([None]), allow_pickle=True)
+    with pytest.raises(NpyHeaderError, match="Python objects") as error:
+        read_npy_header(io.BytesIO((tmp_path / "o.npy").read_bytes()), 999)
+    assert error.value.reason == "objects"
+    with pytest.raises(NpyHeaderError, match="header is missing or damaged"):
+        read_npy_header(io.BytesIO(b"1,2\n3,4\n"), 8)
+
+
+def test_message_text_helpers():
+    assert byte_size(1536) == "1.5 KiB" and byte_size(2**50 * 3) == "3.0 PiB"
+    assert byte_size(100) == "100 bytes"
+    assert one_line("a\n  b\tc") == "a b c" and one_line("") == ""
+    assert one_line(KeyError()) == "KeyError"
 
 
 def test_a_foreign_npz_is_refused(tmp_path):

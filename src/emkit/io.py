@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emkit._text import one_line
+
 FORMAT = "emkit-model"
 FORMAT_VERSION = 1
 _META_KEY = "__emkit_metadata__"
@@ -198,13 +200,19 @@ def load(path):
     docstring). Raises FileNotFoundError for a missing file, and ModelFileError,
     naming the file and the entry, for a file that is not a valid emkit model file.
     """
+    return _load(path)[0]
+
+
+def _load(path) -> tuple:
+    """``(estimator, metadata)`` of the model file ``path`` (see :func:`load` and
+    :func:`read_metadata`), from one opening of the file."""
     with _Archive(path) as archive:
         metadata = archive.metadata()
         cls = _estimator_class(metadata["class"], path)
         entries = archive.entries()
         _check_entry_names(cls, entries, metadata, path)
         arrays = {key: archive.array(key) for key in entries}
-    return _build(cls, metadata, arrays, path)
+    return _build(cls, metadata, arrays, path), metadata
 
 
 def _estimator_class(name: str, path):
@@ -267,18 +275,46 @@ def _check_entry_names(cls, entries: dict, metadata: dict, path) -> None:
                 )
 
 
+#: the first bytes of every ``.npz`` (a zip archive)
+ZIP_MAGIC = b"PK\x03\x04"
+_WRITTEN_BY = "give a file written by emkit.save (or 'emkit fit -o')"
+
+
+def _check_model_file(path: Path) -> None:
+    """Refuse what is plainly not a model file (missing, a folder, unreadable, empty,
+    not a zip archive) before it is opened as an archive: FileNotFoundError for a
+    missing file, else ModelFileError."""
+    if not path.exists():
+        raise FileNotFoundError(f"model file not found: {path}")
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a model file; {_WRITTEN_BY}")
+    if not path.is_file():
+        raise ModelFileError(f"{path} is not a regular file, so not a model file; {_WRITTEN_BY}")
+    try:
+        with path.open("rb") as stream:
+            start = stream.read(len(ZIP_MAGIC))
+    except OSError as exc:
+        raise ModelFileError(
+            f"cannot read model file {path}: {exc.strerror or type(exc).__name__}"
+        ) from None
+    if start != ZIP_MAGIC:
+        what = "empty" if not start else "not an .npz archive"
+        raise ModelFileError(f"{path} is not an emkit model file ({what}); {_WRITTEN_BY}")
+
+
 class _Archive:
     """An open model file: its metadata, the headers of its entries, their arrays;
     every failure to read is a ModelFileError that names the file."""
 
     def __init__(self, path):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"model file not found: {self.path}")
+        _check_model_file(self.path)
         try:
             self.zip = zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise ModelFileError(f"{self.path} is not an emkit model file ({exc})") from None
+            raise ModelFileError(
+                f"{self.path} is not an emkit model file ({one_line(exc)}); {_WRITTEN_BY}"
+            ) from None
         self._headers: dict | None = None
 
     def __enter__(self):
@@ -311,29 +347,23 @@ class _Archive:
         key = info.filename[:-4]
         try:
             with self.zip.open(info) as stream:
-                version = np.lib.format.read_magic(stream)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
-                elif version == (2, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
-                else:
-                    raise ValueError(f".npy format version {version} is not one emkit writes")
-                offset = stream.tell()
-        except Exception as exc:
+                shape, dtype, _ = read_npy_header(stream, info.file_size, exact=True)
+        except NpyHeaderError as exc:
+            remedy = (
+                "a model file holds plain arrays only and is never unpickled"
+                if exc.reason == "objects"
+                else "the file is truncated or corrupt"
+            )
+            raise ModelFileError(f"{self.path}: {key!r} {exc}; {remedy}") from None
+        except Exception as exc:  # zipfile and zlib raise their own
             raise ModelFileError(
-                f"{self.path}: cannot read the header of {key!r} ({_one_line(exc)}); "
+                f"{self.path}: cannot read the header of {key!r} ({one_line(exc)}); "
                 "the file is truncated or corrupt"
             ) from None
-        if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        if dtype.fields is not None or dtype.subdtype is not None:
             raise ModelFileError(
-                f"{self.path}: {key!r} holds Python objects or records (dtype {dtype}); a "
-                "model file holds plain arrays only and is never unpickled"
-            )
-        if offset + math.prod(shape) * dtype.itemsize != info.file_size:
-            raise ModelFileError(
-                f"{self.path}: {key!r} has {info.file_size - offset} bytes of data where "
-                f"its header (shape {shape}, {dtype}) needs "
-                f"{math.prod(shape) * dtype.itemsize}; the file is truncated or corrupt"
+                f"{self.path}: {key!r} holds records (dtype {dtype}); a model file holds "
+                "plain arrays only"
             )
         return dtype, shape
 
@@ -347,7 +377,7 @@ class _Archive:
             raise ModelFileError(f"{self.path}: {key!r} is too large to read") from None
         except Exception as exc:  # zipfile, zlib and numpy each raise their own
             raise ModelFileError(
-                f"{self.path}: cannot read {key!r} ({_one_line(exc)}); the file is "
+                f"{self.path}: cannot read {key!r} ({one_line(exc)}); the file is "
                 "truncated or corrupt"
             ) from None
 
@@ -395,8 +425,50 @@ def _json_type(value) -> str:
     return "null" if value is None else names.get(type(value), "object")
 
 
-def _one_line(exc) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+# -- .npy headers ---------------------------------------------------------------------
+class NpyHeaderError(ValueError):
+    """What is wrong with a ``.npy`` header, without the file's name (the caller adds it,
+    and its remedy): ``reason`` is ``"empty"`` (0 bytes), ``"header"`` (missing or
+    damaged), ``"objects"`` (an object array, which only unpickling reads) or ``"size"``
+    (the data are too short, or with ``exact`` not as long as the header says)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def read_npy_header(stream, size: int, *, exact: bool = False) -> tuple[tuple, np.dtype, int]:
+    """``(shape, dtype, data_offset)`` from the header of the ``.npy`` data in the binary
+    ``stream`` (at its start; ``size`` bytes long), read without its data, so that an
+    object array is refused before NumPy is asked about pickles and a truncated file is
+    named as such. Raises :class:`NpyHeaderError`."""
+    if size == 0:
+        raise NpyHeaderError("is empty (0 bytes)", "empty")
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"format version {version}, not one emkit reads")
+        offset = stream.tell()
+    except (ValueError, SyntaxError, EOFError, TypeError) as exc:
+        raise NpyHeaderError(
+            f"is not a .npy file: its header is missing or damaged ({one_line(exc)})", "header"
+        ) from None
+    if dtype.hasobject:
+        raise NpyHeaderError(
+            f"holds Python objects (dtype {dtype}), which only unpickling reads", "objects"
+        )
+    needed = offset + math.prod(shape) * dtype.itemsize
+    if size < needed or (exact and size != needed):
+        raise NpyHeaderError(
+            f"has {size - offset} bytes of data where its header (shape {tuple(shape)}, "
+            f"{dtype}) needs {needed - offset}",
+            "size",
+        )
+    return tuple(shape), dtype, offset
 
 
 # -- rebuilding -------------------------------------------------------------------------
@@ -426,7 +498,7 @@ def _build(cls, metadata: dict, arrays: dict, path):
     try:
         estimator._check_fitted()
     except ValueError as exc:
-        raise ModelFileError(f"{path}: incomplete model ({_one_line(exc)})") from None
+        raise ModelFileError(f"{path}: incomplete model ({one_line(exc)})") from None
     for name in fitted.keys() - set(scalars) - parameters.keys():
         _set_checked(estimator, name, fitted[name], checks[name][1], path)
     _check_initial_values(estimator, path)
@@ -451,7 +523,7 @@ def _with_hyperparameters(cls, hyper: dict, path):
     try:
         estimator._validate_params()
     except ValueError as exc:
-        raise ModelFileError(f"{path}: invalid hyperparameter ({_one_line(exc)})") from None
+        raise ModelFileError(f"{path}: invalid hyperparameter ({one_line(exc)})") from None
     for name in _dimension_names(estimator):
         value = getattr(estimator, name)
         if isinstance(value, bool) or not isinstance(value, Integral):
@@ -479,7 +551,7 @@ def _set_parameter(estimator, parameter, value, path) -> None:
     try:
         setattr(estimator, parameter.name, value)
     except ValueError as exc:
-        raise ModelFileError(f"{path}: {entry}: {_one_line(exc)}") from None
+        raise ModelFileError(f"{path}: {entry}: {one_line(exc)}") from None
     # an assignment also takes shorter forms (a float for c·I, a diagonal); a file
     # holds the attribute as save writes it
     shape = getattr(estimator, parameter.name).shape
@@ -491,7 +563,7 @@ def _set_checked(estimator, name: str, value, check, path) -> None:
     try:
         setattr(estimator, name, check(value, name, estimator))
     except ValueError as exc:
-        raise ModelFileError(f"{path}: fitted {name}: {_one_line(exc)}") from None
+        raise ModelFileError(f"{path}: fitted {name}: {one_line(exc)}") from None
 
 
 def _check_initial_values(estimator, path) -> None:
@@ -499,7 +571,7 @@ def _check_initial_values(estimator, path) -> None:
     try:
         estimator._initial_values()
     except ValueError as exc:
-        raise ModelFileError(f"{path}: invalid hyperparameter ({_one_line(exc)})") from None
+        raise ModelFileError(f"{path}: invalid hyperparameter ({one_line(exc)})") from None
 
 
 def _checked_trace(columns: dict, path) -> dict:

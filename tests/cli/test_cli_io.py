@@ -22,3 +22,20 @@ def test_save_keeps_user_metadata_that_load_ignores(tmp_path):
     with pytest.raises(ValueError, match="must be a dict"):
         save(model, tmp_path / "bad.npz", metadata=["a"])
     assert not (tmp_path / "bad.npz").exists()
+
+
+def test_the_command_line_opens_a_model_file_once(tmp_path, monkeypatch):
+    from emkit.cli.inputs import load_model
+
+    X = emkit.datasets.load_old_faithful().data
+    path = save(emkit.GaussianMixture(2, random_state=0).fit(X), tmp_path / "m.npz")
+    opened = []
+    original = emkit.io._Archive.__init__
+
+    def counting(self, file):
+        opened.append(file)
+        original(self, file)
+
+    monkeypatch.setattr(emkit.io._Archive, "__init__", counting)
+    model = load_model(str(path))
+    assert opened == [str(path)] and model.metadata["class"] == "GaussianMixture"

@@ -42,8 +42,9 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from emkit._text import one_line
 from emkit.cli import apply, demo, fit, info
-from emkit.cli.common import PROG, CLIError, one_line
+from emkit.cli.common import PROG, CLIError
 from emkit.cli.data import DataError
 from emkit.cli.kind import ModelKind
 from emkit.cli.models import MODEL_KINDS
@@ -184,4 +185,4 @@ def _out_of_memory(exc: MemoryError) -> str:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror and exc.filename:
         return f"{exc.filename}: {exc.strerror}"
-    return one_line(exc) or type(exc).__name__
+    return one_line(exc)

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
 
 import numpy as np
 
 __all__ = [
     "PROG",
     "CLIError",
-    "byte_size",
     "comma_list",
     "flag",
     "given",
@@ -22,7 +20,6 @@ __all__ = [
     "n_jobs",
     "nonnegative_float",
     "nonnegative_int",
-    "one_line",
     "physical_memory",
     "positive_float",
     "positive_int",
@@ -36,10 +33,6 @@ PROG = "emkit"
 
 class CLIError(Exception):
     """A problem to report as one line on standard error (exit status 1)."""
-
-
-def one_line(text: Any) -> str:
-    return " ".join(str(text).split())
 
 
 # -- argument types -----------------------------------------------------------------------
@@ -114,15 +107,6 @@ def require(args, model: str, option: str) -> None:
 def verbosity(args) -> int:
     """The estimators' ``verbose``: 1 (a progress bar on standard error) unless --quiet."""
     return 0 if getattr(args, "quiet", False) else 1
-
-
-def byte_size(n_bytes: float) -> str:
-    """``1610612736`` -> ``"1.5 GiB"``: a size for messages."""
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n_bytes < 1024 or unit == "TiB":
-            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
-        n_bytes /= 1024
-    raise AssertionError  # pragma: no cover
 
 
 def physical_memory() -> int | None:

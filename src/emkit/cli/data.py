@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emkit._text import one_line
+from emkit.io import ZIP_MAGIC, NpyHeaderError, read_npy_header
+
 __all__ = [
     "DataError",
     "Selector",
@@ -28,7 +31,6 @@ __all__ = [
 ]
 
 _NPY_MAGIC = b"\x93NUMPY"
-_ZIP_MAGIC = b"PK\x03\x04"  # .npz files are zip archives
 _DELIMITERS = (",", "\t", ";")
 #: cells read as a missing value (NaN) where missing values are allowed
 _MISSING_CELLS = frozenset({"", "na", "n/a", "nan", "null"})
@@ -112,7 +114,7 @@ def read_table(
     if file.is_dir():
         raise DataError(f"{path} is a directory, not a {what}")
     magic = _read_bytes(file, path, what, len(_NPY_MAGIC))
-    if magic.startswith(_ZIP_MAGIC):
+    if magic.startswith(ZIP_MAGIC):
         raise DataError(
             f"{path} is an .npz archive (numpy.savez, or an emkit model file); give a single "
             ".npy array or a CSV file"
@@ -153,61 +155,36 @@ def _selected(select: Selector | None, header, n_columns: int, source: str) -> l
 _CHECK_ROWS = 65_536
 
 
-def _npy_header(file: Path, source: str) -> tuple[tuple[int, ...], np.dtype]:
-    """The shape and dtype in the header of a .npy file, read without its data, so that a
-    file of Python objects is refused before NumPy is asked about pickles, and a
-    truncated file is named as such."""
-    from numpy.lib import format as npy_format
+#: what to do about each kind of bad .npy header (see emkit.io.NpyHeaderError)
+_NPY_REMEDIES = {
+    "empty": "give a .npy array written by numpy.save, or a CSV file",
+    "header": "give an array written by numpy.save, or a CSV file",
+    "objects": "emkit reads only numeric arrays: save the data as a float array "
+    "(numpy.save of X.astype(float))",
+    "size": "the file is truncated; write it again",
+}
 
-    size = file.stat().st_size
-    if size == 0:
-        raise DataError(f"{source} is empty (0 bytes); give a .npy array written by numpy.save")
+
+def _check_npy_header(file: Path, source: str) -> None:
+    """A DataError for a .npy file whose header is damaged, declares Python objects or
+    more data than the file has, before NumPy reads (or memory-maps) it."""
     try:
         with file.open("rb") as handle:
-            version = npy_format.read_magic(handle)
-            read = (
-                npy_format.read_array_header_1_0
-                if version == (1, 0)
-                else npy_format.read_array_header_2_0
-            )
-            shape, _, dtype = read(handle)
-            offset = handle.tell()
-    except (ValueError, SyntaxError, EOFError, TypeError):
-        raise DataError(
-            f"{source} is not a .npy file (its header is missing or damaged); give an array "
-            "written by numpy.save, or a CSV file"
-        ) from None
-    if dtype.hasobject:
-        raise DataError(
-            f"{source} holds Python objects (dtype {dtype}), and emkit reads only numeric "
-            "arrays; save the data as a float array (numpy.save of X.astype(float))"
-        )
-    expected = offset + int(np.prod(shape)) * dtype.itemsize
-    if size < expected:
-        raise DataError(
-            f"{source} is truncated: its header says shape {tuple(shape)} of {dtype} "
-            f"({expected} bytes) but the file has {size} bytes; write it again"
-        )
-    return tuple(shape), dtype
+            read_npy_header(handle, file.stat().st_size)
+    except NpyHeaderError as exc:
+        raise DataError(f"{source} {exc}; {_NPY_REMEDIES[exc.reason]}") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {source}: {exc.strerror or type(exc).__name__}") from None
 
 
 def _read_npy(file: Path, source: str, missing: bool, select: Selector | None = None) -> Table:
-    _npy_header(file, source)
+    _check_npy_header(file, source)
     try:
         # memory-mapped: a float64 table larger than memory stays on disk, and the
         # estimators stream it chunk by chunk
         array = np.load(file, mmap_mode="r", allow_pickle=False)
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Python objects" in str(exc):
-            raise DataError(
-                f"{source} holds Python objects, and emkit reads only numeric arrays; save "
-                "the data as a float array (numpy.save of X.astype(float))"
-            ) from None
-        raise DataError(f"{source} is not a readable .npy file ({_one_line(exc)})") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{source} is not a readable .npy file ({_one_line(exc)})") from None
-    if not isinstance(array, np.ndarray):
-        raise DataError(f"{source} is an .npz archive; give a single .npy array or a CSV file")
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{source} is not a readable .npy file ({one_line(exc)})") from None
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise DataError(f"{source} has dtype {array.dtype}; expected a numeric array")
     if np.iscomplexobj(array):
@@ -270,7 +247,7 @@ def _split_csv(line: str, delimiter: str) -> list[str]:
                 f"a cell is longer than {csv.field_size_limit()} characters, far too long "
                 "for a number; is this the right file?"
             ) from None
-        raise _UnsplittableLine(f"cannot be split into cells ({_one_line(exc)})") from None
+        raise _UnsplittableLine(f"cannot be split into cells ({one_line(exc)})") from None
 
 
 def _is_number(cell: str) -> bool:
@@ -399,10 +376,6 @@ def _describe(value: float) -> str:
 
 def _shorten(cell: str, limit: int = 40) -> str:
     return cell if len(cell) <= limit else cell[: limit - 3] + "..."
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 # -- sequence lengths and control inputs ----------------------------------------------

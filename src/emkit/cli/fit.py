@@ -5,19 +5,26 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from emkit._text import one_line
 from emkit.cli.columns import add_columns
 from emkit.cli.common import (
     CLIError,
     flag,
     given,
-    one_line,
     reject,
     require,
     verbosity,
 )
 from emkit.cli.kind import ENGINE_OPTIONS, Inputs, ModelKind, Option, default_help
 from emkit.cli.models import MODEL_KINDS
-from emkit.cli.outputs import Output, add_force, atomic_output, input_files, plan_output
+from emkit.cli.outputs import (
+    Output,
+    add_force,
+    atomic_output,
+    input_files,
+    plan_output,
+    write_failures,
+)
 from emkit.cli.report import Entry, add_json, print_report
 from emkit.io import model_path
 
@@ -179,14 +186,8 @@ def run(args) -> int:
     estimator.verbose = 0  # a display preference of this run, not a property of the model
     written = None
     if model_file is not None:
-        try:  # emkit.save itself writes atomically: a failed save keeps the old file
+        with write_failures(model_file):  # emkit.save itself writes atomically
             written = str(save(estimator, model_file.path, metadata=user_metadata(inputs)))
-        except OSError as exc:
-            kept = "it is unchanged" if model_file.path.exists() else "nothing was written"
-            raise CLIError(
-                f"cannot write model file {model_file.path}: "
-                f"{exc.strerror or type(exc).__name__}; {kept}"
-            ) from None
     if figure is not None:
         with atomic_output(figure) as path:
             kind.plot(estimator, inputs, path)

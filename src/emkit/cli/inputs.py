@@ -7,10 +7,10 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
+from emkit._text import one_line
 from emkit.cli.columns import COLUMNS_KEY, by_names, by_option
-from emkit.cli.common import CLIError, flag, one_line
+from emkit.cli.common import CLIError, flag
 from emkit.cli.data import DataError, read_controls, read_lengths, read_table
 from emkit.cli.kind import Inputs, ModelKind
 from emkit.cli.models import kind_of, name_of
@@ -50,35 +50,13 @@ class SavedModel:
         return type(self.estimator).__name__
 
 
-def _check_model_file(path: str) -> None:
-    """A CLIError for what is plainly not a model file (missing, a folder, empty, not a
-    zip archive), before :func:`emkit.io.load` reads it."""
-    file = Path(path)
-    if not file.exists():
-        raise CLIError(f"model file not found: {path}")
-    if file.is_dir():
-        raise CLIError(
-            f"{path} is a folder, not a model file; give a file written by 'emkit fit -o'"
-        )
-    try:
-        with file.open("rb") as handle:
-            start = handle.read(4)
-    except OSError as exc:
-        raise CLIError(f"cannot read model file {path}: {exc.strerror or exc}") from None
-    if start != b"PK\x03\x04":  # every .npz is a zip archive
-        what = "empty" if not start else "not an .npz archive"
-        raise CLIError(
-            f"{path} is not an emkit model file ({what}); give a file written by 'emkit fit -o'"
-        )
-
-
 def load_model(path: str) -> SavedModel:
-    from emkit.io import ModelFileError, load, read_metadata
+    """The model file ``path``, read once: what is plainly not a model file (missing, a
+    folder, not an .npz) is refused by :mod:`emkit.io` with a message naming it."""
+    from emkit.io import ModelFileError, _load
 
-    _check_model_file(path)
     try:
-        estimator = load(path)
-        metadata = read_metadata(path)
+        estimator, metadata = _load(path)
     except (FileNotFoundError, ModelFileError):
         raise
     except Exception as exc:  # any failure to rebuild means the file is unusable

@@ -27,7 +27,15 @@ from pathlib import Path
 from emkit.cli.common import CLIError
 from emkit.io import replacing
 
-__all__ = ["INPUT_OPTIONS", "Output", "add_force", "atomic_output", "input_files", "plan_output"]
+__all__ = [
+    "INPUT_OPTIONS",
+    "Output",
+    "add_force",
+    "atomic_output",
+    "input_files",
+    "plan_output",
+    "write_failures",
+]
 
 #: the options and positionals of the commands that name files they read, and what
 #: the messages call them
@@ -119,10 +127,18 @@ def atomic_output(output: Output) -> Iterator[Path]:
     """``with atomic_output(output) as path:`` write the file at ``path``; on success it
     replaces ``output``'s file, on any failure it is removed and the old file is kept.
     A failed write (OSError) becomes one CLIError line naming the file."""
+    with write_failures(output), replacing(output.path) as temporary:
+        yield temporary
+
+
+@contextlib.contextmanager
+def write_failures(output: Output) -> Iterator[None]:
+    """``with write_failures(output):`` run an atomic writer of ``output`` (one that
+    leaves the old file as it was when it fails); its OSError becomes one CLIError line
+    naming the file and saying that it is unchanged, or that nothing was written."""
     existed = output.target.exists()
     try:
-        with replacing(output.path) as temporary:
-            yield temporary
+        yield
     except OSError as exc:
         kept = f"{output.path} is unchanged" if existed else "nothing was written"
         reason = exc.strerror or type(exc).__name__

@@ -14,6 +14,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from emkit._text import byte_size
 from emkit.estimators._data import infer_nothing
 from emkit.estimators._parameters import (
     Parameter,
@@ -283,15 +284,6 @@ def row_totals_check(n_trials, check_rows, rows, *context) -> None:
 MAX_ALPHABET_BYTES = 2**28
 
 
-def _format_bytes(n_bytes: float) -> str:
-    # the same form as the CLI's sizes (emkit.cli.common.byte_size): "1.5 GiB"
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n_bytes < 1024 or unit == "PiB":
-            return f"{n_bytes:.0f} {unit}" if unit == "bytes" else f"{n_bytes:.1f} {unit}"
-        n_bytes /= 1024
-    raise AssertionError  # unreachable
-
-
 def check_alphabet(estimator, n_symbols: int, source: str, n_features: int | None = None) -> int:
     """``n_symbols``, or a clear error before anything is allocated when its tables of
     emission probabilities would exceed :data:`MAX_ALPHABET_BYTES`.
@@ -307,8 +299,8 @@ def check_alphabet(estimator, n_symbols: int, source: str, n_features: int | Non
             f"the alphabet is too large: with {source}, one table of emission "
             f"probabilities ({estimator.n_components} components x {n_features} "
             f"feature(s) x {n_symbols} symbols) would need "
-            f"{_format_bytes(n_bytes)} (a fit holds several), over the limit of "
-            f"{_format_bytes(MAX_ALPHABET_BYTES)}; recode the symbols to 0 .. n - 1 "
+            f"{byte_size(n_bytes)} (a fit holds several), over the limit of "
+            f"{byte_size(MAX_ALPHABET_BYTES)}; recode the symbols to 0 .. n - 1 "
             "for the n distinct ones, e.g. with np.unique(X, return_inverse=True)"
         )
     return n_symbols

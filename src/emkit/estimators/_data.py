@@ -25,6 +25,7 @@ from sklearn.utils.validation import validate_data
 from emkit.distributed.dask import is_dask_collection
 from emkit.estimators._base import TrainingData, check_2d, check_sample_weight, numeric_array
 from emkit.families._counts import EntryError
+from emkit.io import NpyHeaderError, read_npy_header
 from emkit.models import MixtureChunk
 
 DEFAULT_CHUNK_ROWS = 65_536
@@ -291,32 +292,27 @@ def _open_npy(path):
     path = Path(path)
     if path.suffix != ".npy" or not path.is_file():
         raise ValueError(f"X as a path must name an existing .npy file, got {str(path)!r}")
+    remedy = "save the data as numbers, e.g. np.save(path, np.asarray(X, dtype=float))"
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
+        with path.open("rb") as stream:
+            read_npy_header(stream, path.stat().st_size)
+    except NpyHeaderError as error:
         # an object array: loading it would unpickle (run) whatever it holds
         what = (
             "holds an object array (pickled Python objects), which emkit never loads"
-            if "pickle" in str(error) or _npy_holds_objects(path)
-            else "is not a readable .npy file"
+            if error.reason == "objects"
+            else f"is not a readable .npy file (it {error})"
         )
+        raise ValueError(f"X: {str(path)!r} {what}; {remedy}") from None
+    except OSError as error:
         raise ValueError(
-            f"X: {str(path)!r} {what}; save the data as numbers, e.g. "
-            "np.save(path, np.asarray(X, dtype=float))"
+            f"X: cannot read {str(path)!r} ({error.strerror or type(error).__name__}); "
+            "check that the file is readable"
         ) from None
-
-
-def _npy_holds_objects(path) -> bool:
-    """Whether the header of a .npy file declares Python objects (False if unreadable)."""
-    from numpy.lib import format as npy
-
     try:
-        with open(path, "rb") as file:
-            version = npy.read_magic(file)
-            read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-            return bool(read(file)[2].hasobject)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError):
-        return False
+        raise ValueError(f"X: {str(path)!r} is not a readable .npy file; {remedy}") from None
 
 
 def _sample_rows(n_rows: int, limit: int | None = None) -> np.ndarray:
