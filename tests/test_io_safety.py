@@ -5,6 +5,7 @@ are checked as files are."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import subprocess
@@ -253,12 +254,11 @@ def test_a_save_that_fails_part_way_leaves_the_previous_file(models, files, tmp_
         import numpy as np
         import emkit
         model = emkit.load({str(target)!r})
-        rng = np.random.default_rng(0)
-        model.set_params(means_init=rng.normal(size=(300_000, 2)))  # a large file
+        padding = np.random.default_rng(0).bytes(300_000).hex()  # a large file
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
         try:
-            emkit.save(model, {str(target)!r})
+            emkit.save(model, {str(target)!r}, metadata={{"padding": padding}})
         except OSError as exc:
             print("failed:", exc.errno)
             sys.exit(0)
@@ -362,3 +362,26 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        ("GaussianMixture-full", {"n_components": 3}),
+        ("GaussianMixture-full", {"covariance_type": "spherical"}),
+        ("GaussianHMM-diag", {"n_components": 3}),
+        ("KMeans", {"n_clusters": 3}),
+    ],
+)
+def test_a_save_that_could_not_load_back_is_refused_and_keeps_the_old_file(
+    models, tmp_path, name, change
+):
+    # measured before: save wrote the file (over a good one) and load then refused it
+    model = models[name][0]
+    path = emkit.save(model, tmp_path / "m.npz")
+    before = path.read_bytes()
+    changed = copy.deepcopy(model).set_params(**change)
+    with pytest.raises(ValueError, match=r"would not load back.*nothing was written"):
+        emkit.save(changed, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]

@@ -103,9 +103,27 @@ def save(estimator, path, *, metadata: dict | None = None) -> Path:
         raise ValueError(f"metadata must be JSON-safe ({exc})") from None
     path = model_path(path)
     header, arrays = _contents(estimator, metadata)
+    _check_loadable(estimator, header, arrays, path)
     with replacing(path) as temporary:
         np.savez_compressed(temporary, **{_META_KEY: np.array(json.dumps(header))}, **arrays)
     return path
+
+
+def _check_loadable(estimator, header: dict, arrays: dict, path: Path) -> None:
+    """Raise a ValueError, before anything is written, when ``load`` would refuse the
+    file that ``header`` and ``arrays`` make: an estimator whose hyperparameters were
+    changed after the fit (``set_params(n_components=3)`` on a 2-component fit) still
+    predicts with its fitted parameters, but a file of it could never be read back,
+    and saving it over a good file would lose that one."""
+    try:
+        _build(type(estimator), json.loads(json.dumps(header)), arrays, path)
+    except ModelFileError as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise ValueError(
+            f"cannot save {type(estimator).__name__} to {path}: the file would not load "
+            f"back ({reason}). A hyperparameter that sets a parameter's shape was probably "
+            "changed after fit: refit, or restore it with set_params; nothing was written"
+        ) from None
 
 
 def _contents(estimator, metadata) -> tuple[dict, dict]:
