@@ -178,7 +178,8 @@ def _out_of_memory(exc: MemoryError) -> str:
     size = f" (an array of {match.group(1)} could not be allocated)" if match else ""
     return (
         f"out of memory{size}; ask for less at once: a smaller --chunk-size, fewer "
-        "components, samples (-n) or symbols"
+        "components (--n-components, --n-mix), states (--state-dim), samples (-n) or "
+        "symbols"
     )
 
 
