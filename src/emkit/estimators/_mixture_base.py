@@ -18,7 +18,7 @@ from emkit.estimators._base import (
 from emkit.estimators._data import infer_nothing, no_check, prepare_mixture_data, validated_rows
 from emkit.estimators._parameters import Parameter, probabilities
 from emkit.models import Mixture, MixtureChunk, MixtureParams
-from emkit.models.mixture import log_normalize
+from emkit.models.mixture import IMPOSSIBLE_ROW_HINT, check_possible_rows, log_normalize
 
 INIT_METHODS = {"kmeans", "k-means++", "random", "random_from_data"}
 
@@ -147,6 +147,7 @@ class MixtureEstimator(DensityMixin, EMEstimator):
             init=self.init_params,
             weight_prior=self.weight_prior,
             dtype=np.dtype(self._compute_dtype()),
+            impossible_hint=self._impossible_row_hint,
         )
 
     def _initial_params(self) -> MixtureParams | None:
@@ -163,7 +164,12 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         model = self.__dict__.get("model_")
         # the fitted model (its family keeps the data's prior) unless set_params changed K
         if model is None or model.n_components != self.n_components:
-            model = Mixture(self._family(), self.n_components, assignment=self.assignment)
+            model = Mixture(
+                self._family(),
+                self.n_components,
+                assignment=self.assignment,
+                impossible_hint=self._impossible_row_hint,
+            )
         return model, compose(MixtureParams, values, "components", model.family.make_params)
 
     def _compute_dtype(self):
@@ -206,29 +212,24 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         return float(self.score_samples(X).mean())
 
     #: what makes a row impossible under every component, and the remedy (a family's
-    #: estimators may say more); see :meth:`_possible_log_joint`
-    _impossible_row_hint = (
-        "the fitted parameters give it density zero (or a density that underflows "
-        "float64) in every component; check the row, or scale the data"
-    )
+    #: estimators may say more): the error of fit's E-step and of prediction
+    #: (:func:`emkit.models.mixture.check_possible_rows`)
+    _impossible_row_hint = IMPOSSIBLE_ROW_HINT
 
     def _possible_log_joint(self, X):
         """log π_k + log p(x_i | θ_k) of the validated X, shape (n_samples, n_components).
 
-        Raises a ValueError naming the first row that has probability zero under every
-        component (its posterior would be 0/0, NaN), or a non-finite log-density.
+        Raises an ImpossibleRowError (a ValueError) naming the first row that has
+        probability zero under every component (its posterior would be 0/0, NaN), as
+        fit does, or a ValueError for a non-finite log-density.
         """
         log_joint = self.model_.log_joint(self.params_, X)
         with np.errstate(invalid="ignore"):  # a NaN row is named below
             top = log_joint.max(axis=1)
+        check_possible_rows(top, hint=self._impossible_row_hint)
         bad = ~np.isfinite(top)
         if bad.any():
             row = int(np.argmax(bad))
-            if np.isneginf(top[row]):
-                raise ValueError(
-                    f"row {row} of X has probability zero under every component "
-                    f"(score_samples gives -inf there): {self._impossible_row_hint}"
-                )
             raise ValueError(
                 f"row {row} of X has a log-density of {top[row]} under the fitted parameters: "
                 "they or the row are not usable in float64; check the row and the parameters"

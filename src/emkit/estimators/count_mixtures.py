@@ -119,11 +119,13 @@ class _CountMixture(MixtureEstimator):
         return partial(family_check, self._family()), infer_nothing
 
     # A count model gives a row probability zero under every component when it holds a
-    # count of an outcome that no training row showed: MixtureEstimator names the row.
+    # count of an outcome that no training row showed, or that the initial values give
+    # probability zero: fit and prediction name the row.
     _impossible_row_hint = (
-        "it holds a count, symbol or binary value that the fitted parameters make "
-        "impossible, because no training row showed it; fit with emissionprob_prior > 0 "
-        "(or rate_prior_strength > 0) to keep every outcome possible"
+        "it holds a count, symbol or binary value that the parameters make impossible "
+        "(no training row showed it, or the *_init values give it probability zero); fit "
+        "with emissionprob_prior > 0 (or rate_prior_strength > 0) to keep every outcome "
+        "possible, and give *_init values without zeros"
     )
 
 

@@ -27,7 +27,15 @@ from emkit.families._init import initial_responsibilities
 from emkit.families.base import COUNT_FLOOR, Family, floor_scale
 from emkit.models._chunks import concat_row_weights, concat_rows
 
-__all__ = ["EmptyComponentWarning", "Mixture", "MixtureChunk", "MixtureParams", "MixtureStats"]
+__all__ = [
+    "EmptyComponentWarning",
+    "ImpossibleRowError",
+    "Mixture",
+    "MixtureChunk",
+    "MixtureParams",
+    "MixtureStats",
+    "check_possible_rows",
+]
 
 # Rows per block in the E-step: temporaries of (block, K) and (block, D) stay in cache.
 DEFAULT_BLOCK_ROWS = 4096
@@ -35,6 +43,46 @@ DEFAULT_BLOCK_ROWS = 4096
 
 class EmptyComponentWarning(RuntimeWarning):
     """A mixture component received (almost) no posterior mass."""
+
+
+class ImpossibleRowError(ValueError):
+    """A row has probability zero under every component of the parameters."""
+
+
+#: why a row can be impossible under every component, and the remedy, when the family
+#: says nothing more specific (an estimator passes its own as ``impossible_hint``)
+IMPOSSIBLE_ROW_HINT = (
+    "the parameters give it density zero (or a density that underflows float64) in "
+    "every component; check the row, or scale the data"
+)
+
+
+def check_possible_rows(log_norm, *, first_row=0, row_weights=None, hint=IMPOSSIBLE_ROW_HINT):
+    """Raise ImpossibleRowError naming the first row with log p(x_i) = -inf.
+
+    Its posterior would be 0/0 (NaN), and one such row makes the log-likelihood -inf.
+    NaN and +inf are left to the callers' own checks.
+
+    Parameters
+    ----------
+    log_norm : ndarray of shape (n,)
+        log p(x_i), or the row maxima of the log joint (-inf exactly where it is).
+    first_row : int
+        Index of the first row in the data the user gave.
+    row_weights : ndarray of shape (n,), optional
+        A row of weight 0 counts for nothing, so it may be impossible.
+    hint : str
+        What makes such a row impossible and what to do.
+    """
+    impossible = np.isneginf(log_norm)
+    if row_weights is not None:
+        impossible &= row_weights > 0
+    if impossible.any():
+        row = first_row + int(np.argmax(impossible))
+        raise ImpossibleRowError(
+            f"row {row} of X has probability zero under every component "
+            f"(score_samples gives -inf there): {hint}"
+        )
 
 
 @dataclass(frozen=True)
@@ -60,10 +108,13 @@ class MixtureStats(Statistics):
 
 @dataclass(frozen=True)
 class MixtureChunk:
-    """One chunk of data: X of shape (n, D) and optional sample weights (n,)."""
+    """One chunk of data: X of shape (n, D), optional sample weights (n,) and the index
+    of its first row in the user's data."""
 
     X: np.ndarray
     sample_weight: np.ndarray | None = field(default=None)
+    #: index of the chunk's first row in the data the user gave (for error messages)
+    first_row: int = 0
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -100,6 +151,9 @@ class Mixture:
     dtype : None, numpy.float64 or numpy.float32
         Precision of the E-step's arithmetic; None follows the data. Statistics are
         always accumulated in float64.
+    impossible_hint : str
+        The cause and remedy that the E-step's ImpossibleRowError gives for a row of
+        probability zero under every component (see :func:`check_possible_rows`).
     """
 
     def __init__(
@@ -114,6 +168,7 @@ class Mixture:
         weight_prior: float = 0.0,
         block_rows: int = DEFAULT_BLOCK_ROWS,
         dtype=None,
+        impossible_hint: str = IMPOSSIBLE_ROW_HINT,
     ):
         if assignment not in ("soft", "hard"):
             raise ValueError(f"assignment must be 'soft' or 'hard', got {assignment!r}")
@@ -139,6 +194,7 @@ class Mixture:
         self.weight_prior = float(weight_prior)
         self.block_rows = int(block_rows)
         self.dtype = dtype
+        self.impossible_hint = impossible_hint
 
     # -- initialisation -----------------------------------------------------------
     def init_params(self, chunks: Sequence[MixtureChunk], rng) -> MixtureParams:
@@ -198,7 +254,11 @@ class Mixture:
     def e_step(self, params: MixtureParams, chunk: MixtureChunk):
         """(MixtureStats of ``chunk`` under ``params``, its summed log-likelihood), block
         by block of ``block_rows`` rows; the classification log-likelihood under
-        ``assignment="hard"``."""
+        ``assignment="hard"``.
+
+        Raises ImpossibleRowError naming the first row (of positive weight) that has
+        probability zero under every component: its responsibilities would be NaN.
+        """
         X, weight = chunk.X, chunk.sample_weight
         stats, loglik = None, 0.0
         for start in range(0, max(X.shape[0], 1), self.block_rows):
@@ -208,10 +268,18 @@ class Mixture:
             # work that the family's log_prob and statistics share, done once per block
             block = self.family.prepare(params.components, block)
             log_norm, resp = self.posterior(params, block)
-            if weight is not None:
-                w = weight[start : start + self.block_rows]
-                resp *= w[:, None]
+            w = None if weight is None else weight[start : start + self.block_rows]
+            check_possible_rows(
+                log_norm,
+                first_row=chunk.first_row + start,
+                row_weights=w,
+                hint=self.impossible_hint,
+            )
+            if w is not None:
                 # a zero-weight sample counts for nothing, even where its density is 0
+                # (where its responsibilities are 0/0)
+                resp[np.isneginf(log_norm)] = 0.0
+                resp *= w[:, None]
                 loglik += float(w @ np.where(w > 0, log_norm, 0.0))
             else:
                 loglik += float(log_norm.sum())
