@@ -10,7 +10,16 @@ import pytest
 
 from _lgssm_testing import DensePosterior, chunk_of, random_params, simulate
 from emkit.core import allclose, fit_em
-from emkit.models.lgssm import LGSSM, PARAM_NAMES, LGSSMParams, data_driven_params
+from emkit.models.lgssm import (
+    LGSSM,
+    PARAM_NAMES,
+    LGSSMParams,
+    ObservedMoments,
+    covariance_scales,
+    data_driven_params,
+    data_driven_start,
+    start_state_scale,
+)
 
 ALL = frozenset(PARAM_NAMES)
 
@@ -162,6 +171,30 @@ def test_data_driven_start_respects_given_values_and_is_positive_definite():
     # more states than features, one step per sequence: still a valid start
     start = data_driven_params([chunk_of(X[:, :1], U, [1] * 80)], 3)
     assert np.linalg.eigvalsh(start.transition_covariance).min() > 0
+
+
+def test_the_start_reports_the_state_scale_of_its_own_projection():
+    # the reg_covar floor's state scale comes with the start (no second pass over the
+    # data): it must be the spread of the data projected on the start's C and D
+    rng = np.random.RandomState(7)
+    params = random_params(rng, 2, 4, 1)
+    X, U = simulate(params, [60, 40], rng, missing=0.2)
+    chunks = [chunk_of(X[:60], U[:60]), chunk_of(X[60:], U[60:])]
+    moments = ObservedMoments.of(chunks)
+    start, scale = data_driven_start(chunks, 2, rng=np.random.RandomState(0), moments=moments)
+    alone = data_driven_params(chunks, 2, rng=np.random.RandomState(0))
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(getattr(start, name), getattr(alone, name), err_msg=name)
+    filled = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
+    C, D = start.observation_matrix, start.control_observation_matrix
+    states = (filled - U @ D.T) @ np.linalg.pinv(C).T
+    assert scale == pytest.approx(np.mean(states.var(axis=0)), rel=1e-12)
+    # given C and D: the same scale without the rest of the start
+    given = LGSSMParams(observation_matrix=C, control_observation_matrix=D)
+    assert start_state_scale(chunks, 2, given, moments=moments) == scale
+    scales = covariance_scales(moments, scale, 2)
+    np.testing.assert_array_equal(scales["observation_covariance"], np.nanvar(X, axis=0))
+    np.testing.assert_array_equal(scales["transition_covariance"], [scale, scale])
 
 
 def test_restart_perturbation_changes_only_free_learned_values():

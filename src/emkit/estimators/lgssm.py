@@ -22,9 +22,11 @@ from emkit.models.lgssm import (
     PARAM_NAMES,
     LGSSMChunk,
     LGSSMParams,
+    ObservedMoments,
     covariance_scales,
-    data_driven_params,
-    positive_scale,
+    data_driven_start,
+    resolved_variance,
+    start_state_scale,
 )
 
 #: learned when ``learn=None`` (plus the control matrices when controls are given)
@@ -46,6 +48,14 @@ RESTART_PERTURBATION = 0.3
 _SMALLEST_MAGNITUDE = 1e-150
 #: largest |mean| / standard deviation of a feature that EM's raw moments can fit
 _LARGEST_OFFSET = 1e5
+
+
+@dataclasses.dataclass(frozen=True)
+class _SequenceData(TrainingData):
+    """TrainingData with ``moments``, the :class:`ObservedMoments` of ``init_chunks``:
+    computed once, for the offset check, the data-driven start and the reg_covar scales."""
+
+    moments: ObservedMoments | None = None
 
 
 def _from_float(shape):
@@ -319,9 +329,16 @@ class LinearGaussianSSM(EMEstimator):
         _check_magnitudes(_largest(data.summaries), data.n_rows, "X")
         U = self._checked_controls(U, data.n_rows, fitting=True)
         chunks, init_chunks = data.chunks(_lgssm_chunk, rows=(U,), n_jobs=self._n_threads())
-        _check_offsets(init_chunks)  # out of core: the leading sequences' spread
-        return TrainingData(
-            chunks, init_chunks, data.n_rows, data.n_rows, data.sample, n_sequences=data.n_sequences
+        moments = ObservedMoments.of(init_chunks)  # out of core, the leading sequences'
+        _check_offsets(moments)
+        return _SequenceData(
+            chunks,
+            init_chunks,
+            data.n_rows,
+            data.n_rows,
+            data.sample,
+            n_sequences=data.n_sequences,
+            moments=moments,
         )
 
     def partial_fit(self, X, lengths=None, U=None):
@@ -369,11 +386,14 @@ class LinearGaussianSSM(EMEstimator):
         # the first batch is checked as fit's data: it initialises the model; later
         # batches must match the model (features and controls)
         chunk = self._chunk(X, lengths, U, fitting=first, reset=first)
-        _check_offsets([chunk])
+        moments = ObservedMoments.of([chunk])
+        _check_offsets(moments)
         n = len(chunk)
-        return TrainingData([chunk], [chunk], float(n), n, chunk.X, None, chunk.n_sequences, True)
+        return _SequenceData(
+            [chunk], [chunk], float(n), n, chunk.X, None, chunk.n_sequences, True, moments
+        )
 
-    def _build_model(self, data: TrainingData) -> LGSSM:
+    def _build_model(self, data: _SequenceData) -> LGSSM:
         """The model for data whose data-driven start comes from ``data.init_chunks``: a
         fixed parameter without ``*_init`` takes the data-driven value. Sets ``learned_``."""
         init_chunks, first_batch = data.init_chunks, data.batch
@@ -391,20 +411,23 @@ class LinearGaussianSSM(EMEstimator):
             )
         initial = self._initial_params(m)
         missing = [n for n in PARAM_NAMES if n not in learn and getattr(initial, n) is None]
-        defaults = None
-        if missing or self.reg_covar > 0:
-            defaults = data_driven_params(
+        rng = check_random_state(self.random_state)
+        if missing:
+            defaults, state_scale = data_driven_start(
                 init_chunks,
                 k,
                 initial,
                 self.transition_covariance_type,
                 self.observation_covariance_type,
-                check_random_state(self.random_state),
+                rng,
+                data.moments,
             )
             initial = dataclasses.replace(initial, **{n: getattr(defaults, n) for n in missing})
+        elif self.reg_covar > 0:  # only the start's C and D, for the states' scale
+            state_scale = start_state_scale(init_chunks, k, initial, rng, data.moments)
         # the floor is relative to the data's scale (and to the states' scale that the
         # start's C gives them), so that the same reg_covar suits data of any units
-        scales = covariance_scales(init_chunks, defaults) if self.reg_covar > 0 else None
+        scales = covariance_scales(data.moments, state_scale, k) if self.reg_covar > 0 else None
         self.learned_ = tuple(name for name in PARAM_NAMES if name in learn)
         return LGSSM(
             k,
@@ -687,7 +710,7 @@ def _check_magnitudes(largest, n_rows: int, name: str, what: str = "feature"):
         )
 
 
-def _check_offsets(chunks):
+def _check_offsets(moments: ObservedMoments):
     """Raise a ValueError for training data whose offset the M-step cannot resolve.
 
     The model has no offset term and EM sums raw moments: a residual covariance is
@@ -697,15 +720,12 @@ def _check_offsets(chunks):
     M-step's rounding makes the log-likelihood fall (by 1e5 per step at 1e8). A
     feature that is constant up to rounding is not refused: ``reg_covar`` floors it.
 
-    chunks : list of LGSSMChunk, the training data (or the start's leading sequences).
+    moments : the ObservedMoments of the training data (or of the start's leading
+    sequences).
     """
-    X = np.concatenate([chunk.X for chunk in chunks])
-    with np.errstate(all="ignore"):
-        mean = np.nanmean(X, axis=0)
-        variance = np.nanvar(X, axis=0)
-        mean_square = np.nanmean(X**2, axis=0)
-    spread = positive_scale(variance, mean_square) == variance  # not constant
-    ratio = np.where(spread & (variance > 0), mean_square / np.where(spread, variance, 1.0), 0.0)
+    mean, variance, mean_square = moments.mean, moments.variance, moments.mean_square
+    spread = resolved_variance(variance, mean_square)  # not constant
+    ratio = np.where(spread, mean_square / np.where(spread, variance, 1.0), 0.0)
     far = np.flatnonzero(ratio > _LARGEST_OFFSET**2)
     if far.size:
         j = int(far[0])

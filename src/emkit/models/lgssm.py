@@ -54,6 +54,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg
@@ -83,10 +84,14 @@ __all__ = [
     "LGSSMChunk",
     "LGSSMParams",
     "LGSSMStats",
+    "ObservedMoments",
     "covariance_scales",
     "data_driven_params",
+    "data_driven_start",
     "floored_covariance",
     "positive_scale",
+    "resolved_variance",
+    "start_state_scale",
 ]
 
 #: parameter names, in the order of :class:`LGSSMParams`
@@ -732,43 +737,66 @@ def floored_covariance(cov, floor, kind):
     return _symmetric(floored * np.outer(scale, scale))
 
 
-def covariance_scales(chunks, params: LGSSMParams) -> dict:
+@dataclass(frozen=True, eq=False)
+class ObservedMoments:
+    """Each feature's moments over its observed values (NaN skipped), computed once per
+    fit: the offset check, the data-driven start and the ``reg_covar`` scales use them.
+
+    mean, variance, mean_square : ndarray of shape (p,)
+    """
+
+    mean: np.ndarray
+    variance: np.ndarray
+    mean_square: np.ndarray
+
+    @classmethod
+    def of(cls, chunks: Sequence[LGSSMChunk]) -> ObservedMoments:
+        X = np.concatenate([c.X for c in chunks])
+        with np.errstate(all="ignore"):  # an overflowing square is the caller's to refuse
+            return cls(np.nanmean(X, axis=0), np.nanvar(X, axis=0), np.nanmean(X**2, axis=0))
+
+
+def covariance_scales(moments: ObservedMoments, state_scale: float, state_dim: int) -> dict:
     """Scales of :class:`LGSSM`'s ``reg_covar`` floor, from data and starting values.
 
-    observation_covariance: each feature's variance (observed values); transition and
-    initial-state covariance: the mean variance of the states projected from the data
-    on the starting ``C`` and ``D`` (the states' scale is the one C gives them). A
-    scale of 0 (a constant feature) falls back to the feature's mean square, then 1.
+    observation_covariance: each feature's variance (observed values, ``moments``);
+    transition and initial-state covariance: ``state_scale``, the mean variance of the
+    states projected from the data on the starting ``C`` and ``D`` (the states' scale
+    is the one C gives them; see :func:`data_driven_start`, :func:`start_state_scale`).
+    A scale of 0 (a constant feature) falls back to the feature's mean square, then 1.
 
     Returns
     -------
     dict name -> ndarray of shape (p,) or (k,)
     """
-    X = np.concatenate([c.X for c in chunks])
-    U = np.concatenate([c.U for c in chunks])
     with np.errstate(all="ignore"):
-        variance = positive_scale(np.nanvar(X, axis=0), np.nanmean(X**2, axis=0))
-    filled = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
-    C, D = params.observation_matrix, params.control_observation_matrix
-    states = (filled - U @ D.T) @ np.linalg.pinv(C).T
-    state_var, k = _state_scale(states), C.shape[1]
+        variance = positive_scale(moments.variance, moments.mean_square)
     return {
         "observation_covariance": variance,
-        "transition_covariance": np.full(k, state_var),
-        "initial_state_covariance": np.full(k, state_var),
+        "transition_covariance": np.full(state_dim, state_scale),
+        "initial_state_covariance": np.full(state_dim, state_scale),
     }
 
 
+def resolved_variance(variance, mean_square):
+    """Where a variance is more than rounding noise: finite, positive and above
+    :data:`ROUNDING_VARIANCE` of the mean square (float64 keeps it).
+
+    variance, mean_square : ndarray of shape (d,) (or floats); returns bools of that shape.
+    """
+    variance, mean_square = np.asarray(variance, float), np.asarray(mean_square, float)
+    return np.isfinite(variance) & (variance > 0) & (variance > ROUNDING_VARIANCE * mean_square)
+
+
 def positive_scale(variance, mean_square):
-    """The variance where it is more than rounding noise (:data:`ROUNDING_VARIANCE` of
-    the mean square), else the mean square, else 1: a positive, finite scale.
+    """The variance where it is more than rounding noise (:func:`resolved_variance`),
+    else the mean square, else 1: a positive, finite scale.
 
     variance, mean_square : ndarray of shape (d,) (or floats); returns the same shape.
     """
     variance, mean_square = np.asarray(variance, float), np.asarray(mean_square, float)
     fallback = np.where(np.isfinite(mean_square) & (mean_square > 0), mean_square, 1.0)
-    meaningful = np.isfinite(variance) & (variance > ROUNDING_VARIANCE * mean_square)
-    return np.where(meaningful & (variance > 0), variance, fallback)
+    return np.where(resolved_variance(variance, mean_square), variance, fallback)
 
 
 def _state_scale(states) -> float:
@@ -840,32 +868,29 @@ def data_driven_params(
     -------
     LGSSMParams with every field set.
     """
-    given = LGSSMParams() if given is None else given
-    rng = np.random.RandomState(0) if rng is None else rng
-    X = np.concatenate([c.X for c in chunks])
-    U = np.concatenate([c.U for c in chunks])
-    starts = np.concatenate([c.offsets[:-1] + start for c, start in _chunk_starts(chunks)])
-    T, p = X.shape
-    k, m = state_dim, U.shape[1]
-    filled = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
-    variance = filled.var(axis=0)
-    scale = float(np.mean(variance)) or float(np.mean(filled**2)) or 1.0
+    return data_driven_start(
+        chunks, state_dim, given, transition_covariance_type, observation_covariance_type, rng
+    )[0]
 
-    D = given.control_observation_matrix
-    if D is None:
-        D = np.linalg.lstsq(U, filled, rcond=None)[0].T if m else np.zeros((p, 0))
-    Y = filled - U @ D.T
-    C = given.observation_matrix
-    if C is None:
-        values, vectors = np.linalg.eigh(Y.T @ Y / T)
-        values, vectors = values[::-1], vectors[:, ::-1]
-        r = min(k, p)
-        noise = float(values[r:].mean()) if k < p else 0.0
-        C = np.zeros((p, k))
-        C[:, :r] = vectors[:, :r] * np.sqrt(np.maximum(values[:r] - noise, 1e-6 * scale))
-        if k > p:
-            C[:, p:] = 0.1 * np.sqrt(scale) * rng.standard_normal((p, k - p))
-    states = Y @ np.linalg.pinv(C).T
+
+def data_driven_start(
+    chunks: Sequence[LGSSMChunk],
+    state_dim: int,
+    given: LGSSMParams | None = None,
+    transition_covariance_type: str = "full",
+    observation_covariance_type: str = "full",
+    rng=None,
+    moments: ObservedMoments | None = None,
+) -> tuple[LGSSMParams, float]:
+    """:func:`data_driven_params`, and the projected states' scale (the
+    ``state_scale`` of :func:`covariance_scales`), from one pass over the data.
+
+    ``moments``: the chunks' :class:`ObservedMoments`, when the caller has them.
+    """
+    given = LGSSMParams() if given is None else given
+    filled, U, variance, scale, D, C, states = _projection(chunks, state_dim, given, rng, moments)
+    starts = np.concatenate([c.offsets[:-1] + start for c, start in _chunk_starts(chunks)])
+    T, k, m = filled.shape[0], state_dim, U.shape[1]
 
     # point-estimate statistics of the projected states (zero posterior covariance)
     is_start = np.zeros(T, dtype=bool)
@@ -929,9 +954,64 @@ def data_driven_params(
     if P0 is None:
         P0 = np.atleast_2d(np.cov(states.T, bias=True)) if T > 1 else np.eye(k)
         P0 = floored_covariance(P0, floor, "full")
-    return dataclasses.replace(
+    start = dataclasses.replace(
         params, observation_covariance=R, transition_covariance=Q, initial_state_covariance=P0
     )
+    return start, state_var
+
+
+def start_state_scale(
+    chunks: Sequence[LGSSMChunk],
+    state_dim: int,
+    given: LGSSMParams,
+    rng=None,
+    moments: ObservedMoments | None = None,
+) -> float:
+    """The ``state_scale`` of :func:`data_driven_start` without the rest of the start
+    (its steps 1-3 only): for a model whose every parameter is given or learned from a
+    given start, which needs only the scale of ``reg_covar``'s floor."""
+    return _state_scale(_projection(chunks, state_dim, given, rng, moments).states)
+
+
+class _Projection(NamedTuple):
+    filled: np.ndarray  # (T, p): X with each missing value replaced by its feature's mean
+    U: np.ndarray  # (T, m)
+    variance: np.ndarray  # (p,), of ``filled``
+    scale: float  # their mean, else the mean square of ``filled``, else 1
+    D: np.ndarray  # (p, m)
+    C: np.ndarray  # (p, k)
+    states: np.ndarray  # (T, k), (filled - U D') projected on the columns of C
+
+
+def _projection(chunks, state_dim, given: LGSSMParams, rng, moments) -> _Projection:
+    """Steps 1-3 of :func:`data_driven_params`: D, C and the projected states (the
+    given D and C where ``given`` has them)."""
+    rng = np.random.RandomState(0) if rng is None else rng
+    X = np.concatenate([c.X for c in chunks])
+    U = np.concatenate([c.U for c in chunks])
+    T, p = X.shape
+    k, m = state_dim, U.shape[1]
+    mean = np.nanmean(X, axis=0) if moments is None else moments.mean
+    filled = np.where(np.isnan(X), mean, X)
+    variance = filled.var(axis=0)
+    scale = float(np.mean(variance)) or float(np.mean(filled**2)) or 1.0
+
+    D = given.control_observation_matrix
+    if D is None:
+        D = np.linalg.lstsq(U, filled, rcond=None)[0].T if m else np.zeros((p, 0))
+    Y = filled - U @ D.T
+    C = given.observation_matrix
+    if C is None:
+        values, vectors = np.linalg.eigh(Y.T @ Y / T)
+        values, vectors = values[::-1], vectors[:, ::-1]
+        r = min(k, p)
+        noise = float(values[r:].mean()) if k < p else 0.0
+        C = np.zeros((p, k))
+        C[:, :r] = vectors[:, :r] * np.sqrt(np.maximum(values[:r] - noise, 1e-6 * scale))
+        if k > p:
+            C[:, p:] = 0.1 * np.sqrt(scale) * rng.standard_normal((p, k - p))
+    states = Y @ np.linalg.pinv(C).T
+    return _Projection(filled, U, variance, scale, D, C, states)
 
 
 def _chunk_starts(chunks):
