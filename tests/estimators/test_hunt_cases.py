@@ -125,3 +125,31 @@ def test_impossible_row_is_named_in_the_users_numbering_across_chunks():
     )
     with pytest.raises(emkit.models.mixture.ImpossibleRowError, match="row 10 of X"):
         model.fit(X)
+
+
+# -- 3. row totals checked at prediction as in fit ------------------------------------------
+@pytest.fixture(scope="module")
+def five_trials():
+    return np.random.default_rng(0).multinomial(5, [0.2, 0.3, 0.5], size=50)
+
+
+MIXTURE_METHODS = ("score_samples", "score", "predict", "predict_proba", "bic")
+HMM_METHODS = ("score", "score_samples", "predict", "predict_proba", "decode")
+
+
+@pytest.mark.parametrize(
+    "estimator, methods",
+    [(emkit.MultinomialMixture, MIXTURE_METHODS), (emkit.MultinomialHMM, HMM_METHODS)],
+)
+def test_prediction_refuses_rows_whose_total_is_not_n_trials(five_trials, estimator, methods):
+    from emkit.families._counts import RowTotalError
+
+    model = estimator(2, n_trials=5, random_state=0).fit(five_trials)
+    for method in methods:
+        with pytest.raises(RowTotalError, match=r"row 1 of X sums to 7\.0, but n_trials=5"):
+            getattr(model, method)([[1, 1, 3], [7, 0, 0]])
+
+
+def test_prediction_without_n_trials_takes_any_total(five_trials):
+    model = emkit.MultinomialMixture(2, random_state=0).fit(five_trials)
+    assert np.isfinite(model.score_samples([[7, 0, 0]])).all()

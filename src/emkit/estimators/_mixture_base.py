@@ -199,8 +199,13 @@ class MixtureEstimator(DensityMixin, EMEstimator):
 
     # -- prediction -----------------------------------------------------------------
     def _validated(self, X):
+        """Rows to predict or score, checked as training rows are (e.g. against a given
+        n_trials) and converted for the model."""
         self._check_fitted()
-        return self._check_data(validated_rows(self, X, dtype=self._data_dtype, reset=False))
+        X = validated_rows(self, X, dtype=self._data_dtype, reset=False)
+        check_rows, _ = self._data_checks(fitting=False)
+        check_rows(X)
+        return self._check_data(X)
 
     def score_samples(self, X):
         """Log-density log p(x) of every sample, shape (n_samples,)."""

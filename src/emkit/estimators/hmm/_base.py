@@ -229,8 +229,12 @@ class BaseHMM(EMEstimator):
 
     # -- inference ----------------------------------------------------------------
     def _validated_chunk(self, X, lengths, known_states=None) -> HMMChunk:
+        """Sequences to predict or score as one chunk, their rows checked as training
+        rows are (e.g. against a given n_trials)."""
         self._check_fitted()
         X = validated_rows(self, X, reset=False)
+        check_rows, _ = self._data_checks(fitting=False)
+        check_rows(X, None)
         return self._chunk(self.model_.family, X, lengths, known_states=known_states)
 
     def score(self, X, lengths=None):
