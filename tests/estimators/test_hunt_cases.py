@@ -153,3 +153,18 @@ def test_prediction_refuses_rows_whose_total_is_not_n_trials(five_trials, estima
 def test_prediction_without_n_trials_takes_any_total(five_trials):
     model = emkit.MultinomialMixture(2, random_state=0).fit(five_trials)
     assert np.isfinite(model.score_samples([[7, 0, 0]])).all()
+
+
+# -- 4. a sample too large for memory is refused before NumPy allocates ---------------------
+@pytest.mark.parametrize(
+    "estimator", [emkit.GaussianMixture, emkit.GaussianHMM, emkit.PoissonMixture]
+)
+def test_sample_larger_than_memory_is_refused_with_its_size(estimator):
+    X = np.abs(np.random.default_rng(0).normal(size=(60, 2))).round()
+    model = estimator(2, random_state=0, max_iter=5).fit(X)
+    with pytest.raises(
+        MemoryError, match=r"n_samples=1000000000000: .* need about 43\.7 TiB"
+    ) as info:
+        model.sample(10**12)
+    assert isinstance(info.value, ValueError)  # a clear error, named argument
+    assert model.sample(3)[0].shape == (3, 2)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 from numbers import Integral, Real
 from typing import Any
 
@@ -38,6 +39,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from emkit._text import byte_size
 from emkit.core import fit_em, trace_as_arrays
 from emkit.core.monitor import decrease_rtol_for
 from emkit.core.online import online_em_step
@@ -261,6 +263,38 @@ def check_2d(array: np.ndarray, name: str = "X", min_rows: int = 1) -> None:
         raise ValueError(
             f"{name} has {shape[0]} sample(s) (shape={shape}) while a minimum of "
             f"{min_rows} is required: give more rows"
+        )
+
+
+def physical_memory() -> int | None:
+    """The machine's memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX, or the name is unknown
+        return None
+
+
+class OutputSizeError(ValueError, MemoryError):
+    """An output would not fit in memory: a ValueError naming the argument for emkit's
+    callers, and the MemoryError that NumPy would raise after trying."""
+
+
+def check_output_memory(argument: str, n_rows: int, floats_per_row: float, remedy: str) -> None:
+    """A one-line OutputSizeError, before NumPy tries to allocate, when an output of
+    ``n_rows`` rows of ``floats_per_row`` float64 values each (with its temporaries)
+    would not fit in the machine's memory.
+
+    ``argument`` names what asked for the rows (``"n_samples=10**12"``), ``remedy``
+    says what to do instead.
+    """
+    # the draws and their transform exist at once: twice the output
+    need = 2.0 * 8.0 * float(n_rows) * float(floats_per_row)
+    memory = physical_memory()
+    if memory is not None and need > memory:
+        raise OutputSizeError(
+            f"{argument}: {n_rows} rows of {floats_per_row:g} values need about "
+            f"{byte_size(need)}, more than this machine's memory ({byte_size(memory)}); "
+            f"{remedy}"
         )
 
 
@@ -553,14 +587,25 @@ class EngineEstimator(BaseEstimator):
 
     # -- shared helpers -----------------------------------------------------------------
     def _sampling_rng(self, n_samples, random_state=None):
-        """The generator for ``sample`` (``random_state``, default the estimator's)."""
+        """The generator for ``sample`` (``random_state``, default the estimator's), once
+        ``n_samples`` is known to be a positive count whose samples fit in memory."""
         self._check_fitted()
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(
                 f"Invalid value for 'n_samples': {n_samples!r}. The sampling requires at "
                 "least one sample: n_samples must be a positive integer."
             )
+        check_output_memory(
+            f"n_samples={n_samples}",
+            int(n_samples),
+            self._sample_row_floats(),
+            "draw fewer samples per call (a different random_state for each call)",
+        )
         return check_random_state(self.random_state if random_state is None else random_state)
+
+    def _sample_row_floats(self) -> int:
+        """Values ``sample`` returns per sample: the features and a label."""
+        return int(self.n_features_in_) + 1
 
 
 class EMEstimator(EngineEstimator):
