@@ -168,3 +168,45 @@ def test_sample_larger_than_memory_is_refused_with_its_size(estimator):
         model.sample(10**12)
     assert isinstance(info.value, ValueError)  # a clear error, named argument
     assert model.sample(3)[0].shape == (3, 2)
+
+
+# -- 5. parameters not learned need their *_init; learn as one string ------------------------
+@pytest.fixture(scope="module")
+def points():
+    return np.random.default_rng(0).normal(size=(60, 2))
+
+
+def test_fixed_parameter_without_its_init_names_the_init(points):
+    with pytest.raises(ValueError, match=r"leaves 'means' fixed.*set means_init") as info:
+        emkit.GaussianMixture(2, learn=["weights"]).fit(points)
+    assert "initial" not in str(info.value)
+    with pytest.raises(ValueError, match=r"leaves 'covariances' fixed.*set precisions_init"):
+        emkit.GaussianMixture(2, learn=["weights"], means_init=[[0, 0], [1, 1]]).fit(points)
+    with pytest.raises(ValueError, match=r"leaves 'means' fixed.*set means_init"):
+        emkit.GaussianHMM(2, learn=["startprob", "covariances", "transmat"]).fit(points)
+
+
+def test_fixed_parameters_given_fit(points):
+    means = [[-1.0, 0.0], [1.0, 0.0]]
+    model = emkit.GaussianMixture(
+        2, learn=["weights"], means_init=means, precisions_init=np.array([np.eye(2)] * 2)
+    ).fit(points)
+    np.testing.assert_array_equal(model.means_, means)
+
+
+@pytest.mark.parametrize(
+    "estimator, codes, names",
+    [
+        (emkit.GaussianHMM, "st", "('startprob', 'transmat')"),
+        (emkit.GaussianMixture, "wm", "('weights', 'means')"),
+    ],
+)
+def test_learn_as_letter_codes_is_translated(points, estimator, codes, names):
+    with pytest.raises(ValueError, match=r"hmmlearn's letter codes") as info:
+        estimator(2, learn=codes).fit(points)
+    assert f"learn={names}" in str(info.value)
+
+
+def test_learn_as_one_name_asks_for_a_list(points):
+    with pytest.raises(ValueError, match=r"learn='means' is one string.*learn=\['means'\]"):
+        emkit.GaussianMixture(2, learn="means").fit(points)

@@ -43,7 +43,12 @@ from emkit._text import byte_size
 from emkit.core import fit_em, trace_as_arrays
 from emkit.core.monitor import decrease_rtol_for
 from emkit.core.online import online_em_step
-from emkit.estimators._migration import ATTRIBUTES, peer_attribute_error, unexpected_keywords
+from emkit.estimators._migration import (
+    ATTRIBUTES,
+    learn_string_error,
+    peer_attribute_error,
+    unexpected_keywords,
+)
 from emkit.estimators._parameters import Parameter
 
 
@@ -626,6 +631,39 @@ class EMEstimator(EngineEstimator):
 
     def _is_warm(self) -> bool:
         return bool(self.warm_start) and self.__sklearn_is_fitted__()
+
+    #: parameters that, left out of ``learn`` without a ``*_init``, stay uniform
+    _uniform_when_fixed: tuple[str, ...] = ()
+
+    def _validate_learn(self) -> None:
+        """For estimators whose ``learn`` lists what EM updates, every other parameter
+        staying at its ``*_init`` value: the hyperparameters' validation, with clear
+        errors for ``learn`` as one string (hmmlearn's letter codes) and for a fixed
+        parameter whose ``*_init`` is not given, before any model is built."""
+        if isinstance(self.learn, str):
+            raise learn_string_error(self.learn)
+        super()._validate_params()
+        if self.learn is None:
+            return
+        learned = {str(name) for name in np.ravel(np.asarray(self.learn, dtype=object))}
+        inits: dict = {}  # learn name -> the *_init hyperparameters that give its value
+        for p in self._parameter_attributes():
+            names = inits.setdefault(p.field.rsplit(".", 1)[-1], [])
+            if p.init is not None:
+                names.append(p.init)
+        unknown = learned - set(inits)
+        if unknown:
+            raise ValueError(
+                f"learn has unknown parameter names {sorted(unknown)}; choose from {tuple(inits)}"
+            )
+        for name, names in inits.items():
+            if name in learned or not names or name in self._uniform_when_fixed:
+                continue
+            if all(getattr(self, init) is None for init in names):
+                raise ValueError(
+                    f"learn={sorted(learned)} leaves {name!r} fixed, so its value must be "
+                    f"given: set {' or '.join(names)}, or add {name!r} to learn"
+                )
 
     def _engine_options(self) -> dict:
         return {"verbose_interval": self.verbose_interval, "accelerate": self.accelerate}

@@ -90,3 +90,29 @@ def peer_attribute_error(estimator_name: str, name: str) -> AttributeError | Non
     return AttributeError(
         f"{estimator_name} has no attribute {name!r}: that is {peer}'s name; emkit's is {instead}"
     )
+
+
+#: hmmlearn's one-letter parameter codes (its ``params`` and ``init_params``)
+LETTER_CODES = {
+    "s": "startprob",
+    "t": "transmat",
+    "m": "means",
+    "c": "covariances",
+    "w": "weights",
+    "e": "emissionprob",
+}
+
+
+def learn_string_error(learn: str) -> ValueError:
+    """The ValueError for ``learn`` given as one string: hmmlearn's letter codes (which
+    it translates), or one name that should be in a list."""
+    if learn and set(learn) <= set(LETTER_CODES):
+        names = tuple(dict.fromkeys(LETTER_CODES[c] for c in learn))
+        return ValueError(
+            f"learn={learn!r} looks like hmmlearn's letter codes (its params); emkit's learn "
+            f"lists the parameters EM updates by name: learn={names!r}"
+        )
+    return ValueError(
+        f"learn={learn!r} is one string; give a list of the parameters EM updates, e.g. "
+        f"learn=[{learn!r}]"
+    )

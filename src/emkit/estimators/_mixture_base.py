@@ -105,6 +105,9 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         """Fit, then return the most probable component of every sample, shape (n_samples,)."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
+    def _validate_params(self):
+        self._validate_learn()
+
     # -- hooks of the fit template ---------------------------------------------------
     def _prepare_data(self, X, *, warm, sample_weight=None) -> TrainingData:
         check_rows, infer = self._data_checks(fitting=not warm)

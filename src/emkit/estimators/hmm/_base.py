@@ -310,6 +310,8 @@ class BaseHMM(EMEstimator):
         score = self.score(X, lengths)  # first: it validates X
         return -2 * score + self._n_parameters() * np.log(np.shape(X)[0])
 
+    _uniform_when_fixed = ("startprob", "transmat")
+
     def _validate_params(self):
         # hmmlearn's letter codes mean something else here: say so before the generic error
         codes = self.init_params
@@ -320,7 +322,7 @@ class BaseHMM(EMEstimator):
                 "values go in the *_init arguments (e.g. means_init) and are never "
                 "re-initialised, and learn=(...) names what EM updates"
             )
-        super()._validate_params()
+        self._validate_learn()
 
     @property
     def _emission_attributes(self) -> tuple[str, ...]:
