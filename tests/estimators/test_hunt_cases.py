@@ -114,10 +114,6 @@ def test_fit_and_predict_give_the_same_impossible_row_error():
     assert "row 1 of X" in str(fitting.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="estimators/_data.py's _row_chunks does not yet set MixtureChunk.first_row",
-)
 def test_impossible_row_is_named_in_the_users_numbering_across_chunks():
     X = np.r_[np.zeros((5, 1), int), np.ones((5, 1), int), [[2]]]
     model = emkit.CategoricalMixture(
@@ -210,3 +206,13 @@ def test_learn_as_letter_codes_is_translated(points, estimator, codes, names):
 def test_learn_as_one_name_asks_for_a_list(points):
     with pytest.raises(ValueError, match=r"learn='means' is one string.*learn=\['means'\]"):
         emkit.GaussianMixture(2, learn="means").fit(points)
+
+
+def test_a_forecast_or_sample_too_large_for_memory_is_refused_before_allocating():
+    # measured before: NumPy's bare MemoryError from inside forecast
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    model = emkit.LinearGaussianSSM(1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"steps=1000000000: .*forecast fewer steps"):
+        model.forecast(X[:3], 10**9)
+    with pytest.raises(ValueError, match=r"n_samples=1000000000000: .* 3 values"):
+        model.sample(10**12)  # two observed features and one state per step

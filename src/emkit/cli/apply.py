@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from emkit._text import byte_size
 from emkit.cli.columns import add_columns
-from emkit.cli.common import CLIError, nonnegative_int, physical_memory, positive_int
+from emkit.cli.common import CLIError, nonnegative_int, positive_int
 from emkit.cli.data import write_rows
 from emkit.cli.inputs import about_data, load_model, read_for_model
 from emkit.cli.outputs import add_force, atomic_output, input_files, plan_output
 from emkit.cli.report import add_json, note, print_report
+from emkit.estimators._base import physical_memory
 
 __all__ = [
     "add_predict_arguments",

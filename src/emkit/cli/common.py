@@ -6,7 +6,6 @@ This module is below every other module of :mod:`emkit.cli` but :mod:`emkit.cli.
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 
@@ -20,7 +19,6 @@ __all__ = [
     "n_jobs",
     "nonnegative_float",
     "nonnegative_int",
-    "physical_memory",
     "positive_float",
     "positive_int",
     "reject",
@@ -107,14 +105,6 @@ def require(args, model: str, option: str) -> None:
 def verbosity(args) -> int:
     """The estimators' ``verbose``: 1 (a progress bar on standard error) unless --quiet."""
     return 0 if getattr(args, "quiet", False) else 1
-
-
-def physical_memory() -> int | None:
-    """The machine's memory in bytes, or None where the system does not say."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # not POSIX, or the name is unknown
-        return None
 
 
 def matrix_text(values) -> str:

@@ -282,7 +282,9 @@ def _row_chunks(X, weights, chunk_size):
     """Row views of X (and of the weights), ``chunk_size`` rows each."""
     return [
         MixtureChunk(
-            X[i : i + chunk_size], None if weights is None else weights[i : i + chunk_size]
+            X[i : i + chunk_size],
+            None if weights is None else weights[i : i + chunk_size],
+            first_row=i,
         )
         for i in range(0, X.shape[0], chunk_size)
     ]

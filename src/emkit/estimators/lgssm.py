@@ -9,7 +9,12 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from emkit.estimators._base import EMEstimator, TrainingData, numeric_array
+from emkit.estimators._base import (
+    EMEstimator,
+    TrainingData,
+    check_output_memory,
+    numeric_array,
+)
 from emkit.estimators._data import validated_rows
 from emkit.estimators._migration import STATE_SPACE_KEYWORDS
 from emkit.estimators._parameters import Parameter, any_finite, resolved_sizes
@@ -584,10 +589,17 @@ class LinearGaussianSSM(EMEstimator):
         """
         if not isinstance(steps, Integral) or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        D = int(self.n_features_in_)
+        # the means (steps, D) and covariances (steps, D, D) it returns
+        check_output_memory(f"steps={steps}", int(steps), D * (D + 1), "forecast fewer steps")
         chunk = self._chunk(X, None, U)
         U_future = self._checked_controls(U_future, steps, fitting=False)
         means, covariances = self.model_.forecast(self.params_, chunk, int(steps), U_future)
         return means[0], covariances[0]
+
+    def _sample_row_floats(self) -> int:
+        """Values ``sample`` returns per time step: the observations and the states."""
+        return int(self.n_features_in_) + int(self.state_dim)
 
     def sample(self, n_samples=1, *, U=None, random_state=None):
         """Simulate one sequence from the fitted model.

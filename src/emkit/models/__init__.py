@@ -11,6 +11,7 @@ from emkit.models.hmm import (
 from emkit.models.lgssm import LGSSM, LGSSMChunk, LGSSMParams, LGSSMStats
 from emkit.models.mixture import (
     EmptyComponentWarning,
+    ImpossibleRowError,
     Mixture,
     MixtureChunk,
     MixtureParams,
@@ -25,6 +26,7 @@ __all__ = [
     "HMMChunk",
     "HMMParams",
     "HMMStats",
+    "ImpossibleRowError",
     "ImpossibleSequenceError",
     "LGSSMChunk",
     "LGSSMParams",
