@@ -33,6 +33,8 @@ FORBIDDEN = {
     "_kernels": {"families", "models", "core", "estimators", "cli", "plot"},
     "families": {"models", "core", "estimators", "cli", "plot"},
     "models": {"core", "estimators", "cli", "plot"},
+    # the corpus readers: numpy and scipy only, beside io
+    "corpora.py": {"families", "models", "core", "estimators", "cli", "plot"},
 }
 
 
