@@ -5,49 +5,18 @@ allowance follows the model's compute dtype."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from _toy_models import DampedMean
 
 import emkit
-from emkit.core import LikelihoodDecreaseWarning, Statistics, fit_em
+from emkit.core import LikelihoodDecreaseWarning, fit_em
 from emkit.core.guards import non_finite_fields
 from emkit.core.monitor import ConvergenceMonitor, decrease_rtol_for
 from emkit.core.online import online_em_step
 from emkit.families import GaussianFamily
 from emkit.models import Mixture, MixtureChunk
-
-
-@dataclass(frozen=True, eq=False)
-class SumStats(Statistics):
-    count: float
-    total: float
-    start: float  # the mean that entered the E-step
-
-    reference_fields = ("start",)
-
-
-class DampedMean:
-    """Unit-variance Gaussian with unknown mean; the M-step moves ``step`` of the way
-    to the sample mean (step < 0 moves away from it: a broken M-step)."""
-
-    def __init__(self, step=0.5):
-        self.step = step
-
-    def init_params(self, chunks, rng):
-        return 0.0
-
-    def e_step(self, mean, chunk):
-        x = np.asarray(chunk, dtype=float)
-        loglik = -0.5 * float(np.sum((x - mean) ** 2)) - 0.5 * x.size * np.log(2 * np.pi)
-        return SumStats(float(x.size), float(x.sum()), mean), loglik
-
-    def m_step(self, stats):
-        return stats.start + self.step * (stats.total / stats.count - stats.start)
-
-    def log_prior(self, mean):
-        return 0.0
 
 
 class BreaksAt(DampedMean):
