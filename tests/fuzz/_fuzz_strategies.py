@@ -53,17 +53,21 @@ SPREADS = (1e-4, 1e-2, 1.0)
 SCALES = (1e-300, 1e-150, 1e-8, 1e8, 1e150, 1e300)
 
 
-def gaussian_specs(kinds=GAUSSIAN_KINDS):
+def _row_specs(kinds, max_rows: int, max_features: int, **extra):
+    """Specs ``{"kind", "seed", "n", "d", **extra}`` of a data set of n rows, d features."""
     return st.fixed_dictionaries(
         {
             "kind": st.sampled_from(kinds),
             "seed": st.integers(0, 2**16),
-            "n": st.integers(2, 40),
-            "d": st.integers(1, 3),
-            "spread": st.sampled_from(SPREADS),
-            "scale": st.sampled_from(SCALES),
+            "n": st.integers(2, max_rows),
+            "d": st.integers(1, max_features),
+            **extra,
         }
     )
+
+
+def gaussian_specs(kinds=GAUSSIAN_KINDS):
+    return _row_specs(kinds, 40, 3, spread=st.sampled_from(SPREADS), scale=st.sampled_from(SCALES))
 
 
 def build_gaussian(spec, n_components=2):
@@ -162,14 +166,7 @@ COUNT_KINDS = (
 
 
 def count_specs(kinds=COUNT_KINDS):
-    return st.fixed_dictionaries(
-        {
-            "kind": st.sampled_from(kinds),
-            "seed": st.integers(0, 2**16),
-            "n": st.integers(2, 30),
-            "d": st.integers(1, 4),
-        }
-    )
+    return _row_specs(kinds, 30, 4)
 
 
 def build_counts(spec):
@@ -213,14 +210,7 @@ SYMBOL_KINDS = (
 
 
 def symbol_specs():
-    return st.fixed_dictionaries(
-        {
-            "kind": st.sampled_from(SYMBOL_KINDS),
-            "seed": st.integers(0, 2**16),
-            "n": st.integers(2, 30),
-            "d": st.integers(1, 3),
-        }
-    )
+    return _row_specs(SYMBOL_KINDS, 30, 3)
 
 
 def build_symbols(spec):
