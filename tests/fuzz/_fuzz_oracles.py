@@ -403,14 +403,7 @@ def check_hmm(est, X, lengths, what, *, far=False) -> None:
     _, states = est.decode(X, lengths, algorithm="map")
     if not np.array_equal(states, proba.argmax(axis=1)):
         raise FuzzFailure("silent wrong result", f"{what}: decode('map') is not the argmax")
-    score = est.score(X, lengths)
-    _finite(score, "score", what)
-    if not _close(score, float(est.log_likelihood_), 1e-7):
-        raise FuzzFailure(
-            "silent wrong result",
-            f"{what}: score {score!r} of the training data != log_likelihood_ "
-            f"{est.log_likelihood_!r}",
-        )
+    score = _training_score(est, X, lengths, 1e-7, what)
     log_viterbi = est.decode(X, lengths)[0]
     if log_viterbi > score + 1e-7 * max(1.0, abs(score)):
         raise FuzzFailure("silent wrong result", f"{what}: Viterbi {log_viterbi} > log p(X)")
@@ -424,18 +417,24 @@ def check_hmm(est, X, lengths, what, *, far=False) -> None:
     round_trip(est, lambda model: model.predict_proba(X, lengths), what)
 
 
-def check_lgssm(est, X, lengths, what) -> None:
-    """A fitted LinearGaussianSSM: parameters, bound, score, smoother, file."""
-    check_parameters(est, what)
-    check_monotone(est, what)
+def _training_score(est, X, lengths, rtol: float, what: str) -> float:
+    """``est.score`` of its own training sequences: finite, and ``log_likelihood_``."""
     score = est.score(X, lengths)
     _finite(score, "score", what)
-    if not _close(score, float(est.log_likelihood_), 1e-6):
+    if not _close(score, float(est.log_likelihood_), rtol):
         raise FuzzFailure(
             "silent wrong result",
             f"{what}: score {score!r} of the training data != log_likelihood_ "
             f"{est.log_likelihood_!r}",
         )
+    return score
+
+
+def check_lgssm(est, X, lengths, what) -> None:
+    """A fitted LinearGaussianSSM: parameters, bound, score, smoother, file."""
+    check_parameters(est, what)
+    check_monotone(est, what)
+    _training_score(est, X, lengths, 1e-6, what)
     means, covariances = est.smooth(X, lengths)
     _finite(means, "smoothed means", what)
     _finite(covariances, "smoothed covariances", what)
