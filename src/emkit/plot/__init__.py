@@ -15,6 +15,10 @@ functions are safe in scripts, servers and tests. Save with
   level of every state.
 * :func:`plot_smoothed` — a state-space model's observations with the smoothed
   signal (e.g. the Nile's level) and its credible band.
+* :func:`plot_top_words` — a topic model's top words, one bar chart per topic;
+  :func:`plot_document_topics` — documents' topic proportions (stacked bars or a
+  heatmap), optionally averaged by a label such as the book of every chapter
+  (:func:`mean_by_label`).
 * :func:`animate_em` — GIF of EM converging (recorded by :func:`record_em` through
   the engine's per-iteration callback).
 """
@@ -37,20 +41,24 @@ from emkit.plot._mixture import (
 )
 from emkit.plot.hmm import plot_decoded_states
 from emkit.plot.lgssm import plot_smoothed
+from emkit.plot.topics import mean_by_label, plot_document_topics, plot_top_words
 
 __all__ = [
     "MixtureGeometry",
     "animate_em",
     "ellipse_geometry",
     "log_likelihood_path",
+    "mean_by_label",
     "mixture_geometry",
     "new_figure",
     "plot_convergence",
     "plot_decoded_states",
+    "plot_document_topics",
     "plot_em_decomposition",
     "plot_mixture_1d",
     "plot_mixture_2d",
     "plot_smoothed",
+    "plot_top_words",
     "plot_trace",
     "record_em",
     "responsibilities",
