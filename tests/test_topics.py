@@ -377,3 +377,53 @@ class _WrongTransform(FakeTopicModel):
 def test_completion_perplexity_refuses_bad_input(model, X, error, match):
     with pytest.raises(error, match=match):
         completion_perplexity(model, X, 0.5, random_state=0)
+
+
+def test_inputs_are_never_changed_and_sparse_arrays_are_accepted():
+    # duplicates and an explicit zero: the functions canonicalise a copy, not X
+    X = sp.csr_matrix(
+        (np.array([2, 1, 0, 3]), np.array([1, 1, 0, 2]), np.array([0, 3, 4])), shape=(2, 4)
+    )
+    before = (X.data.copy(), X.indices.copy(), X.indptr.copy())
+    beta = np.array([[0.1, 0.5, 0.4, 0.0]])
+    coherence(beta, X, n=2)
+    observed, held_out = split_documents(X, 0.5, random_state=0)
+    for array, original in zip((X.data, X.indices, X.indptr), before, strict=True):
+        np.testing.assert_array_equal(array, original)
+    assert ((observed + held_out) != sp.csr_matrix(X.toarray())).nnz == 0
+    array_input = sp.csr_array(HAND_CORPUS)
+    np.testing.assert_allclose(
+        coherence(HAND_TOPIC, array_input, n=3), coherence(HAND_TOPIC, HAND_CORPUS, n=3)
+    )
+    for a, b in zip(
+        split_documents(array_input, 0.5, 3), split_documents(HAND_CORPUS, 0.5, 3), strict=True
+    ):
+        assert (a != b).nnz == 0
+
+
+def _topic_corpus(seed, n_docs=120, n_terms=40, n_topics=3, length=60):
+    """Documents drawn from LDA's generative model with well-separated topics."""
+    rng = np.random.default_rng(seed)
+    beta = rng.dirichlet(np.full(n_terms, 0.05), size=n_topics)
+    theta = rng.dirichlet(np.full(n_topics, 0.3), size=n_docs)
+    counts = np.array([rng.multinomial(length, t @ beta) for t in theta])
+    return sp.csr_matrix(counts), beta
+
+
+def test_with_scikit_learns_lda():
+    """A real estimator: completion perplexity ranks the fitted topics above random ones."""
+    from sklearn.decomposition import LatentDirichletAllocation
+
+    X, true_beta = _topic_corpus(0)
+    train, test = X[:90], X[90:]
+    model = LatentDirichletAllocation(3, max_iter=30, random_state=0).fit(train)
+    fitted = completion_perplexity(model, test, 0.5, random_state=0)
+    random_model = LatentDirichletAllocation(3, max_iter=1, random_state=0).fit(train)
+    random_model.components_ = np.random.default_rng(1).gamma(1.0, 1.0, (3, 40))
+    assert fitted < completion_perplexity(random_model, test, 0.5, random_state=0)
+    # the true topics' perplexity is a floor the fit gets near
+    truth = FakeTopicModel(true_beta)
+    assert fitted < 1.15 * completion_perplexity(truth, test, 0.5, random_state=0)
+    assert len(top_words(model, [f"w{i}" for i in range(40)], 5)) == 3
+    scores = coherence(model, X, n=5, measure="npmi")
+    assert scores.shape == (3,) and np.all((-1 <= scores) & (scores <= 1))

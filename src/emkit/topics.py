@@ -136,7 +136,12 @@ def _documents(X, n_terms: int | None, name: str = "X", integer: bool = False) -
     """X as a canonical CSR matrix (duplicates summed, zeros dropped, indices sorted),
     checked: finite non-negative counts (integers with ``integer``), ``n_terms`` columns."""
     if sp.issparse(X):
-        csr = sp.csr_matrix(X, copy=True)
+        csr = sp.csr_matrix(X)  # shares the arrays of a CSR input
+        shared = isinstance(getattr(X, "data", None), np.ndarray) and np.shares_memory(
+            csr.data, X.data
+        )
+        if shared and not (csr.has_canonical_format and np.all(csr.data != 0)):
+            csr = csr.copy()  # the caller's matrix is never changed in place
     else:
         array = np.asarray(X)
         if array.dtype == object or not (
