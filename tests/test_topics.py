@@ -427,3 +427,38 @@ def test_with_scikit_learns_lda():
     assert len(top_words(model, [f"w{i}" for i in range(40)], 5)) == 3
     scores = coherence(model, X, n=5, measure="npmi")
     assert scores.shape == (3,) and np.all((-1 <= scores) & (scores <= 1))
+
+
+def test_split_of_the_kjv_corpus():
+    from emkit.datasets import load_kjv_chapters
+
+    X = load_kjv_chapters().counts
+    observed, held_out = split_documents(X, 0.5, random_state=0)
+    assert ((observed + held_out) != X).nnz == 0
+    lengths = np.asarray(X.sum(axis=1)).ravel()
+    np.testing.assert_array_equal(np.asarray(held_out.sum(axis=1)).ravel(), lengths // 2)
+
+
+@pytest.mark.parametrize("estimator", ["LatentDirichletAllocation", "PLSA"])
+def test_with_emkits_topic_models(estimator):
+    """emkit's own estimators: the fitted topics beat random ones and come near the truth."""
+    module = pytest.importorskip(
+        "emkit.estimators.lda"
+        if estimator == "LatentDirichletAllocation"
+        else "emkit.estimators.plsa"
+    )
+    X, true_beta = _topic_corpus(0)
+    train, test = X[:90], X[90:]
+    model = getattr(module, estimator)(n_components=3, max_iter=50, random_state=0).fit(train)
+    fitted = completion_perplexity(model, test, 0.5, random_state=0)
+    truth = completion_perplexity(FakeTopicModel(true_beta), test, 0.5, random_state=0)
+    random_topics = FakeTopicModel(np.random.default_rng(1).gamma(1.0, 1.0, (3, 40)))
+    assert (
+        truth * 0.9
+        < fitted
+        < min(1.15 * truth, completion_perplexity(random_topics, test, 0.5, random_state=0))
+    )
+    vocabulary = [f"w{i}" for i in range(40)]
+    assert [len(topic) for topic in top_words(model, vocabulary, 5)] == [5, 5, 5]
+    for measure in ("umass", "npmi"):
+        assert np.all(np.isfinite(coherence(model, X, n=5, measure=measure)))
