@@ -244,9 +244,10 @@ def coherence(model, X, n: int = 10, measure: str = "umass") -> np.ndarray:
       .. math:: C = \sum_{m=2}^{n} \sum_{l=1}^{m-1} \log \frac{D(w_m, w_l) + 1}{D(w_l)}
 
       the paper's sum over the n(n-1)/2 ordered pairs (each word against the more
-      probable ones), with +1 smoothing. It is at most 0 (nearer 0 is more coherent);
-      divide by n(n-1)/2 for the per-pair mean that gensim reports (gensim smooths
-      with 1e-12 instead of 1).
+      probable ones), with +1 smoothing. Higher is more coherent; it is negative
+      unless the words nearly always occur together (the +1 can lift a pair found
+      together wherever the better word is to log((D+1)/D) > 0). Divide by n(n-1)/2
+      for the per-pair mean that gensim reports (gensim smooths with 1e-12, not 1).
     * ``"npmi"`` (Bouma 2009; Lau, Newman & Baldwin 2014), with the document as the
       co-occurrence window, :math:`P(w) = D(w)/N`, :math:`P(w, w') = D(w, w')/N`:
 
