@@ -1,0 +1,60 @@
+"""The LDA E-step kernel and its digamma against NumPy/SciPy brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.special
+
+from emkit._kernels import _reference_lda as reference
+from emkit._kernels._special import digamma
+from emkit._kernels.lda import lda_documents
+from emkit.models._documents import DocumentChunk
+from emkit.models.lda import exp_expected_log_topics
+
+
+def test_digamma_matches_scipy_from_tiny_to_huge_arguments():
+    x = np.concatenate([np.logspace(-8, 8, 3000), np.linspace(0.01, 12.0, 1000)])
+    ours = np.array([digamma(v) for v in x])
+    expected = scipy.special.digamma(x)
+    np.testing.assert_allclose(ours, expected, rtol=2e-13, atol=2e-13)
+
+
+def _corpus(seed, n_docs=40, n_terms=30, empty=(3, 17)):
+    rng = np.random.default_rng(seed)
+    dense = rng.poisson(rng.gamma(0.3, 1.0, (n_docs, n_terms)))
+    dense[list(empty)] = 0
+    return DocumentChunk.from_matrix(sp.csr_matrix(dense))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("with_stats", [True, False])
+def test_lda_kernel_matches_the_dense_reference(seed, with_stats):
+    chunk = _corpus(seed)
+    K = 4
+    rng = np.random.default_rng(seed + 10)
+    table = np.ascontiguousarray(exp_expected_log_topics(rng.gamma(2.0, 1.0, (K, chunk.n_terms))).T)
+    alpha = rng.uniform(0.05, 1.0, K)
+    args = (chunk.indptr, chunk.indices, chunk.counts, table, alpha, 1e-6, 500, with_stats)
+    got, want = lda_documents(*args), reference.lda_documents(*args)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-10)  # γ
+    np.testing.assert_array_equal(got[0][3], alpha)  # an empty document: γ = α
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-10, atol=1e-12)  # expected counts
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-10)  # Σ E[log θ]
+    non_empty = np.count_nonzero(np.diff(chunk.indptr))
+    assert got[3] == want[3] == (non_empty if with_stats else 0)
+    np.testing.assert_allclose(got[4], want[4], rtol=1e-10)  # the bound
+    assert got[5] == want[5]  # the same iterations: the same stopping rule
+    if with_stats:
+        # every token is shared out among the topics
+        np.testing.assert_allclose(got[1].sum(), chunk.n_words, rtol=1e-12)
+
+
+def test_lda_kernel_stops_at_max_iter_and_reports_iterations():
+    chunk = _corpus(4)
+    table = np.ascontiguousarray(exp_expected_log_topics(np.ones((3, chunk.n_terms)) + 0.5).T)
+    out = lda_documents(
+        chunk.indptr, chunk.indices, chunk.counts, table, np.full(3, 0.1), 0.0, 7, False
+    )
+    assert out[5] == 7 * np.count_nonzero(np.diff(chunk.indptr))
