@@ -16,6 +16,7 @@ from emkit.estimators.hmm import (
     PoissonHMM,
 )
 from emkit.estimators.kmeans import KMeans
+from emkit.estimators.lda import LatentDirichletAllocation
 from emkit.estimators.lgssm import LinearGaussianSSM
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "GaussianHMM",
     "GaussianMixture",
     "KMeans",
+    "LatentDirichletAllocation",
     "LinearGaussianSSM",
     "MultinomialHMM",
     "MultinomialMixture",

@@ -8,6 +8,7 @@ from emkit.models.hmm import (
     HMMStats,
     ImpossibleSequenceError,
 )
+from emkit.models.lda import LDA, LDAParams, LDAStats
 from emkit.models.lgssm import LGSSM, LGSSMChunk, LGSSMParams, LGSSMStats
 from emkit.models.mixture import (
     EmptyComponentWarning,
@@ -20,6 +21,7 @@ from emkit.models.mixture import (
 
 __all__ = [
     "HMM",
+    "LDA",
     "LGSSM",
     "EmptyComponentWarning",
     "EmptyStateWarning",
@@ -28,6 +30,8 @@ __all__ = [
     "HMMStats",
     "ImpossibleRowError",
     "ImpossibleSequenceError",
+    "LDAParams",
+    "LDAStats",
     "LGSSMChunk",
     "LGSSMParams",
     "LGSSMStats",
