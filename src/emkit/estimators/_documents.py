@@ -35,8 +35,10 @@ MIN_CHUNK_NONZEROS = 1 << 14
 def _entry_error(csr, position: int, value: float, problem: str, name: str) -> ValueError:
     row = int(np.searchsorted(csr.indptr, position, side="right") - 1)
     column = int(csr.indices[position])
+    # scikit-learn's wording first, which its estimator checks look for
+    lead = f"Negative values in data passed to {name}: " if value < 0 else ""
     return ValueError(
-        f"{name}[{row}, {column}] = {value!r} {problem}: a document-term matrix holds "
+        f"{lead}{name}[{row}, {column}] = {value!r} {problem}: a document-term matrix holds "
         "counts of words (non-negative integers); give raw counts (e.g. from "
         "sklearn's CountVectorizer), not frequencies or tf-idf weights"
     )
@@ -47,7 +49,8 @@ def check_counts(csr: sp.csr_matrix, name: str = "X", first_row: int = 0) -> Non
     finite non-negative integer (rows numbered from ``first_row``)."""
     data = csr.data
     for bad, problem in (
-        (~np.isfinite(data), "is not finite"),
+        (np.isnan(data), "is NaN"),
+        (np.isinf(data), "is infinite (inf)"),
         (data < 0, "is negative"),
         (data != np.floor(data), "is not an integer"),
     ):
@@ -62,8 +65,9 @@ def check_counts(csr: sp.csr_matrix, name: str = "X", first_row: int = 0) -> Non
 def _vocabulary_error(estimator, n_terms: int) -> ValueError:
     expected = int(estimator.n_features_in_)
     return ValueError(
-        f"X has {n_terms} terms (columns) but this {type(estimator).__name__} was fitted "
-        f"on a vocabulary of {expected}: transform and score documents with the "
+        f"X has {n_terms} features, but {type(estimator).__name__} is expecting "
+        f"{expected} features as input: X has {n_terms} terms (columns) and the "
+        f"vocabulary of fit has {expected}; transform and score documents with the "
         "vocabulary of fit (the same fitted CountVectorizer, or the same vocab file)"
     )
 
