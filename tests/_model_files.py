@@ -47,6 +47,8 @@ def _data(seed: int = 0, n: int = 30) -> dict:
         "binary": binary,
         "multinomial": totals,
         "controls": rng.normal(size=(n, 1)),
+        # drawn last: the draws above stay as they were
+        "documents": rng.poisson(np.r_[[2.0, 2.0, 0.2, 0.2, 1.0]] + 3.0 * two, size=(n, 5)),
     }
 
 
@@ -73,6 +75,10 @@ def _specs() -> dict:
             "BernoulliHMM": (e.BernoulliHMM(2), "binary"),
             "LinearGaussianSSM": (e.LinearGaussianSSM(2, max_iter=5), "gaussian"),
             "LinearGaussianSSM-controls": (e.LinearGaussianSSM(1, max_iter=5), "gaussian"),
+            "LatentDirichletAllocation": (
+                emkit.estimators.LatentDirichletAllocation(2, max_iter=5),
+                "documents",
+            ),
         }
     )
     return specs
@@ -241,6 +247,10 @@ def _constraint_mutations(estimator) -> dict:
             found[f"{name}-above-one"] = _array(key, _set_at(1.5))
             found[f"{name}-negative"] = _array(key, _set_at(-0.1))
         elif name == "rates_":
+            found[f"{name}-negative"] = _array(key, _set_at(-1.0))
+        elif name in ("components_", "doc_topic_prior_", "topic_word_prior_"):
+            # LDA's variational Dirichlet and its priors: positive
+            found[f"{name}-zero"] = _array(key, _set_at(0.0))
             found[f"{name}-negative"] = _array(key, _set_at(-1.0))
         elif "covariance" in name:
             found[f"{name}-not-positive-definite"] = _array(key, _not_positive_definite)

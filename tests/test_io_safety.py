@@ -35,6 +35,9 @@ VALID_VARIANTS = {
     ("CategoricalHMM", "feature-names-wrong-length"),  # one feature: one name is right
     ("LinearGaussianSSM", "control_transition_matrix_-missing"),  # no controls: not needed
     ("LinearGaussianSSM", "control_observation_matrix_-missing"),
+    # LDA's priors default to the hyperparameters', as when the topics are set by hand
+    ("LatentDirichletAllocation", "doc_topic_prior_-missing"),
+    ("LatentDirichletAllocation", "topic_word_prior_-missing"),
 }
 
 

@@ -542,13 +542,23 @@ def _with_hyperparameters(cls, hyper: dict, path):
         estimator._validate_params()
     except ValueError as exc:
         raise ModelFileError(f"{path}: invalid hyperparameter ({one_line(exc)})") from None
+    except TypeError as exc:
+        # scikit-learn's constraints passed (a JSON true is an Integral) and a class's own
+        # checks then used a value as a size: name the dimension when it is one
+        _check_dimensions(estimator, path)
+        raise ModelFileError(f"{path}: invalid hyperparameter ({one_line(exc)})") from None
+    _check_dimensions(estimator, path)
+    return estimator
+
+
+def _check_dimensions(estimator, path) -> None:
+    """The hyperparameters that size parameters must be true integers."""
     for name in _dimension_names(estimator):
         value = getattr(estimator, name)
         if isinstance(value, bool) or not isinstance(value, Integral):
             raise ModelFileError(
                 f"{path}: hyperparameter {name!r} must be an integer, got {value!r}"
             )
-    return estimator
 
 
 def _dimension_names(estimator) -> set:
