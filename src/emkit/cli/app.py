@@ -1,16 +1,18 @@
-"""The ``emkit`` command line: fit, predict, score, smooth, sample, info and demo.
+"""The ``emkit`` command line: fit, predict, score, smooth, sample, info, topics and demo.
 
 Run ``emkit --help`` or ``emkit COMMAND --help``. Data files are CSV (with or
-without a header) or ``.npy``; model files are emkit's safe ``.npz`` (see
-:mod:`emkit.io`). Results that other programs read (labels, probabilities,
-samples, smoothed states, ``--json`` summaries) go to standard output; progress bars,
-warnings and errors go to standard error, errors as one line ``emkit: error: ...``
-with a non-zero exit status.
+without a header) or ``.npy``, and for the topic models corpus files (LDA-C, Matrix
+Market, UCI bag of words, CSV counts; see :mod:`emkit.cli.corpus`); model files are
+emkit's safe ``.npz`` (see :mod:`emkit.io`). Results that other programs read (labels,
+probabilities, samples, smoothed states, top words, ``--json`` summaries) go to
+standard output; progress bars, warnings and errors go to standard error, errors as one
+line ``emkit: error: ...`` with a non-zero exit status.
 
 Layout: this module holds the parser, the table of commands and ``main``. The
 commands are :mod:`emkit.cli.fit`, :mod:`emkit.cli.apply` (predict, score, smooth,
-sample), :mod:`emkit.cli.info` and :mod:`emkit.cli.demo`; :mod:`emkit.cli.data` reads
-and writes data files, :mod:`emkit.cli.columns` picks their columns,
+sample), :mod:`emkit.cli.info`, :mod:`emkit.cli.topics` and :mod:`emkit.cli.demo`;
+:mod:`emkit.cli.data` reads and writes data files, :mod:`emkit.cli.corpus` reads corpus
+files, :mod:`emkit.cli.columns` picks the columns of data files,
 :mod:`emkit.cli.inputs` reads a command's data and model files,
 :mod:`emkit.cli.outputs` checks and writes the files a command writes (never over an
 input, over an existing file only with ``--force``, atomically), and
@@ -43,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emkit._text import one_line
-from emkit.cli import apply, demo, fit, info
+from emkit.cli import apply, demo, fit, info, topics
 from emkit.cli.common import PROG, CLIError
 from emkit.cli.data import DataError
 from emkit.cli.kind import ModelKind
@@ -104,6 +106,11 @@ COMMANDS: dict[str, Command] = {
         "draw samples from a model (CSV)", apply.add_sample_arguments, apply.run_sample
     ),
     "info": Command("describe a model file", info.add_arguments, info.run),
+    "topics": Command(
+        "the top words of every topic of a topic model (lda), with their probabilities",
+        topics.add_arguments,
+        topics.run,
+    ),
     "demo": Command(
         "fit Old Faithful and write figures and an animation", demo.add_arguments, demo.run
     ),

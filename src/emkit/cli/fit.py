@@ -15,7 +15,7 @@ from emkit.cli.common import (
     require,
     verbosity,
 )
-from emkit.cli.kind import ENGINE_OPTIONS, Inputs, ModelKind, Option, default_help
+from emkit.cli.kind import ENGINE_OPTIONS, ModelKind, Option, default_help
 from emkit.cli.models import MODEL_KINDS
 from emkit.cli.outputs import (
     Output,
@@ -48,7 +48,13 @@ def _add_option(parser, option: Option, kinds: dict[str, ModelKind], *, tag: boo
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("data", metavar="DATA", help="CSV (header optional) or .npy file")
+    parser.add_argument(
+        "data",
+        metavar="DATA",
+        help="CSV (header optional) or .npy file; for lda and plsa a corpus file: .ldac, "
+        ".mtx, UCI docword.*.txt[.gz] (vocab.*.txt beside it is read) or a CSV count "
+        "matrix (header row = vocabulary)",
+    )
     parser.add_argument(
         "--model",
         choices=tuple(MODEL_KINDS),
@@ -99,31 +105,6 @@ def _option_error(kind: ModelKind, exc: Exception) -> CLIError:
     return CLIError(f"{which}: {message} (see 'emkit fit --help')")
 
 
-def _data_entry(inputs: Inputs) -> Entry:
-    table = inputs.table
-    n, d = inputs.X.shape
-    n_sequences = 1 if inputs.lengths is None else len(inputs.lengths)
-    n_missing = table.n_missing
-    n_controls = 0 if inputs.controls is None else inputs.controls.shape[1]
-    parts = [f"{table.source}: {n} samples x {d} features"]
-    if n_sequences > 1:
-        parts.append(f"{n_sequences} sequences")
-    if n_missing:
-        parts.append(f"{n_missing} missing values")
-    if n_controls:
-        parts.append(f"{n_controls} control inputs")
-    data = {
-        "path": table.source,
-        "n_samples": n,
-        "n_features": d,
-        "columns": table.columns,
-        "n_sequences": n_sequences,
-        "n_missing": n_missing,
-        "n_controls": n_controls,
-    }
-    return Entry("data", ", ".join(parts), {"data": data})
-
-
 def _converged_entry(estimator) -> Entry:
     n_iter = int(estimator.n_iter_)
     text = (
@@ -153,7 +134,7 @@ def _figure_path(path: str) -> Path:
 
 def _planned_outputs(args) -> tuple[Output | None, Output | None]:
     """The checked model file (``-o``) and figure (``--plot``) of ``args``."""
-    inputs = input_files(args, "data", "lengths", "controls")
+    inputs = input_files(args, "data", "lengths", "controls", "vocab")
     model = figure = None
     if args.output:
         model = plan_output(
@@ -171,7 +152,7 @@ def _planned_outputs(args) -> tuple[Output | None, Output | None]:
 def run(args) -> int:
     from sklearn.utils._param_validation import InvalidParameterError
 
-    from emkit.cli.inputs import about_data, read_inputs, user_metadata
+    from emkit.cli.inputs import about_data, read_inputs
     from emkit.io import save
 
     kind = MODEL_KINDS[args.model]
@@ -187,7 +168,7 @@ def run(args) -> int:
     written = None
     if model_file is not None:
         with write_failures(model_file):  # emkit.save itself writes atomically
-            written = str(save(estimator, model_file.path, metadata=user_metadata(inputs)))
+            written = str(save(estimator, model_file.path, metadata=inputs.metadata()))
     if figure is not None:
         with atomic_output(figure) as path:
             kind.plot(estimator, inputs, path)
@@ -198,7 +179,7 @@ def run(args) -> int:
             Entry(
                 "model", f"{cls}, {kind.describe(estimator)}", {"model": cls, "kind": args.model}
             ),
-            _data_entry(inputs),
+            inputs.entry(),
             _converged_entry(estimator),
             *kind.summary(estimator, inputs),
             Entry(

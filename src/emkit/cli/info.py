@@ -76,7 +76,7 @@ def _print_tables(model: SavedModel) -> None:
         hyper.add_row(name, matrix_text(value) if isinstance(value, np.ndarray) else repr(value))
     out.print(hyper)
     n_features = int(getattr(estimator, "n_features_in_", 0))
-    names = model.columns or [f"x{j}" for j in range(n_features)]
+    names = model.columns or model.vocabulary or [f"x{j}" for j in range(n_features)]
     for renderable in model.kind.tables(estimator, list(names)):
         out.print(renderable)
 

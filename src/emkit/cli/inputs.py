@@ -1,5 +1,7 @@
 """The inputs of the commands: a data file (its ``--columns``) with its ``--lengths`` and
-``--controls`` files, and model files with the column names they keep."""
+``--controls`` files (or a kind's own files: the topic models' corpora, see
+:mod:`emkit.cli.corpus`), and model files with the column names (or vocabulary) they
+keep."""
 
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ __all__ = [
     "load_model",
     "read_for_model",
     "read_inputs",
-    "user_metadata",
 ]
 
 
@@ -46,6 +47,14 @@ class SavedModel:
         return None if names is None else tuple(names)
 
     @property
+    def vocabulary(self) -> tuple[str, ...] | None:
+        """The words of a topic model's terms, or None (see
+        :func:`emkit.cli.corpus.saved_vocabulary`)."""
+        from emkit.cli.corpus import saved_vocabulary
+
+        return saved_vocabulary(self)
+
+    @property
     def class_name(self) -> str:
         return type(self.estimator).__name__
 
@@ -66,7 +75,10 @@ def load_model(path: str) -> SavedModel:
 
 def read_inputs(kind: ModelKind, args, path: str, select=None) -> Inputs:
     """The data file ``path`` (its ``--columns``, else the columns ``select`` picks) with
-    the ``--lengths`` and ``--controls`` files of ``args``."""
+    the ``--lengths`` and ``--controls`` files of ``args``; for a kind with its own
+    reader (``kind.read``), what that reads."""
+    if kind.read is not None:
+        return kind.read(args, path, None)
     columns = getattr(args, "columns", None)
     if columns is not None:
         select = by_option(columns)
@@ -79,12 +91,6 @@ def read_inputs(kind: ModelKind, args, path: str, select=None) -> Inputs:
     )
 
 
-def user_metadata(inputs: Inputs) -> dict:
-    """What ``emkit fit`` keeps in the model file about its data: the column names."""
-    columns = inputs.table.columns
-    return {} if columns is None else {COLUMNS_KEY: list(columns)}
-
-
 def read_for_model(model: SavedModel, args) -> Inputs:
     """``args.data`` (and its lengths and controls) for a saved model: the columns of
     ``--columns``, else those the model was fitted on (by name, from a file with a
@@ -95,6 +101,8 @@ def read_for_model(model: SavedModel, args) -> Inputs:
                 f"{flag(option)} does not apply to {model.class_name} models "
                 f"(--model {name_of(model.kind)})"
             )
+    if model.kind.read is not None:
+        return model.kind.read(args, args.data, model)
     select = None if model.columns is None else by_names(model.columns)
     inputs = read_inputs(model.kind, args, args.data, select)
     expected = getattr(model.estimator, "n_features_in_", None)
@@ -125,8 +133,8 @@ def about_data(inputs: Inputs) -> Iterator[None]:
         message = one_line(exc)
         if not re.search(r"\bX\b", message):
             raise
-        table = inputs.table
+        n_rows, n_cols = inputs.X.shape
         match = _CELL.search(message)
-        if match and int(match[1]) < table.X.shape[0] and int(match[2]) < table.X.shape[1]:
-            message += f" ({match[0]} is {table.where(int(match[1]), int(match[2]))})"
-        raise CLIError(f"{table.source}: {message}") from None
+        if match and int(match[1]) < n_rows and int(match[2]) < n_cols:
+            message += f" ({match[0]} is {inputs.where(int(match[1]), int(match[2]))})"
+        raise CLIError(f"{inputs.source}: {message}") from None

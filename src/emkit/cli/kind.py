@@ -2,8 +2,8 @@
 options and summary lines that several kinds share.
 
 The kinds live in one module per family (:mod:`emkit.cli.mixture`,
-:mod:`emkit.cli.hmm`, :mod:`emkit.cli.lgssm`) and are collected in
-:mod:`emkit.cli.models`.
+:mod:`emkit.cli.hmm`, :mod:`emkit.cli.lgssm`, :mod:`emkit.cli.topic_models`) and are
+collected in :mod:`emkit.cli.models`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from emkit.cli.columns import COLUMNS_KEY
 from emkit.cli.common import (
     CLIError,
     comma_list,
@@ -81,6 +82,10 @@ class Inputs:
         model allows missing values; ``table.columns``: the names of its columns)
     lengths : ndarray of int of shape (n_sequences,), or None (one sequence)
     controls : ndarray of shape (n_samples, n_controls), or None
+
+    What the commands use of any kind's inputs (the topic models read theirs with
+    :class:`emkit.cli.corpus.Documents`, which has the same): ``X``, ``source``,
+    ``where(row, col)``, ``entry()`` and ``metadata()``.
     """
 
     table: Table
@@ -90,6 +95,45 @@ class Inputs:
     @property
     def X(self) -> np.ndarray:
         return self.table.X
+
+    @property
+    def source(self) -> str:
+        """How messages name the data file."""
+        return self.table.source
+
+    def where(self, row: int, col: int) -> str:
+        """Where the cell ``X[row, col]`` is in the file, as a user counts."""
+        return self.table.where(row, col)
+
+    def entry(self) -> Entry:
+        """The ``data`` line of the fit summary."""
+        table = self.table
+        n, d = self.X.shape
+        n_sequences = 1 if self.lengths is None else len(self.lengths)
+        n_missing = table.n_missing
+        n_controls = 0 if self.controls is None else self.controls.shape[1]
+        parts = [f"{table.source}: {n} samples x {d} features"]
+        if n_sequences > 1:
+            parts.append(f"{n_sequences} sequences")
+        if n_missing:
+            parts.append(f"{n_missing} missing values")
+        if n_controls:
+            parts.append(f"{n_controls} control inputs")
+        data = {
+            "path": table.source,
+            "n_samples": n,
+            "n_features": d,
+            "columns": table.columns,
+            "n_sequences": n_sequences,
+            "n_missing": n_missing,
+            "n_controls": n_controls,
+        }
+        return Entry("data", ", ".join(parts), {"data": data})
+
+    def metadata(self) -> dict:
+        """What ``emkit fit`` keeps in the model file about its data: the column names."""
+        columns = self.table.columns
+        return {} if columns is None else {COLUMNS_KEY: list(columns)}
 
 
 def _fit_plain(estimator, inputs: Inputs, args):
@@ -202,6 +246,13 @@ class ModelKind:
         ``describe(estimator) -> str``, the size of the model ("3 components").
     missing_values : bool
         Whether NaN cells of a data file are missing observations (else an error).
+    read : callable or None
+        ``read(args, path, model) -> inputs`` for a kind whose data files are not tables
+        (the topic models' corpus files): ``model`` is the
+        :class:`~emkit.cli.inputs.SavedModel` the data are for (``predict``, ``score``)
+        or None (``fit``); the inputs have what :class:`Inputs` has for the commands.
+        None (default): a CSV or .npy table with ``--columns``, ``--lengths`` and
+        ``--controls`` (:func:`emkit.cli.inputs.read_inputs`).
     """
 
     estimator: type
@@ -220,6 +271,7 @@ class ModelKind:
     smooth: Callable | None = None
     describe: Callable = _components
     missing_values: bool = False
+    read: Callable | None = None
 
     def accepts(self, option: str) -> bool:
         """Whether ``option`` (an argparse destination) is one of this kind's options."""
@@ -308,7 +360,8 @@ N_COMPONENTS = Option.of(
     "--n-components",
     type=positive_int,
     required=True,
-    help="number of components (clusters for kmeans, hidden states for hmm)",
+    help="number of components (clusters for kmeans, hidden states for hmm, topics for lda "
+    "and plsa)",
 )
 COVARIANCE_TYPE = Option.of(
     "--covariance-type",
@@ -339,6 +392,8 @@ LEARN = Option.of(
     metavar="NAME,NAME",
     help="the parameters EM updates; the others keep their initial values. hmm: startprob, "
     "transmat and the emission's (means, covariances, weights, rates, emissionprob); "
-    "lgssm: the --param names or their short names (A, C, Q, R, m0, P0, B, D), or all",
-    default_text="every parameter for hmm; A, C, Q, R, m0 (and B, D with --controls) for lgssm",
+    "lgssm: the --param names or their short names (A, C, Q, R, m0, P0, B, D), or all; "
+    "lda: topics, doc_topic_prior, topic_word_prior",
+    default_text="every parameter for hmm; A, C, Q, R, m0 (and B, D with --controls) for "
+    "lgssm; topics for lda",
 )

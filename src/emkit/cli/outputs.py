@@ -44,6 +44,7 @@ INPUT_OPTIONS = {
     "data": "the data file",
     "lengths": "the --lengths file",
     "controls": "the --controls file",
+    "vocab": "the --vocab file",
 }
 
 
