@@ -12,8 +12,54 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 
+def _phi(g, log_beta_rows):
+    e_log_theta = digamma(g) - digamma(g.sum())
+    phi = np.exp(e_log_theta[None, :] + log_beta_rows)
+    return e_log_theta, phi / phi.sum(axis=1, keepdims=True)
+
+
+def _solve(g, n, log_beta_rows, alpha, tol, max_iter, target=None, near=0.0):
+    """(γ, iterations, reached the target)."""
+    iterations = 0
+    for _ in range(max_iter):
+        iterations += 1
+        new = alpha + n @ _phi(g, log_beta_rows)[1]
+        change = np.mean(np.abs(new - g))
+        g = new
+        if change < tol:
+            break
+        if target is not None and np.mean(np.abs(g - target)) < near:
+            return g, iterations, True
+    return g, iterations, False
+
+
+def _bound(g, n, log_beta_rows, alpha):
+    e_log_theta, phi = _phi(g, log_beta_rows)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -np.sum(n[:, None] * np.where(phi > 0, phi * np.log(phi), 0.0))
+    return (
+        np.sum(n[:, None] * phi * (e_log_theta[None, :] + log_beta_rows))  # E log p(z, w)
+        + entropy  # − E log q(z)
+        + gammaln(alpha.sum())
+        - gammaln(alpha).sum()
+        + np.dot(alpha - 1, e_log_theta)  # E log p(θ | α)
+        - gammaln(g.sum())
+        + gammaln(g).sum()
+        - np.dot(g - 1, e_log_theta)  # − E log q(θ | γ)
+    )
+
+
 def lda_documents(
-    indptr, indices, counts, exp_log_beta_t, alpha, mean_change_tol, max_iter, with_stats
+    indptr,
+    indices,
+    counts,
+    exp_log_beta_t,
+    alpha,
+    mean_change_tol,
+    max_iter,
+    with_stats,
+    start,
+    near=0.0,
 ):
     n_docs = len(indptr) - 1
     V, K = exp_log_beta_t.shape
@@ -28,36 +74,24 @@ def lda_documents(
         if len(ids) == 0:
             gamma[d] = alpha
             continue
-        g = np.ones(K)
-        for _ in range(max_iter):
-            iterations += 1
-            e_log_theta = digamma(g) - digamma(g.sum())
-            phi = np.exp(e_log_theta[None, :] + log_beta[ids])
-            phi /= phi.sum(axis=1, keepdims=True)
-            new = alpha + n @ phi
-            change = np.mean(np.abs(new - g))
-            g = new
-            if change < mean_change_tol:
-                break
+        rows = log_beta[ids]
+        if len(start) == n_docs:
+            g, used, _ = _solve(start[d].copy(), n, rows, alpha, mean_change_tol, max_iter)
+            cold, more, reached = _solve(
+                np.ones(K), n, rows, alpha, mean_change_tol, max_iter, g, near * g.mean()
+            )
+            used += more
+            if not reached and _bound(cold, n, rows, alpha) > _bound(g, n, rows, alpha):
+                g = cold
+        else:
+            g, used, _ = _solve(np.ones(K), n, rows, alpha, mean_change_tol, max_iter)
+        iterations += used
         gamma[d] = g
         if not with_stats:
             continue
         n_documents += 1
-        e_log_theta = digamma(g) - digamma(g.sum())
-        phi = np.exp(e_log_theta[None, :] + log_beta[ids])
-        phi /= phi.sum(axis=1, keepdims=True)
+        e_log_theta, phi = _phi(g, rows)
         topic_term[ids] += n[:, None] * phi
         log_theta += e_log_theta
-        with np.errstate(divide="ignore", invalid="ignore"):
-            entropy = -np.sum(n[:, None] * np.where(phi > 0, phi * np.log(phi), 0.0))
-        bound += (
-            np.sum(n[:, None] * phi * (e_log_theta[None, :] + log_beta[ids]))  # E log p(z, w)
-            + entropy  # − E log q(z)
-            + gammaln(alpha.sum())
-            - gammaln(alpha).sum()
-            + np.dot(alpha - 1, e_log_theta)  # E log p(θ | α)
-            - gammaln(g.sum())
-            + gammaln(g).sum()
-            - np.dot(g - 1, e_log_theta)  # − E log q(θ | γ)
-        )
+        bound += _bound(g, n, rows, alpha)
     return gamma, topic_term, log_theta, n_documents, bound, iterations

@@ -13,12 +13,18 @@ Ng & Jordan (2003) with φ eliminated (as in scikit-learn and gensim):
 
 until the mean absolute change of γ falls below ``mean_change_tol`` (scikit-learn's
 rule) or after ``max_iter`` iterations. Every iteration is one pass over the row:
-:math:`s_j` and the sum for the new γ come from the same term. γ starts at 1 in every
-call, as scikit-learn's ``transform`` starts, so results depend neither on threads nor
-on chunks. (A document's problem can have several local optima: scikit-learn's
-training E-step, which starts from random γ, then reaches other ones. Blei's start
-α + N_d/K reached the same optima as 1, to 1e-10, on the KJV corpus at random
-starting topics.)
+:math:`s_j` and the sum for the new γ come from the same term, and each iteration is
+a coordinate ascent step on the document's bound (φ given γ, then γ given φ).
+
+A document's problem can have several local optima, so where γ starts matters. From a
+fixed start (1, as scikit-learn's ``transform``), a small change of the topics can
+send a document to a lower optimum than the one it was in, and the bound falls
+(measured: 6 falls of up to 4e-6 nats per word in 400 iterations on the KJV corpus,
+K = 10). With the caller's ``start`` (each document's γ of the previous E-step) the
+document is solved from both starts and keeps the higher optimum: never lower than
+continuing from the previous γ, which is coordinate ascent. The run from 1 stops once
+it comes within ``near`` (a fraction of the mean γ) of the warm optimum. Either way a
+document's result depends only on its own rows, never on threads or chunks.
 
 With φ optimal for the final γ, :math:`\phi_{jk} = t_k B_{v_j k} / s_j`, the
 document's part of the evidence lower bound is (scikit-learn's ``_approx_bound``)
@@ -67,12 +73,16 @@ def _exp_expected_log(gamma, out):
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def _solve_gamma(rows, counts, alpha, g, t, acc, mean_change_tol, max_iter):
-    """Iterate one document's γ (in ``g``, from 1) on its gathered rows (n, K); returns
-    the iterations and leaves ``t`` = exp E[log θ] of the final γ."""
+def _solve_gamma(rows, counts, alpha, g, t, acc, mean_change_tol, max_iter, target, near):
+    """Iterate one document's γ (in ``g``, from its value there) on its gathered rows
+    (n, K); leaves ``t`` = exp E[log θ] of the final γ.
+
+    Returns (iterations, reached): ``reached`` when a ``target`` γ (K,) is given
+    (else shape (0,)) and the iterates came within ``near`` of it (mean absolute
+    difference), where they stop."""
     n, K = rows.shape
-    g[:] = 1.0
     iterations = 0
+    chase = target.shape[0] == K
     for _ in range(max_iter):
         iterations += 1
         _exp_expected_log(g, t)
@@ -92,13 +102,46 @@ def _solve_gamma(rows, counts, alpha, g, t, acc, mean_change_tol, max_iter):
             g[k] = new
         if change / K < mean_change_tol:
             break
+        if chase:
+            distance = 0.0
+            for k in range(K):
+                distance += abs(g[k] - target[k])
+            if distance / K < near:
+                return iterations, True
     _exp_expected_log(g, t)
-    return iterations
+    return iterations, False
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _document_bound(rows, counts, alpha, g, t, constant):
+    """A document's bound at γ = ``g`` with φ optimal (t = exp E[log θ] at g);
+    ``constant`` = log Γ(Σα) − Σ log Γ(α_k)."""
+    n, K = rows.shape
+    value = constant
+    for j in range(n):
+        row = rows[j]
+        s = _TINY
+        for k in range(K):
+            s += t[k] * row[k]
+        value += counts[j] * math.log(s)
+    total = digamma(g.sum())
+    for k in range(K):
+        value += (alpha[k] - g[k]) * (digamma(g[k]) - total) + math.lgamma(g[k])
+    return value - math.lgamma(g.sum())
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def lda_documents(
-    indptr, indices, counts, exp_log_beta_t, alpha, mean_change_tol, max_iter, with_stats
+    indptr,
+    indices,
+    counts,
+    exp_log_beta_t,
+    alpha,
+    mean_change_tol,
+    max_iter,
+    with_stats,
+    start,
+    near=0.0,
 ):
     """Solve every document's γ; optionally the expected counts and the bound.
 
@@ -114,6 +157,13 @@ def lda_documents(
         At most this many γ iterations per document.
     with_stats : bool
         Also accumulate the statistics and the bound (False: γ only).
+    start : ndarray of shape (n_docs, K), or (0, K)
+        A second starting γ of every document (a warm start, its γ of the previous
+        E-step); each document keeps the start whose optimum has the higher bound.
+        (0, K): every document starts at 1 only.
+    near : float
+        The run from 1 stops when its mean absolute difference from the warm
+        optimum falls below ``near`` times the warm optimum's mean entry.
 
     Returns
     -------
@@ -150,38 +200,74 @@ def lda_documents(
     lgamma_alpha = 0.0
     for k in range(K):
         lgamma_alpha += math.lgamma(alpha[k])
+    constant = math.lgamma(alpha_sum) - lgamma_alpha
+    warm = start.shape[0] == n_docs
+    g_cold = np.empty(K)
+    t_cold = np.empty(K)
+    none = np.empty(0)
     for d in range(n_docs):
-        start, stop = indptr[d], indptr[d + 1]
+        first, stop = indptr[d], indptr[d + 1]
         g = gamma[d]
-        if stop == start:
+        if stop == first:
             g[:] = alpha
             continue
-        n = stop - start
+        n = stop - first
         for j in range(n):
-            rows[j] = exp_log_beta_t[indices[start + j]]
+            rows[j] = exp_log_beta_t[indices[first + j]]
         doc_rows = rows[:n]
-        doc_counts = counts[start:stop]
-        iterations += _solve_gamma(
-            doc_rows, doc_counts, alpha, g, t, acc, mean_change_tol, max_iter
-        )
-        if not with_stats:
-            continue
-        # φ and the bound at the final γ
+        doc_counts = counts[first:stop]
+        if not warm:
+            g[:] = 1.0
+            iterations += _solve_gamma(
+                doc_rows, doc_counts, alpha, g, t, acc, mean_change_tol, max_iter, none, 0.0
+            )[0]
+            if not with_stats:
+                continue
+            doc_bound = _document_bound(doc_rows, doc_counts, alpha, g, t, constant)
+        else:
+            # from the previous γ (never lower than the previous E-step's) ...
+            g[:] = start[d]
+            iterations += _solve_gamma(
+                doc_rows, doc_counts, alpha, g, t, acc, mean_change_tol, max_iter, none, 0.0
+            )[0]
+            doc_bound = _document_bound(doc_rows, doc_counts, alpha, g, t, constant)
+            # ... and from 1, kept if it reaches a higher optimum; stopped as soon as it
+            # comes near the first one (the same optimum: nothing to gain)
+            g_cold[:] = 1.0
+            used, reached = _solve_gamma(
+                doc_rows,
+                doc_counts,
+                alpha,
+                g_cold,
+                t_cold,
+                acc,
+                mean_change_tol,
+                max_iter,
+                g,
+                near * (g.sum() / K),
+            )
+            iterations += used
+            if not reached:
+                cold_bound = _document_bound(doc_rows, doc_counts, alpha, g_cold, t_cold, constant)
+                if cold_bound > doc_bound:
+                    g[:] = g_cold
+                    t[:] = t_cold
+                    doc_bound = cold_bound
+            if not with_stats:
+                continue
         n_documents += 1.0
+        bound += doc_bound
+        # φ at the final γ
         for j in range(n):
             row = doc_rows[j]
             s = _TINY
             for k in range(K):
                 s += t[k] * row[k]
-            bound += doc_counts[j] * math.log(s)
             w = doc_counts[j] / s
-            target = topic_term[indices[start + j]]
+            target = topic_term[indices[first + j]]
             for k in range(K):
                 target[k] += w * t[k] * row[k]
         total = digamma(g.sum())
         for k in range(K):
-            expected = digamma(g[k]) - total
-            log_theta[k] += expected
-            bound += (alpha[k] - g[k]) * expected + math.lgamma(g[k])
-        bound += math.lgamma(alpha_sum) - math.lgamma(g.sum()) - lgamma_alpha
+            log_theta[k] += digamma(g[k]) - total
     return gamma, topic_term, log_theta, n_documents, bound, iterations

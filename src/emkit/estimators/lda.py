@@ -107,12 +107,20 @@ class LatentDirichletAllocation(TopicModel):
         name). Default None: the documents seen so far, right for a stream of new
         documents each seen once; when passing over one corpus several times, give its
         number of documents. (scikit-learn's default, 1e6, is an arbitrary corpus size.)
-    mean_change_tol : float
+    mean_change_tol : float, default=1e-3
         Each document's (γ, φ) iterations stop when γ changes by less than this on
-        average (scikit-learn's rule); the default is the model's
-        (:class:`emkit.models.lda.LDA`), tight enough that the bound is monotone.
-    max_doc_update_iter : int
+        average (scikit-learn's rule and default).
+    max_doc_update_iter : int, default=100
         At most this many (γ, φ) iterations per document per E-step.
+    doc_warm_start : bool, default=True
+        Start each document's γ at its value of the previous E-step of the fit (kept in
+        memory, n_docs x n_components floats): every iteration is then coordinate
+        ascent, so the bound never decreases, and the E-steps take several times fewer
+        γ iterations. False starts every E-step at γ = 1 (scikit-learn restarts from
+        random values): some documents' problems have several local optima, and a
+        document can then land in a lower one, so the bound can fall. Fits of a Dask
+        array rebuild their chunks on the workers and always start at 1, so equal an
+        in-memory fit with ``doc_warm_start=False``.
     learn : sequence of str, default=("topics",)
         What EM updates, among "topics" (λ), "doc_topic_prior" (α) and
         "topic_word_prior" (η). Topics left out stay at ``components_init``, which must
@@ -195,6 +203,7 @@ class LatentDirichletAllocation(TopicModel):
             _MODEL_DEFAULTS["max_doc_update_iter"].default,
             [Interval(Integral, 1, None, closed="left")],
         ),
+        "doc_warm_start": (True, ["boolean"]),
         "learn": (("topics",), ["array-like"]),
     }
     _default_overrides = {
@@ -272,6 +281,7 @@ class LatentDirichletAllocation(TopicModel):
             initial=initial,
             mean_change_tol=self.mean_change_tol,
             max_doc_update_iter=self.max_doc_update_iter,
+            doc_warm_start=self.doc_warm_start,
         )
 
     def _build_model(self, data) -> LDA:
