@@ -62,7 +62,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from emkit.core import trace_as_arrays
-from emkit.core.online import fit_online, online_em_step
+from emkit.core.online import OnlineState, fit_online, online_em_step
 from emkit.distributed.dask import is_dask_collection
 from emkit.estimators._base import EMEstimator, TrainingData
 from emkit.estimators._documents import (
@@ -250,19 +250,27 @@ class TopicModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EMEstimator)
         data = self._prepare_data(X, warm=warm)
         model = self._build_model(data)
         batches, weights = self._online_batches(data.sample)
+        n_docs = float(data.n_rows)
+        if warm:
+            start = self.params_
+        else:
+            start = model.init_params(data.init_chunks, check_random_state(self.random_state))
+        state = None
+        if hasattr(model, "online_start_statistics"):
+            # the start counts as the first step (see LDA.online_start_statistics)
+            state = OnlineState(model.online_start_statistics(start, n_docs), 1, n_docs)
         result = fit_online(
             model,
             batches,
             batch_weights=weights,
             n_samples=data.n_samples,
-            total_weight=float(data.n_rows),
+            total_weight=n_docs,
             n_passes=self.max_iter,
             kappa=self.learning_decay,
             t0=self.learning_offset,
             tol=self.tol,
-            random_state=self.random_state,
-            start_params=self.params_ if warm else None,
-            init_chunks=data.init_chunks,
+            start_params=start,
+            start_state=state,
             n_jobs=self._n_threads(),
             callback=callback,
             verbose=self.verbose,

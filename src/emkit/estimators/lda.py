@@ -166,8 +166,10 @@ class LatentDirichletAllocation(TopicModel):
     n_iter_ : int
         Iterations (batch) or passes (online) of fit; batches of ``partial_fit``.
     n_batch_iter_ : int
-        EM updates made: iterations of batch fit, mini-batches of online fit and of
-        ``partial_fit``.
+        EM updates made: iterations of batch fit, mini-batches of ``partial_fit``, and
+        for online fit its mini-batches plus one for the random start, which counts as
+        the first step (as in scikit-learn: the first batch moves λ from the start by
+        ``(1 + learning_offset) ** -learning_decay``).
     converged_ : bool
     n_features_in_ : int
     params_ : :class:`emkit.models.lda.LDAParams`
