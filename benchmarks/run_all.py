@@ -34,6 +34,7 @@ CASES = [
     ),
     ("bench_gmm", {"covariance_type": "diag"}, {"n_samples": 100_000, "repeats": 2}),
     ("bench_squarem", {}, {"quick": True}),
+    ("bench_lda", {}, {"quick": True}),
     ("bench_hmm", {}, {"quick": True}),
     ("bench_lgssm", {}, {"quick": True}),
     *(("bench_online", {"case": case}, {"quick": True}) for case in ONLINE_CASES),
@@ -60,12 +61,14 @@ def main():
             module_name, (getattr(module, "COLUMNS", DEFAULT_COLUMNS), [])
         )
         try:
-            rows.append(module.run(**options))
+            result = module.run(**options)  # one row, or a list of rows
+            new_rows = result if isinstance(result, list) else [result]
         except Exception:
             failures.append((module_name, traceback.format_exc()))
             print(failures[-1][1], file=sys.stderr)
             continue
-        print(markdown_table(rows[-1:], columns), flush=True)
+        rows.extend(new_rows)
+        print(markdown_table(new_rows, columns), flush=True)
     body = "\n\n".join(
         f"## {name}\n\n{(sys.modules[name].__doc__ or '').strip().splitlines()[0]}\n\n"
         + markdown_table(rows, columns)

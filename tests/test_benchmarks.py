@@ -22,5 +22,13 @@ def test_every_benchmark_runs_on_small_data(tmp_path):
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = output.read_text()
-    for section in ("bench_gmm", "bench_squarem", "bench_hmm", "bench_lgssm", "bench_online"):
+    sections = (
+        "bench_gmm",
+        "bench_squarem",
+        "bench_lda",
+        "bench_hmm",
+        "bench_lgssm",
+        "bench_online",
+    )
+    for section in sections:
         assert f"## {section}" in results
