@@ -83,7 +83,8 @@ def solve_documents(X, beta, doc_prior, tempering=1.0, tol=1e-10, max_iter=200_0
         rows = np.flatnonzero(active)
         t = theta[rows] ** b
         p = t @ beta**b
-        g = np.where(X[rows] > 0, X[rows] / p, 0.0) @ (beta**b).T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(X[rows] > 0, X[rows] / p, 0.0) @ (beta**b).T
         theta[rows] = (t * g + doc_prior) / total[rows, None]
         iterations[rows] += 1
     return theta, iterations
@@ -111,7 +112,7 @@ def fit(
     history = []
     for _ in range(n_iter):
         theta, _ = solve_documents(X, beta, doc_prior, tempering, tol)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             log_prior = float(np.where(pseudo > 0, pseudo * np.log(beta), 0.0).sum())
         history.append(objectives(X, theta, beta, doc_prior, tempering).sum() + log_prior)
         counts = expected_counts(X, theta, beta, tempering) + pseudo

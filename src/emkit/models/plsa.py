@@ -305,10 +305,11 @@ class PLSA:
             term = int(terms[np.argmax(column <= 0)])
             raise ImpossibleDocumentError(
                 f"document {chunk.first_row + doc} has term {term}, which every topic gives "
-                "probability 0: no topic proportions explain it. Topics with zeros come "
-                "from components_init or hand-set components_; give every term a positive "
-                "probability in some topic (e.g. mix in a little of the uniform "
-                "distribution), or set topic_word_prior > 1"
+                "probability 0: no topic proportions explain it. Such topics come from "
+                "components_init or hand-set components_ with zeros, or from partial_fit "
+                "batches that never had the term (maximum likelihood gives unseen terms "
+                "probability 0): set topic_word_prior > 1 (e.g. 1.01), or give every term "
+                "a positive probability in some topic"
             )
         self._warn_unsolved(solution, chunk)
         return PLSAStats(np.ascontiguousarray(solution.stats.T)), solution.objective
