@@ -18,9 +18,11 @@ from emkit.estimators.hmm import (
 from emkit.estimators.kmeans import KMeans
 from emkit.estimators.lda import LatentDirichletAllocation
 from emkit.estimators.lgssm import LinearGaussianSSM
+from emkit.estimators.plsa import PLSA
 
 __all__ = [
     "GMMHMM",
+    "PLSA",
     "BernoulliHMM",
     "BernoulliMixture",
     "CategoricalHMM",
