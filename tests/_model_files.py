@@ -79,6 +79,7 @@ def _specs() -> dict:
                 emkit.estimators.LatentDirichletAllocation(2, max_iter=5),
                 "documents",
             ),
+            "PLSA": (emkit.estimators.PLSA(2, max_iter=5), "documents"),
         }
     )
     return specs
@@ -238,6 +239,8 @@ def _constraint_mutations(estimator) -> dict:
         "MultinomialHMM",
     ):
         probability_vectors.add("emissionprob_")
+    if type(estimator).__name__ == "PLSA":
+        probability_vectors.add("components_")  # P(w | z)
     for name in names:
         key = f"fitted/{name}"
         if name in probability_vectors:

@@ -14,10 +14,11 @@ import _model_files as corpus
 import emkit
 import test_io_safety as safety
 from emkit.estimators.lda import LatentDirichletAllocation
+from emkit.estimators.plsa import PLSA
 from emkit.io import ModelFileError, read_metadata
 
 #: the topic models' cases of the crafted-file corpus (in the slow run of test_io_safety)
-TOPIC_CASES = ["LatentDirichletAllocation"]
+TOPIC_CASES = ["LatentDirichletAllocation", "PLSA"]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,8 @@ def fit_quietly(estimator, X):
 def assert_same_topic_model(a, b, X) -> None:
     assert type(b) is type(a)
     for name in ("components_", "doc_topic_prior_", "topic_word_prior_"):
-        np.testing.assert_array_equal(getattr(b, name), getattr(a, name), err_msg=name)
+        if hasattr(a, name):  # LDA's priors are parameters, PLSA's hyperparameters
+            np.testing.assert_array_equal(getattr(b, name), getattr(a, name), err_msg=name)
     for name in ("n_iter_", "converged_", "lower_bound_", "n_features_in_"):
         assert getattr(b, name) == getattr(a, name), name
     np.testing.assert_array_equal(b.lower_bounds_, a.lower_bounds_)
@@ -62,6 +64,17 @@ def assert_same_topic_model(a, b, X) -> None:
 def test_lda_round_trip_is_exact(tmp_path, X, options):
     model = fit_quietly(LatentDirichletAllocation(2, max_iter=20, random_state=0, **options), X)
     loaded = emkit.load(emkit.save(model, tmp_path / "lda"))
+    assert_same_topic_model(model, loaded, X)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"tempering": 0.8, "doc_topic_prior": [1.5, 1.1], "topic_word_prior": 1.3}],
+    ids=["default", "tempered-map"],
+)
+def test_plsa_round_trip_is_exact(tmp_path, X, options):
+    model = fit_quietly(PLSA(2, max_iter=20, random_state=0, **options), X)
+    loaded = emkit.load(emkit.save(model, tmp_path / "plsa"))
     assert_same_topic_model(model, loaded, X)
 
 
@@ -112,6 +125,24 @@ def test_every_crafted_variant_of_a_topic_model_file_is_refused(models, files, c
     """The crafted-file corpus on the topic models, in the default run."""
     safety.test_valid_files_load_and_predict_identically(models, files, case)
     safety.test_every_crafted_variant_is_one_clear_model_file_error(models, files, case)
+
+
+@pytest.mark.parametrize(
+    ("mutation", "message"),
+    [
+        (corpus._array("fitted/components_", lambda a: a * 0.5), "components_ must sum to 1"),
+        (corpus._meta(lambda m: m["hyperparameters"].update({"tempering": 1.5})), "tempering"),
+        (corpus._meta(lambda m: m["hyperparameters"].update({"doc_topic_prior": 0.5})),
+         "doc_topic_prior must be at least 1"),
+    ],
+    ids=["topics-not-summing-to-one", "tempering", "prior-below-one"],
+)  # fmt: skip
+def test_what_a_tampered_plsa_file_says(files, tmp_path, mutation, message):
+    good = files["PLSA"]
+    bad = corpus.write(tmp_path / "bad.npz", *mutation(*corpus.read(good)))
+    with pytest.raises(ModelFileError, match=message) as error:
+        emkit.load(bad)
+    assert str(bad) in str(error.value)
 
 
 @pytest.mark.parametrize(

@@ -337,7 +337,9 @@ def test_every_option_of_every_subcommand_states_its_default():
 def test_fit_help_shows_the_defaults_of_every_model(capsys):
     text = help_text("fit", capsys)
     assert "(default: gmm)" in text
-    tolerance = "convergence tolerance (default: 0.001 for gmm; 0.0001 for kmeans, hmm, lgssm, lda)"
+    tolerance = (
+        "convergence tolerance (default: 0.001 for gmm; 0.0001 for kmeans, hmm, lgssm, lda, plsa)"
+    )
     assert tolerance in text
     assert "[gmm, hmm] (default: full for gmm; diag for hmm)" in text
     assert "(default: every core)" in text and "(default: plain EM)" in text

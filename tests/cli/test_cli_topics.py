@@ -23,6 +23,7 @@ from test_cli_options import one_line_error, run_main
 import emkit
 from emkit.cli import main
 from emkit.estimators.lda import LatentDirichletAllocation
+from emkit.estimators.plsa import PLSA
 from emkit.io import read_metadata, save
 from emkit.topics import top_words
 
@@ -203,6 +204,44 @@ def test_fit_draws_the_top_words(corpus, tmp_path, capsys):
     figure = tmp_path / "words.png"
     assert run_main(["fit", folder / "toy.ldac", *FIT, "--plot", figure], capsys)[0] == 0
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plsa_with_tempering_and_priors(corpus, tmp_path, capsys):
+    folder, X = corpus
+    path = tmp_path / "plsa.npz"
+    argv = ["fit", folder / "docword.toy.txt", "--model", "plsa", "-k", "2", "--tempering",
+            "0.9", "--topic-word-prior", "1.2", "--random-state", "0", "-q", "--json", "-o",
+            path]  # fmt: skip
+    code, out, err = run_main(argv, capsys)
+    assert code == 0, err
+    summary = json.loads(out)
+    expected = PLSA(2, tempering=0.9, topic_word_prior=1.2, random_state=0).fit(X)
+    model = emkit.load(path)
+    assert (model.tempering, model.topic_word_prior) == (0.9, 1.2)
+    np.testing.assert_allclose(model.components_, expected.components_, rtol=1e-12)
+    assert summary["kind"] == "plsa" and summary["model"] == "PLSA"
+    assert summary["log_likelihood"] == pytest.approx(expected.score(X), rel=1e-12)
+    assert summary["perplexity"] == pytest.approx(expected.perplexity(X), rel=1e-12)
+    assert summary["top_words"] == [[w for w, _ in t] for t in top_words(expected, WORDS, 8)]
+    code, out, _ = run_main(["topics", path, "-n", "2", "--json"], capsys)
+    assert code == 0 and json.loads(out)["class"] == "PLSA"
+    code, out, _ = run_main(["score", path, folder / "toy.mtx", "--json"], capsys)
+    assert json.loads(out)["log_likelihood"] == pytest.approx(expected.score(X), rel=1e-12)
+    code, out, _ = run_main(["predict", path, folder / "toy.ldac", "--proba"], capsys)
+    np.testing.assert_allclose(np.loadtxt(out.splitlines(), delimiter=","),
+                               expected.transform(X), rtol=1e-8)  # fmt: skip
+    code, out, _ = run_main(["info", path], capsys)
+    assert code == 0 and "2 topics" in out
+    line = one_line_error(["fit", folder / "toy.ldac", "--model", "plsa", "-k", "2",
+                           "--learn", "topics"], capsys)  # fmt: skip
+    assert "--learn does not apply to --model plsa" in line
+    line = one_line_error(["fit", folder / "toy.ldac", "--model", "plsa", "-k", "2",
+                           "--doc-topic-prior", "0.5", "-q"], capsys)  # fmt: skip
+    assert "doc_topic_prior must be at least 1" in line
+    assert one_line_error(["fit", folder / "toy.ldac", "--model", "lda", "-k", "2",
+                           "--tempering", "0.5"], capsys).endswith(
+        "--tempering does not apply to --model lda"
+    )  # fmt: skip
 
 
 # -- emkit topics -------------------------------------------------------------------------

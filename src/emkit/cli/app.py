@@ -107,7 +107,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "info": Command("describe a model file", info.add_arguments, info.run),
     "topics": Command(
-        "the top words of every topic of a topic model (lda), with their probabilities",
+        "the top words of every topic of a topic model (lda, plsa), with their probabilities",
         topics.add_arguments,
         topics.run,
     ),

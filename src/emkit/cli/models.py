@@ -7,7 +7,7 @@ from emkit.cli.hmm import hmm_kind
 from emkit.cli.kind import ModelKind
 from emkit.cli.lgssm import lgssm_kind
 from emkit.cli.mixture import gmm_kind, kmeans_kind
-from emkit.cli.topic_models import lda_kind
+from emkit.cli.topic_models import lda_kind, plsa_kind
 
 __all__ = ["MODEL_KINDS", "kind_of", "name_of"]
 
@@ -18,6 +18,7 @@ MODEL_KINDS: dict[str, ModelKind] = {
     "hmm": hmm_kind(),
     "lgssm": lgssm_kind(),
     "lda": lda_kind(),
+    "plsa": plsa_kind(),
 }
 
 

@@ -17,7 +17,7 @@ from emkit.cli.corpus import CORPUS_FORMATS, Documents, read_documents
 from emkit.cli.kind import ACCELERATE, LEARN, N_COMPONENTS, ModelKind, Option, plain_build
 from emkit.cli.report import Entry
 
-__all__ = ["CORPUS_FORMAT", "VOCAB", "lda_kind", "summary_words", "topic_words"]
+__all__ = ["CORPUS_FORMAT", "VOCAB", "lda_kind", "plsa_kind", "summary_words", "topic_words"]
 
 #: words per topic in the fit summary and in ``emkit info``
 SUMMARY_WORDS = 10
@@ -42,16 +42,24 @@ DOC_TOPIC_PRIOR = Option.of(
     type=positive_float,
     metavar="ALPHA",
     help="Dirichlet concentration of every document's topic proportions, the same for "
-    "every topic (and the start when --learn has doc_topic_prior)",
-    default_text="1 / K",
+    "every topic: lda's alpha (the start when --learn has doc_topic_prior); plsa's MAP "
+    "prior, at least 1 (1: none)",
+    default_text="1 / K for lda; 1 for plsa",
 )
 TOPIC_WORD_PRIOR = Option.of(
     "--topic-word-prior",
     type=positive_float,
     metavar="ETA",
     help="Dirichlet concentration of every topic's word distribution, the same for every "
-    "term (and the start when --learn has topic_word_prior)",
-    default_text="1 / K",
+    "term: lda's eta (the start when --learn has topic_word_prior); plsa's MAP prior, at "
+    "least 1 (1: none; above 1 it smooths the topics)",
+    default_text="1 / K for lda; 1 for plsa",
+)
+TEMPERING = Option.of(
+    "--tempering",
+    type=positive_float,
+    metavar="B",
+    help="Hofmann's tempered EM: the posteriors raised to the power B, in (0, 1]; 1 is plain EM",
 )
 LEARNING_METHOD = Option.of(
     "--learning-method",
@@ -140,11 +148,23 @@ def _lda_summary(estimator, documents: Documents) -> list[Entry]:
     ]
 
 
-def _lda_score(estimator, documents: Documents) -> list[Entry]:
-    n_docs = documents.X.shape[0]
+def _score(objective: str, key: str):
+    """The ``score`` hook of a kind whose objective is called ``objective``."""
+
+    def score(estimator, documents: Documents) -> list[Entry]:
+        n_docs = documents.X.shape[0]
+        return [
+            Entry("documents", str(n_docs), {"n_documents": n_docs}),
+            *_objective_entries(estimator, documents, objective, key),
+        ]
+
+    return score
+
+
+def _plsa_summary(estimator, documents: Documents) -> list[Entry]:
     return [
-        Entry("documents", str(n_docs), {"n_documents": n_docs}),
-        *_objective_entries(estimator, documents, "bound", "bound"),
+        *_objective_entries(estimator, documents, "log-likelihood", "log_likelihood"),
+        *summary_words(estimator, documents.vocabulary),
     ]
 
 
@@ -201,7 +221,7 @@ def lda_kind() -> ModelKind:
         "latent Dirichlet allocation by variational EM, -k topics, on a corpus file "
         "(.ldac, .mtx, UCI docword.*.txt, CSV counts)",
         summary=_lda_summary,
-        score=_lda_score,
+        score=_score("bound", "bound"),
         tables=_topic_tables,
         attributes=lambda estimator: ("components_", "doc_topic_prior_", "topic_word_prior_"),
         plot=_plot_topics,
@@ -223,6 +243,41 @@ def lda_kind() -> ModelKind:
             "learning_method": "learning_method",
             "batch_size": "batch_size",
             "learn": "learn",
+            "accelerate": "accelerate",
+        },
+        predict=_predict_topics,
+        describe=_topics,
+        read=read_documents,
+    )
+
+
+def plsa_kind() -> ModelKind:
+    from emkit.estimators.plsa import PLSA
+
+    return ModelKind(
+        PLSA,
+        plain_build(PLSA),
+        "probabilistic latent semantic analysis by exact EM (tempered with --tempering, "
+        "MAP with the priors), -k topics, on a corpus file",
+        summary=_plsa_summary,
+        score=_score("log-likelihood", "log_likelihood"),
+        tables=_topic_tables,
+        attributes=lambda estimator: ("components_",),
+        plot=_plot_topics,
+        options=(
+            N_COMPONENTS,
+            VOCAB,
+            CORPUS_FORMAT,
+            DOC_TOPIC_PRIOR,
+            TOPIC_WORD_PRIOR,
+            TEMPERING,
+            ACCELERATE,
+        ),
+        hyperparameters={
+            "n_components": "n_components",
+            "doc_topic_prior": "doc_topic_prior",
+            "topic_word_prior": "topic_word_prior",
+            "tempering": "tempering",
             "accelerate": "accelerate",
         },
         predict=_predict_topics,
