@@ -149,3 +149,20 @@ def test_iteration_budget_and_shared_tables():
         solve(X, beta, prior, tempering=0.5, tables=word_topic_tables(beta, 0.5)).theta,
         solve(X, beta, prior, tempering=0.5).theta,
     )
+
+
+@pytest.mark.parametrize("closeness", [1e-2, 1e-6])
+def test_near_copies_of_a_topic_are_solved_in_few_iterations(closeness):
+    """Two topics that differ by ``closeness`` (relative, per term) compete for the same
+    words: the gradient lets the one at 0 back in while Newton's step, which sees the
+    other, keeps it out. (Before that rule, such documents ran to max_iter.)"""
+    rng = np.random.default_rng(5)
+    X, _ = corpus(5, n_docs=60, n_terms=200, K=12, length=300)
+    beta = rng.dirichlet(np.full(200, 0.1), 12)
+    beta[1] = beta[0] * np.exp(closeness * rng.standard_normal(200))
+    beta /= beta.sum(axis=1, keepdims=True)
+    solution = solve(X, beta, np.zeros(12))
+    assert solution.n_unsolved == 0
+    assert solution.evaluations.max() < 60
+    gaps = reference.frank_wolfe_gaps(X, solution.theta, beta, np.zeros(12))
+    assert np.all(gaps <= 1.01e-10 * X.sum(axis=1))

@@ -21,7 +21,8 @@ Solving it to a tight tolerance by that map alone is slow: the maximum-likelihoo
 of a document usually lies on the boundary of the simplex (most topics absent), where
 EM converges slowly (linearly with a rate near 1, or sublinearly). On the King James
 Bible's 1189 chapters with 20 topics, EM needed 400-2,000 iterations per document on
-average (up to 12,000) to come within a relative 1e-9 of the maximum. So :func:`solve_documents` runs a few EM steps from the
+average (up to 12,000) to come within a relative 1e-9 of the maximum. So
+:func:`solve_documents` runs a few EM steps from the
 uniform start (they find the support), then Newton steps on the face of the simplex
 (Bertsekas' projected Newton): proportions that are small and want to shrink are
 sent to 0 (only where 0 is allowed: a = 0, and b = 1 or the topic explains none of
@@ -72,6 +73,10 @@ N_EM_START = 10
 #: proportions below BOUND_FRACTION / K that the gradient wants smaller are sent to 0
 #: in one Newton step (where 0 is allowed) instead of being shrunk step by step
 BOUND_FRACTION = 0.1
+
+#: a proportion is sent to 0 only when ∂_k f < (1 − BIND_MARGIN) λ (see
+#: ``_newton_direction``)
+BIND_MARGIN = 1e-6
 
 #: what a Newton step keeps of the distance to the boundary for proportions that may
 #: not be 0 (a prior's pseudo-counts, or tempering): they stay strictly positive
@@ -170,7 +175,8 @@ def _negative_hessian(local, weights, n_local, prior, b, theta, t, p, g, free, m
         root[j] = np.sqrt(b * weights[j]) / p[j]
     for a in range(m):
         k = free[a]
-        scale = t[k] / theta[k]
+        # θ^(b-1); a free coordinate at 0 has b = 1 (only then may it be 0)
+        scale = 1.0 if b == 1.0 else t[k] / theta[k]
         for j in range(n_local):
             columns[a, j] = local[j, k] * scale * root[j]
     big = 0.0
@@ -178,7 +184,9 @@ def _negative_hessian(local, weights, n_local, prior, b, theta, t, p, g, free, m
         for c in range(a + 1):
             A[a, c] = _dot(columns[a], columns[c], n_local)
         k = free[a]
-        A[a, a] += ((1.0 - b) * t[k] * g[k] + prior[k]) / (theta[k] * theta[k])
+        curvature = (1.0 - b) * t[k] * g[k] + prior[k]
+        if curvature > 0.0:
+            A[a, a] += curvature / (theta[k] * theta[k])
         big = max(big, A[a, a])
     ridge = 1e-12 * big + 1e-300
     for a in range(m):
@@ -219,49 +227,92 @@ def _cholesky_solve(L, m, rhs, out):
 
 @njit(cache=True, nogil=True)
 def _newton_direction(
-    local, weights, n_local, prior, b, theta, t, p, g, grad, lam, free, columns, A, rhs, x, y, d
+    local,
+    weights,
+    n_local,
+    prior,
+    b,
+    theta,
+    t,
+    p,
+    g,
+    grad,
+    lam,
+    gap,
+    free,
+    kept_out,
+    columns,
+    A,
+    rhs,
+    x,
+    y,
+    d,
 ):
     """The projected Newton direction ``d`` at θ, or False when there is none.
 
-    Bound coordinates (zeroable, below BOUND_FRACTION / K and with ∂_k f < λ) go to 0
-    (d_k = −θ_k); the free ones take the Newton step of f on the plane Σ d = Σ_bound θ,
-    d_F = A⁻¹(∇_F − μ 1) with μ from the constraint.
+    Bound coordinates (zeroable, below min(BOUND_FRACTION / K, gap / λ) and with
+    ∂_k f clearly below λ) go to 0 (d_k = −θ_k); coordinates at 0 stay there unless
+    ∂_k f > λ (then they re-enter); the free ones take the Newton step of f on the
+    plane Σ d = Σ_bound θ, d_F = A⁻¹(∇_F − μ 1) with μ from the constraint. (The
+    margin of BIND_MARGIN keeps a coordinate whose maximiser is small but positive,
+    where ∂_k f = λ up to rounding, from being bound and re-entered by turns.) A
+    coordinate at 0 that the gradient lets in but the Newton step would make negative
+    (a near-copy of another topic takes its place) stays out, and the step is solved
+    again without it.
     """
     K = theta.shape[0]
-    threshold = BOUND_FRACTION / K
-    m = 0
-    bound_mass = 0.0
+    # Bertsekas' ε-active set: ε shrinks with the distance to optimality (gap / λ), so
+    # a proportion that is small but positive at the maximiser is not bound near it
+    threshold = min(BOUND_FRACTION / K, gap / lam)
+    below = lam * (1.0 - BIND_MARGIN)
     for k in range(K):
-        d[k] = 0.0
-        if theta[k] == 0.0:
-            continue
-        if _zeroable(prior[k], b, g[k]) and grad[k] < lam and theta[k] < threshold:
-            d[k] = -theta[k]
-            bound_mass += theta[k]
-        else:
-            free[m] = k
-            m += 1
-    if m == 0:
-        return False
-    # rhs is free until the solves below: it holds the Hessian's row scales
-    _negative_hessian(local, weights, n_local, prior, b, theta, t, p, g, free, m, columns, A, rhs)
-    if not _cholesky(A, m):
-        return False
-    for a in range(m):
-        rhs[a] = grad[free[a]]
-    _cholesky_solve(A, m, rhs, x)
-    for a in range(m):
-        rhs[a] = 1.0
-    _cholesky_solve(A, m, rhs, y)
-    sum_x = 0.0
-    sum_y = 0.0
-    for a in range(m):
-        sum_x += x[a]
-        sum_y += y[a]
-    mu = (sum_x - bound_mass) / sum_y
-    for a in range(m):
-        d[free[a]] = x[a] - mu * y[a]
-    return True
+        kept_out[k] = 0
+    for _ in range(K):
+        m = 0
+        bound_mass = 0.0
+        for k in range(K):
+            d[k] = 0.0
+            if theta[k] == 0.0:
+                if grad[k] > lam and grad[k] < np.inf and kept_out[k] == 0:
+                    free[m] = k
+                    m += 1
+                continue
+            if _zeroable(prior[k], b, g[k]) and grad[k] < below and theta[k] < threshold:
+                d[k] = -theta[k]
+                bound_mass += theta[k]
+            else:
+                free[m] = k
+                m += 1
+        if m == 0:
+            return False
+        # rhs is free until the solves below: it holds the Hessian's row scales
+        _negative_hessian(
+            local, weights, n_local, prior, b, theta, t, p, g, free, m, columns, A, rhs
+        )
+        if not _cholesky(A, m):
+            return False
+        for a in range(m):
+            rhs[a] = grad[free[a]]
+        _cholesky_solve(A, m, rhs, x)
+        for a in range(m):
+            rhs[a] = 1.0
+        _cholesky_solve(A, m, rhs, y)
+        sum_x = 0.0
+        sum_y = 0.0
+        for a in range(m):
+            sum_x += x[a]
+            sum_y += y[a]
+        mu = (sum_x - bound_mass) / sum_y
+        again = False
+        for a in range(m):
+            k = free[a]
+            d[k] = x[a] - mu * y[a]
+            if theta[k] == 0.0 and d[k] < 0.0:
+                kept_out[k] = 1
+                again = True
+        if not again:
+            return True
+    return False
 
 
 @njit(cache=True, nogil=True)
@@ -274,9 +325,10 @@ def _newton_step(local, weights, n_local, prior, b, theta, f, grad, g, d, trial,
     longest = 1.0
     blocking = -1
     for k in range(K):
-        if theta[k] > 0.0:
+        if theta[k] > 0.0 or d[k] > 0.0:
             slope += grad[k] * d[k]
-        if d[k] < 0.0 and d[k] != -theta[k]:
+        # a coordinate at 0 that the direction would make negative stays at 0
+        if d[k] < 0.0 and d[k] != -theta[k] and theta[k] > 0.0:
             step = theta[k] / -d[k]
             zeroable = _zeroable(prior[k], b, g[k])
             if not zeroable:
@@ -332,9 +384,9 @@ def _frank_wolfe_step(local, weights, n_local, prior, b, theta, f, vertex, trial
 def _solve_one(local, weights, n_local, prior, b, tol, max_iter, theta, work, columns, A, free):
     """Solve one document's θ (written into ``theta``) from the uniform start.
 
-    ``work`` is scratch of shape (9, max(K, n_local)). Returns (evaluations, f at θ,
-    whether the certificate was met); on return ``work[0][:K]`` = θ^b and
-    ``work[1][:n_local]`` = p, both at the returned θ.
+    ``work`` is scratch of shape (9, max(K, n_local)), ``free`` of shape (2, K).
+    Returns (evaluations, f at θ, whether the certificate was met); on return
+    ``work[0][:K]`` = θ^b and ``work[1][:n_local]`` = p, both at the returned θ.
     """
     K = theta.shape[0]
     t, p, g, grad, x, y, d, trial, spare = (
@@ -367,16 +419,7 @@ def _solve_one(local, weights, n_local, prior, b, tol, max_iter, theta, work, co
         if evaluations >= max_iter:
             return evaluations, f, False
         if evaluations > N_EM_START:
-            vertex = -1
-            for k in range(K):
-                if theta[k] == 0.0 and grad[k] > lam and (vertex < 0 or grad[k] > grad[vertex]):
-                    vertex = k
-            if vertex >= 0:
-                if _frank_wolfe_step(
-                    local, weights, n_local, prior, b, theta, f, vertex, trial, spare
-                ):
-                    continue
-            elif _newton_direction(
+            if _newton_direction(
                 local,
                 weights,
                 n_local,
@@ -388,7 +431,9 @@ def _solve_one(local, weights, n_local, prior, b, tol, max_iter, theta, work, co
                 g,
                 grad,
                 lam,
-                free,
+                gap,
+                free[0],
+                free[1],
                 columns,
                 A,
                 spare,
@@ -397,6 +442,16 @@ def _solve_one(local, weights, n_local, prior, b, tol, max_iter, theta, work, co
                 d,
             ) and _newton_step(
                 local, weights, n_local, prior, b, theta, f, grad, g, d, trial, spare
+            ):
+                continue
+            # no Newton step: a proportion at 0 that should re-enter takes a Frank-Wolfe
+            # step (EM's multiplicative step cannot move it)
+            vertex = -1
+            for k in range(K):
+                if theta[k] == 0.0 and grad[k] > lam and (vertex < 0 or grad[k] > grad[vertex]):
+                    vertex = k
+            if vertex >= 0 and _frank_wolfe_step(
+                local, weights, n_local, prior, b, theta, f, vertex, trial, spare
             ):
                 continue
         # EM's step: never decreases f
@@ -437,7 +492,7 @@ def _solve_documents(
     work = np.empty((9, max(longest, K)))
     columns = np.empty((K, longest))
     A = np.empty((K, K))
-    free = np.empty(K, dtype=np.int64)
+    free = np.empty((2, K), dtype=np.int64)
     objective = 0.0
     log_likelihood = 0.0
     first_impossible = -1
