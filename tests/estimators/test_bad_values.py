@@ -31,7 +31,7 @@ N = 20
 def good_data(name: str) -> np.ndarray:
     """Valid training rows (N, 2) for the estimator class ``name``."""
     rng = np.random.RandomState(0)
-    if "Poisson" in name:
+    if "Poisson" in name or name in ("LatentDirichletAllocation", "PLSA"):
         return rng.poisson(3.0, (N, 2)).astype(float)
     if "Categorical" in name:
         return rng.randint(0, 3, (N, 2)).astype(float)

@@ -48,9 +48,18 @@ def check_counts(csr: sp.csr_matrix, name: str = "X", first_row: int = 0) -> Non
     """A one-line ValueError naming the first stored entry of ``csr`` that is not a
     finite non-negative integer (rows numbered from ``first_row``)."""
     data = csr.data
+    finite = np.isfinite(data)
+    if not finite.all():
+        position = int(np.argmin(finite))
+        row = first_row + int(np.searchsorted(csr.indptr, position, side="right") - 1)
+        column = int(csr.indices[position])
+        # the wording of every other estimator's check (estimators._data)
+        raise ValueError(
+            f"Input {name} contains NaN or infinity in row {row}, column {column} "
+            f"({name}[{row}, {column}] = {data[position]}); counts of words are finite: "
+            "drop or fix the entry"
+        )
     for bad, problem in (
-        (np.isnan(data), "is NaN"),
-        (np.isinf(data), "is infinite (inf)"),
         (data < 0, "is negative"),
         (data != np.floor(data), "is not an integer"),
     ):
