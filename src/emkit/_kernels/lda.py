@@ -60,7 +60,9 @@ _TINY = 1e-300
 
 
 # Reassociation lets numba vectorise the K-long sums (3.5x faster than in order, with
-# the gathered rows below); no flag that assumes finite values is set.
+# the gathered rows below); no flag that assumes finite values is set. The sum
+# s_j = Σ_k t_k B_jk is written out in each loop: a shared helper was measured 20%
+# slower (KJV, K = 20).
 _FAST = {"reassoc", "contract", "nsz", "arcp"}
 
 
