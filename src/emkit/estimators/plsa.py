@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval
 from emkit.estimators._parameters import probabilities
 from emkit.estimators._topic_base import TopicModel
 from emkit.models.plsa import PLSA as PLSAModel
-from emkit.models.plsa import PLSAParams, check_concentration, check_tempering
+from emkit.models.plsa import PLSAParams, check_concentration
 
 __all__ = ["PLSA"]
 
@@ -171,8 +171,7 @@ class PLSA(TopicModel):
 
     # -- validation ---------------------------------------------------------------------
     def _validate_params(self):
-        super()._validate_params()
-        check_tempering(self.tempering)
+        super()._validate_params()  # tempering: its Interval constraint
         check_concentration(self.doc_topic_prior, "doc_topic_prior", self.n_components, "topic")
         if np.ndim(self.topic_word_prior) == 0:
             # an array is checked against the vocabulary when the model is built
