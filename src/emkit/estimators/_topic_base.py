@@ -372,7 +372,7 @@ class TopicModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EMEstimator)
     def transform(self, X):
         """Topic proportions of every document, shape (n_docs, n_components), rows
         summing to 1 (the normalised variational Dirichlet of LDA, P(z|d) of PLSA, with
-        the topics fixed). An empty document gets the prior's mean.
+        the topics fixed). An empty document gets the prior's mean (LDA) or mode (PLSA).
 
         Parameters
         ----------
