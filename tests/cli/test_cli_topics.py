@@ -232,6 +232,7 @@ def test_plsa_with_tempering_and_priors(corpus, tmp_path, capsys):
                                expected.transform(X), rtol=1e-8)  # fmt: skip
     code, out, _ = run_main(["info", path], capsys)
     assert code == 0 and "2 topics" in out
+    assert "lower bound / word" in out and "/ sample" not in out
     line = one_line_error(["fit", folder / "toy.ldac", "--model", "plsa", "-k", "2",
                            "--learn", "topics"], capsys)  # fmt: skip
     assert "--learn does not apply to --model plsa" in line

@@ -27,8 +27,12 @@ def add_arguments(parser) -> None:
 
 
 def _fit_scalars(estimator) -> list[tuple[str, str, object]]:
+    from emkit.estimators._topic_base import TopicModel
+
+    # a topic model's objective is per word (token), not per row
+    per = "/ word" if isinstance(estimator, TopicModel) else "/ sample"
     return [
-        (label, key, getattr(estimator, name))
+        (label.replace("/ sample", per), key, getattr(estimator, name))
         for label, key, name in _FIT_SCALARS
         if hasattr(estimator, name)
     ]
