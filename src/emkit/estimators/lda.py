@@ -11,13 +11,12 @@ import inspect
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import digamma
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from emkit.estimators._migration import learn_string_error
 from emkit.estimators._parameters import Parameter
 from emkit.estimators._topic_base import TopicModel
-from emkit.models.lda import LDA, LDAParams
+from emkit.models.lda import LDA, LDAParams, exp_expected_log_topics
 
 __all__ = ["LatentDirichletAllocation"]
 
@@ -329,8 +328,7 @@ class LatentDirichletAllocation(TopicModel):
     @property
     def exp_dirichlet_component_(self) -> np.ndarray:
         """exp(E_q[log β]), shape (n_components, n_features): exp(ψ(λ) − ψ(Σ_v λ))."""
-        topics = self.components_
-        return np.exp(digamma(topics) - digamma(topics.sum(axis=1, keepdims=True)))
+        return exp_expected_log_topics(self.components_)
 
     def score(self, X, y=None):
         """scikit-learn's approximate variational bound of X (total, not per word): the

@@ -36,7 +36,7 @@ from emkit.containers import Statistics
 from emkit.models._dirichlet import fit_dirichlet, fit_polya
 from emkit.models._documents import DocumentChunk
 
-__all__ = ["LDA", "LDAParams", "LDAStats", "exp_expected_log_topics"]
+__all__ = ["LDA", "LDAParams", "LDAStats", "exp_expected_log_topics", "expected_log_topics"]
 
 #: names ``learn`` may hold
 LEARNABLE = ("topics", "doc_topic_prior", "topic_word_prior")
@@ -71,10 +71,15 @@ class LDAStats(Statistics):
     n_documents: float
 
 
+def expected_log_topics(topic_word: np.ndarray) -> np.ndarray:
+    r""":math:`\mathbb{E}_q[\log \beta_{kv}] = \psi(\lambda_{kv}) - \psi(\sum_v
+    \lambda_{kv})`, shape (K, V)."""
+    return digamma(topic_word) - digamma(topic_word.sum(axis=1, keepdims=True))
+
+
 def exp_expected_log_topics(topic_word: np.ndarray) -> np.ndarray:
-    r""":math:`\exp \mathbb{E}_q[\log \beta_{kv}] = \exp(\psi(\lambda_{kv}) - \psi(\sum_v
-    \lambda_{kv}))`, shape (K, V)."""
-    return np.exp(digamma(topic_word) - digamma(topic_word.sum(axis=1, keepdims=True)))
+    r""":math:`\exp \mathbb{E}_q[\log \beta_{kv}]`, shape (K, V)."""
+    return np.exp(expected_log_topics(topic_word))
 
 
 class LDA:
@@ -270,8 +275,8 @@ class LDA:
 
     def _topic_word_prior_for(self, topics: np.ndarray, start: np.ndarray) -> np.ndarray:
         """η maximising the topics' term for fixed λ: a Dirichlet fit to E[log β]."""
-        expected_log = np.log(exp_expected_log_topics(topics))
-        mean_log = expected_log.mean(axis=0)
+        # not the log of exp_expected_log_topics: that underflows to -inf for tiny λ
+        mean_log = expected_log_topics(topics).mean(axis=0)
         return fit_dirichlet(mean_log, start, symmetric=self.symmetric_topic_word_prior)
 
     # -- objective ----------------------------------------------------------------------
@@ -279,7 +284,7 @@ class LDA:
         r"""The topics' term of the bound, :math:`\sum_k \mathbb{E}_q[\log p(\beta_k \mid
         \eta)] - \mathbb{E}_q[\log q(\beta_k \mid \lambda_k)]` (scikit-learn's last term)."""
         topics, eta = params.topic_word, params.topic_word_prior
-        expected_log = digamma(topics) - digamma(topics.sum(axis=1, keepdims=True))
+        expected_log = expected_log_topics(topics)
         K = topics.shape[0]
         return float(
             np.sum((eta[None, :] - topics) * expected_log)
