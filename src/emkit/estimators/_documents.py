@@ -32,9 +32,13 @@ __all__ = ["document_chunks", "prepare_documents", "validated_documents"]
 MIN_CHUNK_NONZEROS = 1 << 14
 
 
+def _entry_position(csr, position: int) -> tuple[int, int]:
+    """(row, column) of the ``position``-th stored entry of a CSR matrix."""
+    return int(np.searchsorted(csr.indptr, position, side="right") - 1), int(csr.indices[position])
+
+
 def _entry_error(csr, position: int, value: float, problem: str, name: str) -> ValueError:
-    row = int(np.searchsorted(csr.indptr, position, side="right") - 1)
-    column = int(csr.indices[position])
+    row, column = _entry_position(csr, position)
     # scikit-learn's wording first, which its estimator checks look for
     lead = f"Negative values in data passed to {name}: " if value < 0 else ""
     return ValueError(
@@ -51,8 +55,8 @@ def check_counts(csr: sp.csr_matrix, name: str = "X", first_row: int = 0) -> Non
     finite = np.isfinite(data)
     if not finite.all():
         position = int(np.argmin(finite))
-        row = first_row + int(np.searchsorted(csr.indptr, position, side="right") - 1)
-        column = int(csr.indices[position])
+        row, column = _entry_position(csr, position)
+        row += first_row
         # the wording of every other estimator's check (estimators._data)
         raise ValueError(
             f"Input {name} contains NaN or infinity in row {row}, column {column} "
