@@ -35,6 +35,8 @@ FORBIDDEN = {
     "models": {"core", "estimators", "cli", "plot"},
     # the corpus readers: numpy and scipy only, beside io
     "corpora.py": {"families", "models", "core", "estimators", "cli", "plot"},
+    # bioinformatics estimators and their file formats: beside estimators and io
+    "bio": {"cli", "plot"},
 }
 
 
