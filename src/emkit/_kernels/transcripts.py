@@ -1,0 +1,133 @@
+r"""The E-step of transcript abundance over equivalence classes, compiled with numba.
+
+A class ``c`` (a set of transcripts that the same reads are compatible with) has a
+count :math:`n_c` and entries :math:`(t, w_{ct})`: the transcripts and the probability
+of the class's fragment given each of them (:math:`1/\tilde\ell_t` for kallisto,
+salmon's conditional weights). For a vector :math:`v \ge 0` over transcripts (the
+abundances α for EM, :math:`e^{E[\log\theta]}` for variational Bayes), the E-step is
+
+.. math::
+
+    N_t = \sum_{c \ni t} n_c \frac{v_t w_{ct}}{\sum_{t' \in c} v_{t'} w_{ct'}},
+    \qquad s = \sum_c n_c \log \sum_{t \in c} v_t w_{ct},
+
+the expected number of reads of every transcript and the classes' summed log-mass
+(the log-likelihood up to the normalisation of v, which the model adds).
+
+The classes are flat CSR arrays (``indptr``, ``indices``, ``weights``, ``counts``), so
+the kernel is one pass over the entries with no Python loop over classes. It runs
+serially and releases the GIL: the engine's threads run it on chunks of classes
+(consecutive slices of the same arrays), every chunk with its own output, which the
+engine adds in chunk order, so the numbers never depend on the number of threads.
+
+A class whose mass :math:`\sum v w` is 0 (all its transcripts at 0) cannot be
+explained by v: it is skipped (as kallisto and salmon do), counted, and its first
+position reported, so the model can say which class it was.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+__all__ = ["ClassEStep", "class_e_step"]
+
+
+class ClassEStep(NamedTuple):
+    """Result of :func:`class_e_step`.
+
+    expected_counts : ndarray of shape (n_transcripts,)
+        N_t over the classes given.
+    log_mass : float
+        s = Σ_c n_c log Σ_t v_t w_ct over the classes with positive mass.
+    n_impossible : int
+        Classes with a positive count and zero mass (skipped).
+    first_impossible : int
+        The first of them (position in the arrays given), -1 when there is none.
+    """
+
+    expected_counts: np.ndarray
+    log_mass: float
+    n_impossible: int
+    first_impossible: int
+
+
+@njit(cache=True, nogil=True)
+def _e_step(indptr, indices, weights, counts, v, out):  # pragma: no cover - compiled
+    log_mass = 0.0
+    n_impossible = 0
+    first = -1
+    for c in range(indptr.shape[0] - 1):
+        n = counts[c]
+        if n == 0.0:
+            continue
+        start = indptr[c]
+        stop = indptr[c + 1]
+        if stop - start == 1:
+            # a class of one transcript: all its reads go there (kallisto and salmon
+            # give it its count whatever the abundance, which agrees whenever v_t > 0)
+            t = indices[start]
+            mass = v[t] * weights[start]
+            if mass > 0.0:
+                out[t] += n
+                log_mass += n * np.log(mass)
+            else:
+                if first < 0:
+                    first = c
+                n_impossible += 1
+            continue
+        mass = 0.0
+        for e in range(start, stop):
+            mass += v[indices[e]] * weights[e]
+        if mass > 0.0:
+            scale = n / mass
+            for e in range(start, stop):
+                t = indices[e]
+                out[t] += v[t] * weights[e] * scale
+            log_mass += n * np.log(mass)
+        else:
+            if first < 0:
+                first = c
+            n_impossible += 1
+    return log_mass, n_impossible, first
+
+
+def class_e_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    counts: np.ndarray,
+    v: np.ndarray,
+) -> ClassEStep:
+    """Expected counts per transcript and the log-mass of a block of classes.
+
+    Parameters
+    ----------
+    indptr : ndarray of shape (n_classes + 1,), int64
+        Class ``c``'s entries are ``indptr[c]:indptr[c + 1]`` (``indptr[0]`` may be
+        nonzero: a chunk is a slice of the whole arrays).
+    indices : ndarray of shape (n_entries,), int64
+        Transcript of every entry, in ``[0, len(v))``.
+    weights : ndarray of shape (n_entries,), float64
+        w_ct of every entry (positive).
+    counts : ndarray of shape (n_classes,), float64
+        n_c (non-negative; a class with count 0 is skipped).
+    v : ndarray of shape (n_transcripts,), float64
+        The abundances (non-negative), or exp(E[log θ]) for variational Bayes.
+
+    Returns
+    -------
+    ClassEStep
+    """
+    out = np.zeros(v.shape[0], dtype=np.float64)
+    log_mass, n_impossible, first = _e_step(
+        np.ascontiguousarray(indptr, dtype=np.int64),
+        np.ascontiguousarray(indices, dtype=np.int64),
+        np.ascontiguousarray(weights, dtype=np.float64),
+        np.ascontiguousarray(counts, dtype=np.float64),
+        np.ascontiguousarray(v, dtype=np.float64),
+        out,
+    )
+    return ClassEStep(out, float(log_mass), int(n_impossible), int(first))

@@ -1,0 +1,275 @@
+r"""Transcript quantification from equivalence classes: the EM of kallisto and salmon.
+
+:class:`TranscriptQuantifier` fits the abundances of
+:class:`emkit.models.transcripts.TranscriptAbundance` (the model, its likelihood and
+its variational bound are written out there) on the engine: chunked and threaded
+E-steps, SQUAREM, a monotone objective. ``stopping="kallisto"`` instead runs
+kallisto 0.48's own loop (see :mod:`emkit.bio._kallisto_loop`) and so gives kallisto's
+numbers.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from emkit.bio._kallisto_loop import KALLISTO_MAX_ROUNDS, run_kallisto_em
+from emkit.bio.classes import EquivalenceClasses
+from emkit.bio.genes import gene_sums
+from emkit.core import Reducer, fit_em
+from emkit.estimators._base import effective_n_jobs
+from emkit.models.transcripts import TranscriptAbundance, TranscriptParams
+
+__all__ = ["TranscriptQuantifier", "counts_to_tpm"]
+
+
+def counts_to_tpm(est_counts: np.ndarray, effective_lengths: np.ndarray | None) -> np.ndarray:
+    """Transcripts per million: (counts / ℓ̃) normalised to sum to 1e6 (kallisto's and
+    salmon's formula); ℓ̃ = 1 when None. All zeros give zeros."""
+    rate = est_counts if effective_lengths is None else est_counts / effective_lengths
+    total = rate.sum()
+    return rate * (1e6 / total) if total > 0 else np.zeros_like(rate)
+
+
+class TranscriptQuantifier(BaseEstimator):
+    r"""Estimated read counts and TPM of transcripts from equivalence classes.
+
+    The EM update of Bray et al. (2016), :math:`\alpha_t \leftarrow \sum_{c \ni t} n_c
+    \frac{\alpha_t w_{ct}}{\sum_{t' \in c} \alpha_{t'} w_{ct'}}` with :math:`w_{ct} =
+    1/\tilde\ell_t` (or salmon's weights), or salmon's variational Bayes.
+
+    Parameters
+    ----------
+    stopping : {"tol", "kallisto"}
+        "tol" (default): the engine's loop, until the log-likelihood per read changes
+        by less than ``tol`` (or ``max_iter``). "kallisto": kallisto 0.48's loop (start
+        at 1/n, stop when no abundance above 0.01 changed by 1%, after more than 50
+        rounds, zero those below 1e-8, one final round): kallisto's numbers, which are
+        not yet the maximum of the likelihood.
+    tol : float
+        Convergence tolerance on the per-read log-likelihood (or bound), for "tol".
+    max_iter : int
+        Iteration budget (SQUAREM cycles when accelerated); kallisto's is 10,000.
+    accelerate : {None, "squarem"}
+        "squarem": the engine's SQUAREM (fewer E-steps to the same optimum; for
+        stopping="tol").
+    prior : {None, "vb"}
+        None: maximum likelihood EM. "vb": salmon's variational Bayes with a Dirichlet
+        prior of ``vb_prior`` per nucleotide of effective length (salmon's default).
+    vb_prior : float
+        Salmon's ``--vbPrior`` (1e-2).
+    per_transcript_prior : bool
+        Salmon's ``--perTranscriptPrior``: ``vb_prior`` per transcript instead of per
+        nucleotide (also used when the classes have no effective lengths).
+    n_bootstraps : int
+        Bootstrap fits on class counts resampled from the multinomial with the
+        observed proportions and total (kallisto's ``--bootstrap-samples``).
+    random_state : None, int or RandomState
+        Seeds the bootstrap resampling (deterministic for an int).
+    gene_map : dict, optional
+        Transcript name -> gene name; then gene-level sums are computed.
+    n_jobs : int or None
+        Threads running the E-steps of chunks of classes (None: every core).
+    chunk_size : int or None
+        Classes per chunk (None: blocks of about 262,144 entries).
+    verbose : int
+
+    Attributes
+    ----------
+    est_counts_ : ndarray of shape (n_transcripts,)
+        Estimated reads of every transcript (kallisto's ``est_counts``, salmon's
+        ``NumReads``).
+    tpm_ : ndarray of shape (n_transcripts,)
+    lower_bounds_ : ndarray of shape (n_iter_,)
+        The per-read log-likelihood (or variational bound) at every iteration.
+    log_likelihood_ : float
+        Total log-likelihood of ``est_counts_`` (for "vb": of its fractions).
+    n_iter_, n_e_steps_ : int
+    converged_ : bool
+    effective_lengths_, lengths_ : ndarray of shape (n_transcripts,) or None
+    names_ : list of str or None
+    bootstrap_est_counts_ : ndarray of shape (n_bootstraps, n_transcripts)
+    bootstrap_tpm_ : ndarray of shape (n_bootstraps, n_transcripts)
+    genes_ : list of str (with ``gene_map``)
+    gene_est_counts_, gene_tpm_ : ndarray of shape (n_genes,) (with ``gene_map``)
+    """
+
+    _parameter_constraints = {
+        "stopping": [StrOptions({"tol", "kallisto"})],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "accelerate": [StrOptions({"squarem"}), None],
+        "prior": [StrOptions({"vb"}), None],
+        "vb_prior": [Interval(Real, 0.0, None, closed="neither")],
+        "per_transcript_prior": ["boolean"],
+        "n_bootstraps": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "gene_map": [dict, None],
+        "n_jobs": [Integral, None],
+        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        stopping="tol",
+        *,
+        tol=1e-10,
+        max_iter=KALLISTO_MAX_ROUNDS,
+        accelerate=None,
+        prior=None,
+        vb_prior=1e-2,
+        per_transcript_prior=False,
+        n_bootstraps=0,
+        random_state=None,
+        gene_map=None,
+        n_jobs=None,
+        chunk_size=None,
+        verbose=0,
+    ):
+        self.stopping = stopping
+        self.tol = tol
+        self.max_iter = max_iter
+        self.accelerate = accelerate
+        self.prior = prior
+        self.vb_prior = vb_prior
+        self.per_transcript_prior = per_transcript_prior
+        self.n_bootstraps = n_bootstraps
+        self.random_state = random_state
+        self.gene_map = gene_map
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
+        self.verbose = verbose
+
+    # -- fitting ----------------------------------------------------------------------
+    def fit(self, classes: EquivalenceClasses, y=None) -> TranscriptQuantifier:
+        """Estimate the abundances of ``classes`` (and the bootstraps, gene sums).
+
+        Raises
+        ------
+        TypeError
+            When ``classes`` is not an EquivalenceClasses.
+        ValueError
+            When there are no classes or no reads, or ``stopping="kallisto"`` is
+            combined with ``accelerate``.
+        """
+        self._validate_params()
+        if not isinstance(classes, EquivalenceClasses):
+            raise TypeError(
+                f"classes must be an emkit.bio.EquivalenceClasses (see read_kallisto and "
+                f"read_salmon_eq_classes), got {type(classes).__name__}"
+            )
+        if classes.n_classes == 0 or not classes.n_reads > 0:
+            raise ValueError(
+                f"classes has {classes.n_classes} classes with {classes.n_reads:g} reads: "
+                "nothing to quantify (is the pseudoalignment empty?)"
+            )
+        if self.stopping == "kallisto" and self.accelerate is not None:
+            raise ValueError(
+                "stopping='kallisto' runs kallisto's own loop, which has no acceleration: "
+                "use accelerate=None, or stopping='tol' with accelerate='squarem'"
+            )
+        model = self._model(classes)
+        weights = classes.entry_weights()
+        result = self._fit_one(model, classes, weights)
+        self.est_counts_ = result["abundance"]
+        self.lower_bounds_ = result["lower_bounds"]
+        self.n_iter_ = result["n_iter"]
+        self.n_e_steps_ = result["n_e_steps"]
+        self.converged_ = result["converged"]
+        self.log_likelihood_ = self._log_likelihood(model, classes, weights, self.est_counts_)
+        self.effective_lengths_ = classes.effective_lengths
+        self.lengths_ = classes.lengths
+        self.names_ = classes.names
+        self.n_transcripts_ = classes.n_transcripts
+        self.tpm_ = counts_to_tpm(self.est_counts_, classes.effective_lengths)
+        self._bootstrap(model, classes, weights)
+        if self.gene_map is not None:
+            self.genes_, self.gene_est_counts_ = gene_sums(
+                self.est_counts_, classes.names, self.gene_map
+            )
+            _, self.gene_tpm_ = gene_sums(self.tpm_, classes.names, self.gene_map)
+        return self
+
+    def _model(self, classes: EquivalenceClasses) -> TranscriptAbundance:
+        vb_prior = None
+        if self.prior == "vb":
+            lengths = classes.effective_lengths
+            if self.per_transcript_prior or lengths is None:
+                vb_prior = np.full(classes.n_transcripts, float(self.vb_prior))
+            else:
+                vb_prior = float(self.vb_prior) * lengths
+        return TranscriptAbundance(classes.n_transcripts, vb_prior=vb_prior)
+
+    def _fit_one(self, model, classes: EquivalenceClasses, weights) -> dict:
+        chunks = classes.chunks(self.chunk_size, weights=weights)
+        n_jobs = effective_n_jobs(self.n_jobs)
+        if self.stopping == "kallisto":
+            with Reducer(chunks, n_jobs) as reduce:
+                run = run_kallisto_em(model, reduce, classes.n_reads, self.max_iter)
+            return {
+                "abundance": run.abundance,
+                "lower_bounds": run.lower_bounds,
+                "n_iter": run.n_iter,
+                "n_e_steps": run.n_iter,
+                "converged": run.converged,
+            }
+        result = fit_em(
+            model,
+            chunks,
+            n_samples=classes.n_reads,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            start_params=model.init_params(chunks),
+            verbose=self.verbose,
+            accelerate=self.accelerate,
+            n_jobs=n_jobs,
+        )
+        return {
+            "abundance": result.params.abundance,
+            "lower_bounds": result.lower_bounds,
+            "n_iter": result.n_iter,
+            "n_e_steps": result.n_e_steps,
+            "converged": result.converged,
+        }
+
+    @staticmethod
+    def _log_likelihood(model, classes, weights, abundance) -> float:
+        if not abundance.sum() > 0:
+            return -np.inf
+        chunks = classes.chunks(None, weights=weights)
+        params = TranscriptParams(abundance)
+        return float(sum(model.log_likelihood(params, chunk) for chunk in chunks))
+
+    def _bootstrap(self, model, classes: EquivalenceClasses, weights) -> None:
+        n = classes.n_transcripts
+        self.bootstrap_est_counts_ = np.zeros((self.n_bootstraps, n))
+        self.bootstrap_tpm_ = np.zeros((self.n_bootstraps, n))
+        if self.n_bootstraps == 0:
+            return
+        rng = check_random_state(self.random_state)
+        total = round(classes.n_reads)
+        p = classes.counts / classes.counts.sum()
+        for b in range(self.n_bootstraps):
+            sample = classes.with_counts(rng.multinomial(total, p).astype(np.float64))
+            if sample.n_reads == 0:
+                continue
+            abundance = self._fit_one(model, sample, weights)["abundance"]
+            self.bootstrap_est_counts_[b] = abundance
+            self.bootstrap_tpm_[b] = counts_to_tpm(abundance, classes.effective_lengths)
+
+    def log_likelihood(self, classes: EquivalenceClasses, est_counts=None) -> float:
+        """Log-likelihood of ``classes`` at ``est_counts`` (default: the fitted ones),
+        Σ_c n_c log Σ_t θ_t w_ct with θ the fractions of reads."""
+        abundance = self.est_counts_ if est_counts is None else np.asarray(est_counts, float)
+        if abundance.shape != (classes.n_transcripts,):
+            raise ValueError(
+                f"est_counts has shape {abundance.shape}, but the classes have "
+                f"{classes.n_transcripts} transcripts"
+            )
+        model = TranscriptAbundance(classes.n_transcripts)
+        return self._log_likelihood(model, classes, classes.entry_weights(), abundance)

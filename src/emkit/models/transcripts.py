@@ -1,0 +1,236 @@
+r"""Transcript abundance from equivalence classes as an EM model of the engine.
+
+Reads are summarised by equivalence classes: class ``c`` holds the :math:`n_c` reads
+compatible with exactly its transcripts, and the conditional probability of such a
+read given transcript ``t`` is :math:`w_{ct}` (:math:`1/\tilde\ell_t`, one over the
+effective length, for kallisto; salmon's conditional weights when it dumps them). With
+abundances :math:`\alpha_t \ge 0` (expected read counts, :math:`\theta = \alpha / \sum
+\alpha` the fractions of reads), the log-likelihood of Bray et al. (2016) is
+
+.. math::
+
+    \log L(\alpha) = \sum_c n_c \log \sum_{t \in c} \frac{\alpha_t}{\sum_{t'}
+    \alpha_{t'}} w_{ct},
+
+and EM's update is :math:`\alpha_t \leftarrow N_t = \sum_{c \ni t} n_c \alpha_t w_{ct}
+/ \sum_{t' \in c} \alpha_{t'} w_{ct'}`: the statistics are the expected reads per
+transcript, shape (n_transcripts,), additive over chunks of classes; the M-step is
+the identity on them. (α's scale does not enter the likelihood; after one step it
+sums to the reads of the classes.)
+
+**Variational Bayes** (salmon's default, ``vb_prior`` given): a Dirichlet prior
+:math:`\theta \sim \mathrm{Dir}(\beta)` (salmon: :math:`\beta_t = 10^{-2}\,\tilde\ell_t`,
+per nucleotide) and the factorised posterior :math:`q(\theta) = \mathrm{Dir}(\alpha +
+\beta)`, :math:`q(z)`. With the reads' factors at their optimum for :math:`q(\theta)`,
+the evidence lower bound is
+
+.. math::
+
+    \mathrm{ELBO}(\alpha) = \sum_c n_c \log \sum_{t \in c} e^{\psi(\alpha_t + \beta_t)
+    - \psi(\sum_{t'} \alpha_{t'} + \beta_{t'})} w_{ct}
+    - \mathrm{KL}\big(\mathrm{Dir}(\alpha + \beta) \,\|\, \mathrm{Dir}(\beta)\big),
+
+the E-step is the kernel with :math:`v_t = e^{E_q[\log \theta_t]}` and the M-step sets
+α to the expected counts (:math:`q(\theta) = \mathrm{Dir}(\beta + N)`): coordinate
+ascent, so the bound never decreases. :meth:`e_step` returns the first sum (per
+chunk) and :meth:`log_prior` the −KL term (global), so the engine monitors the bound.
+
+Abundances are packed as their logarithms (zeros as log of the smallest float) for
+SQUAREM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import digamma, gammaln
+
+from emkit._kernels.transcripts import class_e_step
+from emkit.containers import Statistics
+
+__all__ = [
+    "ClassChunk",
+    "ImpossibleClassError",
+    "TranscriptAbundance",
+    "TranscriptParams",
+    "TranscriptStats",
+]
+
+#: floor of α in :meth:`TranscriptAbundance.pack` (exact zeros are common: transcripts
+#: that no read supports)
+_PACK_FLOOR = np.finfo(np.float64).tiny
+
+
+class ImpossibleClassError(ValueError):
+    """A class with reads has abundance 0 in every one of its transcripts."""
+
+
+@dataclass(frozen=True)
+class ClassChunk:
+    """A block of consecutive equivalence classes, as flat CSR arrays.
+
+    indptr : ndarray of shape (n_classes + 1,), int64
+        Entries of class ``c`` of the chunk: ``indptr[c]:indptr[c + 1]`` of
+        ``indices`` and ``weights`` (the whole data set's arrays; a chunk shares them
+        and ``indptr[0]`` is its first entry).
+    indices : ndarray of shape (n_entries,), int64
+    weights : ndarray of shape (n_entries,), float64
+    counts : ndarray of shape (n_classes,), float64
+    first_class : int
+        The data set's class number of the chunk's first class (for messages).
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    counts: np.ndarray
+    first_class: int = 0
+
+    def __len__(self) -> int:
+        return self.counts.shape[0]
+
+    @property
+    def n_reads(self) -> float:
+        return float(self.counts.sum())
+
+
+@dataclass(frozen=True)
+class TranscriptParams:
+    """abundance : (n_transcripts,) α, expected reads per transcript (≥ 0)."""
+
+    abundance: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class TranscriptStats(Statistics):
+    """expected_counts : (n_transcripts,) N_t, the expected reads of every transcript."""
+
+    expected_counts: np.ndarray
+
+
+class TranscriptAbundance:
+    """EM (or VBEM) model of transcript abundances over equivalence classes.
+
+    Parameters
+    ----------
+    n_transcripts : int
+    vb_prior : array-like of shape (n_transcripts,), optional
+        β > 0, the Dirichlet prior of the fractions θ; None (default) for maximum
+        likelihood EM.
+    initial : TranscriptParams, optional
+        Start; None starts from the uniform abundance (total reads / n_transcripts).
+    """
+
+    def __init__(
+        self,
+        n_transcripts: int,
+        *,
+        vb_prior=None,
+        initial: TranscriptParams | None = None,
+    ):
+        self.n_transcripts = int(n_transcripts)
+        if vb_prior is not None:
+            vb_prior = np.asarray(vb_prior, dtype=np.float64)
+            if vb_prior.ndim == 0:
+                vb_prior = np.full(self.n_transcripts, float(vb_prior))
+            if vb_prior.shape != (self.n_transcripts,):
+                raise ValueError(
+                    f"vb_prior must have one entry per transcript, shape "
+                    f"({self.n_transcripts},); got {vb_prior.shape}"
+                )
+            if not np.all(np.isfinite(vb_prior) & (vb_prior > 0)):
+                raise ValueError(
+                    "vb_prior must be positive and finite in every entry (the Dirichlet "
+                    "concentrations of the variational prior)"
+                )
+        self.vb_prior = vb_prior
+        self.initial = initial
+
+    @property
+    def variational(self) -> bool:
+        return self.vb_prior is not None
+
+    # -- start ----------------------------------------------------------------------
+    def init_params(self, chunks: Sequence[ClassChunk], rng=None) -> TranscriptParams:
+        """``initial``, or the uniform abundance: total reads / n_transcripts each."""
+        if self.initial is not None:
+            return TranscriptParams(np.array(self.initial.abundance, dtype=np.float64))
+        total = sum(chunk.n_reads for chunk in chunks)
+        level = total / self.n_transcripts if total > 0 else 1.0 / self.n_transcripts
+        return TranscriptParams(np.full(self.n_transcripts, level))
+
+    # -- E-step ---------------------------------------------------------------------
+    def _v(self, params: TranscriptParams) -> np.ndarray:
+        """The kernel's v: α itself (EM), or exp(E_q[log θ]) (VB)."""
+        if not self.variational:
+            return params.abundance
+        gamma = params.abundance + self.vb_prior
+        return np.exp(digamma(gamma) - digamma(gamma.sum()))
+
+    def e_step(self, params: TranscriptParams, chunk: ClassChunk):
+        """Expected reads per transcript of the chunk's classes, and the chunk's
+        log-likelihood (EM) or its reads' part of the bound (VB).
+
+        Raises ImpossibleClassError for a class with reads whose transcripts all have
+        abundance 0 (possible only from a hand-set start).
+        """
+        v = self._v(params)
+        result = class_e_step(chunk.indptr, chunk.indices, chunk.weights, chunk.counts, v)
+        if result.n_impossible:
+            c = result.first_impossible
+            members = chunk.indices[chunk.indptr[c] : chunk.indptr[c + 1]]
+            raise ImpossibleClassError(
+                f"equivalence class {chunk.first_class + c} (transcripts "
+                f"{members[:10].tolist()}) has {chunk.counts[c]:g} reads but abundance 0 in "
+                f"all its transcripts ({result.n_impossible} such classes): start from "
+                "abundances that are positive wherever a class has reads"
+            )
+        value = result.log_mass
+        if not self.variational:
+            total = float(params.abundance.sum())
+            value -= chunk.n_reads * np.log(total)
+        return TranscriptStats(result.expected_counts), value
+
+    def log_likelihood(self, params: TranscriptParams, chunk: ClassChunk) -> float:
+        """Σ_c n_c log Σ_t θ_t w_ct with θ = α / Σα (also for a VB model's α)."""
+        result = class_e_step(
+            chunk.indptr, chunk.indices, chunk.weights, chunk.counts, params.abundance
+        )
+        if result.n_impossible:
+            return -np.inf
+        return result.log_mass - chunk.n_reads * np.log(float(params.abundance.sum()))
+
+    # -- M-step ---------------------------------------------------------------------
+    def m_step(self, stats: TranscriptStats) -> TranscriptParams:
+        """α = N: EM's update, and VB's q(θ) = Dir(β + N)."""
+        return TranscriptParams(np.array(stats.expected_counts, dtype=np.float64))
+
+    def log_prior(self, params: TranscriptParams) -> float:
+        """0 for EM; −KL(Dir(α + β) ‖ Dir(β)) for VB (the bound's global term)."""
+        if not self.variational:
+            return 0.0
+        beta = self.vb_prior
+        gamma = params.abundance + beta
+        total = gamma.sum()
+        kl = (
+            gammaln(total)
+            - gammaln(gamma).sum()
+            - gammaln(beta.sum())
+            + gammaln(beta).sum()
+            + np.dot(params.abundance, digamma(gamma) - digamma(total))
+        )
+        return -float(kl)
+
+    # -- SQUAREM ----------------------------------------------------------------------
+    def pack(self, params: TranscriptParams) -> np.ndarray:
+        """log α (exact zeros as log of the smallest float)."""
+        return np.log(np.maximum(params.abundance, _PACK_FLOOR))
+
+    def unpack(self, vector: np.ndarray, like: TranscriptParams) -> TranscriptParams:
+        """exp of :meth:`pack`'s vector; a ValueError when it is not finite."""
+        vector = np.asarray(vector, dtype=np.float64)
+        if not np.all(np.isfinite(vector)) or np.max(vector) > 700.0:
+            raise ValueError("the extrapolated abundances are not finite")
+        return TranscriptParams(np.exp(vector))
