@@ -130,7 +130,7 @@ def test_tcm_log_likelihood_equals_window_mixture():
     pwm = rng.dirichlet(np.ones(4), size=W)
     offsets = np.array([0, len(seq)])
     args = (seq, offsets, np.log(pwm), np.log(bg[seq]), np.ones(len(seq)), COMPLEMENT, 2)
-    _, n_sites, n_trials, loglik = motif_e_step(*args, TCM, lam)
+    _, _, n_trials, loglik = motif_e_step(*args, TCM, lam)
     expected = np.log(bg[seq]).sum()
     for j in range(len(seq) - W + 1):
         window = seq[j : j + W]
@@ -165,7 +165,7 @@ def test_short_sequence_is_background_only():
     W = 3
     pwm = np.full((W, 4), 0.25)
     bg = np.log(np.full(len(codes), 0.25))
-    counts, n_sites, n_trials, loglik = motif_e_step(
+    _, _, n_trials, loglik = motif_e_step(
         codes, offsets, np.log(pwm), bg, np.ones(8), COMPLEMENT, 2, ZOOPS, 0.5
     )
     assert n_trials == 1.0

@@ -94,12 +94,12 @@ def sequence_posteriors(lo, weights, n_strands, model, prior):
         joint = lo + np.log(pi)[:, None] - np.log(n_strands)
     total = logsumexp(joint)
     if model == OOPS:
-        log_p = total
-        post = np.exp(joint - log_p)
+        log_p, shift = total, 0.0
     else:
-        log_p = np.logaddexp(log_1m, log_prior + total)
-        post = np.exp(joint + log_prior - log_p)
-    return np.nan_to_num(post), float(log_p)
+        log_p, shift = np.logaddexp(log_1m, log_prior + total), log_prior
+    if not np.isfinite(log_p):
+        return np.zeros_like(lo), float(log_p)
+    return np.exp(joint + shift - log_p), float(log_p)
 
 
 def motif_e_step(

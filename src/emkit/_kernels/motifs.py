@@ -225,8 +225,9 @@ def _e_step(
     model,
     prior,
     counts,
+    want_counts,
 ):
-    W, A = log_pwm.shape
+    W = log_pwm.shape[0]
     n_max = _max_length(offsets)
     lo = np.empty((max(n_max, 1), 2))
     post = np.empty((max(n_max, 1), 2))
@@ -253,6 +254,8 @@ def _e_step(
                 n_trials += weights[j]
         else:
             n_trials += 1.0
+        if not want_counts:
+            continue
         for j in range(m):
             scale = weights[j] if model == TCM else 1.0
             for s in range(n_strands):
@@ -316,7 +319,16 @@ def _prepare(codes, offsets, log_pwm, log_background, start_weight, complement):
 
 
 def motif_e_step(
-    codes, offsets, log_pwm, log_background, start_weight, complement, n_strands, model, prior
+    codes,
+    offsets,
+    log_pwm,
+    log_background,
+    start_weight,
+    complement,
+    n_strands,
+    model,
+    prior,
+    want_counts=True,
 ):
     """One E-step of a motif model over a set of sequences.
 
@@ -338,11 +350,14 @@ def motif_e_step(
     model : {OOPS, ZOOPS, TCM}
     prior : float
         γ (ZOOPS) or λ (TCM); not read by OOPS.
+    want_counts : bool
+        False skips the expected counts (and the expected sites), for a
+        log-likelihood alone (MEME's scan of starting points).
 
     Returns
     -------
     counts : ndarray of shape (W, A)
-        Expected letter counts of every motif column.
+        Expected letter counts of every motif column (zeros when not wanted).
     n_sites : float
         Expected number of sites.
     n_trials : float
@@ -352,7 +367,7 @@ def motif_e_step(
     args = _prepare(codes, offsets, log_pwm, log_background, start_weight, complement)
     counts = np.zeros(args[2].shape)
     n_sites, n_trials, log_likelihood = _e_step(
-        *args[:5], args[5], int(n_strands), int(model), float(prior), counts
+        *args, int(n_strands), int(model), float(prior), counts, bool(want_counts)
     )
     return counts, n_sites, n_trials, log_likelihood
 
