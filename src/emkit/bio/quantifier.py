@@ -58,13 +58,17 @@ class TranscriptQuantifier(BaseEstimator):
         "squarem": the engine's SQUAREM (fewer E-steps to the same optimum; for
         stopping="tol").
     prior : {None, "vb"}
-        None: maximum likelihood EM. "vb": salmon's variational Bayes with a Dirichlet
-        prior of ``vb_prior`` per nucleotide of effective length (salmon's default).
-    vb_prior : float
-        Salmon's ``--vbPrior`` (1e-2).
-    per_transcript_prior : bool
-        Salmon's ``--perTranscriptPrior``: ``vb_prior`` per transcript instead of per
-        nucleotide (also used when the classes have no effective lengths).
+        None: maximum likelihood EM. "vb": salmon's variational Bayes (its default
+        mode) with a Dirichlet prior of ``vb_prior`` pseudo-reads per transcript.
+    vb_prior : float or None
+        Salmon's ``--vbPrior``; None takes salmon 1.10's default: 1e-2 per transcript,
+        or 1e-5 per nucleotide with ``per_nucleotide_prior``.
+    per_nucleotide_prior : bool
+        Salmon's ``--perNucleotidePrior``: ``vb_prior`` per nucleotide of effective
+        length (β_t = vb_prior · ℓ̃_t) instead of per transcript. salmon 1.10's default
+        is per transcript (``SalmonDefaults.hpp``: perTranscriptPrior true); the
+        per-nucleotide prior was salmon's default before 0.13. Needs effective lengths
+        (without them the prior is per transcript).
     n_bootstraps : int
         Bootstrap fits on class counts resampled from the multinomial with the
         observed proportions and total (kallisto's ``--bootstrap-samples``).
@@ -104,8 +108,8 @@ class TranscriptQuantifier(BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "accelerate": [StrOptions({"squarem"}), None],
         "prior": [StrOptions({"vb"}), None],
-        "vb_prior": [Interval(Real, 0.0, None, closed="neither")],
-        "per_transcript_prior": ["boolean"],
+        "vb_prior": [Interval(Real, 0.0, None, closed="neither"), None],
+        "per_nucleotide_prior": ["boolean"],
         "n_bootstraps": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
         "gene_map": [dict, None],
@@ -122,8 +126,8 @@ class TranscriptQuantifier(BaseEstimator):
         max_iter=KALLISTO_MAX_ROUNDS,
         accelerate=None,
         prior=None,
-        vb_prior=1e-2,
-        per_transcript_prior=False,
+        vb_prior=None,
+        per_nucleotide_prior=False,
         n_bootstraps=0,
         random_state=None,
         gene_map=None,
@@ -137,7 +141,7 @@ class TranscriptQuantifier(BaseEstimator):
         self.accelerate = accelerate
         self.prior = prior
         self.vb_prior = vb_prior
-        self.per_transcript_prior = per_transcript_prior
+        self.per_nucleotide_prior = per_nucleotide_prior
         self.n_bootstraps = n_bootstraps
         self.random_state = random_state
         self.gene_map = gene_map
@@ -199,10 +203,14 @@ class TranscriptQuantifier(BaseEstimator):
         vb_prior = None
         if self.prior == "vb":
             lengths = classes.effective_lengths
-            if self.per_transcript_prior or lengths is None:
-                vb_prior = np.full(classes.n_transcripts, float(self.vb_prior))
+            per_nucleotide = self.per_nucleotide_prior and lengths is not None
+            value = self.vb_prior
+            if value is None:  # salmon's defaults (SalmonUtils.cpp)
+                value = 1e-5 if per_nucleotide else 1e-2
+            if per_nucleotide:
+                vb_prior = float(value) * lengths
             else:
-                vb_prior = float(self.vb_prior) * lengths
+                vb_prior = np.full(classes.n_transcripts, float(value))
         return TranscriptAbundance(classes.n_transcripts, vb_prior=vb_prior)
 
     def _fit_one(self, model, classes: EquivalenceClasses, weights) -> dict:
