@@ -9,6 +9,9 @@
 * :func:`load_kjv_chapters` — the King James Bible (public domain) as a bag of words,
   one document per chapter (1,189 chapters): the topic-model example. Provenance and
   preprocessing are in ``KJV_CHAPTERS.md`` beside this module.
+* :func:`load_crp` — 18 *E. coli* promoters (105 bp) and their 24 known CRP binding
+  sites: the classic motif-discovery example (MEME's, from GLAM2's ``crp0.s``; see
+  ``CRP0.md``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from emkit.corpora import read_uci_bow
 __all__ = [
     "Corpus",
     "Dataset",
+    "load_crp",
     "load_earthquakes",
     "load_kjv_chapters",
     "load_nile",
@@ -124,3 +128,39 @@ def load_kjv_chapters() -> Corpus:
         "King James Bible (public domain; Debian bible-kjv-text 4.38), one document per "
         "chapter; stop words removed, terms in at least 5 chapters",
     )
+
+
+def load_crp():
+    """18 *E. coli* promoters that bind CRP, and their 24 known sites.
+
+    The sequences are ``crp0.fa`` (105 bp each, DNA), the sites ``crp0_sites.csv``
+    (22 bp each; provenance and licence in ``CRP0.md`` beside this module).
+
+    Returns
+    -------
+    sequences : list of (str, str)
+        ``(name, letters)`` of every promoter, in file order.
+    sites : numpy record array of shape (24,)
+        Fields ``sequence`` (index into ``sequences``), ``name``, ``start`` (0-based,
+        forward strand) and ``width`` (22).
+    """
+    files = resources.files(__name__)
+    sequences: list[tuple[str, str]] = []
+    for line in files.joinpath("crp0.fa").read_text(encoding="ascii").splitlines():
+        if line.startswith(">"):
+            sequences.append((line[1:].strip(), ""))
+        elif line.strip():
+            name, letters = sequences[-1]
+            sequences[-1] = (name, letters + line.strip())
+    header, *rows = files.joinpath("crp0_sites.csv").read_text(encoding="ascii").split()
+    fields = [row.split(",") for row in rows]
+    sites = np.rec.fromarrays(
+        [
+            np.array([int(f[0]) for f in fields]),
+            np.array([f[1] for f in fields]),
+            np.array([int(f[2]) for f in fields]),
+            np.array([int(f[3]) for f in fields]),
+        ],
+        names=header.split(","),
+    )
+    return sequences, sites
