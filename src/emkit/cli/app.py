@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emkit._text import one_line
-from emkit.cli import apply, demo, fit, info, topics
+from emkit.cli import apply, demo, fit, info, quant, topics
 from emkit.cli.common import PROG, CLIError
 from emkit.cli.data import DataError
 from emkit.cli.kind import ModelKind
@@ -110,6 +110,11 @@ COMMANDS: dict[str, Command] = {
         "the top words of every topic of a topic model (lda, plsa), with their probabilities",
         topics.add_arguments,
         topics.run,
+    ),
+    "quant": Command(
+        "transcript abundances from kallisto's or salmon's equivalence classes",
+        quant.add_arguments,
+        quant.run,
     ),
     "demo": Command(
         "fit Old Faithful and write figures and an animation", demo.add_arguments, demo.run
