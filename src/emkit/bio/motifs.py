@@ -12,7 +12,9 @@ in a range, in a set of DNA or protein sequences:
    probability 0.5 in every column; one EM step is taken from each, and the
    log-likelihood (plus log-prior) after that step ranks them.
 3. **EM** (the engine, :func:`emkit.core.fit_em`) from the ``n_refine`` best
-   starting points, to convergence; the highest objective is kept. The model is
+   starting points, to convergence; the highest objective is kept. Then EM again
+   from that PWM shifted by up to ``max_shift`` columns either way (a phase shift:
+   EM's sites can settle a column off the motif), kept when its objective is higher. The model is
    :class:`emkit.models.motifs.MotifModel`: OOPS, ZOOPS or TCM, sites on both strands
    for DNA when ``revcomp``, a Dirichlet prior on every PWM column (``pseudocount``,
    MAP), so the log-likelihood plus log-prior never decreases.
@@ -70,6 +72,9 @@ from emkit.core import fit_em
 from emkit.models.motifs import MODEL_CODES, MotifModel, MotifParams, SequenceChunk
 
 __all__ = ["SITE_DTYPE", "MotifFinder", "consensus", "load_sequences"]
+
+#: rounds of phase-shift refinement at most (each tries every shift up to max_shift)
+MAX_SHIFT_ROUNDS = 3
 
 #: the fields of :attr:`MotifFinder.sites_`
 SITE_FIELDS = ("motif", "sequence", "start", "strand", "score", "probability", "site")
@@ -156,6 +161,11 @@ class MotifFinder(BaseEstimator):
         motif (a random subset, drawn with ``random_state``, when there are more).
     n_refine : int
         EM runs to convergence from the best starting points.
+    max_shift : int
+        After EM, EM again from the motif shifted by 1..``max_shift`` columns either
+        way (new columns at the background's frequencies), keeping the highest
+        objective, until no shift improves it: EM's sites can converge aligned a
+        column or two off the motif (0 turns it off).
     max_iter, tol : the engine's budget and tolerance (tol per sequence).
     chunk_size : int, optional
         Sequences per chunk of the E-step (None: one chunk per thread).
@@ -204,6 +214,7 @@ class MotifFinder(BaseEstimator):
         background_pseudocount=1.0,
         max_starts=500,
         n_refine=3,
+        max_shift=2,
         max_iter=500,
         tol=1e-7,
         chunk_size=None,
@@ -220,6 +231,7 @@ class MotifFinder(BaseEstimator):
         self.background_pseudocount = background_pseudocount
         self.max_starts = max_starts
         self.n_refine = n_refine
+        self.max_shift = max_shift
         self.max_iter = max_iter
         self.tol = tol
         self.chunk_size = chunk_size
@@ -234,6 +246,8 @@ class MotifFinder(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, Integral) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not isinstance(self.max_shift, Integral) or self.max_shift < 0:
+            raise ValueError(f"max_shift must be an integer >= 0, got {self.max_shift!r}")
         if not (self.pseudocount >= 0 and np.isfinite(self.pseudocount)):
             raise ValueError(f"pseudocount must be a finite number >= 0, got {self.pseudocount!r}")
         if not (self.tol >= 0):
@@ -303,7 +317,7 @@ class MotifFinder(BaseEstimator):
                     pseudocounts=beta,
                 )
                 chunks = self._chunks(data, log_bg, _start_weights(position_weight, W), n_jobs)
-                fitted = self._fit_width(model, data, chunks, rng, n_jobs)
+                fitted = self._fit_width(model, data, chunks, rng, n_jobs, background.frequencies)
                 if fitted is None:
                     continue
                 result, n_sites = fitted
@@ -331,7 +345,7 @@ class MotifFinder(BaseEstimator):
             size = -(-data.n_sequences // max(n_jobs, 1))
         return whole.split(int(size))
 
-    def _fit_width(self, model: MotifModel, data, chunks, rng, n_jobs):
+    def _fit_width(self, model: MotifModel, data, chunks, rng, n_jobs, background_frequencies):
         """The engine's EM from the best ``n_refine`` of MEME's starting points, or
         None when no substring can start a motif. Returns (result, expected sites)."""
         starts = _substrings(data, chunks, model.width, self.max_starts, rng)
@@ -354,22 +368,39 @@ class MotifFinder(BaseEstimator):
         else:
             scanned = [one_step(letters) for letters in starts]
         order = np.argsort([-value for value, _ in scanned], kind="stable")
-        n_seq = data.n_sequences
-        best = None
-        for index in order[: self.n_refine]:
+
+        def run(start):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="EM did not converge")
-                result = fit_em(
+                return fit_em(
                     model,
                     chunks,
-                    n_samples=n_seq,
+                    n_samples=data.n_sequences,
                     max_iter=self.max_iter,
                     tol=self.tol,
-                    start_params=scanned[index][1],
+                    start_params=start,
                     n_jobs=n_jobs if len(chunks) > 1 else 1,
                 )
+
+        best = None
+        for index in order[: self.n_refine]:
+            result = run(scanned[index][1])
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
+        # phase shifts: EM can converge to the motif shifted by a column or two (the
+        # sites aligned off by one); EM from the shifted PWMs, the best kept, until no
+        # shift improves
+        for _ in range(MAX_SHIFT_ROUNDS):
+            improved = False
+            for shift in [d for k in range(1, self.max_shift + 1) for d in (k, -k)]:
+                if shift >= model.width:
+                    continue
+                pwm = _shifted(best.params.pwm, shift, background_frequencies)
+                result = run(MotifParams(pwm, best.params.site_prior))
+                if result.lower_bound > best.lower_bound + 1e-9 * abs(best.lower_bound):
+                    best, improved = result, True
+            if not improved:
+                break
         stats = sum(model.e_step(best.params, chunk)[0] for chunk in chunks)
         return best, stats.n_sites
 
@@ -399,6 +430,17 @@ class MotifFinder(BaseEstimator):
 def _log_likelihood(model: MotifModel, params: MotifParams, chunk: SequenceChunk) -> float:
     args = model._kernel_args(params, chunk)
     return float(motif_e_step(*args, want_counts=False)[3])
+
+
+def _shifted(pwm: np.ndarray, shift: int, frequencies: np.ndarray) -> np.ndarray:
+    """The PWM moved ``shift`` columns left (> 0) or right (< 0); the columns it
+    leaves empty hold the background's letter frequencies."""
+    out = np.repeat(frequencies[None, :], pwm.shape[0], axis=0)
+    if shift > 0:
+        out[:-shift] = pwm[shift:]
+    else:
+        out[-shift:] = pwm[:shift]
+    return out
 
 
 def _start_weights(position_weight: np.ndarray, W: int) -> np.ndarray:
