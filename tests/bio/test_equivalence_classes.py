@@ -1,0 +1,73 @@
+"""EquivalenceClasses: flat storage, chunks and one clear error per bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emkit.bio.classes import EquivalenceClasses
+
+
+def test_flat_storage_and_views():
+    classes = EquivalenceClasses(
+        [[0], [1, 2], [0, 2]], [3, 0, 4], effective_lengths=[10.0, 20.0, 40.0], names="abc"
+    )
+    np.testing.assert_array_equal(classes.indptr, [0, 1, 3, 5])
+    np.testing.assert_array_equal(classes.indices, [0, 1, 2, 0, 2])
+    assert classes.n_classes == 3 and classes.n_transcripts == 3 and classes.n_reads == 7
+    np.testing.assert_allclose(classes.entry_weights(), [0.1, 0.05, 0.025, 0.1, 0.025])
+    assert [m.tolist() for m in classes.members] == [[0], [1, 2], [0, 2]]
+    same = EquivalenceClasses.from_arrays(
+        classes.indptr, classes.indices, classes.counts, classes.effective_lengths, "abc"
+    )
+    np.testing.assert_array_equal(same.entry_weights(), classes.entry_weights())
+    assert "3 classes" in repr(classes)
+
+
+def test_weights_replace_lengths():
+    classes = EquivalenceClasses(
+        [[0, 1]], [2], effective_lengths=[10.0, 20.0], weights=[[0.7, 0.3]]
+    )
+    np.testing.assert_allclose(classes.entry_weights(), [0.7, 0.3])
+
+
+def test_chunks_cover_every_class_once():
+    rng = np.random.RandomState(0)
+    members = [rng.choice(50, size=rng.randint(1, 4), replace=False) for _ in range(101)]
+    classes = EquivalenceClasses(members, rng.poisson(3, 101))
+    for size in (None, 1, 7, 1000):
+        chunks = classes.chunks(size)
+        assert sum(len(c) for c in chunks) == 101
+        np.testing.assert_array_equal(np.concatenate([c.counts for c in chunks]), classes.counts)
+        assert [c.first_class for c in chunks] == sorted({c.first_class for c in chunks})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"members": [[0, 3]], "counts": [1], "names": "abc"}, "names transcript 3"),
+        ({"members": [[0, -1]], "counts": [1]}, "names transcript -1"),
+        ({"members": [[0]], "counts": [-2]}, "non-negative: class 0 has -2"),
+        ({"members": [[0]], "counts": [np.nan]}, "finite"),
+        ({"members": [[0], [1]], "counts": [1]}, "1 entries for 2 classes"),
+        ({"members": [[0], []], "counts": [1, 1]}, "class 1 has no transcripts"),
+        (
+            {"members": [[0, 1]], "counts": [1], "effective_lengths": [10.0, 0.0]},
+            "transcript 1 has 0",
+        ),
+        (
+            {"members": [[0, 1]], "counts": [1], "effective_lengths": [10.0, -5.0]},
+            "positive and finite",
+        ),
+        (
+            {"members": [[0]], "counts": [1], "effective_lengths": [1.0, 2.0], "names": "abc"},
+            "do not match each other",
+        ),
+        ({"members": [[0, 1]], "counts": [1], "weights": [[0.5]]}, "one weight per member"),
+        ({"members": [[0, 1]], "counts": [1], "weights": [[0.5, -1.0]]}, "non-negative"),
+        ({"members": [[0.5]], "counts": [1]}, "integer transcript indices"),
+    ],
+)
+def test_bad_input_one_clear_error(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        EquivalenceClasses(**kwargs)
