@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emkit._text import one_line
-from emkit.cli import apply, demo, fit, info, quant, topics
+from emkit.cli import apply, demo, fit, info, motifs, quant, topics
 from emkit.cli.common import PROG, CLIError
 from emkit.cli.data import DataError
 from emkit.cli.kind import ModelKind
@@ -115,6 +115,11 @@ COMMANDS: dict[str, Command] = {
         "transcript abundances from kallisto's or salmon's equivalence classes",
         quant.add_arguments,
         quant.run,
+    ),
+    "motifs": Command(
+        "find sequence motifs in a FASTA file by EM (MEME's OOPS, ZOOPS and TCM models)",
+        motifs.add_arguments,
+        motifs.run,
     ),
     "demo": Command(
         "fit Old Faithful and write figures and an animation", demo.add_arguments, demo.run
