@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import scipy.special
 
 from emkit._kernels import _reference_lda as reference
-from emkit._kernels._special import digamma
+from emkit._kernels._special import digamma, exp_expected_log_dirichlet
 from emkit._kernels.lda import lda_documents
 from emkit.models._documents import DocumentChunk
 from emkit.models.lda import exp_expected_log_topics
@@ -19,6 +19,27 @@ def test_digamma_matches_scipy_from_tiny_to_huge_arguments():
     ours = np.array([digamma(v) for v in x])
     expected = scipy.special.digamma(x)
     np.testing.assert_allclose(ours, expected, rtol=2e-13, atol=2e-13)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exp_expected_log_dirichlet_matches_scipy_over_the_whole_range(seed):
+    # its exponential is written out (to vectorise): check it across the range of
+    # exponents, down to underflow, for K that do and do not fill whole vectors
+    rng = np.random.default_rng(seed)
+    for K in (1, 3, 4, 7, 20, 53):
+        gamma = np.exp(rng.uniform(-14.0, 14.0, K))
+        gamma[rng.random(K) < 0.2] = 10.0 ** rng.uniform(-300, -8)  # e^-1e8: exactly 0
+        out = np.empty(K)
+        exp_expected_log_dirichlet(gamma, out, np.empty(K, dtype=np.int64))
+        log_expected = scipy.special.digamma(gamma) - scipy.special.digamma(gamma.sum())
+        normal = log_expected > -708.0
+        np.testing.assert_allclose(out[normal], np.exp(log_expected[normal]), rtol=1e-11)
+        assert np.all(out[~normal] <= np.exp(-707.0))
+    huge = np.array([1e31, 1e45, 1.0])
+    out = np.empty(3)
+    exp_expected_log_dirichlet(huge, out, np.empty(3, dtype=np.int64))
+    expected = np.exp(scipy.special.digamma(huge) - scipy.special.digamma(huge.sum()))
+    np.testing.assert_allclose(out, expected, rtol=1e-13)
 
 
 def _corpus(seed, n_docs=40, n_terms=30, empty=(3, 17)):

@@ -40,7 +40,9 @@ the summed :math:`\mathbb{E}[\log \theta_{dk}]` and the number of non-empty docu
 (what the M-steps of λ and α need). An empty document has nothing to explain: its
 optimum is γ = α, where its bound is exactly 0, so it is skipped.
 
-``B`` is stored (V, K), term-major, so the K values a term needs are contiguous.
+``B`` is stored (V, K), term-major, so the K values a term needs are contiguous; a
+document's are gathered once per E-step into columns (K, n), over which its
+iterations run.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ import math
 import numpy as np
 from numba import njit
 
-from emkit._kernels._special import digamma
+from emkit._kernels._special import digamma, exp_expected_log_dirichlet
 
 __all__ = ["lda_documents"]
 
@@ -59,44 +61,88 @@ __all__ = ["lda_documents"]
 _TINY = 1e-300
 
 
-# Reassociation lets numba vectorise the K-long sums (3.5x faster than in order, with
-# the gathered rows below); no flag that assumes finite values is set. The sum
-# s_j = Σ_k t_k B_jk is written out in each loop: a shared helper was measured 20%
-# slower (KJV, K = 20).
+# Reassociation lets numba vectorise the sums over a document's terms; no flag that
+# assumes finite values is set. error_model="numpy" (every kernel here) drops the
+# zero-division checks, whose branches stopped the loops with a division from
+# vectorising; every divisor here is positive. Measured on KJV, K = 20, one E-step:
+# 0.077 s with the terms' rows gathered (n, K), 0.053 s with columns (K, n) and four
+# topics per sweep, 0.043 s with the vectorised exp E[log θ].
 _FAST = {"reassoc", "contract", "nsz", "arcp"}
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
-def _exp_expected_log(gamma, out):
-    """out_k = exp(ψ(γ_k) − ψ(Σγ))."""
-    total = digamma(gamma.sum())
-    for k in range(gamma.shape[0]):
-        out[k] = math.exp(digamma(gamma[k]) - total)
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+def _mixture(columns, t, s):
+    """s_j = Σ_k t_k B_{v_j k} for the document's gathered columns (K, n) of B.
+
+    Four topics per sweep over the terms: the sweep vectorises over j, and s is loaded
+    and stored once per four topics instead of once per topic (1.3-1.4x faster, K from
+    7 to 50)."""
+    K, n = columns.shape
+    k4 = K - K % 4
+    for j in range(n):
+        s[j] = _TINY
+    for k in range(0, k4, 4):
+        t0, t1, t2, t3 = t[k], t[k + 1], t[k + 2], t[k + 3]
+        c0, c1, c2, c3 = columns[k], columns[k + 1], columns[k + 2], columns[k + 3]
+        for j in range(n):
+            s[j] += t0 * c0[j] + t1 * c1[j] + t2 * c2[j] + t3 * c3[j]
+    for k in range(k4, K):
+        tk = t[k]
+        column = columns[k]
+        for j in range(n):
+            s[j] += tk * column[j]
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
-def _solve_gamma(rows, counts, alpha, g, t, acc, mean_change_tol, max_iter, target, near):
-    """Iterate one document's γ (in ``g``, from its value there) on its gathered rows
-    (n, K); leaves ``t`` = exp E[log θ] of the final γ.
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+def _column_sums(columns, w, out):
+    """out_k = Σ_j w_j B_{v_j k}: four topics per sweep, sharing the loads of w."""
+    K, n = columns.shape
+    k4 = K - K % 4
+    for k in range(0, k4, 4):
+        c0, c1, c2, c3 = columns[k], columns[k + 1], columns[k + 2], columns[k + 3]
+        a0 = a1 = a2 = a3 = 0.0
+        for j in range(n):
+            wj = w[j]
+            a0 += wj * c0[j]
+            a1 += wj * c1[j]
+            a2 += wj * c2[j]
+            a3 += wj * c3[j]
+        out[k], out[k + 1], out[k + 2], out[k + 3] = a0, a1, a2, a3
+    for k in range(k4, K):
+        column = columns[k]
+        total = 0.0
+        for j in range(n):
+            total += w[j] * column[j]
+        out[k] = total
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+def _weights(columns, counts, t, w):
+    """w_j = n_j / s_j."""
+    _mixture(columns, t, w)
+    for j in range(w.shape[0]):
+        w[j] = counts[j] / w[j]
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+def _solve_gamma(
+    columns, counts, alpha, g, t, w, acc, bits, mean_change_tol, max_iter, target, near
+):
+    """Iterate one document's γ (in ``g``, from its value there) on its gathered columns
+    (K, n) of B; leaves ``t`` = exp E[log θ] of the final γ (``w`` (n,), ``acc`` (K,)
+    and ``bits`` (K,) int64 are scratch).
 
     Returns (iterations, reached): ``reached`` when a ``target`` γ (K,) is given
     (else shape (0,)) and the iterates came within ``near`` of it (mean absolute
     difference), where they stop."""
-    n, K = rows.shape
+    K = columns.shape[0]
     iterations = 0
     chase = target.shape[0] == K
     for _ in range(max_iter):
         iterations += 1
-        _exp_expected_log(g, t)
-        acc[:] = 0.0
-        for j in range(n):
-            row = rows[j]
-            s = _TINY
-            for k in range(K):
-                s += t[k] * row[k]
-            w = counts[j] / s
-            for k in range(K):
-                acc[k] += w * row[k]
+        exp_expected_log_dirichlet(g, t, bits)
+        _weights(columns, counts, t, w)
+        _column_sums(columns, w, acc)
         change = 0.0
         for k in range(K):
             new = alpha[k] + t[k] * acc[k]
@@ -110,29 +156,26 @@ def _solve_gamma(rows, counts, alpha, g, t, acc, mean_change_tol, max_iter, targ
                 distance += abs(g[k] - target[k])
             if distance / K < near:
                 return iterations, True
-    _exp_expected_log(g, t)
+    exp_expected_log_dirichlet(g, t, bits)
     return iterations, False
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
-def _document_bound(rows, counts, alpha, g, t, constant):
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
+def _document_bound(columns, counts, alpha, g, t, w, constant):
     """A document's bound at γ = ``g`` with φ optimal (t = exp E[log θ] at g);
-    ``constant`` = log Γ(Σα) − Σ log Γ(α_k)."""
-    n, K = rows.shape
+    ``constant`` = log Γ(Σα) − Σ log Γ(α_k); ``w`` (n,) is scratch (it gets s_j)."""
+    K, n = columns.shape
+    _mixture(columns, t, w)
     value = constant
     for j in range(n):
-        row = rows[j]
-        s = _TINY
-        for k in range(K):
-            s += t[k] * row[k]
-        value += counts[j] * math.log(s)
+        value += counts[j] * math.log(w[j])
     total = digamma(g.sum())
     for k in range(K):
         value += (alpha[k] - g[k]) * (digamma(g[k]) - total) + math.lgamma(g[k])
     return value - math.lgamma(g.sum())
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=_FAST, error_model="numpy")
 def lda_documents(
     indptr,
     indices,
@@ -189,12 +232,15 @@ def lda_documents(
     log_theta = np.zeros(K)
     t = np.empty(K)
     acc = np.empty(K)
+    bits = np.empty(K, dtype=np.int64)
     longest = 0
     for d in range(n_docs):
         longest = max(longest, indptr[d + 1] - indptr[d])
-    # a document's rows of B, gathered once: its iterations then run in L1 cache
-    # instead of fetching scattered rows of the (V, K) table every time
-    rows = np.empty((longest, K))
+    # a document's columns of B, gathered once (K, n): its iterations then run in L1
+    # cache instead of fetching scattered rows of the (V, K) table every time, and the
+    # sums over its terms vectorise
+    gathered = np.empty(K * longest)
+    w = np.empty(longest)
     n_documents = 0.0
     bound = 0.0
     iterations = 0
@@ -214,35 +260,63 @@ def lda_documents(
             g[:] = alpha
             continue
         n = stop - first
+        # C-contiguous (K, n), so that numba knows every column is contiguous
+        columns = gathered[: K * n].reshape((K, n))
         for j in range(n):
-            rows[j] = exp_log_beta_t[indices[first + j]]
-        doc_rows = rows[:n]
+            row = exp_log_beta_t[indices[first + j]]
+            for k in range(K):
+                columns[k, j] = row[k]
         doc_counts = counts[first:stop]
+        doc_w = w[:n]
         if not warm:
             g[:] = 1.0
             iterations += _solve_gamma(
-                doc_rows, doc_counts, alpha, g, t, acc, mean_change_tol, max_iter, none, 0.0
+                columns,
+                doc_counts,
+                alpha,
+                g,
+                t,
+                doc_w,
+                acc,
+                bits,
+                mean_change_tol,
+                max_iter,
+                none,
+                0.0,
             )[0]
             if not with_stats:
                 continue
-            doc_bound = _document_bound(doc_rows, doc_counts, alpha, g, t, constant)
+            doc_bound = _document_bound(columns, doc_counts, alpha, g, t, doc_w, constant)
         else:
             # from the previous γ (never lower than the previous E-step's) ...
             g[:] = start[d]
             iterations += _solve_gamma(
-                doc_rows, doc_counts, alpha, g, t, acc, mean_change_tol, max_iter, none, 0.0
+                columns,
+                doc_counts,
+                alpha,
+                g,
+                t,
+                doc_w,
+                acc,
+                bits,
+                mean_change_tol,
+                max_iter,
+                none,
+                0.0,
             )[0]
-            doc_bound = _document_bound(doc_rows, doc_counts, alpha, g, t, constant)
+            doc_bound = _document_bound(columns, doc_counts, alpha, g, t, doc_w, constant)
             # ... and from 1, kept if it reaches a higher optimum; stopped as soon as it
             # comes near the first one (the same optimum: nothing to gain)
             g_cold[:] = 1.0
             used, reached = _solve_gamma(
-                doc_rows,
+                columns,
                 doc_counts,
                 alpha,
                 g_cold,
                 t_cold,
+                doc_w,
                 acc,
+                bits,
                 mean_change_tol,
                 max_iter,
                 g,
@@ -250,7 +324,9 @@ def lda_documents(
             )
             iterations += used
             if not reached:
-                cold_bound = _document_bound(doc_rows, doc_counts, alpha, g_cold, t_cold, constant)
+                cold_bound = _document_bound(
+                    columns, doc_counts, alpha, g_cold, t_cold, doc_w, constant
+                )
                 if cold_bound > doc_bound:
                     g[:] = g_cold
                     t[:] = t_cold
@@ -259,16 +335,12 @@ def lda_documents(
                 continue
         n_documents += 1.0
         bound += doc_bound
-        # φ at the final γ
+        # φ at the final γ: φ_jk = t_k B_jk w_j
+        _weights(columns, doc_counts, t, doc_w)
         for j in range(n):
-            row = doc_rows[j]
-            s = _TINY
-            for k in range(K):
-                s += t[k] * row[k]
-            w = doc_counts[j] / s
             target = topic_term[indices[first + j]]
             for k in range(K):
-                target[k] += w * t[k] * row[k]
+                target[k] += doc_w[j] * t[k] * columns[k, j]
         total = digamma(g.sum())
         for k in range(K):
             log_theta[k] += digamma(g[k]) - total
