@@ -35,6 +35,7 @@ CASES = [
     ("bench_gmm", {"covariance_type": "diag"}, {"n_samples": 100_000, "repeats": 2}),
     ("bench_squarem", {}, {"quick": True}),
     ("bench_lda", {}, {"quick": True}),
+    ("bench_motifs", {}, {"quick": True}),
     ("bench_hmm", {}, {"quick": True}),
     ("bench_lgssm", {}, {"quick": True}),
     *(("bench_online", {"case": case}, {"quick": True}) for case in ONLINE_CASES),

@@ -26,6 +26,7 @@ def test_every_benchmark_runs_on_small_data(tmp_path):
         "bench_gmm",
         "bench_squarem",
         "bench_lda",
+        "bench_motifs",
         "bench_hmm",
         "bench_lgssm",
         "bench_online",
