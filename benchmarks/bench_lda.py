@@ -4,12 +4,14 @@ Corpus: the King James Bible, one document per chapter (``emkit.datasets.
 load_kjv_chapters``), 90% of the chapters for training and 10% held out. Every library
 fits K topics with the same priors (α = η = 1/K) for the same number of passes over
 the training chapters, one thread each (BLAS included), and batch fits once more on
-every core (emkit's threads, scikit-learn's joblib workers; BLAS still one thread):
+every core (emkit's threads, scikit-learn's joblib workers, gensim's worker processes;
+BLAS still one thread):
 
 - emkit batch variational EM (``learning_method="batch"``) and online VB
   (``"online"``, mini-batches of 128 chapters);
 - scikit-learn's ``LatentDirichletAllocation``, batch and online, same settings;
-- gensim's ``LdaModel``, batch (``update_every=0``) and online (``chunksize=128``);
+- gensim's ``LdaModel``, batch (``update_every=0``) and online (``chunksize=128``),
+  and on every core its ``LdaMulticore`` in batch mode (one worker process per core);
 - tomotopy's ``LDAModel`` (collapsed Gibbs sampling in C++): not a variational method,
   so its "pass" is one Gibbs sweep; it runs ``gibbs_sweeps`` sweeps and its time is
   reported alongside, as the speed of a compiled sampler.
@@ -30,6 +32,7 @@ Run: ``python benchmarks/bench_lda.py [--topics K] [--passes P] [--repeats R]``
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import warnings
@@ -110,27 +113,42 @@ def _bow(X):
     ]
 
 
-def _gensim(K, passes, method):
+def _gensim(K, passes, method, n_jobs=1):
+    """gensim's ``LdaModel`` on one thread, or ``LdaMulticore`` (batch mode, one worker
+    process per core, each E-step split between them) on every core."""
     import logging
 
-    from gensim.models import LdaModel
+    from gensim.models import LdaModel, LdaMulticore
 
     logging.getLogger("gensim").setLevel(logging.ERROR)
 
     def fit(X, seed):
         corpus = _bow(X)
-        model = LdaModel(
-            corpus,
-            num_topics=K,
-            id2word={i: str(i) for i in range(X.shape[1])},
-            passes=passes,
-            update_every=0 if method == "batch" else 1,
-            chunksize=X.shape[0] if method == "batch" else 128,
-            alpha=np.full(K, 1.0 / K),
-            eta=1.0 / K,
-            random_state=seed,
-            eval_every=None,
-        )
+        shared = {
+            "num_topics": K,
+            "id2word": {i: str(i) for i in range(X.shape[1])},
+            "passes": passes,
+            "alpha": np.full(K, 1.0 / K),
+            "eta": 1.0 / K,
+            "random_state": seed,
+            "eval_every": None,
+        }
+        if n_jobs == 1:
+            model = LdaModel(
+                corpus,
+                update_every=0 if method == "batch" else 1,
+                chunksize=X.shape[0] if method == "batch" else 128,
+                **shared,
+            )
+        else:
+            workers = os.cpu_count()
+            model = LdaMulticore(
+                corpus,
+                workers=workers,
+                batch=method == "batch",
+                chunksize=-(-X.shape[0] // workers),
+                **shared,
+            )
         n_terms = X.shape[1]
 
         def transform(Y):
@@ -198,11 +216,10 @@ def run(n_topics=20, passes=10, repeats=3, gibbs_sweeps=200, quick=False):
         for method, n_jobs in (("batch", 1), ("online", 1), ("batch", -1)):
             libraries = {"emkit": _emkit(n_topics, passes, method, n_jobs)}
             libraries["scikit-learn"] = _sklearn(n_topics, passes, method, n_jobs)
-            if n_jobs == 1:
-                try:
-                    libraries["gensim"] = _gensim(n_topics, passes, method)
-                except ImportError:
-                    pass
+            try:
+                libraries["gensim"] = _gensim(n_topics, passes, method, n_jobs)
+            except ImportError:
+                pass
             times = {name: [] for name in libraries}
             perplexity = {name: [] for name in libraries}
             for seed in range(repeats):

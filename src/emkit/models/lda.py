@@ -149,7 +149,8 @@ class LDA:
         self.mean_change_tol = float(mean_change_tol)
         self.max_doc_update_iter = int(max_doc_update_iter)
         self.doc_warm_start = bool(doc_warm_start)
-        # exp E[log β] of the last λ seen: every chunk of an E-step shares it
+        # (λ, E[log β], exp E[log β] transposed) of the last λ seen: every chunk of an
+        # E-step, and the log prior of the same parameters, share them
         self._topics_cache: tuple | None = None
         # id(chunk.indptr) -> (weak reference to that array, γ of the chunk's documents)
         self._gamma_cache: dict = {}
@@ -179,14 +180,20 @@ class LDA:
         )
 
     # -- E-step -----------------------------------------------------------------------
+    def _expected_log_topics(self, topics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """E[log β] (K, V) and exp E[log β] transposed (V, K) C-contiguous, cached for
+        the current λ."""
+        cached = self._topics_cache
+        if cached is not None and cached[0] is topics:
+            return cached[1], cached[2]
+        expected_log = expected_log_topics(topics)
+        table = np.ascontiguousarray(np.exp(expected_log).T)
+        self._topics_cache = (topics, expected_log, table)
+        return expected_log, table
+
     def _exp_log_beta_t(self, params: LDAParams) -> np.ndarray:
         """exp E[log β] transposed, (V, K) C-contiguous, cached for the current λ."""
-        cached = self._topics_cache
-        if cached is not None and cached[0] is params.topic_word:
-            return cached[1]
-        table = np.ascontiguousarray(exp_expected_log_topics(params.topic_word).T)
-        self._topics_cache = (params.topic_word, table)
-        return table
+        return self._expected_log_topics(params.topic_word)[1]
 
     def _solve(self, params, chunk, with_stats, start=None):
         if start is None:
@@ -284,7 +291,7 @@ class LDA:
         r"""The topics' term of the bound, :math:`\sum_k \mathbb{E}_q[\log p(\beta_k \mid
         \eta)] - \mathbb{E}_q[\log q(\beta_k \mid \lambda_k)]` (scikit-learn's last term)."""
         topics, eta = params.topic_word, params.topic_word_prior
-        expected_log = expected_log_topics(topics)
+        expected_log = self._expected_log_topics(topics)[0]
         K = topics.shape[0]
         return float(
             np.sum((eta[None, :] - topics) * expected_log)
