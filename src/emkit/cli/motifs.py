@@ -69,7 +69,13 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--logo", action="store_true", help="also write OUT.logo.png, a logo per motif"
     )
-    parser.add_argument("--alphabet", choices=("dna", "protein"), default="dna")
+    parser.add_argument(
+        "--alphabet",
+        choices=("dna", "protein"),
+        default="dna",
+        help="letters of the sequences (N, X and ambiguity codes are unknown; lower case "
+        "reads as upper case)",
+    )
     parser.add_argument(
         "--no-revcomp",
         dest="revcomp",
