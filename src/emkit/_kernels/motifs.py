@@ -108,33 +108,58 @@ def markov_log_probabilities(codes, offsets, max_order, A, table_offsets, log_ta
 
 
 @njit(cache=True, nogil=True)
-def _sequence_log_odds(codes, start, stop, log_pwm, log_background, complement, n_strands, lo):
+def _strand_tables(log_pwm, complement):
+    """(W, A + 1) log θ as the forward and the reverse strand read it (rc[c, a] =
+    log θ[W-1-c, comp(a)]), with a last column 0 for unknown letters: the log-odds are
+    then branch-free sums of direct look-ups (windows with an unknown letter are
+    found by a prefix count)."""
+    W, A = log_pwm.shape
+    fwd = np.zeros((W, A + 1))
+    rc = np.zeros((W, A + 1))
+    for c in range(W):
+        for a in range(A):
+            fwd[c, a] = log_pwm[c, a]
+            rc[c, a] = log_pwm[W - 1 - c, complement[a]]
+    return fwd, rc
+
+
+@njit(cache=True, nogil=True)
+def _sequence_log_odds(codes, start, stop, fwd_pwm, rc_pwm, log_background, n_strands, lo, scratch):
     """Fill ``lo[j - start, s]`` with LO_s(j) for the starts of one sequence; returns the
-    number of starts m (0 when the sequence is shorter than W)."""
-    W = log_pwm.shape[0]
-    m = stop - start - W + 1
+    number of starts m (0 when the sequence is shorter than W). ``scratch`` holds at
+    least 3 (L + 1) floats."""
+    W = fwd_pwm.shape[0]
+    A = fwd_pwm.shape[1] - 1
+    L = stop - start
+    m = L - W + 1
     if m <= 0:
         return 0
-    for j in range(start, start + m):
-        bad = False
-        bg = 0.0
-        fwd = 0.0
-        rev = 0.0
+    # prefix sums of the background's log-probabilities and of the unknown letters,
+    # and the letters with unknown ones as A (the tables' zero column)
+    bg_prefix = scratch[: L + 1]
+    unknown_prefix = scratch[L + 1 : 2 * L + 2]
+    letters = scratch[2 * L + 2 : 3 * L + 2]
+    bg_prefix[0] = 0.0
+    unknown_prefix[0] = 0.0
+    for p in range(L):
+        a = codes[start + p]
+        bg_prefix[p + 1] = bg_prefix[p] + log_background[start + p]
+        unknown_prefix[p + 1] = unknown_prefix[p] + (1.0 if a < 0 else 0.0)
+        letters[p] = a if a >= 0 else A
+    for j in range(m):
+        if unknown_prefix[j + W] - unknown_prefix[j] > 0.0:
+            lo[j, 0] = -np.inf
+            lo[j, 1] = -np.inf
+            continue
+        f = 0.0
+        r = 0.0
         for c in range(W):
-            a = codes[j + c]
-            if a < 0:
-                bad = True
-                break
-            bg += log_background[j + c]
-            fwd += log_pwm[c, a]
-            if n_strands == 2:
-                rev += log_pwm[W - 1 - c, complement[a]]
-        if bad:
-            lo[j - start, 0] = -np.inf
-            lo[j - start, 1] = -np.inf
-        else:
-            lo[j - start, 0] = fwd - bg
-            lo[j - start, 1] = rev - bg if n_strands == 2 else -np.inf
+            a = int(letters[j + c])
+            f += fwd_pwm[c, a]
+            r += rc_pwm[c, a]
+        bg = bg_prefix[j + W] - bg_prefix[j]
+        lo[j, 0] = f - bg
+        lo[j, 1] = r - bg if n_strands == 2 else -np.inf
     return m
 
 
@@ -153,7 +178,12 @@ def _log_add(a, b):
 def _posteriors(model, lo, m, n_strands, weights, log_prior, log_1m_prior, post):
     """Posterior of a site at every (start, strand) of one sequence into ``post`` and
     the sequence's log-likelihood ratio against the background (TCM: the v-weighted
-    sum over its windows). ``weights`` are the sequence's start weights v."""
+    sum over its windows). ``weights`` are the sequence's start weights v.
+
+    One exponential per (start, strand): every term is shifted by the sequence's (or
+    the window's) largest log term before it is exponentiated, and the posteriors are
+    those terms times one common factor.
+    """
     log_s = np.log(n_strands)
     if model == TCM:
         total = 0.0
@@ -162,44 +192,64 @@ def _posteriors(model, lo, m, n_strands, weights, log_prior, log_1m_prior, post)
             post[j, 1] = 0.0
             if weights[j] <= 0.0:
                 continue
-            site = _log_add(lo[j, 0], lo[j, 1]) + log_prior - log_s
-            log_p = _log_add(log_1m_prior, site)
-            total += weights[j] * log_p
-            for s in range(n_strands):
-                if lo[j, s] > -np.inf:
-                    post[j, s] = np.exp(lo[j, s] + log_prior - log_s - log_p)
+            u0 = lo[j, 0] + log_prior - log_s
+            u1 = lo[j, 1] + log_prior - log_s
+            top = max(u0, u1, log_1m_prior)
+            if top == -np.inf:
+                total += -np.inf
+                continue
+            e0 = np.exp(u0 - top)
+            e1 = np.exp(u1 - top)
+            e2 = 1.0 if log_1m_prior == top else np.exp(log_1m_prior - top)
+            sum_e = e0 + e1 + e2
+            total += weights[j] * (top + np.log(sum_e))
+            post[j, 0] = e0 / sum_e
+            post[j, 1] = e1 / sum_e
         return total
-    # OOPS and ZOOPS: one prior π_j = v_j / Σ v over the sequence's starts
+    # OOPS and ZOOPS: one prior π_j = v_j / Σ v over the sequence's starts (uniform when
+    # no start has weight); log v is taken only where v is not 1
     v_sum = 0.0
     for j in range(m):
         v_sum += weights[j]
-    log_sum = -np.inf
+    uniform = not v_sum > 0.0
+    top = -np.inf
     for j in range(m):
-        if v_sum > 0.0:
-            if weights[j] <= 0.0:
-                continue
-            log_pi = np.log(weights[j] / v_sum)
-        else:
-            log_pi = -np.log(m)
+        w = 1.0 if uniform else weights[j]
+        if w <= 0.0:
+            continue
+        log_w = 0.0 if w == 1.0 else np.log(w)
         for s in range(n_strands):
-            post[j, s] = lo[j, s] + log_pi - log_s  # the joint's log, normalised below
-            log_sum = _log_add(log_sum, post[j, s])
+            if lo[j, s] + log_w > top:
+                top = lo[j, s] + log_w
+    if top == -np.inf:
+        for j in range(m):
+            post[j, 0] = 0.0
+            post[j, 1] = 0.0
+        return -np.inf if model == OOPS else log_1m_prior
+    sum_e = 0.0
+    for j in range(m):
+        w = 1.0 if uniform else weights[j]
+        post[j, 0] = 0.0
+        post[j, 1] = 0.0
+        if w <= 0.0:
+            continue
+        log_w = 0.0 if w == 1.0 else np.log(w)
+        for s in range(n_strands):
+            e = np.exp(lo[j, s] + log_w - top)
+            post[j, s] = e
+            sum_e += e
+    log_norm = np.log(m if uniform else v_sum) + log_s
+    log_sum = top + np.log(sum_e) - log_norm
     if model == OOPS:
         log_p = log_sum
         shift = 0.0
     else:
         log_p = _log_add(log_1m_prior, log_prior + log_sum)
         shift = log_prior
+    scale = np.exp(top - log_norm + shift - log_p) if log_p > -np.inf else 0.0
     for j in range(m):
-        if v_sum > 0.0 and weights[j] <= 0.0:
-            post[j, 0] = 0.0
-            post[j, 1] = 0.0
-            continue
-        for s in range(2):
-            if s < n_strands and post[j, s] > -np.inf and log_p > -np.inf:
-                post[j, s] = np.exp(post[j, s] + shift - log_p)
-            else:
-                post[j, s] = 0.0
+        post[j, 0] *= scale
+        post[j, 1] *= scale
     return log_p
 
 
@@ -228,7 +278,10 @@ def _e_step(
     want_counts,
 ):
     W = log_pwm.shape[0]
+    fwd_pwm, rc_pwm = _strand_tables(log_pwm, complement)
     n_max = _max_length(offsets)
+    scratch = np.empty(3 * n_max + 3)
+    reverse = np.zeros(counts.shape)  # reverse-strand counts, by forward position
     lo = np.empty((max(n_max, 1), 2))
     post = np.empty((max(n_max, 1), 2))
     log_prior = np.log(prior) if prior > 0.0 else -np.inf
@@ -241,7 +294,7 @@ def _e_step(
         for p in range(start, stop):
             log_likelihood += log_background[p]
         m = _sequence_log_odds(
-            codes, start, stop, log_pwm, log_background, complement, n_strands, lo
+            codes, start, stop, fwd_pwm, rc_pwm, log_background, n_strands, lo, scratch
         )
         if m == 0:
             continue  # no start: the sequence is background only
@@ -258,18 +311,23 @@ def _e_step(
             continue
         for j in range(m):
             scale = weights[j] if model == TCM else 1.0
-            for s in range(n_strands):
-                r = post[j, s] * scale
-                if r == 0.0:
-                    continue
-                n_sites += r
-                p = start + j
-                if s == 0:
-                    for c in range(W):
-                        counts[c, codes[p + c]] += r
-                else:
-                    for c in range(W):
-                        counts[c, complement[codes[p + W - 1 - c]]] += r
+            r0 = post[j, 0] * scale
+            r1 = post[j, 1] * scale if n_strands == 2 else 0.0
+            if r0 == 0.0 and r1 == 0.0:
+                continue
+            n_sites += r0 + r1
+            p = start + j
+            # both strands in one pass over the forward letters; the reverse strand's
+            # counts are folded into motif columns at the end
+            for c in range(W):
+                a = codes[p + c]
+                counts[c, a] += r0
+                reverse[c, a] += r1
+    if n_strands == 2 and want_counts:
+        A = counts.shape[1]
+        for c in range(W):
+            for a in range(A):
+                counts[W - 1 - c, complement[a]] += reverse[c, a]
     return n_sites, n_trials, log_likelihood
 
 
@@ -287,7 +345,9 @@ def _site_posteriors(
     out_post,
     out_lo,
 ):
+    fwd_pwm, rc_pwm = _strand_tables(log_pwm, complement)
     n_max = _max_length(offsets)
+    scratch = np.empty(3 * n_max + 3)
     lo = np.empty((max(n_max, 1), 2))
     post = np.empty((max(n_max, 1), 2))
     log_prior = np.log(prior) if prior > 0.0 else -np.inf
@@ -295,7 +355,7 @@ def _site_posteriors(
     for i in range(offsets.shape[0] - 1):
         start, stop = offsets[i], offsets[i + 1]
         m = _sequence_log_odds(
-            codes, start, stop, log_pwm, log_background, complement, n_strands, lo
+            codes, start, stop, fwd_pwm, rc_pwm, log_background, n_strands, lo, scratch
         )
         if m == 0:
             continue
