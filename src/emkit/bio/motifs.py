@@ -6,11 +6,12 @@ in a range, in a set of DNA or protein sequences:
 1. **Background.** A Markov model of order ``background_order`` from the sequences'
    own letters (both strands when ``revcomp``), fixed during EM
    (:mod:`emkit.bio.background`).
-2. **Starting points** (MEME's heuristic). Every substring of W known letters
-   (at most ``max_starts`` of them, drawn at random without replacement when there
-   are more, identical substrings once) becomes a PWM in which its letter has
-   probability 0.5 in every column; one EM step is taken from each, and the
-   log-likelihood (plus log-prior) after that step ranks them.
+2. **Starting points** (MEME's heuristic). Every substring of W known letters that
+   earlier motifs have not erased (at most ``max_starts`` of them, drawn at random
+   without replacement when there are more, identical substrings once) becomes a
+   PWM in which its letter has probability 0.5 in every column (the others 1/6);
+   one EM step is taken from each, and the log-likelihood (plus log-prior) after that
+   step ranks them. (MEME samples its starts too: its ``-searchsize``.)
 3. **EM** (the engine, :func:`emkit.core.fit_em`) from the ``n_refine`` best
    starting points, to convergence; the highest objective is kept. Then EM again
    from that PWM shifted by up to ``max_shift`` columns either way (a phase shift:
@@ -270,7 +271,7 @@ class MotifFinder(BaseEstimator):
                 "them or choose a smaller width"
             )
         if model == "oops":
-            W = min(widths)
+            W = max(widths)
             for i in range(data.n_sequences):
                 seq = data.codes[data.offsets[i] : data.offsets[i + 1]]
                 known = np.convolve(seq >= 0, np.ones(W, dtype=np.int64), "valid")
@@ -462,8 +463,8 @@ def _coverage(model: MotifModel, posterior: np.ndarray, chunks) -> np.ndarray:
 
 
 def _substrings(data, chunks, W, max_starts, rng) -> list[np.ndarray]:
-    """Distinct substrings of W known letters at starts of positive weight (at most
-    ``max_starts``, drawn at random when there are more)."""
+    """Distinct substrings of W known letters at starts not erased (weight above 0.5;
+    at most ``max_starts``, drawn at random when there are more)."""
     weight = np.concatenate([c.start_weight for c in chunks])
     starts = []
     for i in range(data.n_sequences):
