@@ -9,9 +9,9 @@ in a range, in a set of DNA or protein sequences:
 2. **Starting points** (MEME's heuristic). Every substring of W known letters that
    earlier motifs have not erased (at most ``max_starts`` of them, drawn at random
    without replacement when there are more, identical substrings once) becomes a
-   PWM in which its letter has probability 0.5 in every column (the others 1/6);
-   one EM step is taken from each, and the log-likelihood (plus log-prior) after that
-   step ranks them. (MEME samples its starts too: its ``-searchsize``.)
+   PWM in which its letter has probability 0.5 in every column (the other letters
+   share the rest); one EM step is taken from each, and the log-likelihood (plus
+   log-prior) after that step ranks them. (MEME samples its starts too: its ``-searchsize``.)
 3. **EM** (the engine, :func:`emkit.core.fit_em`) from the ``n_refine`` best
    starting points, to convergence; the highest objective is kept. Then EM again
    from that PWM shifted by up to ``max_shift`` columns either way (a phase shift:
