@@ -320,13 +320,16 @@ def warn_empty(k: int) -> None:
 
 
 # -- the data-driven start --------------------------------------------------------------------
-def pca_start(X, weights, n_factors, noise, noise_floor, rng, init="pca"):
+def pca_start(X, weights, n_factors, noise, noise_floor, rng, init="pca", floors=None):
     """(mean (d,), components (q, d), noise (d,)) from weighted rows X (n, d).
 
     "pca": probabilistic PCA's maximum-likelihood solution of the rows (Tipping &
     Bishop's closed form: the top q principal axes scaled by sqrt(λ − σ²), σ² the mean
     of the other eigenvalues), then Ψ = the residual variances (factor analysis);
     "random": standard normal loadings of the data's average scale, Ψ = the variances.
+    ``floors`` (d,): Ψ's lower bounds (default: those of these rows, as
+    :func:`noise_floors` computes them); the M-step's, so that the start lies in the
+    set that the M-step maximises over.
     """
     w = np.ones(X.shape[0]) if weights is None else weights
     total = w.sum()
@@ -335,7 +338,8 @@ def pca_start(X, weights, n_factors, noise, noise_floor, rng, init="pca"):
     var = np.einsum("ij,ij->j", Xc, Xc)
     d = X.shape[1]
     mean_var = float(var.mean())
-    floors = noise_floor * np.where(var > 0, var, mean_var if mean_var > 0 else 1.0)
+    if floors is None:
+        floors = noise_floor * np.where(var > 0, var, mean_var if mean_var > 0 else 1.0)
     q = n_factors
     if init == "random":
         scale = np.sqrt(max(mean_var, 1e-300) / q)

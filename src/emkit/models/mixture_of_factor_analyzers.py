@@ -139,6 +139,8 @@ class MixtureOfFactorAnalyzersModel:
         K, q, d = self.n_components, self.n_factors, X.shape[1]
         start = np.random.RandomState(rng.randint(2**31 - 1))  # for randomized SVD only
         _, W_all, psi_all = pca_start(X, w, q, self.noise, self.noise_floor, start)
+        # the M-step's floors come from all rows: so must every component's start's
+        floors = _floors_of(X, w, self.noise_floor)
         means, comps, noise = np.empty((K, d)), np.empty((K, q, d)), np.empty((K, d))
         counts = np.empty(K)
         for k in range(K):
@@ -150,7 +152,7 @@ class MixtureOfFactorAnalyzersModel:
             rows = omega > 0
             if np.count_nonzero(rows) >= q + 2:
                 _, comps[k], noise[k] = pca_start(
-                    X[rows], omega[rows], q, self.noise, self.noise_floor, start
+                    X[rows], omega[rows], q, self.noise, self.noise_floor, start, floors=floors
                 )
             else:
                 comps[k], noise[k] = W_all, psi_all
@@ -335,3 +337,12 @@ class MixtureOfFactorAnalyzersModel:
         per_noise = 1 if self.noise == "isotropic" else d
         n_noise = per_noise if self.shared_noise else K * per_noise
         return K - 1 + K * d + K * (d * q - q * (q - 1) // 2) + n_noise
+
+
+def _floors_of(X, weights, noise_floor) -> np.ndarray:
+    """The noise floors (d,) of weighted rows X (n, d), as ``noise_floors`` computes them
+    from their statistics."""
+    mean = weights @ X / weights.sum()
+    var = weights @ (X - mean) ** 2 / weights.sum()
+    mean_var = float(var.mean())
+    return noise_floor * np.where(var > 0, var, mean_var if mean_var > 0 else 1.0)
