@@ -64,7 +64,7 @@ def test_salmon_folder_to_quant_sf(tmp_path, capsys):
     names = read_salmon_quant(SALMON / "quant_vb" / "quant.sf")["Name"]
     gene_map.write_text("".join(f"{n}\tG{i % 2}\n" for i, n in enumerate(names)))
     out = tmp_path / "out"
-    argv = ["quant", "--salmon", str(SALMON / "quant_vb"), "--vb", "--squarem", "-o", str(out)]
+    argv = ["quant", "--salmon", str(SALMON / "quant_vb"), "--vb", "-o", str(out)]
     assert main([*argv, "--gene-map", str(gene_map)]) == 0
     assert "log-likelihood" in capsys.readouterr().out
     got = read_salmon_quant(out / "quant.sf")
@@ -96,8 +96,8 @@ def test_outputs_never_overwrite_inputs(tmp_path, capsys):
         (["--salmon", str(KALLISTO / "pseudo")], "--dumpEq"),
         (["--salmon", str(SALMON / "quant_em"), "-l", "200"], "for --kallisto input"),
         (
-            ["--kallisto", str(KALLISTO / "pseudo"), "--stopping", "kallisto", "--squarem"],
-            "--squarem needs --stopping tol",
+            ["--kallisto", str(KALLISTO / "pseudo"), "--stopping", "kallisto", "--plain-em"],
+            "--plain-em is for --stopping tol",
         ),
     ],
 )

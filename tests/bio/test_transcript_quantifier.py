@@ -38,8 +38,11 @@ def test_kallisto_mode_reproduces_kallisto(kallisto_classes, kallisto_reference)
     np.testing.assert_allclose(fit.est_counts_, kallisto_reference["est_counts"], rtol=2e-5)
 
 
-def test_default_mode_reaches_at_least_kallistos_likelihood(kallisto_classes, kallisto_reference):
-    fit = TranscriptQuantifier().fit(kallisto_classes)
+@pytest.mark.parametrize("accelerate", ["squarem", None])
+def test_default_mode_reaches_at_least_kallistos_likelihood(
+    kallisto_classes, kallisto_reference, accelerate
+):
+    fit = TranscriptQuantifier(accelerate=accelerate).fit(kallisto_classes)
     kallisto = fit.log_likelihood(kallisto_classes, kallisto_reference["est_counts"])
     assert fit.converged_
     assert fit.log_likelihood_ >= kallisto
@@ -49,7 +52,7 @@ def test_default_mode_reaches_at_least_kallistos_likelihood(kallisto_classes, ka
 
 @pytest.mark.parametrize("prior", [None, "vb"])
 def test_squarem_same_optimum_in_fewer_e_steps(kallisto_classes, prior):
-    plain = TranscriptQuantifier(tol=1e-13, prior=prior).fit(kallisto_classes)
+    plain = TranscriptQuantifier(tol=1e-13, prior=prior, accelerate=None).fit(kallisto_classes)
     fast = TranscriptQuantifier(tol=1e-13, prior=prior, accelerate="squarem").fit(kallisto_classes)
     assert fast.n_e_steps_ < plain.n_e_steps_
     assert fast.lower_bounds_[-1] >= plain.lower_bounds_[-1] - 1e-12
@@ -141,7 +144,5 @@ def test_bad_uses_get_one_clear_error(kallisto_classes):
         TranscriptQuantifier().fit([[0, 1]])
     with pytest.raises(ValueError, match="nothing to quantify"):
         TranscriptQuantifier().fit(EquivalenceClasses([[0]], [0]))
-    with pytest.raises(ValueError, match="no acceleration"):
-        TranscriptQuantifier("kallisto", accelerate="squarem").fit(kallisto_classes)
     with pytest.raises(ValueError, match="stopping"):
         TranscriptQuantifier("salmon").fit(kallisto_classes)

@@ -17,9 +17,11 @@ from emkit.models.transcripts import ClassChunk
 
 __all__ = ["EquivalenceClasses"]
 
-#: entries per chunk when ``chunk_size`` is not given: enough work per chunk (a pass
-#: over its entries) to outweigh adding its (n_transcripts,) statistics
+#: entries per chunk when ``chunk_size`` is not given, at least: enough work per chunk
+#: (a pass over its entries) to outweigh allocating and adding its (n_transcripts,)
+#: statistics, which take about as long as ENTRIES_PER_TRANSCRIPT entries
 MIN_CHUNK_ENTRIES = 1 << 18
+ENTRIES_PER_TRANSCRIPT = 16
 
 
 def _as_int_array(values, name: str) -> np.ndarray:
@@ -270,14 +272,14 @@ class EquivalenceClasses:
 
     def chunk_bounds(self, chunk_size: int | None = None) -> np.ndarray:
         """Class boundaries of the chunks, shape (n_chunks + 1,): ``chunk_size`` classes
-        each, or blocks of about MIN_CHUNK_ENTRIES entries. They depend only on the
-        data and ``chunk_size``, never on the number of threads."""
+        each, or blocks of about max(MIN_CHUNK_ENTRIES, ENTRIES_PER_TRANSCRIPT ×
+        n_transcripts) entries. They depend only on the data and ``chunk_size``, never
+        on the number of threads."""
         n = self.n_classes
         if chunk_size is not None:
             return np.append(np.arange(0, n, int(chunk_size)), n)
-        cuts = np.searchsorted(
-            self.indptr, np.arange(MIN_CHUNK_ENTRIES, self.n_entries, MIN_CHUNK_ENTRIES)
-        )
+        target = max(MIN_CHUNK_ENTRIES, ENTRIES_PER_TRANSCRIPT * self.n_transcripts)
+        cuts = np.searchsorted(self.indptr, np.arange(target, self.n_entries, target))
         return np.unique(np.concatenate(([0], cuts, [n])))
 
     def chunks(self, chunk_size: int | None = None, weights=None) -> list[ClassChunk]:

@@ -52,11 +52,16 @@ class TranscriptQuantifier(BaseEstimator):
         not yet the maximum of the likelihood.
     tol : float
         Convergence tolerance on the per-read log-likelihood (or bound), for "tol".
+        kallisto's rule stops where an EM step still gains about 1.5e-11 per read (on
+        a simulated set of 20,000 transcripts and 300,000 classes); the default 1e-12
+        goes past it (there 3.6e-9 per read higher, with SQUAREM, in 495 E-steps;
+        1e-10 stopped below kallisto's likelihood).
     max_iter : int
         Iteration budget (SQUAREM cycles when accelerated); kallisto's is 10,000.
-    accelerate : {None, "squarem"}
-        "squarem": the engine's SQUAREM (fewer E-steps to the same optimum; for
-        stopping="tol").
+    accelerate : {"squarem", None}
+        "squarem" (default): the engine's SQUAREM, fewer E-steps to the same optimum
+        (for stopping="tol"; there 495 E-steps against 1,459 of plain EM at tol 1e-12).
+        None: plain EM. Ignored by stopping="kallisto" (kallisto's loop is plain EM).
     prior : {None, "vb"}
         None: maximum likelihood EM. "vb": salmon's variational Bayes (its default
         mode) with a Dirichlet prior of ``vb_prior`` pseudo-reads per transcript.
@@ -122,9 +127,9 @@ class TranscriptQuantifier(BaseEstimator):
         self,
         stopping="tol",
         *,
-        tol=1e-10,
+        tol=1e-12,
         max_iter=KALLISTO_MAX_ROUNDS,
-        accelerate=None,
+        accelerate="squarem",
         prior=None,
         vb_prior=None,
         per_nucleotide_prior=False,
@@ -158,8 +163,7 @@ class TranscriptQuantifier(BaseEstimator):
         TypeError
             When ``classes`` is not an EquivalenceClasses.
         ValueError
-            When there are no classes or no reads, or ``stopping="kallisto"`` is
-            combined with ``accelerate``.
+            When there are no classes or no reads.
         """
         self._validate_params()
         if not isinstance(classes, EquivalenceClasses):
@@ -171,11 +175,6 @@ class TranscriptQuantifier(BaseEstimator):
             raise ValueError(
                 f"classes has {classes.n_classes} classes with {classes.n_reads:g} reads: "
                 "nothing to quantify (is the pseudoalignment empty?)"
-            )
-        if self.stopping == "kallisto" and self.accelerate is not None:
-            raise ValueError(
-                "stopping='kallisto' runs kallisto's own loop, which has no acceleration: "
-                "use accelerate=None, or stopping='tol' with accelerate='squarem'"
             )
         model = self._model(classes)
         weights = classes.entry_weights()

@@ -3,7 +3,9 @@
 ``emkit quant --kallisto DIR -o OUT`` reads a ``kallisto pseudo`` output folder and
 writes ``OUT/abundance.tsv`` as kallisto does; ``emkit quant --salmon DIR -o OUT`` reads
 a salmon output folder run with ``--dumpEq`` (weights if dumped) and writes
-``OUT/quant.sf`` as salmon does. ``--bootstraps N`` adds ``OUT/bootstraps.tsv`` (the
+``OUT/quant.sf`` as salmon does (EM by default, SQUAREM-accelerated to a per-read
+tolerance; ``--stopping kallisto`` for kallisto's own loop and numbers, ``--vb`` for
+salmon's variational Bayes). ``--bootstraps N`` adds ``OUT/bootstraps.tsv`` (the
 estimated counts of every bootstrap, one column each), ``--gene-map`` adds
 ``OUT/genes.tsv``. The folder OUT is made when missing; its files are never an input,
 replaced only with ``--force``, and written atomically.
@@ -63,9 +65,11 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--vb", action="store_true", help="salmon's variational Bayes")
     parser.add_argument(
-        "--squarem", action="store_true", help="SQUAREM acceleration (with --stopping tol)"
+        "--plain-em",
+        action="store_true",
+        help="plain EM steps instead of SQUAREM's (with --stopping tol)",
     )
-    parser.add_argument("--tol", type=nonnegative_float, default=1e-10, help="per-read tolerance")
+    parser.add_argument("--tol", type=nonnegative_float, default=1e-12, help="per-read tolerance")
     parser.add_argument("--max-iter", type=positive_int, default=10_000, help="iteration budget")
     parser.add_argument(
         "-b", "--bootstraps", type=nonnegative_int, default=0, help="bootstrap samples"
@@ -132,8 +136,8 @@ def run(args) -> int:
     if args.gene_map is not None:
         inputs.append(Path(args.gene_map))
     gene_map = read_gene_map(args.gene_map) if args.gene_map is not None else None
-    if args.squarem and args.stopping == "kallisto":
-        raise CLIError("--squarem needs --stopping tol (kallisto's loop has no acceleration)")
+    if args.plain_em and args.stopping == "kallisto":
+        raise CLIError("--plain-em is for --stopping tol (kallisto's loop is plain EM already)")
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise CLIError(f"-o {out} is a file; give a folder for the results")
@@ -155,7 +159,7 @@ def run(args) -> int:
         args.stopping,
         tol=args.tol,
         max_iter=args.max_iter,
-        accelerate="squarem" if args.squarem else None,
+        accelerate=None if args.plain_em else "squarem",
         prior="vb" if args.vb else None,
         n_bootstraps=args.bootstraps,
         random_state=args.seed,
@@ -206,8 +210,12 @@ def run(args) -> int:
             "method",
             ("VB" if args.vb else "EM")
             + f", stopping {args.stopping}"
-            + (", SQUAREM" if args.squarem else ""),
-            {"vb": args.vb, "stopping": args.stopping, "squarem": args.squarem},
+            + ("" if args.plain_em or args.stopping == "kallisto" else ", SQUAREM"),
+            {
+                "vb": args.vb,
+                "stopping": args.stopping,
+                "squarem": not args.plain_em and args.stopping == "tol",
+            },
         ),
         Entry(
             "iterations",
