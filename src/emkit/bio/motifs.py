@@ -50,6 +50,7 @@ ambiguity codes as unknown letters that no site contains (see
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +77,9 @@ __all__ = ["SITE_DTYPE", "MotifFinder", "consensus", "load_sequences"]
 
 #: rounds of phase-shift refinement at most (each tries every shift up to max_shift)
 MAX_SHIFT_ROUNDS = 3
+
+#: EM iterations from a shifted PWM before it must beat the converged objective
+SHIFT_TRIAL_ITER = 10
 
 #: the fields of :attr:`MotifFinder.sites_`
 SITE_FIELDS = ("motif", "sequence", "start", "strand", "score", "probability", "site")
@@ -370,14 +374,14 @@ class MotifFinder(BaseEstimator):
             scanned = [one_step(letters) for letters in starts]
         order = np.argsort([-value for value, _ in scanned], kind="stable")
 
-        def run(start):
+        def run(start, max_iter=self.max_iter):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="EM did not converge")
                 return fit_em(
                     model,
                     chunks,
                     n_samples=data.n_sequences,
-                    max_iter=self.max_iter,
+                    max_iter=max_iter,
                     tol=self.tol,
                     start_params=start,
                     n_jobs=n_jobs if len(chunks) > 1 else 1,
@@ -389,17 +393,26 @@ class MotifFinder(BaseEstimator):
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
         # phase shifts: EM can converge to the motif shifted by a column or two (the
-        # sites aligned off by one); EM from the shifted PWMs, the best kept, until no
-        # shift improves
+        # sites aligned off by one). A few EM iterations from every shifted PWM; one
+        # that already beats the converged objective (EM only climbs, so it ends
+        # higher still) runs on to convergence and is kept; until no shift improves
         for _ in range(MAX_SHIFT_ROUNDS):
             improved = False
             for shift in [d for k in range(1, self.max_shift + 1) for d in (k, -k)]:
                 if shift >= model.width:
                     continue
                 pwm = _shifted(best.params.pwm, shift, background_frequencies)
-                result = run(MotifParams(pwm, best.params.site_prior))
-                if result.lower_bound > best.lower_bound + 1e-9 * abs(best.lower_bound):
-                    best, improved = result, True
+                trial = run(MotifParams(pwm, best.params.site_prior), SHIFT_TRIAL_ITER)
+                if trial.lower_bound > best.lower_bound + 1e-9 * abs(best.lower_bound):
+                    rest = run(trial.params)
+                    best = dataclasses.replace(
+                        rest,
+                        lower_bounds=np.concatenate([trial.lower_bounds, rest.lower_bounds]),
+                        n_iter=trial.n_iter + rest.n_iter,
+                        n_e_steps=trial.n_e_steps + rest.n_e_steps,
+                        trace=trial.trace + rest.trace,
+                    )
+                    improved = True
             if not improved:
                 break
         stats = sum(model.e_step(best.params, chunk)[0] for chunk in chunks)
