@@ -245,3 +245,24 @@ def test_against_a_fresh_kallisto_run(tmp_path):
     names, lengths = read_fasta_lengths(fasta)
     assert names == classes.names
     np.testing.assert_array_equal(lengths, reference["length"])
+
+
+def test_quant_tcc_without_lengths_reproduced():
+    """kallisto quant-tcc without an index weighs every entry 1: so do classes
+    without effective lengths."""
+    classes = read_kallisto(KALLISTO / "pseudo")
+    reference = read_kallisto_abundance(KALLISTO / "tcc" / "abundance.tsv")
+    np.testing.assert_array_equal(reference["eff_length"], 1.0)
+    fit = TranscriptQuantifier("kallisto").fit(classes)
+    np.testing.assert_allclose(fit.est_counts_, reference["est_counts"], rtol=1e-3)
+    np.testing.assert_allclose(fit.tpm_, reference["tpm"], rtol=1e-3)
+
+
+def test_shipped_example_is_kallistos_test_data():
+    from emkit.bio.examples import load_kallisto_example
+
+    classes = load_kallisto_example()
+    reference = read_kallisto(KALLISTO / "pseudo", abundance=KALLISTO / "quant" / "abundance.tsv")
+    np.testing.assert_array_equal(classes.counts, reference.counts)
+    np.testing.assert_array_equal(classes.effective_lengths, reference.effective_lengths)
+    assert classes.names == reference.names

@@ -29,6 +29,7 @@ __all__ = [
     "read_fasta_lengths",
     "read_kallisto",
     "read_kallisto_abundance",
+    "read_kallisto_files",
     "write_kallisto_abundance",
 ]
 
@@ -233,27 +234,57 @@ def read_kallisto(
     root = Path(pseudo_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"pseudo_dir: {root} is not a directory")
-    names = _lines(root / "transcripts.txt", "transcripts")
     if (root / "pseudoalignments.ec").is_file():
-        members = _read_ec(root / "pseudoalignments.ec")
-        counts = _read_tsv_counts(root / "pseudoalignments.tsv", len(members))
+        ec, counts = root / "pseudoalignments.ec", root / "pseudoalignments.tsv"
     elif (root / "matrix.ec").is_file():
-        members = _read_ec(root / "matrix.ec")
-        counts = _read_mtx_counts(root / "matrix.tcc.mtx", len(members), sample)
+        ec, counts = root / "matrix.ec", root / "matrix.tcc.mtx"
     else:
         raise FileNotFoundError(
             f"{root} has neither pseudoalignments.ec nor matrix.ec: is it the output "
             "directory of kallisto pseudo?"
         )
-    effective = transcript_lengths = None
     if abundance is None and (root / "abundance.tsv").is_file():
         abundance = root / "abundance.tsv"
+    return read_kallisto_files(
+        ec,
+        counts,
+        root / "transcripts.txt",
+        abundance=abundance,
+        lengths=lengths,
+        fragment_length=fragment_length,
+        fragment_sd=fragment_sd,
+        sample=sample,
+    )
+
+
+def read_kallisto_files(
+    ec,
+    counts,
+    transcripts,
+    *,
+    abundance=None,
+    lengths=None,
+    fragment_length: float | None = None,
+    fragment_sd: float | None = None,
+    sample: int | None = None,
+) -> EquivalenceClasses:
+    """:func:`read_kallisto` from the files named one by one: the class file ``ec``
+    (``id<TAB>t1,t2,...``), the counts (``id<TAB>count`` lines, or a Matrix Market
+    ``.mtx`` with one row per sample) and ``transcripts`` (one name a line)."""
+    ec, counts, transcripts = Path(ec), Path(counts), Path(transcripts)
+    names = _lines(transcripts, "transcripts")
+    members = _read_ec(ec)
+    if counts.suffix == ".mtx":
+        class_counts = _read_mtx_counts(counts, len(members), sample)
+    else:
+        class_counts = _read_tsv_counts(counts, len(members))
+    effective = transcript_lengths = None
     if abundance is not None:
         table = read_kallisto_abundance(abundance)
         if table["target_id"] != names:
             raise ValueError(
                 f"{abundance} lists {len(table['target_id'])} transcripts that are not "
-                f"transcripts.txt's {len(names)} (in order): the files do not match each "
+                f"{transcripts.name}'s {len(names)} (in order): the files do not match each "
                 "other (were they made with the same index?)"
             )
         effective, transcript_lengths = table["eff_length"], table["length"]
@@ -262,7 +293,7 @@ def read_kallisto(
             fasta_names, lengths = read_fasta_lengths(lengths)
             if fasta_names != names:
                 raise ValueError(
-                    f"the FASTA's {len(fasta_names)} sequences are not transcripts.txt's "
+                    f"the FASTA's {len(fasta_names)} sequences are not {transcripts.name}'s "
                     f"{len(names)} transcripts (in order): the files do not match each other"
                 )
         transcript_lengths = np.asarray(lengths, dtype=np.float64)
@@ -278,7 +309,7 @@ def read_kallisto(
             )
         effective = kallisto_effective_lengths(transcript_lengths, fragment_length, fragment_sd)
     return EquivalenceClasses(
-        members, counts, effective_lengths=effective, names=names, lengths=transcript_lengths
+        members, class_counts, effective_lengths=effective, names=names, lengths=transcript_lengths
     )
 
 
