@@ -27,6 +27,7 @@ def test_every_benchmark_runs_on_small_data(tmp_path):
         "bench_squarem",
         "bench_lda",
         "bench_motifs",
+        "bench_quant",
         "bench_hmm",
         "bench_lgssm",
         "bench_online",
