@@ -18,8 +18,8 @@ def _phi(g, log_beta_rows):
     return e_log_theta, phi / phi.sum(axis=1, keepdims=True)
 
 
-def _solve(g, n, log_beta_rows, alpha, tol, max_iter, target=None, near=0.0):
-    """(γ, iterations, reached the target)."""
+def _solve(g, n, log_beta_rows, alpha, tol, max_iter):
+    """(γ, iterations)."""
     iterations = 0
     for _ in range(max_iter):
         iterations += 1
@@ -28,9 +28,7 @@ def _solve(g, n, log_beta_rows, alpha, tol, max_iter, target=None, near=0.0):
         g = new
         if change < tol:
             break
-        if target is not None and np.mean(np.abs(g - target)) < near:
-            return g, iterations, True
-    return g, iterations, False
+    return g, iterations
 
 
 def _bound(g, n, log_beta_rows, alpha):
@@ -59,7 +57,6 @@ def lda_documents(
     max_iter,
     with_stats,
     start,
-    near=0.0,
 ):
     n_docs = len(indptr) - 1
     V, K = exp_log_beta_t.shape
@@ -75,16 +72,13 @@ def lda_documents(
             gamma[d] = alpha
             continue
         rows = log_beta[ids]
-        if len(start) == n_docs:
-            g, used, _ = _solve(start[d].copy(), n, rows, alpha, mean_change_tol, max_iter)
-            cold, more, reached = _solve(
-                np.ones(K), n, rows, alpha, mean_change_tol, max_iter, g, near * g.mean()
-            )
+        g, used = _solve(np.ones(K), n, rows, alpha, mean_change_tol, max_iter)
+        if len(start) == n_docs and _bound(start[d], n, rows, alpha) > _bound(g, n, rows, alpha):
+            # below the previous γ: solve from the previous γ instead
+            previous, more = _solve(start[d].copy(), n, rows, alpha, mean_change_tol, max_iter)
             used += more
-            if not reached and _bound(cold, n, rows, alpha) > _bound(g, n, rows, alpha):
-                g = cold
-        else:
-            g, used, _ = _solve(np.ones(K), n, rows, alpha, mean_change_tol, max_iter)
+            if _bound(previous, n, rows, alpha) > _bound(g, n, rows, alpha):
+                g = previous
         iterations += used
         gamma[d] = g
         if not with_stats:

@@ -41,14 +41,6 @@ __all__ = ["LDA", "LDAParams", "LDAStats", "exp_expected_log_topics", "expected_
 #: names ``learn`` may hold
 LEARNABLE = ("topics", "doc_topic_prior", "topic_word_prior")
 
-#: A warm-started E-step also runs each document from γ = 1 and stops that run once
-#: it is within this fraction of the mean γ of the warm optimum (then the same
-#: optimum). Measured on the KJV chapters, K = 20, 50 iterations (one thread):
-#: 0 (always to convergence) 8.4 s, 0.01 4.2 s, 0.05 3.7 s, 0.2 2.6 s; held-out
-#: completion perplexity 801.7, 802.2, 802.2, 806.4 (cold starts only: 13.7 s, 801.2;
-#: warm starts only: 878, stuck in the optima of the first, random topics).
-COLD_START_NEAR = 0.01
-
 
 @dataclass(frozen=True)
 class LDAParams:
@@ -108,17 +100,17 @@ class LDA:
         At most this many γ iterations per document and E-step (default 100,
         scikit-learn's).
     doc_warm_start : bool
-        In :meth:`e_step`, solve every document from its γ of the previous E-step of
+        In :meth:`e_step`, solve every document from γ = 1, and keep the result only
+        if its bound is at least that of the document's γ of the previous E-step of
         the same chunk (a cache of the last values, as DESIGN.md allows; cleared by
-        :meth:`init_params`) and from γ = 1, and keep the higher optimum (the run from
-        1 stops early when it nears the other, see ``COLD_START_NEAR``). The bound
-        then never decreases: each document's is at least its warm start's, and from
-        there every γ iteration is coordinate ascent. The run from 1 keeps the fit
-        out of the poor optima of the first, random topics, where warm starts alone
-        stay. False starts every E-step at γ = 1 only, as scikit-learn restarts its
-        own (which it draws at random): a document can then fall into a lower local
-        optimum and the bound decrease. The cache holds (n_docs, K) floats; E-steps
-        run on Dask workers rebuild their chunks every time and so always start cold.
+        :meth:`init_params`); otherwise solve it from that γ. The bound then never
+        decreases: each document's is at least its previous γ's, and from there
+        every γ iteration is coordinate ascent (see :mod:`emkit._kernels.lda` for
+        why this rule and not the higher of the two optima). False solves from
+        γ = 1 only, as scikit-learn restarts its own (which it draws at random): a
+        document can then fall into a lower local optimum and the bound decrease.
+        The cache holds (n_docs, K) floats; E-steps run on Dask workers rebuild
+        their chunks every time and so always start cold.
     """
 
     def __init__(
@@ -208,7 +200,6 @@ class LDA:
             self.max_doc_update_iter,
             with_stats,
             start,
-            COLD_START_NEAR,
         )
 
     def _cached_gamma(self, chunk: DocumentChunk):
