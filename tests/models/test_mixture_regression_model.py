@@ -332,3 +332,35 @@ def test_model_refuses_bad_options():
         MixtureRegression(2, learn=("coef", "intercept"))
     with pytest.raises(ValueError, match="init must be one of"):
         MixtureRegression(2, init="nonsense")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_self_concordance_bound_holds(seed):
+    """Q_g(γ0 + tδ) ≥ Q_g(γ0) + t gᵀδ − t² δᵀAδ φ(t S) for random directions and steps."""
+    from emkit.models.mixture_regression import _logit_spread, _phi
+
+    rng = np.random.RandomState(seed)
+    K, n = 3, 80
+    X = rng.uniform(-2, 5, size=(n, 1))
+    resp = rng.dirichlet(np.ones(K), size=n)
+    model = MixtureRegression(K, gating_columns=(0,))
+    gamma0 = rng.standard_normal((K, 2))
+    gamma0[0] = 0.0
+    params = MixtureRegressionParams(
+        np.zeros((K, 1)),
+        np.zeros(K),
+        np.ones(K),
+        gating_coef=gamma0[:, 1:],
+        gating_intercept=gamma0[:, 0],
+    )
+    stats = model.gating_statistics(params, X, resp, None)
+    g, A = stats.gradient.ravel(), stats.hessian
+    q0 = _brute_q_gate(gamma0, X, resp)
+    for _ in range(10):
+        delta = rng.standard_normal((K - 1) * 2) * rng.uniform(0.01, 3.0)
+        spread = _logit_spread(delta, stats.z_min, stats.z_max, K)
+        for t in (0.01, 0.3, 1.0):
+            gamma = gamma0.copy()
+            gamma[1:] += t * delta.reshape(K - 1, 2)
+            bound = q0 + t * g @ delta - t**2 * (delta @ A @ delta) * float(_phi(t * spread))
+            assert _brute_q_gate(gamma, X, resp) >= bound - 1e-9 * abs(q0)

@@ -243,6 +243,14 @@ class MixtureRegression(RegressorMixin, EMEstimator):
             raise ValueError("gating_features lists a column twice; give each column once")
         return tuple(int(c) for c in columns)
 
+    @property
+    def _uniform_when_fixed(self):
+        # the other gating's parameters are not part of the model: left out of learn,
+        # they need no value
+        if self.gating == "multinomial":
+            return ("weights",)
+        return ("gating_coef", "gating_intercept")
+
     def _required_fields(self):
         gating = (
             ("gating_coef", "gating_intercept") if self.gating == "multinomial" else ("weights",)

@@ -23,24 +23,32 @@ constant or duplicated column — still gives an exact maximiser of Q) and
 
 **Gating (generalised EM).** The gating part of Q,
 :math:`Q_g(\gamma) = \sum_i \sum_k r_{ik} \log \pi_k(z_i; \gamma)`, has no closed-form
-maximiser and needs every sample's :math:`z_i` and :math:`r_{ik}`. Its gradient
-:math:`g`, its negative Hessian :math:`A` *at the E-step's gating parameters*
-:math:`\gamma_0`, and :math:`\sum_i w_i \tilde z_i \tilde z_i^\top` (with the
-intercept, :math:`\tilde z = (1, z)`) are sums over samples of fixed size, so the
-E-step returns them. Böhning's bound (Böhning 1992) :math:`A(\gamma) \preceq B =
-\tfrac12 (I_{K-1} - \mathbf 1 \mathbf 1^\top / K) \otimes \sum_i w_i \tilde z_i
-\tilde z_i^\top` for every :math:`\gamma` gives the quadratic minoriser
-:math:`Q_g(\gamma_0 + \delta) \ge Q_g(\gamma_0) + g^\top \delta - \tfrac12
-\delta^\top B \delta`. The M-step takes the Newton step :math:`\delta = A^{-1} g`
-when the minoriser certifies that it does not decrease :math:`Q_g`
-(:math:`g^\top \delta \ge \tfrac12 \delta^\top B \delta`), and otherwise the
-minoriser's own maximiser :math:`\delta = B^{-1} g` (gain :math:`\tfrac12 g^\top
-B^{-1} g \ge 0`). Either way :math:`Q_g` never decreases while the regression part
-of Q is maximised exactly: one GEM iteration per EM iteration, so the log-likelihood
-never decreases (the engine checks it). At a fixed point :math:`g = 0`: the fixed
-points are those of exact EM. For online EM (``partial_fit``) statistics of different
-gating parameters are averaged, which is a stochastic approximation without that
-guarantee.
+maximiser and needs every sample's :math:`z_i` and :math:`r_{ik}`. What one step
+from the E-step's gating parameters :math:`\gamma_0` needs is fixed-size, though: the
+gradient :math:`g` and negative Hessian :math:`A` of :math:`Q_g` at :math:`\gamma_0`,
+:math:`\sum_i w_i \tilde z_i \tilde z_i^\top` (:math:`\tilde z = (1, z)`) and the
+bounding box of the :math:`z_i` (merged by min/max), so the E-step returns them. Two
+lower bounds on :math:`Q_g(\gamma_0 + \delta)` then certify a step:
+
+- Böhning's (1992): :math:`A(\gamma) \preceq B = \tfrac12 (I_{K-1} - \mathbf 1
+  \mathbf 1^\top / K) \otimes \sum_i w_i \tilde z_i \tilde z_i^\top` for every
+  :math:`\gamma`, so :math:`Q_g(\gamma_0 + \delta) \ge Q_g(\gamma_0) + g^\top \delta
+  - \tfrac12 \delta^\top B \delta`, maximised by :math:`\delta = B^{-1} g`.
+- Self-concordance of the log-sum-exp (Bach 2010): along :math:`\delta` the curvature
+  grows at most like :math:`e^{S t}`, with :math:`S` the largest spread
+  :math:`\max_{k,l} |(\delta_k - \delta_l)^\top \tilde z|` over the box, so
+  :math:`Q_g(\gamma_0 + t\delta) \ge Q_g(\gamma_0) + t g^\top \delta - t^2
+  \delta^\top A \delta \, \varphi(tS)`, :math:`\varphi(s) = (e^s - 1 - s)/s^2`. On the
+  Newton direction :math:`\delta = A^{-1} g` the M-step picks the damping
+  :math:`t \in (0, 1]` that maximises this bound (near the optimum :math:`t = 1`:
+  the full Newton step).
+
+The M-step takes whichever step has the larger certified gain (both are
+:math:`\ge 0`), so :math:`Q_g` never decreases while the regression part of Q is
+maximised exactly: one GEM iteration per EM iteration, and the log-likelihood never
+decreases (the engine checks it). At a fixed point :math:`g = 0`: the fixed points are
+those of exact EM. For online EM (``partial_fit``) statistics of different gating
+parameters are averaged, which is a stochastic approximation without that guarantee.
 """
 
 from __future__ import annotations
@@ -51,7 +59,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emkit.containers import Statistics
+from emkit.containers import Statistics, replace
 from emkit.families._init import initial_responsibilities
 from emkit.families.base import COUNT_FLOOR, floor_scale
 from emkit.models.mixture import EmptyComponentWarning, check_possible_rows, log_normalize
@@ -190,6 +198,8 @@ class GatingStats(Statistics):
     gradient : (K-1, q+1) ∂Q_g/∂(c_k, γ_k) for k = 1..K-1 at the reference
     hessian : ((K-1)(q+1), (K-1)(q+1)) the negative Hessian A of Q_g there
     sum_zz : (q+1, q+1) Σ_i w_i z̃_i z̃_iᵀ (z̃ = (1, z))
+    z_min, z_max : (q,) the bounding box of the rows' z, merged by min and max (a bound
+        on how far a step moves the logits; not scaled by ``*``)
     value : float, Q_g at the reference
     reference : (K, q+1) the E-step's gating parameters (intercept first), not summed
     """
@@ -198,9 +208,25 @@ class GatingStats(Statistics):
     hessian: np.ndarray
     sum_zz: np.ndarray
     value: float
+    z_min: np.ndarray
+    z_max: np.ndarray
     reference: np.ndarray
 
-    reference_fields = ("reference",)
+    reference_fields = ("z_min", "z_max", "reference")
+
+    def __add__(self, other):
+        if other == 0:
+            return self
+        if not isinstance(other, GatingStats):
+            return NotImplemented
+        summed = super().__add__(other)
+        return replace(
+            summed,
+            z_min=np.minimum(self.z_min, other.z_min),
+            z_max=np.maximum(self.z_max, other.z_max),
+        )
+
+    __radd__ = __add__
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,6 +280,44 @@ def _psd_solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     keep = values > _RCOND * top if top > 0 else np.zeros_like(values, dtype=bool)
     inverse = np.where(keep, 1.0 / np.where(keep, values, 1.0), 0.0)
     return (vectors @ (inverse * (vectors.T @ (rhs / scale)))) / scale
+
+
+def _logit_spread(step: np.ndarray, z_min, z_max, n_components: int) -> float:
+    """S = max over the box [z_min, z_max] and pairs k, l of |(δ_k − δ_l)ᵀ z̃|, with
+    δ_0 = 0: the most that the step changes a difference of two rows' logits."""
+    d = z_min.size + 1
+    delta = np.vstack([np.zeros(d), step.reshape(n_components - 1, d)])
+    spread = 0.0
+    for k in range(n_components):
+        for l in range(k + 1, n_components):
+            u = delta[k] - delta[l]
+            slopes = u[1:]
+            high = u[0] + np.sum(np.maximum(slopes * z_min, slopes * z_max))
+            low = u[0] + np.sum(np.minimum(slopes * z_min, slopes * z_max))
+            spread = max(spread, abs(high), abs(low))
+    return float(spread)
+
+
+def _phi(s: np.ndarray) -> np.ndarray:
+    """(e^s − 1 − s) / s², its series near 0 (where the formula cancels)."""
+    s = np.asarray(s, dtype=float)
+    small = s < 1e-3
+    safe = np.where(small, 1.0, np.minimum(s, 700.0))
+    exact = (np.expm1(safe) - safe) / safe**2
+    return np.where(small, 0.5 + s / 6.0 + s**2 / 24.0, exact)
+
+
+def _damping(slope: float, curvature: float, spread: float) -> tuple[float, float]:
+    """(t, certified gain) maximising t·slope − t²·curvature·φ(t·spread) over t in (0, 1]
+    on a geometric grid refined once (the bound is smooth and unimodal in practice; any
+    t with a positive value is a certified ascent step)."""
+    grid = np.geomspace(1e-8, 1.0, 161)
+    values = grid * slope - grid**2 * curvature * _phi(grid * spread)
+    best = int(np.argmax(values))
+    fine = np.linspace(grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)], 81)
+    fine_values = fine * slope - fine**2 * curvature * _phi(fine * spread)
+    i = int(np.argmax(fine_values))
+    return float(fine[i]), float(fine_values[i])
 
 
 def _log_softmax(eta: np.ndarray) -> np.ndarray:
@@ -416,7 +480,12 @@ class MixtureRegression:
         with np.errstate(invalid="ignore"):
             value = float(np.sum(np.where(resp > 0, resp * log_pi, 0.0)))
         reference = np.column_stack([params.gating_intercept, params.gating_coef])
-        return GatingStats(gradient, hessian, sum_zz, value, reference)
+        Z = Zt[:, 1:]
+        if Z.shape[0]:
+            z_min, z_max = Z.min(axis=0), Z.max(axis=0)
+        else:  # no rows: an empty box, which min/max merging ignores
+            z_min, z_max = np.full(Z.shape[1], np.inf), np.full(Z.shape[1], -np.inf)
+        return GatingStats(gradient, hessian, sum_zz, value, z_min, z_max, reference)
 
     # -- the protocol -----------------------------------------------------------------
     def init_params(self, chunks: Sequence[MixtureRegressionChunk], rng) -> MixtureRegressionParams:
@@ -548,17 +617,22 @@ class MixtureRegression:
         )
 
     def _gating_step(self, gating: GatingStats) -> np.ndarray:
-        """γ0 + δ, δ the certified Newton step or the Böhning minoriser's step."""
+        """γ0 + δ: the damped Newton step or the Böhning step, whichever has the larger
+        certified gain in Q_g (see the module docstring)."""
         K = self.n_components
         if K == 1:  # one component: its weight is 1 whatever the covariates
             return np.zeros_like(gating.reference)
         g = gating.gradient.ravel()
-        bound = boehning_bound(K, gating.sum_zz)
+        boehning = _psd_solve(boehning_bound(K, gating.sum_zz), g)
+        step, gain = boehning, 0.5 * float(g @ boehning)
         newton = _psd_solve(gating.hessian, g)
-        if g @ newton - 0.5 * newton @ bound @ newton >= 0.0:
-            step = newton
-        else:
-            step = _psd_solve(bound, g)
+        curvature = float(newton @ gating.hessian @ newton)
+        if curvature > 0:
+            t, newton_gain = _damping(
+                float(g @ newton), curvature, _logit_spread(newton, gating.z_min, gating.z_max, K)
+            )
+            if newton_gain > gain:
+                step = t * newton
         gamma = gating.reference.copy()
         gamma[1:] += step.reshape(K - 1, -1)
         gamma[0] = 0.0
