@@ -170,11 +170,13 @@ class StudentStats(Statistics):
 class StudentBlock:
     """A block of rows with what ``log_prob`` and ``statistics`` share under one set of
     parameters: the Gaussian family's prepared block (``inner``: the rows, or their
-    quadratic features) and the squared Mahalanobis distances (n, K)."""
+    quadratic features), the squared Mahalanobis distances δ (n, K) and
+    log(1 + δ / ν) (n, K), the one transcendental function per entry of the E-step."""
 
     X: np.ndarray
     inner: object
     mahalanobis: np.ndarray
+    log1p_ratio: np.ndarray
     params: StudentParams
 
 
@@ -231,28 +233,32 @@ class StudentFamily(Family):
         """The block's squared distances under ``params`` (and the Gaussian family's
         prepared form of X), shared by :meth:`log_prob` and :meth:`statistics`."""
         inner = self._cov.prepare(X, params.means)
-        return StudentBlock(X, inner, self._mahalanobis(params, inner, X), params)
+        maha = self._mahalanobis(params, inner, X)
+        return StudentBlock(X, inner, maha, _log1p_ratio(maha, params.dof), params)
 
     def _mahalanobis(self, params: StudentParams, inner, points: np.ndarray) -> np.ndarray:
         """Squared Mahalanobis distances (n, K), +inf where they overflow float64."""
         with np.errstate(over="ignore", invalid="ignore"):  # far points: handled below
             maha = self._cov.mahalanobis(inner, params.means, params.precisions_cholesky)
+        if np.isfinite(maha).all():
+            return maha
         bad = np.flatnonzero(~np.isfinite(maha).all(axis=1))
-        if bad.size:
-            # the expanded form's products can overflow (inf - inf) where the direct
-            # form in float64 is still finite (as in the Gaussian family)
-            rows = points[bad].astype(np.float64)
-            with np.errstate(over="ignore", invalid="ignore"):
-                exact = self._cov.mahalanobis(rows, params.means, params.precisions_cholesky)
-            maha = maha.astype(np.float64)
-            maha[bad] = np.where(np.isnan(exact), np.inf, exact)
+        # the expanded form's products can overflow (inf - inf) where the direct form in
+        # float64 is still finite (as in the Gaussian family)
+        rows = points[bad].astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            exact = self._cov.mahalanobis(rows, params.means, params.precisions_cholesky)
+        maha = maha.astype(np.float64)
+        maha[bad] = np.where(np.isnan(exact), np.inf, exact)
         return maha
 
-    def _distances(self, params: StudentParams, X) -> np.ndarray:
+    def _distances(self, params: StudentParams, X):
+        """(δ, log(1 + δ / ν)) of X (rows or a block) under ``params``, each (n, K)."""
         if isinstance(X, StudentBlock) and X.params is params:
-            return X.mahalanobis
+            return X.mahalanobis, X.log1p_ratio
         points = X.X if isinstance(X, (StudentBlock, ExpandedBlock)) else X
-        return self._mahalanobis(params, points, points)
+        maha = self._mahalanobis(params, points, points)
+        return maha, _log1p_ratio(maha, params.dof)
 
     def log_prob(self, params: StudentParams, X) -> np.ndarray:
         """log t_ν(x_i | μ_k, Σ_k), shape (n, K); X is (n, D) or ``prepare``'s block.
@@ -260,38 +266,34 @@ class StudentFamily(Family):
         Raises a ValueError naming the rows whose squared distances overflow under
         every component.
         """
-        maha = self._distances(params, X)
+        _, log1p_ratio = self._distances(params, X)
         D = params.means.shape[1]
         nu = params.dof
         log_det = self._cov.log_det(params.precisions_cholesky, D)
         const = gammaln(0.5 * (nu + D)) - gammaln(0.5 * nu) - 0.5 * D * (np.log(nu) + _LOG_PI)
-        with np.errstate(divide="ignore"):
-            log_kernel = -0.5 * (nu + D) * np.log1p(maha / nu)
-        return check_representable(const + log_det + log_kernel)
+        return check_representable((const + log_det) - (0.5 * (nu + D)) * log1p_ratio)
 
     def latent_scale(self, params: StudentParams, X):
         """(E[u | x_i, k], E[log u | x_i, k] - E[u | x_i, k] + 1), each of shape (n, K).
 
-        X is (n, D) or ``prepare``'s block. The second is computed as
-        [ψ(a) - log a] + [log r - r + 1] with a = (ν + D)/2 and r = E[u], both terms
-        free of cancellation (log1p of r - 1 = (D - δ)/(ν + δ) near r = 1).
+        X is (n, D) or ``prepare``'s block. With a = (ν + D)/2 and r = E[u] =
+        (ν + D)/(ν + δ), the second is [ψ(a) - log a] + [log r - (r - 1)]: r - 1 =
+        (D - δ)/(ν + δ) is computed as such, and log r = log(1 + D/ν) - log(1 + δ/ν)
+        reuses the log-density's logarithm, so each term is accurate to rounding in
+        absolute terms. A row at infinite distance has E[u] = 0 and E[log u] = -inf.
         """
-        maha = self._distances(params, X)
+        maha, log1p_ratio = self._distances(params, X)
         D = params.means.shape[1]
         nu = params.dof
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        a = 0.5 * (nu + D)
+        with np.errstate(invalid="ignore"):  # inf / inf at infinite distance: below
             denominator = nu + maha
             expected_u = (nu + D) / denominator
-            excess = (D - maha) / denominator  # E[u] - 1, exactly as small as it is
-            # log E[u]: log1p near 1, a difference of logs for far rows (E[u] -> 0)
-            log_u = np.where(
-                np.abs(excess) < 0.5, np.log1p(excess), np.log(nu + D) - np.log(denominator)
-            )
-            gap = (digamma(0.5 * (nu + D)) - np.log(0.5 * (nu + D))) + (log_u - excess)
-        # a point at infinite distance: E[u] = 0, E[log u] = -inf (its weight is 0)
-        return np.where(np.isfinite(maha), expected_u, 0.0), np.where(
-            np.isfinite(maha), gap, -np.inf
-        )
+            excess = (D - maha) / denominator  # E[u] - 1
+            gap = (digamma(a) - np.log(a) + np.log1p(D / nu)) - log1p_ratio - excess
+        if not np.isfinite(maha).all():
+            gap = np.where(np.isfinite(maha), gap, -np.inf)
+        return expected_u, gap
 
     def statistics(self, X, resp, reference: StudentParams | None) -> StudentStats:
         """u-weighted moments of X and the ν statistics under ``resp`` (n, K).
@@ -302,7 +304,7 @@ class StudentFamily(Family):
         points = X.X if isinstance(X, StudentBlock) else X
         inner = X.inner if isinstance(X, StudentBlock) else X
         resp = np.asarray(resp, dtype=np.float64)
-        sum_resp = resp.sum(axis=0)
+        sum_resp = _column_sums(resp)
         if reference is None:
             weights = resp
             gap = np.zeros_like(sum_resp)
@@ -312,9 +314,12 @@ class StudentFamily(Family):
         else:
             expected_u, scale_gap = self.latent_scale(reference, X)
             weights = resp * expected_u
-            with np.errstate(invalid="ignore"):  # 0 * -inf: a row the component never holds
-                gap = np.where(resp > 0, resp * scale_gap, 0.0).sum(axis=0)
-            sum_w = weights.sum(axis=0)
+            if np.isfinite(scale_gap).all():
+                gap = np.einsum("ik,ik->k", resp, scale_gap)
+            else:
+                with np.errstate(invalid="ignore"):  # 0 * -inf: a row the component never holds
+                    gap = np.where(resp > 0, resp * scale_gap, 0.0).sum(axis=0)
+            sum_w = _column_sums(weights)
             shift, prec_chol, dof = reference.means, reference.precisions_cholesky, reference.dof
         shift = np.asarray(shift, dtype=np.float64)
         sum_dx, sum_dxx = self._cov.scatter(inner, weights, shift, prec_chol)
@@ -440,6 +445,17 @@ class StudentFamily(Family):
             u = rng.gamma(0.5 * params.dof[k], 2.0 / params.dof[k], size=n)
             blocks.append(params.means[k] + z / np.sqrt(u)[:, None])
         return np.vstack(blocks) if blocks else np.empty((0, D))
+
+
+def _log1p_ratio(maha: np.ndarray, dof: np.ndarray) -> np.ndarray:
+    """log(1 + δ / ν), (n, K): +inf where δ is."""
+    return np.log1p(maha / dof)
+
+
+def _column_sums(values: np.ndarray) -> np.ndarray:
+    """Sums over the rows of (n, K), as one matrix-vector product (a strided reduction
+    over axis 0 costs several times as much for few columns)."""
+    return np.ones(values.shape[0]) @ values
 
 
 def _log_minus_digamma(half_dof):
