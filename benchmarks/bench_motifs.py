@@ -17,8 +17,9 @@ from that start (the engine's ``fit_em``, ``max_iter`` iterations at most) with
 emkit's kernel or the vectorised NumPy E-step in the same model, so the iteration
 counts and the final log-likelihoods must agree (``loglik rel. diff``). Every
 implementation is timed interleaved, ``repeats`` times, one thread; the table gives
-the median time, its range over the repeats, and emkit's speed-up (ratio of
-medians). The last rows time ``MotifFinder.fit`` end to end (background, the scan of
+the median wall time, its range over the repeats, the median CPU time of the process
+(steadier than wall time on a loaded machine) and emkit's speed-up (ratio of median
+wall times). The last rows time ``MotifFinder.fit`` end to end (background, the scan of
 ``max_starts`` starting points, EM with phase shifts), emkit only.
 
 Run: ``python benchmarks/bench_motifs.py [--sequences N] [--length L] [--repeats R]``
@@ -45,6 +46,7 @@ COLUMNS = [
     "implementation",
     "seconds (median)",
     "range",
+    "CPU s (median)",
     "s/iteration",
     "emkit speed-up",
     "loglik rel. diff",
@@ -116,17 +118,26 @@ class NumpyMotifModel(MotifModel):
 
 
 def _interleaved(functions: dict, repeats: int) -> dict:
+    """Wall times (and, in ``CPU_TIMES``, process CPU times: steadier on a loaded
+    machine) of every function, run in turn ``repeats`` times; their last results."""
     times = {name: [] for name in functions}
     results = {}
     for _ in range(repeats):
         for name, function in functions.items():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             results[name] = function()
             times[name].append(time.perf_counter() - start)
+            CPU_TIMES.setdefault(name, []).append(time.process_time() - cpu)
     return times, results
 
 
+#: CPU times of the last :func:`_interleaved` call (read and cleared by :func:`_rows`)
+CPU_TIMES: dict = {}
+
+
 def _rows(case, times, values, base="emkit", n_iter=None):
+    cpu = {name: statistics.median(t) for name, t in CPU_TIMES.items()}
+    CPU_TIMES.clear()
     rows = []
     median = {name: statistics.median(t) for name, t in times.items()}
     for name, t in times.items():
@@ -135,6 +146,7 @@ def _rows(case, times, values, base="emkit", n_iter=None):
             "implementation": name,
             "seconds (median)": median[name],
             "range": f"{min(t):.3g}–{max(t):.3g}",
+            "CPU s (median)": cpu[name],
             "emkit speed-up": "" if name == base else f"{median[name] / median[base]:.1f}×",
         }
         if n_iter:
@@ -205,11 +217,12 @@ def run(n_sequences=500, length=500, widths=(15, 20), repeats=3, max_iter=50, qu
     # MotifFinder end to end, emkit only
     W = widths[0]
     sequences = ["".join("ACGT"[c] for c in row) for row in simulate(n_sequences, length, W)[1]]
-    finder_times = []
+    finder_times, finder_cpu = [], []
     for seed in range(repeats):
-        start_time = time.perf_counter()
+        start_time, start_cpu = time.perf_counter(), time.process_time()
         MotifFinder(width=W, model="zoops", random_state=seed, max_starts=200).fit(sequences)
         finder_times.append(time.perf_counter() - start_time)
+        finder_cpu.append(time.process_time() - start_cpu)
     rows.append(
         {
             "case": f"MotifFinder.fit (200 starts, EM, phase shifts), {n_sequences}×{length} "
@@ -217,6 +230,7 @@ def run(n_sequences=500, length=500, widths=(15, 20), repeats=3, max_iter=50, qu
             "implementation": "emkit",
             "seconds (median)": statistics.median(finder_times),
             "range": f"{min(finder_times):.3g}–{max(finder_times):.3g}",
+            "CPU s (median)": statistics.median(finder_cpu),
         }
     )
     return rows
