@@ -253,13 +253,20 @@ class EquivalenceClasses:
         entry's transcript, else 1."""
         if self.weights is not None:
             return self.weights
-        if self.effective_lengths is not None:
-            return 1.0 / self.effective_lengths[self.indices]
-        return np.ones(self.indices.size)
+        cached = getattr(self, "_entry_weights", None)
+        if cached is None:
+            if self.effective_lengths is not None:
+                cached = 1.0 / self.effective_lengths[self.indices]
+            else:
+                cached = np.ones(self.indices.size)
+            # kept: a fit, its bootstraps and its final likelihood all use them (a pass
+            # over every entry each time otherwise)
+            self._entry_weights = cached
+        return cached
 
     def with_counts(self, counts) -> EquivalenceClasses:
         """The same classes with other counts (a bootstrap sample)."""
-        return EquivalenceClasses.from_arrays(
+        other = EquivalenceClasses.from_arrays(
             self.indptr,
             self.indices,
             counts,
@@ -269,6 +276,8 @@ class EquivalenceClasses:
             lengths=self.lengths,
             n_transcripts=self.n_transcripts,
         )
+        other._entry_weights = getattr(self, "_entry_weights", None)
+        return other
 
     def chunk_bounds(self, chunk_size: int | None = None) -> np.ndarray:
         """Class boundaries of the chunks, shape (n_chunks + 1,): ``chunk_size`` classes
