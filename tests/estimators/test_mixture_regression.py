@@ -321,3 +321,29 @@ def test_bad_x_and_options():
         est.log_density(X)
     with pytest.raises(ValueError, match="X has 3 features"):
         est.predict(np.zeros((2, 3)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fit", "gating"), [("constant", "constant"), ("gating", "multinomial")])
+def test_old_faithful_reaches_flexmix_optimum(fit, gating):
+    """waiting ~ eruptions on Old Faithful (R's faithful): emkit's best of 10 starts
+    reaches flexmix's best of 20, log-likelihood and BIC."""
+    from emkit.datasets import load_old_faithful
+
+    data = load_old_faithful().data
+    X, y = data[:, [0]], data[:, 1]
+    ref = _flexmix(DATA / "flexmix_faithful.csv")
+    est = MixtureRegression(
+        2,
+        gating=gating,
+        n_init=10,
+        random_state=0,
+        tol=1e-12,
+        max_iter=5000,
+        accelerate="squarem",
+        reg_covar=0.0,
+    ).fit(X, y)
+    assert est.log_likelihood_ == pytest.approx(ref[fit, "loglik", 0], rel=1e-10)
+    assert est.bic(X, y) == pytest.approx(ref[fit, "bic", 0], rel=1e-10)
+    expected = sorted(ref[fit, "coef_eruptions", k] for k in (1, 2))
+    np.testing.assert_allclose(np.sort(est.coef_[:, 0]), expected, rtol=1e-5)
