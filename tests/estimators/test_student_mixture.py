@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import emkit
 import emkit.estimators
 from emkit import GaussianMixture
+from emkit.core.monitor import RegularizationDecreaseWarning
 from emkit.datasets import load_old_faithful
 from emkit.estimators.student_mixture import StudentMixture
 from emkit.families.student import StudentFamily
@@ -65,6 +67,28 @@ def test_fit_scores_match_scipy_and_never_decrease(faithful, kind):
     np.testing.assert_array_equal(model.predict(faithful), resp.argmax(axis=1))
     assert model.dof_.shape == (2,) and np.all(model.dof_ > 0)
     assert model.precisions_cholesky_.shape == model.covariances_.shape
+
+
+@pytest.mark.parametrize("kind", TYPES)
+@pytest.mark.parametrize("accelerate", (None, "squarem"))
+def test_never_decreases_on_heavy_tailed_data(kind, accelerate):
+    """Heavy tails, far rows, weights, three components: the engine's monotonicity check
+    (a LikelihoodDecreaseWarning is an error in the tests) never fires."""
+    rng = np.random.RandomState(len(kind))
+    X = np.vstack([rng.standard_t(1.5, size=(60, 3)) * s + 8 * s for s in (0.5, 1.0, 3.0)])
+    X[:5] *= 1e3
+    weights = rng.uniform(0.0, 3.0, len(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # SQUAREM visits components narrow enough that reg_covar costs a little: the
+        # engine allows that (m_step_slack) with this warning; a decrease beyond it would
+        # be a LikelihoodDecreaseWarning, an error here
+        warnings.simplefilter("ignore", RegularizationDecreaseWarning)
+        model = StudentMixture(
+            3, covariance_type=kind, tol=1e-10, max_iter=150, accelerate=accelerate, random_state=0
+        ).fit(X, sample_weight=weights)
+    trace = model.trace_["log_likelihood"]
+    assert np.all(np.isfinite(trace)) and trace[-1] > trace[0]
 
 
 @pytest.mark.parametrize("kind", ("full", "diag"))
@@ -122,6 +146,7 @@ def test_dof_learned_close_to_truth_on_large_data():
     X = family.sample(truth, np.array([20000, 20000]), np.random.RandomState(1))
     model = StudentMixture(2, random_state=0, tol=1e-6, max_iter=1000).fit(X)
     order = np.argsort(model.means_[:, 0])
+    # measured: dof [3.06, 9.48], means within 0.021, 34 iterations
     np.testing.assert_allclose(model.dof_[order], [3.0, 10.0], rtol=0.15)
     np.testing.assert_allclose(model.means_[order], truth.means, atol=0.05)
 
@@ -134,7 +159,7 @@ def test_dof_learned_on_moderate_data():
     X = family.sample(truth, np.array([3000, 3000]), np.random.RandomState(2))
     model = StudentMixture(2, covariance_type="diag", random_state=0, tol=1e-6).fit(X)
     order = np.argsort(model.means_[:, 0])
-    np.testing.assert_allclose(model.dof_[order], [2.0, 6.0], rtol=0.25)
+    np.testing.assert_allclose(model.dof_[order], [2.0, 6.0], rtol=0.25)  # measured 1.88, 5.86
 
 
 @pytest.mark.parametrize("kind", TYPES)
