@@ -162,7 +162,9 @@ def _component_moments(post: _Posterior, components, noise, means, X, k):
     posterior means E[z | x_i, k] (n, q))."""
     R = X - means[k]
     a = R @ post.scaled[k].T  # W Ψ⁻¹ r, (n, q)
-    m = cho_solve((post.chol[k], True), a.T).T
+    # M⁻¹ is q × q and symmetric: one small product (LAPACK's triangular solves with
+    # n right-hand sides cost far more in overhead on short blocks)
+    m = a @ post.cov_z[k]
     resid = R - m @ components[k]
     quad = np.einsum("ij,ij->i", resid, resid / noise[k]) + np.einsum("ij,ij->i", m, m)
     log_prob = -0.5 * (X.shape[1] * _LOG_2PI + post.log_det[k] + quad)
