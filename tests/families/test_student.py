@@ -270,3 +270,25 @@ def test_far_rows_get_no_weight_and_finite_statistics():
     resp = np.full((X.shape[0], K), 1.0 / K)
     stats = family.statistics(X, resp, params)
     assert np.all(np.isfinite(stats.scatter.sum_dxx)) and np.all(np.isfinite(stats.sum_scale_gap))
+
+
+def test_family_serves_hidden_markov_models_too():
+    """The family contract is all an HMM needs: t emissions fit, monotone, on the engine."""
+    from emkit.core import fit_em
+    from emkit.models.hmm import HMM, HMMChunk
+
+    rng = np.random.RandomState(0)
+    states = np.repeat([0, 1, 0, 1], 200)
+    X = np.where(states[:, None] == 0, 0.0, 5.0) + rng.standard_t(3.0, size=(800, 2))
+    model = HMM(StudentFamily("diag"), 2)
+    result = fit_em(
+        model,
+        [HMMChunk(X, np.array([0, 800]))],
+        n_samples=800,
+        max_iter=100,
+        tol=1e-6,
+        random_state=0,
+    )
+    means = result.params.emission.means
+    np.testing.assert_allclose(means[np.argsort(means[:, 0])], [[0, 0], [5, 5]], atol=0.15)
+    assert np.all((result.params.emission.dof > 2) & (result.params.emission.dof < 6))
