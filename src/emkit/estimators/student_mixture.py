@@ -22,7 +22,6 @@ from emkit.estimators.gaussian_mixture import (
     _precisions_from_cholesky,
     _precisions_of,
 )
-from emkit.families import GaussianFamily
 from emkit.families.student import DEFAULT_DOF, StudentFamily, StudentParams, check_dof
 
 __all__ = ["StudentMixture"]
@@ -156,11 +155,11 @@ class StudentMixture(MixtureEstimator):
         return StudentFamily(self.covariance_type, self.reg_covar, DEFAULT_DOF)
 
     def _data_checks(self, fitting):
-        return partial(family_check, GaussianFamily(self.covariance_type)), infer_nothing
+        return partial(family_check, StudentFamily(self.covariance_type)), infer_nothing
 
     def _validated(self, X):
         # rows to predict on: values whose squares overflow would give NaN, not an error
-        return GaussianFamily(self.covariance_type).check_data(super()._validated(X))
+        return StudentFamily(self.covariance_type).check_data(super()._validated(X))
 
     def _n_parameters(self) -> int:
         # fixed degrees of freedom are not estimated: BIC and AIC do not count them

@@ -74,6 +74,7 @@ __all__ = [
     "StudentParams",
     "StudentStats",
     "check_dof",
+    "solve_dof",
 ]
 
 _LOG_2PI = np.log(2.0 * np.pi)
