@@ -19,6 +19,7 @@ from emkit.estimators.kmeans import KMeans
 from emkit.estimators.lda import LatentDirichletAllocation
 from emkit.estimators.lgssm import LinearGaussianSSM
 from emkit.estimators.plsa import PLSA
+from emkit.estimators.student_mixture import StudentMixture
 
 __all__ = [
     "GMMHMM",
@@ -36,4 +37,5 @@ __all__ = [
     "MultinomialMixture",
     "PoissonHMM",
     "PoissonMixture",
+    "StudentMixture",
 ]

@@ -23,6 +23,7 @@ from emkit.families.gaussian_mixture_emission import (
 )
 from emkit.families.multinomial import MultinomialFamily, MultinomialParams, MultinomialStats
 from emkit.families.poisson import GammaPrior, PoissonFamily, PoissonParams, PoissonStats
+from emkit.families.student import StudentFamily, StudentParams, StudentStats
 
 __all__ = [
     "BernoulliFamily",
@@ -49,4 +50,7 @@ __all__ = [
     "PoissonFamily",
     "PoissonParams",
     "PoissonStats",
+    "StudentFamily",
+    "StudentParams",
+    "StudentStats",
 ]
