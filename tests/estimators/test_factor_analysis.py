@@ -124,6 +124,15 @@ def test_chunked_threaded_and_memmap_fits_equal_the_in_memory_fit(wine, tmp_path
     np.testing.assert_allclose(streamed.noise_variance_, whole.noise_variance_, rtol=1e-9)
 
 
+def test_dask_fit_equals_the_in_memory_fit(wine):
+    da = pytest.importorskip("dask.array")
+    kwargs = {"n_components": 2, "tol": 0, "max_iter": 20}
+    whole = FactorAnalysis(**kwargs).fit(wine)
+    with pytest.warns(Warning):  # not converged in 20 iterations
+        blocks = FactorAnalysis(**kwargs).fit(da.from_array(wine, chunks=(60, 13)))
+    np.testing.assert_allclose(blocks.components_, whole.components_, rtol=1e-9, atol=1e-12)
+
+
 def test_sample_weights_count_as_repeated_rows(wine):
     counts = np.random.RandomState(0).randint(0, 4, size=len(wine))
     kwargs = {"n_components": 2, "tol": 0, "max_iter": 30}
