@@ -19,7 +19,6 @@ from emkit.estimators._base import (
 )
 from emkit.estimators._data import validated_rows
 from emkit.estimators._parameters import Parameter, any_finite, probabilities
-from emkit.models.mixture import log_normalize
 from emkit.models.mixture_regression import (
     INIT_METHODS,
     MixtureRegressionChunk,
@@ -374,7 +373,7 @@ class MixtureRegression(RegressorMixin, EMEstimator):
         X = self._validated(X)
         return self.model_.means(self.params_, X)
 
-    def _log_joint(self, X, y, method):
+    def _posterior(self, X, y, method):
         X = self._validated(X)
         if y is None:
             raise ValueError(
@@ -383,7 +382,7 @@ class MixtureRegression(RegressorMixin, EMEstimator):
                 "predict_proba(X))"
             )
         y = self._validated_y(y, X.shape[0])
-        return self.model_.log_joint(self.params_, X, y)
+        return self.model_.posterior(self.params_, X, y)
 
     def predict_proba(self, X, y=None):
         """Posterior component probabilities, shape (n_samples, n_components).
@@ -396,11 +395,11 @@ class MixtureRegression(RegressorMixin, EMEstimator):
             X = self._validated(X)
             log_pi = self.model_.log_weights(self.params_, X)
             return np.broadcast_to(np.exp(log_pi), (X.shape[0], self.n_components)).copy()
-        return log_normalize(self._log_joint(X, y, "predict_proba"))[1]
+        return self._posterior(X, y, "predict_proba")[1]
 
     def log_density(self, X, y=None):
         """Log-density log p(y_i | x_i) of every row, shape (n_samples,); ``y`` is required."""
-        return log_normalize(self._log_joint(X, y, "log_density"))[0]
+        return self._posterior(X, y, "log_density")[0]
 
     def sample(self, X, random_state=None):
         """Draw responses for the rows X: (y of shape (n_samples,), labels of shape

@@ -59,10 +59,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from emkit._kernels import mixture_regression as kernels
 from emkit.containers import Statistics, replace
 from emkit.families._init import initial_responsibilities
 from emkit.families.base import COUNT_FLOOR, floor_scale
-from emkit.models.mixture import EmptyComponentWarning, check_possible_rows, log_normalize
+from emkit.models.mixture import EmptyComponentWarning, check_possible_rows
 
 __all__ = [
     "GatingStats",
@@ -429,9 +430,12 @@ class MixtureRegression:
         log_normal = -0.5 * (_LOG_2PI + np.log(var) + resid**2 / var)
         return log_normal + self.log_weights(params, X)
 
-    def posterior(self, params, X, y):
-        """(log p(y_i | x_i) of shape (n,), responsibilities of shape (n, K))."""
-        return log_normalize(self.log_joint(params, X, y))
+    def posterior(self, params, X, y, log_pi=None):
+        """(log p(y_i | x_i) of shape (n,), responsibilities of shape (n, K)); ``log_pi``:
+        the rows' log mixing weights when already computed."""
+        if log_pi is None:
+            log_pi = self.log_weights(params, X)
+        return kernels.posterior(X, y, params.coef, params.intercept, params.noise_variance, log_pi)
 
     def predict_mean(self, params, X) -> np.ndarray:
         """E[y | x] = Σ_k π_k(z) (b_k + xᵀβ_k), shape (n,)."""
@@ -441,55 +445,19 @@ class MixtureRegression:
     def moments(self, X: np.ndarray, y: np.ndarray, resp: np.ndarray) -> RegressionMoments:
         """Moments of (x, y) weighted by ``resp`` (n, K), about each component's weighted
         means in these rows (a second pass, so the sums of deviations are ~0)."""
-        K, p = resp.shape[1], X.shape[1]
-        sum_w = resp.sum(axis=0)
-        safe = np.where(sum_w > 0, sum_w, 1.0)
-        shift_x = (resp.T @ X) / safe[:, None]
-        shift_y = (resp.T @ y) / safe
-        sum_dx = np.empty((K, p))
-        sum_dy = np.empty(K)
-        sum_dxx = np.empty((K, p, p))
-        sum_dxy = np.empty((K, p))
-        sum_dyy = np.empty(K)
-        for k in range(K):
-            r = resp[:, k]
-            dx = X - shift_x[k]
-            dy = y - shift_y[k]
-            rdx = r[:, None] * dx
-            sum_dx[k] = rdx.sum(axis=0)
-            sum_dy[k] = r @ dy
-            sum_dxx[k] = rdx.T @ dx
-            sum_dxy[k] = rdx.T @ dy
-            sum_dyy[k] = r @ dy**2
-        return RegressionMoments(sum_w, sum_dx, sum_dy, sum_dxx, sum_dxy, sum_dyy, shift_x, shift_y)
+        return RegressionMoments(*kernels.moments(X, y, resp))
 
-    def gating_statistics(self, params, X, resp, w) -> GatingStats:
+    def gating_statistics(self, params, X, resp, w, log_pi=None) -> GatingStats:
         """Gradient, negative Hessian and Σ w z̃z̃ᵀ of Q_g at ``params``' gating, from
-        responsibilities ``resp`` (already multiplied by the row weights ``w``)."""
-        K = self.n_components
-        Zt = self.gating_design(X)
-        log_pi = self.log_weights(params, X)
-        pi = np.exp(log_pi)
+        responsibilities ``resp`` (already multiplied by the row weights ``w``);
+        ``log_pi``: the rows' log mixing weights when already computed."""
+        if log_pi is None:
+            log_pi = self.log_weights(params, X)
         weight = resp.sum(axis=1) if w is None else w
-        gradient = (resp[:, 1:] - weight[:, None] * pi[:, 1:]).T @ Zt
-        d = Zt.shape[1]
-        hessian = np.empty(((K - 1) * d, (K - 1) * d))
-        for k in range(1, K):
-            for l in range(k, K):
-                c = weight * pi[:, k] * ((1.0 if k == l else 0.0) - pi[:, l])
-                block = (c[:, None] * Zt).T @ Zt
-                hessian[(k - 1) * d : k * d, (l - 1) * d : l * d] = block
-                hessian[(l - 1) * d : l * d, (k - 1) * d : k * d] = block.T
-        sum_zz = (weight[:, None] * Zt).T @ Zt
-        with np.errstate(invalid="ignore"):
-            value = float(np.sum(np.where(resp > 0, resp * log_pi, 0.0)))
+        Z = X[:, list(self.gating_columns)]
+        sums = kernels.gating_sums(Z, resp, weight, log_pi)
         reference = np.column_stack([params.gating_intercept, params.gating_coef])
-        Z = Zt[:, 1:]
-        if Z.shape[0]:
-            z_min, z_max = Z.min(axis=0), Z.max(axis=0)
-        else:  # no rows: an empty box, which min/max merging ignores
-            z_min, z_max = np.full(Z.shape[1], np.inf), np.full(Z.shape[1], -np.inf)
-        return GatingStats(gradient, hessian, sum_zz, value, z_min, z_max, reference)
+        return GatingStats(*sums, reference)
 
     # -- the protocol -----------------------------------------------------------------
     def init_params(self, chunks: Sequence[MixtureRegressionChunk], rng) -> MixtureRegressionParams:
@@ -554,7 +522,8 @@ class MixtureRegression:
             stop = start + self.block_rows
             Xb, yb = X[start:stop], y[start:stop]
             w = None if weight is None else weight[start:stop]
-            log_norm, resp = self.posterior(params, Xb, yb)
+            log_pi = self.log_weights(params, Xb)
+            log_norm, resp = self.posterior(params, Xb, yb, log_pi)
             check_possible_rows(log_norm, first_row=chunk.first_row + start, row_weights=w)
             if w is not None:
                 resp[np.isneginf(log_norm)] = 0.0
@@ -562,7 +531,7 @@ class MixtureRegression:
                 loglik += float(w @ np.where(w > 0, log_norm, 0.0))
             else:
                 loglik += float(log_norm.sum())
-            gating = self.gating_statistics(params, Xb, resp, w) if self.gated else None
+            gating = self.gating_statistics(params, Xb, resp, w, log_pi) if self.gated else None
             part = MixtureRegressionStats(self.moments(Xb, yb, resp), gating, params)
             stats = part if stats is None else stats + part
         return stats, loglik
