@@ -347,3 +347,42 @@ def test_old_faithful_reaches_flexmix_optimum(fit, gating):
     assert est.bic(X, y) == pytest.approx(ref[fit, "bic", 0], rel=1e-10)
     expected = sorted(ref[fit, "coef_eruptions", k] for k in (1, 2))
     np.testing.assert_allclose(np.sort(est.coef_[:, 0]), expected, rtol=1e-5)
+
+
+def test_sample_draws_from_the_fitted_lines():
+    X, y, _ = _two_lines(n=4000)
+    est = MixtureRegression(2, n_init=3, random_state=0).fit(X, y)
+    drawn, labels = est.sample(X, random_state=1)
+    assert drawn.shape == (4000,) and set(np.unique(labels)) == {0, 1}
+    np.testing.assert_allclose(np.bincount(labels) / 4000, est.weights_, atol=0.03)
+    lines = est.predict_components(X)[np.arange(4000), labels]
+    residual = drawn - lines
+    for k in range(2):
+        assert residual[labels == k].var() == pytest.approx(est.noise_variance_[k], rel=0.1)
+    np.testing.assert_array_equal(est.sample(X, random_state=1)[0], drawn)
+
+
+def test_warm_start_continues_from_the_fit():
+    X, y, start = _npreg()
+    init = _start(X, y, start, "multinomial")
+    est = MixtureRegression(2, gating="multinomial", gating_features=[0], max_iter=5, **init)
+    with pytest.warns(Warning, match="did not converge"):
+        est.fit(X, y)
+    first = est.log_likelihood_
+    est.set_params(warm_start=True, max_iter=200, tol=1e-10)
+    est.fit(X, y)
+    assert est.log_likelihood_ >= first
+    cold = MixtureRegression(
+        2, gating="multinomial", gating_features=[0], tol=1e-10, max_iter=300, **init
+    )
+    assert est.log_likelihood_ == pytest.approx(cold.fit(X, y).log_likelihood_, rel=1e-9)
+
+
+def test_partial_fit_with_gating_runs():
+    X, y, _ = _two_lines(n=2000)
+    est = MixtureRegression(2, gating="multinomial", random_state=0)
+    for start in range(0, 2000, 250):
+        est.partial_fit(X[start : start + 250], y[start : start + 250])
+    assert est.n_iter_ == 8 and np.all(np.isfinite(est.coef_))
+    with pytest.raises(ValueError, match="y has 3 values but X has 250 rows"):
+        est.partial_fit(X[:250], y[:3])
