@@ -253,11 +253,13 @@ def test_parameters_set_by_hand_make_a_usable_model():
 
 @pytest.fixture
 def registered(monkeypatch):
-    """MixtureRegression among emkit.estimators' public classes (which io.load allows)."""
-    monkeypatch.setattr(emkit.estimators, "MixtureRegression", MixtureRegression, raising=False)
-    monkeypatch.setattr(
-        emkit.estimators, "__all__", [*emkit.estimators.__all__, "MixtureRegression"]
-    )
+    """MixtureRegression among emkit.estimators' public classes (which io.load allows),
+    until the lead exports it there."""
+    if "MixtureRegression" not in emkit.estimators.__all__:
+        monkeypatch.setattr(emkit.estimators, "MixtureRegression", MixtureRegression, raising=False)
+        monkeypatch.setattr(
+            emkit.estimators, "__all__", [*emkit.estimators.__all__, "MixtureRegression"]
+        )
 
 
 @pytest.mark.parametrize("gating", ["constant", "multinomial"])
