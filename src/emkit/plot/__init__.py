@@ -19,6 +19,8 @@ functions are safe in scripts, servers and tests. Save with
   :func:`plot_document_topics` — documents' topic proportions (stacked bars or a
   heatmap), optionally averaged by a label such as the book of every chapter
   (:func:`mean_by_label`).
+* :func:`plot_logo` — a sequence logo of a motif's position weight matrix (with
+  logomaker when it is installed, else matplotlib's text), :func:`logo_heights`.
 * :func:`animate_em` — GIF of EM converging (recorded by :func:`record_em` through
   the engine's per-iteration callback).
 """
@@ -41,6 +43,7 @@ from emkit.plot._mixture import (
 )
 from emkit.plot.hmm import plot_decoded_states
 from emkit.plot.lgssm import plot_smoothed
+from emkit.plot.logo import logo_heights, plot_logo
 from emkit.plot.topics import mean_by_label, plot_document_topics, plot_top_words
 
 __all__ = [
@@ -48,6 +51,7 @@ __all__ = [
     "animate_em",
     "ellipse_geometry",
     "log_likelihood_path",
+    "logo_heights",
     "mean_by_label",
     "mixture_geometry",
     "new_figure",
@@ -55,6 +59,7 @@ __all__ = [
     "plot_decoded_states",
     "plot_document_topics",
     "plot_em_decomposition",
+    "plot_logo",
     "plot_mixture_1d",
     "plot_mixture_2d",
     "plot_smoothed",
