@@ -80,6 +80,14 @@ def _specs() -> dict:
                 "documents",
             ),
             "PLSA": (emkit.estimators.PLSA(2, max_iter=5), "documents"),
+            "StudentMixture": (e.StudentMixture(2), "gaussian"),
+            "StudentMixture-diag": (e.StudentMixture(2, covariance_type="diag"), "gaussian"),
+            "FactorAnalysis": (e.FactorAnalysis(1), "gaussian"),
+            "FactorAnalysis-isotropic": (e.FactorAnalysis(1, noise="isotropic"), "gaussian"),
+            "MixtureOfFactorAnalyzers": (
+                e.MixtureOfFactorAnalyzers(2, shared_noise=False),
+                "gaussian",
+            ),
         }
     )
     return specs

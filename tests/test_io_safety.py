@@ -38,6 +38,13 @@ VALID_VARIANTS = {
     # LDA's priors default to the hyperparameters', as when the topics are set by hand
     ("LatentDirichletAllocation", "doc_topic_prior_-missing"),
     ("LatentDirichletAllocation", "topic_word_prior_-missing"),
+    # factor loadings may be zero or negative
+    ("FactorAnalysis", "components_-zero"),
+    ("FactorAnalysis", "components_-negative"),
+    ("FactorAnalysis-isotropic", "components_-zero"),
+    ("FactorAnalysis-isotropic", "components_-negative"),
+    ("MixtureOfFactorAnalyzers", "components_-zero"),
+    ("MixtureOfFactorAnalyzers", "components_-negative"),
 }
 
 

@@ -552,9 +552,15 @@ def _with_hyperparameters(cls, hyper: dict, path):
 
 
 def _check_dimensions(estimator, path) -> None:
-    """The hyperparameters that size parameters must be true integers."""
-    for name in _dimension_names(estimator):
+    """The hyperparameters that size parameters must be true integers; so must
+    ``n_components`` where it may be None (as FactorAnalysis's, whose parameters are
+    sized by the fitted ``n_components_``)."""
+    sizing = _dimension_names(estimator)
+    optional = {"n_components"} & set(estimator._get_param_names()) - sizing
+    for name in sizing | optional:
         value = getattr(estimator, name)
+        if name in optional and value is None:
+            continue
         if isinstance(value, bool) or not isinstance(value, Integral):
             raise ModelFileError(
                 f"{path}: hyperparameter {name!r} must be an integer, got {value!r}"

@@ -15,7 +15,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import emkit.estimators
 from emkit.estimators.factor_analysis import FactorAnalysis
 from emkit.io import load, save
 
@@ -181,18 +180,8 @@ def test_hand_set_parameters_make_a_usable_model(wine, fitted):
         other.components_[0, 0] = 1.0
 
 
-@pytest.fixture
-def registered(monkeypatch):
-    """FactorAnalysis among the classes a model file may name (until it is exported)."""
-    if "FactorAnalysis" not in emkit.estimators.__all__:
-        monkeypatch.setattr(emkit.estimators, "FactorAnalysis", FactorAnalysis, raising=False)
-        monkeypatch.setattr(
-            emkit.estimators, "__all__", [*emkit.estimators.__all__, "FactorAnalysis"]
-        )
-
-
 @pytest.mark.parametrize("noise", ["diagonal", "isotropic"])
-def test_save_load_round_trip(tmp_path, wine, registered, noise):
+def test_save_load_round_trip(tmp_path, wine, noise):
     fa = FactorAnalysis(3, noise=noise, tol=1e-6).fit(wine)
     path = save(fa, tmp_path / "fa")
     back = load(path)

@@ -14,7 +14,6 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import emkit.estimators
 from emkit.estimators.factor_analysis import FactorAnalysis
 from emkit.estimators.gaussian_mixture import GaussianMixture
 from emkit.estimators.mixture_of_factor_analyzers import MixtureOfFactorAnalyzers
@@ -134,20 +133,8 @@ def test_hand_set_parameters_make_a_usable_model(wine, fitted):
         mfa.components_ = np.ones((3, 1, 13))
 
 
-@pytest.fixture
-def registered(monkeypatch):
-    """MixtureOfFactorAnalyzers among the classes a model file may name (until exported)."""
-    if "MixtureOfFactorAnalyzers" not in emkit.estimators.__all__:
-        monkeypatch.setattr(
-            emkit.estimators, "MixtureOfFactorAnalyzers", MixtureOfFactorAnalyzers, raising=False
-        )
-        monkeypatch.setattr(
-            emkit.estimators, "__all__", [*emkit.estimators.__all__, "MixtureOfFactorAnalyzers"]
-        )
-
-
 @pytest.mark.parametrize("shared", [True, False])
-def test_save_load_round_trip(tmp_path, wine, registered, shared):
+def test_save_load_round_trip(tmp_path, wine, shared):
     X, _ = wine
     mfa = MixtureOfFactorAnalyzers(
         2, n_factors=2, shared_noise=shared, random_state=0, max_iter=20, tol=1e-4

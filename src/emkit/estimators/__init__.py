@@ -6,6 +6,7 @@ from emkit.estimators.count_mixtures import (
     MultinomialMixture,
     PoissonMixture,
 )
+from emkit.estimators.factor_analysis import FactorAnalysis
 from emkit.estimators.gaussian_mixture import GaussianMixture
 from emkit.estimators.hmm import (
     GMMHMM,
@@ -18,6 +19,7 @@ from emkit.estimators.hmm import (
 from emkit.estimators.kmeans import KMeans
 from emkit.estimators.lda import LatentDirichletAllocation
 from emkit.estimators.lgssm import LinearGaussianSSM
+from emkit.estimators.mixture_of_factor_analyzers import MixtureOfFactorAnalyzers
 from emkit.estimators.plsa import PLSA
 from emkit.estimators.student_mixture import StudentMixture
 
@@ -28,11 +30,13 @@ __all__ = [
     "BernoulliMixture",
     "CategoricalHMM",
     "CategoricalMixture",
+    "FactorAnalysis",
     "GaussianHMM",
     "GaussianMixture",
     "KMeans",
     "LatentDirichletAllocation",
     "LinearGaussianSSM",
+    "MixtureOfFactorAnalyzers",
     "MultinomialHMM",
     "MultinomialMixture",
     "PoissonHMM",
