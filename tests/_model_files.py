@@ -49,6 +49,8 @@ def _data(seed: int = 0, n: int = 30) -> dict:
         "controls": rng.normal(size=(n, 1)),
         # drawn last: the draws above stay as they were
         "documents": rng.poisson(np.r_[[2.0, 2.0, 0.2, 0.2, 1.0]] + 3.0 * two, size=(n, 5)),
+        # the response of the regressions on "gaussian"
+        "response": rng.normal(size=n) + 3.0 * two[:, 0],
     }
 
 
@@ -88,6 +90,8 @@ def _specs() -> dict:
                 e.MixtureOfFactorAnalyzers(2, shared_noise=False),
                 "gaussian",
             ),
+            "MixtureRegression": (e.MixtureRegression(2), "gaussian"),
+            "MixtureRegression-gating": (e.MixtureRegression(2, gating="multinomial"), "gaussian"),
         }
     )
     return specs
@@ -102,6 +106,8 @@ def fitted_models(cases=None) -> dict:
             continue
         X = data[key]
         keywords = {"U": data["controls"]} if case.endswith("-controls") else {}
+        if case.startswith("MixtureRegression"):
+            keywords = {"y": data["response"]}
         estimator.set_params(random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # few iterations: not converged is expected
@@ -115,7 +121,9 @@ def use(estimator, X, keywords) -> list:
     results = [estimator.score(X, **keywords)]
     for method in ("predict", "predict_proba", "score_samples", "transform", "smooth"):
         if hasattr(estimator, method):
-            results.append(getattr(estimator, method)(X, **keywords))
+            # a regression predicts from X alone
+            given = {} if method == "predict" and "y" in keywords else keywords
+            results.append(getattr(estimator, method)(X, **given))
     if hasattr(estimator, "sample") and not keywords:
         results.append(estimator.sample(3, random_state=0))
     return results
@@ -145,7 +153,13 @@ def write(path, metadata, arrays, *, allow_pickle: bool = False) -> Path:
 
 # -- mutations ---------------------------------------------------------------------------
 def _parameter_names(estimator) -> list:
-    return [p.name for p in type(estimator)._parameter_attributes() if p.saved]
+    """The saved parameters this estimator has (MixtureRegression has weights_ or the
+    gating coefficients, by its gating)."""
+    return [
+        p.name
+        for p in type(estimator)._parameter_attributes()
+        if p.saved and hasattr(estimator, p.name)
+    ]
 
 
 def _meta(change):

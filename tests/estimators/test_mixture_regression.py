@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import emkit.estimators
 from emkit import io
 from emkit.estimators.mixture_regression import MixtureRegression
 from emkit.models.mixture_regression import MixtureRegression as MixtureRegressionModel
@@ -251,19 +250,8 @@ def test_parameters_set_by_hand_make_a_usable_model():
         est.coef_ = [[1.0, 0.0, 2.0]]
 
 
-@pytest.fixture
-def registered(monkeypatch):
-    """MixtureRegression among emkit.estimators' public classes (which io.load allows),
-    until the lead exports it there."""
-    if "MixtureRegression" not in emkit.estimators.__all__:
-        monkeypatch.setattr(emkit.estimators, "MixtureRegression", MixtureRegression, raising=False)
-        monkeypatch.setattr(
-            emkit.estimators, "__all__", [*emkit.estimators.__all__, "MixtureRegression"]
-        )
-
-
 @pytest.mark.parametrize("gating", ["constant", "multinomial"])
-def test_save_load_round_trip(tmp_path, registered, gating):
+def test_save_load_round_trip(tmp_path, gating):
     X, y, _ = _npreg()
     est = MixtureRegression(2, gating=gating, random_state=0).fit(X, y)
     path = io.save(est, tmp_path / "model")
@@ -388,3 +376,19 @@ def test_partial_fit_with_gating_runs():
     assert est.n_iter_ == 8 and np.all(np.isfinite(est.coef_))
     with pytest.raises(ValueError, match="y has 3 values but X has 250 rows"):
         est.partial_fit(X[:250], y[:3])
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        (np.r_[1.0, -2.0, np.ones(18)], r"sample_weight\[1\] = -2.0 is negative"),
+        (np.r_[np.nan, np.ones(19)], r"sample_weight\[0\] = nan is not finite"),
+        (np.zeros(20), "sample_weight sums to zero"),
+        (np.ones(21), r"expected shape \(20,\), got \(21,\)"),
+    ],
+)
+def test_bad_sample_weight_is_one_clear_error(weights, message):
+    rng = np.random.RandomState(0)
+    X, y = rng.standard_normal((20, 2)), rng.standard_normal(20)
+    with pytest.raises(ValueError, match=message):
+        MixtureRegression(2, random_state=0, max_iter=5).fit(X, y, sample_weight=weights)

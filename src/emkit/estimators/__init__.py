@@ -20,6 +20,7 @@ from emkit.estimators.kmeans import KMeans
 from emkit.estimators.lda import LatentDirichletAllocation
 from emkit.estimators.lgssm import LinearGaussianSSM
 from emkit.estimators.mixture_of_factor_analyzers import MixtureOfFactorAnalyzers
+from emkit.estimators.mixture_regression import MixtureRegression
 from emkit.estimators.plsa import PLSA
 from emkit.estimators.student_mixture import StudentMixture
 
@@ -37,6 +38,7 @@ __all__ = [
     "LatentDirichletAllocation",
     "LinearGaussianSSM",
     "MixtureOfFactorAnalyzers",
+    "MixtureRegression",
     "MultinomialHMM",
     "MultinomialMixture",
     "PoissonHMM",
