@@ -105,3 +105,18 @@ def test_logo_draws_with_matplotlib(finder, tmp_path):
     assert logo_heights(np.full((3, 4), 0.25)).sum() == pytest.approx(0.0)
     with pytest.raises(ValueError, match="letters"):
         plot_logo(np.full((3, 20), 0.05))
+
+
+def test_logo_draws_with_logomaker(finder, tmp_path):
+    pytest.importorskip("logomaker")
+    from emkit.plot.logo import logo_heights, plot_logo
+
+    ax = plot_logo(finder, index=0, use_logomaker=True)
+    assert ax.get_title().endswith(finder.consensus_[0])
+    ax.figure.savefig(tmp_path / "logo.png")
+    assert (tmp_path / "logo.png").stat().st_size > 1000
+    assert len(ax.patches) >= 16  # at least one glyph per column
+    # the stacks reach the columns' information content, as in the fallback
+    top = max(patch.get_extents().y1 for patch in ax.patches)
+    assert top > 0
+    assert ax.get_ylim()[1] >= logo_heights(finder.motifs_[0]).sum(axis=1).max() - 1e-9
