@@ -1,4 +1,5 @@
-"""The ``emkit`` command line: fit, predict, score, smooth, sample, info, topics and demo.
+"""The ``emkit`` command line: fit, predict, score, smooth, sample, info, topics, quant,
+motifs and demo.
 
 Run ``emkit --help`` or ``emkit COMMAND --help``. Data files are CSV (with or
 without a header) or ``.npy``, and for the topic models corpus files (LDA-C, Matrix
@@ -10,7 +11,9 @@ line ``emkit: error: ...`` with a non-zero exit status.
 
 Layout: this module holds the parser, the table of commands and ``main``. The
 commands are :mod:`emkit.cli.fit`, :mod:`emkit.cli.apply` (predict, score, smooth,
-sample), :mod:`emkit.cli.info`, :mod:`emkit.cli.topics` and :mod:`emkit.cli.demo`;
+sample), :mod:`emkit.cli.info`, :mod:`emkit.cli.topics`, :mod:`emkit.cli.quant`
+(transcript abundance), :mod:`emkit.cli.motifs` (motif discovery) and
+:mod:`emkit.cli.demo`;
 :mod:`emkit.cli.data` reads and writes data files, :mod:`emkit.cli.corpus` reads corpus
 files, :mod:`emkit.cli.columns` picks the columns of data files,
 :mod:`emkit.cli.inputs` reads a command's data and model files,
