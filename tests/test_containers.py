@@ -138,3 +138,21 @@ def test_the_engine_re_exports_the_containers():
         elif isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
     assert not {name for name in imported if name.split(".")[0] == "emkit"}
+
+
+def test_with_given_substitutes_only_the_fields_given():
+    from dataclasses import dataclass
+
+    from emkit.containers import with_given
+
+    @dataclass(frozen=True)
+    class Pair:
+        first: object
+        second: object
+
+    computed = Pair(np.zeros(2), np.ones(3))
+    assert with_given(computed, None) is computed
+    mixed = with_given(computed, Pair(None, [7, 8, 9]))
+    np.testing.assert_array_equal(mixed.first, computed.first)
+    assert mixed.second.dtype == np.float64
+    np.testing.assert_array_equal(mixed.second, [7.0, 8.0, 9.0])

@@ -75,6 +75,20 @@ def replace(container, **changes):
     return dataclasses.replace(container, **changes)
 
 
+def with_given(params, initial):
+    """``params`` with every field that ``initial`` (a container of the same type, or
+    None) gives, i.e. is not None, substituted as a float64 array: how a model applies
+    the user's ``*_init`` values to its computed start."""
+    if initial is None:
+        return params
+    given = {
+        field.name: np.asarray(getattr(initial, field.name), dtype=np.float64)
+        for field in dataclasses.fields(initial)
+        if getattr(initial, field.name) is not None
+    }
+    return dataclasses.replace(params, **given)
+
+
 def allclose(a, b, rtol: float = 1e-10, atol: float = 0.0) -> bool:
     """Field-by-field ``np.allclose`` of two containers of the same type (nested ok)."""
     if type(a) is not type(b):

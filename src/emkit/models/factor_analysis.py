@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_solve, cholesky
 
-from emkit.containers import Statistics
+from emkit.containers import Statistics, with_given
 from emkit.models._chunks import concat_row_weights, concat_rows
 from emkit.models.mixture import EmptyComponentWarning, MixtureChunk
 
@@ -440,15 +440,8 @@ class FactorAnalysisModel:
         return self.with_initial(FactorAnalysisParams(mean, W, psi))
 
     def with_initial(self, params: FactorAnalysisParams) -> FactorAnalysisParams:
-        if self.initial is None:
-            return params
-        values = {
-            name: getattr(params, name)
-            if getattr(self.initial, name) is None
-            else np.asarray(getattr(self.initial, name), dtype=np.float64)
-            for name in LEARNABLE
-        }
-        return FactorAnalysisParams(**values)
+        """``params`` with the user's ``initial`` values substituted."""
+        return with_given(params, self.initial)
 
     # -- E-step --------------------------------------------------------------------
     @staticmethod

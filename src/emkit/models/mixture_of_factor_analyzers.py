@@ -27,9 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emkit.containers import with_given
 from emkit.families._init import initial_responsibilities
 from emkit.families.base import COUNT_FLOOR, floor_scale
 from emkit.models._chunks import concat_row_weights, concat_rows
+from emkit.models._labels import clamp_to_labels, concat_labels, labelled_start
 from emkit.models.factor_analysis import (
     NOISE_TYPES,
     FactorStats,
@@ -135,6 +137,9 @@ class MixtureOfFactorAnalyzersModel:
         X = np.asarray(concat_rows(chunks), dtype=np.float64)
         weights = concat_row_weights(chunks)
         resp = initial_responsibilities(X, self.n_components, self.init, rng, weights)
+        labels = concat_labels(chunks)
+        if labels is not None:
+            resp = labelled_start(resp, labels, X, weights)
         w = np.ones(X.shape[0]) if weights is None else weights
         K, q, d = self.n_components, self.n_factors, X.shape[1]
         start = np.random.RandomState(rng.randint(2**31 - 1))  # for randomized SVD only
@@ -163,15 +168,8 @@ class MixtureOfFactorAnalyzersModel:
         return self.with_initial(MFAParams(pi, means, comps, noise))
 
     def with_initial(self, params: MFAParams) -> MFAParams:
-        if self.initial is None:
-            return params
-        values = {
-            name: getattr(params, name)
-            if getattr(self.initial, name) is None
-            else np.asarray(getattr(self.initial, name), dtype=np.float64)
-            for name in LEARNABLE
-        }
-        return MFAParams(**values)
+        """``params`` with the user's ``initial`` values substituted."""
+        return with_given(params, self.initial)
 
     # -- E-step --------------------------------------------------------------------
     def _noise(self, params: MFAParams) -> np.ndarray:
@@ -209,9 +207,11 @@ class MixtureOfFactorAnalyzersModel:
             block = np.asarray(X[start : start + self.block_rows], dtype=np.float64)
             w = None if weight is None else weight[start : start + self.block_rows]
             first = chunk.first_row + start
+            labels = None if chunk.labels is None else chunk.labels[start : start + self.block_rows]
 
-            def weigh(log_prob, w=w, first=first):
-                log_norm, resp = self._posterior(log_prob + log_weights)
+            def weigh(log_prob, w=w, first=first, labels=labels):
+                # rows of known component: one-hot there (see emkit.models._labels)
+                log_norm, resp = self._posterior(clamp_to_labels(log_prob + log_weights, labels))
                 check_possible_rows(log_norm, first_row=first, row_weights=w)
                 if w is None:
                     return log_norm, resp
