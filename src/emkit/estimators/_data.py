@@ -35,17 +35,19 @@ INIT_SAMPLE_ROWS = 100_000
 @dataclass(frozen=True)
 class MixtureData:
     """chunks : for the engine; sample, sample_weight : in-memory rows for initialisation;
-    n_samples : total weight of all rows; n_rows : number of rows."""
+    n_samples : total weight of all rows; n_rows : number of rows; sample_labels : the
+    known labels of the sample rows (-1 where unknown), or None."""
 
     chunks: Any
     sample: np.ndarray
     sample_weight: np.ndarray | None
     n_samples: float
     n_rows: int
+    sample_labels: np.ndarray | None = None
 
     def training_data(self) -> TrainingData:
         """The fit template's view: the sample is the one initialisation chunk."""
-        init_chunk = MixtureChunk(self.sample, self.sample_weight)
+        init_chunk = MixtureChunk(self.sample, self.sample_weight, labels=self.sample_labels)
         return TrainingData(
             self.chunks, [init_chunk], self.n_samples, self.n_rows, self.sample, self.sample_weight
         )
@@ -71,8 +73,12 @@ def prepare_mixture_data(
     check_data,
     check_rows=no_check,
     infer=infer_nothing,
+    y=None,
+    check_labels=None,
+    allow_nan=False,
 ):
-    """Validate X (and sample weights) and cut them into chunks; see the module doc.
+    """Validate X (and sample weights, and labels) and cut them into chunks; see the
+    module doc.
 
     Every row is checked the same way whatever the source: scikit-learn's
     validation, then :func:`check_block` with ``check_rows`` on every block of
@@ -102,24 +108,47 @@ def prepare_mixture_data(
     infer : callable, default=infer_nothing
         ``infer(summaries)`` gets the summaries of all blocks, in row order, and sets
         what depends on all rows (e.g. the alphabet of categorical data).
+    y : array-like of shape (n_samples,), optional
+        Known labels (-1 where unknown); they travel with the rows in every chunk.
+    check_labels : callable, optional
+        ``check_labels(y, n_rows) -> int64 labels or None``, required with ``y``.
+    allow_nan : bool, default=False
+        NaN marks missing values (infinity is refused either way).
     """
     chunk_size = DEFAULT_CHUNK_ROWS if chunk_size is None else int(chunk_size)
     if isinstance(X, (str, os.PathLike)):
         X = _open_npy(X)
+
+    def labels_of(n_rows):
+        if y is None:
+            return None
+        if is_dask_collection(y):
+            return check_labels(np.asarray(y.compute()), n_rows)
+        return check_labels(y, n_rows)
+
     if is_dask_collection(X):
-        return _dask_data(estimator, X, sample_weight, reset, dtype, check_rows, infer, check_data)
+        return _dask_data(
+            estimator, X, sample_weight, reset, dtype, check_rows, infer, check_data,
+            labels_of, allow_nan,
+        )  # fmt: skip
     if isinstance(X, np.memmap):
         return _memmap_data(
-            estimator, X, sample_weight, reset, dtype, chunk_size, check_rows, infer, check_data
-        )
+            estimator, X, sample_weight, reset, dtype, chunk_size, check_rows, infer, check_data,
+            labels_of, allow_nan,
+        )  # fmt: skip
     # finiteness is left to the block checks below
     X = validated_rows(estimator, X, dtype=dtype, reset=reset, min_rows=2, check_finite=False)
-    infer(check_blocks(check_rows, X, _block_starts(X.shape[0], chunk_size), dtype=dtype))
+    infer(
+        check_blocks(
+            check_rows, X, _block_starts(X.shape[0], chunk_size), dtype=dtype, allow_nan=allow_nan
+        )
+    )
     X = check_data(X)
     weights = check_sample_weight(sample_weight, X.shape[0])
-    chunks = _row_chunks(X, weights, chunk_size)
+    labels = labels_of(X.shape[0])
+    chunks = _row_chunks(X, weights, chunk_size, labels)
     total = X.shape[0] if weights is None else float(weights.sum())
-    return MixtureData(chunks, X, weights, total, X.shape[0])
+    return MixtureData(chunks, X, weights, total, X.shape[0], labels)
 
 
 def check_block(check_rows, rows, first_row, *args, allow_nan=False):
@@ -278,13 +307,14 @@ def _block_starts(n_rows: int, chunk_size: int) -> np.ndarray:
     return np.append(np.arange(0, n_rows, chunk_size), n_rows)
 
 
-def _row_chunks(X, weights, chunk_size):
-    """Row views of X (and of the weights), ``chunk_size`` rows each."""
+def _row_chunks(X, weights, chunk_size, labels=None):
+    """Row views of X (and of the weights and labels), ``chunk_size`` rows each."""
     return [
         MixtureChunk(
             X[i : i + chunk_size],
             None if weights is None else weights[i : i + chunk_size],
             first_row=i,
+            labels=None if labels is None else labels[i : i + chunk_size],
         )
         for i in range(0, X.shape[0], chunk_size)
     ]
@@ -338,22 +368,40 @@ def _out_of_core_sample(estimator, X, dtype, reset):
 
 
 def _memmap_data(
-    estimator, X, sample_weight, reset, dtype, chunk_size, check_rows, infer, check_data
+    estimator,
+    X,
+    sample_weight,
+    reset,
+    dtype,
+    chunk_size,
+    check_rows,
+    infer,
+    check_data,
+    labels_of,
+    allow_nan,
 ):
     rows, sample = _out_of_core_sample(estimator, X, dtype, reset)
     # streams the file once
-    infer(check_blocks(check_rows, X, _block_starts(X.shape[0], chunk_size), dtype=dtype))
+    infer(
+        check_blocks(
+            check_rows, X, _block_starts(X.shape[0], chunk_size), dtype=dtype, allow_nan=allow_nan
+        )
+    )
     sample = check_data(sample)
     weights = None
     if sample_weight is not None:  # only the number of rows of the second argument is used
         weights = check_sample_weight(sample_weight, X.shape[0])
-    chunks = _row_chunks(X, weights, chunk_size)
+    labels = labels_of(X.shape[0])
+    chunks = _row_chunks(X, weights, chunk_size, labels)
     total = X.shape[0] if weights is None else float(weights.sum())
     sample_weights = None if weights is None else weights[rows]
-    return MixtureData(chunks, sample, sample_weights, total, X.shape[0])
+    sample_labels = None if labels is None else labels[rows]
+    return MixtureData(chunks, sample, sample_weights, total, X.shape[0], sample_labels)
 
 
-def _dask_data(estimator, X, sample_weight, reset, dtype, check_rows, infer, check_data):
+def _dask_data(
+    estimator, X, sample_weight, reset, dtype, check_rows, infer, check_data, labels_of, allow_nan
+):
     import dask
     import dask.array as da
 
@@ -363,7 +411,7 @@ def _dask_data(estimator, X, sample_weight, reset, dtype, check_rows, infer, che
     n_rows = X.shape[0]
     # one block of columns, so that every check sees whole rows
     X = X.astype(dtype).rechunk({1: -1})
-    infer(check_blocks(check_rows, X, np.cumsum((0, *X.chunks[0]))))
+    infer(check_blocks(check_rows, X, np.cumsum((0, *X.chunks[0])), allow_nan=allow_nan))
     sample = check_data(sample)
     weights = None
     if sample_weight is not None:
@@ -373,7 +421,14 @@ def _dask_data(estimator, X, sample_weight, reset, dtype, check_rows, infer, che
         low, total = dask.compute(weights.min(), weights.sum())
         if not np.isfinite(total) or low < 0 or total <= 0:
             raise ValueError("sample_weight must be finite and non-negative with a positive sum")
-    chunks = DaskChunks([X, weights], MixtureChunk)
+    labels = labels_of(n_rows)
+    chunks = DaskChunks([X, weights, labels], labelled_chunk)
     sample_weights = None if weights is None else weights[rows].compute()
     total = n_rows if weights is None else float(total)
-    return MixtureData(chunks, sample, sample_weights, total, n_rows)
+    sample_labels = None if labels is None else labels[rows]
+    return MixtureData(chunks, sample, sample_weights, total, n_rows, sample_labels)
+
+
+def labelled_chunk(X, sample_weight=None, labels=None) -> MixtureChunk:
+    """A MixtureChunk of one Dask row block (built on a worker; picklable)."""
+    return MixtureChunk(X, sample_weight, labels=labels)

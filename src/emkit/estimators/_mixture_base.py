@@ -16,6 +16,7 @@ from emkit.estimators._base import (
     partial_container,
 )
 from emkit.estimators._data import infer_nothing, no_check, prepare_mixture_data, validated_rows
+from emkit.estimators._labels import check_labels
 from emkit.estimators._parameters import Parameter, probabilities
 from emkit.models import Mixture, MixtureChunk, MixtureParams
 from emkit.models.mixture import IMPOSSIBLE_ROW_HINT, check_possible_rows, log_normalize
@@ -63,7 +64,13 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         X : array-like of shape (n_samples, n_features), np.memmap, path or dask.array.Array
             A memory-mapped array (or the path of a ``.npy`` file) is streamed chunk by
             chunk; a Dask array is E-stepped per block on the current Dask client.
-        y : ignored
+        y : array-like of int of shape (n_samples,), optional
+            Partial labels for semi-supervised fitting, as in ``sklearn.semi_supervised``:
+            the component of every row, -1 where unknown. A labelled row's
+            responsibilities are clamped to one-hot at its label (the objective then
+            counts log π_y p(x | θ_y) for it), and the start uses the labelled rows, so
+            that component k is the class labelled k. None (or all -1) fits unsupervised.
+            They travel with the rows, so chunked, threaded and Dask fits are unchanged.
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights: a sample of weight 2 counts as two copies of it.
             Weights whose sum overflows float64 are refused, not rescaled (a prior's
@@ -79,7 +86,7 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         -------
         self
         """
-        return self._fit(X, callback=callback, sample_weight=sample_weight)
+        return self._fit(X, callback=callback, sample_weight=sample_weight, y=y)
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """One online EM update from a batch of samples (mini-batch EM).
@@ -92,24 +99,36 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         Parameters
         ----------
         X : array-like of shape (n_batch, n_features)
-        y : ignored
+        y : array-like of int of shape (n_batch,), optional
+            Partial labels of the batch, -1 where unknown (see :meth:`fit`).
         sample_weight : array-like of shape (n_batch,), optional
 
         Returns
         -------
         self
         """
-        return self._partial_fit(X, sample_weight=sample_weight)
+        return self._partial_fit(X, sample_weight=sample_weight, y=y)
 
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most probable component of every sample, shape (n_samples,)."""
-        return self.fit(X, sample_weight=sample_weight).predict(X)
+        """Fit, then return the most probable component of every sample, shape (n_samples,).
+
+        With partial labels ``y`` (see :meth:`fit`), a labelled row gets its label.
+        """
+        labels = self.fit(X, y, sample_weight=sample_weight).predict(X)
+        known = self._checked_labels(y, labels.shape[0])
+        if known is not None:
+            labels = np.where(known >= 0, known, labels)
+        return labels
+
+    def _checked_labels(self, y, n_rows):
+        """y as int64 (n_rows,) with -1 where unknown, or None (see :func:`check_labels`)."""
+        return check_labels(y, n_rows, self.n_components)
 
     def _validate_params(self):
         self._validate_learn()
 
     # -- hooks of the fit template ---------------------------------------------------
-    def _prepare_data(self, X, *, warm, sample_weight=None) -> TrainingData:
+    def _prepare_data(self, X, *, warm, sample_weight=None, y=None) -> TrainingData:
         check_rows, infer = self._data_checks(fitting=not warm)
         data = prepare_mixture_data(
             self,
@@ -121,12 +140,17 @@ class MixtureEstimator(DensityMixin, EMEstimator):
             check_data=self._check_data,
             check_rows=check_rows,
             infer=infer,
+            y=y,
+            check_labels=self._checked_labels,
+            allow_nan=self._allows_nan(),
         )
         self._check_enough_rows(data.n_rows)
         return data.training_data()
 
-    def _prepare_batch(self, X, *, first, sample_weight=None) -> TrainingData:
-        X = validated_rows(self, X, dtype=self._compute_dtype(), reset=first)
+    def _prepare_batch(self, X, *, first, sample_weight=None, y=None) -> TrainingData:
+        X = validated_rows(
+            self, X, dtype=self._compute_dtype(), reset=first, allow_nan=self._allows_nan()
+        )
         # every batch is checked as training rows are (e.g. against a given n_trials);
         # the first also sets what the data determine (e.g. the alphabet)
         check_rows, infer = self._data_checks(fitting=first)
@@ -135,8 +159,9 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         weights = check_sample_weight(sample_weight, X.shape[0])
         if first:  # it initialises the mixture
             self._check_enough_rows(X.shape[0], "the first batch of partial_fit has")
+        labels = self._checked_labels(y, X.shape[0])
         n_samples = X.shape[0] if weights is None else float(weights.sum())
-        chunk = MixtureChunk(X, weights)
+        chunk = MixtureChunk(X, weights, labels=labels)
         return TrainingData([chunk], [chunk], n_samples, X.shape[0], X, weights, batch=True)
 
     def _build_model(self, data: TrainingData) -> Mixture:
@@ -177,6 +202,10 @@ class MixtureEstimator(DensityMixin, EMEstimator):
 
     def _compute_dtype(self):
         return self._data_dtype
+
+    def _allows_nan(self) -> bool:
+        """Whether NaN in X marks missing values (the Gaussian mixture) rather than an error."""
+        return False
 
     def _row_minimums(self) -> dict:
         return {"n_components": "components"}

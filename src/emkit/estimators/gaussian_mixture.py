@@ -171,13 +171,13 @@ class GaussianMixture(MixtureEstimator):
                 self.model_.family, self.params_.components, np.log(self.weights_), values
             )
 
-    def _prepare_data(self, X, *, warm, sample_weight=None):
+    def _prepare_data(self, X, *, warm, sample_weight=None, y=None):
         _check_float32_resolution(self, X)
-        return super()._prepare_data(X, warm=warm, sample_weight=sample_weight)
+        return super()._prepare_data(X, warm=warm, sample_weight=sample_weight, y=y)
 
-    def _prepare_batch(self, X, *, first, sample_weight=None):
+    def _prepare_batch(self, X, *, first, sample_weight=None, y=None):
         _check_float32_resolution(self, X)
-        return super()._prepare_batch(X, first=first, sample_weight=sample_weight)
+        return super()._prepare_batch(X, first=first, sample_weight=sample_weight, y=y)
 
 
 def _float32_source(estimator, X):

@@ -26,6 +26,7 @@ from emkit.containers import Statistics
 from emkit.families._init import initial_responsibilities
 from emkit.families.base import COUNT_FLOOR, Family, floor_scale
 from emkit.models._chunks import concat_row_weights, concat_rows
+from emkit.models._labels import clamp_to_labels, concat_labels, labelled_start
 
 __all__ = [
     "EmptyComponentWarning",
@@ -108,13 +109,16 @@ class MixtureStats(Statistics):
 
 @dataclass(frozen=True)
 class MixtureChunk:
-    """One chunk of data: X of shape (n, D), optional sample weights (n,) and the index
-    of its first row in the user's data."""
+    """One chunk of data: X of shape (n, D), optional sample weights (n,), the index
+    of its first row in the user's data and optional known labels (n,)."""
 
     X: np.ndarray
     sample_weight: np.ndarray | None = field(default=None)
     #: index of the chunk's first row in the data the user gave (for error messages)
     first_row: int = 0
+    #: (n,) int64: the known component of every row, -1 where unknown (semi-supervised
+    #: fitting clamps the responsibilities of labelled rows to one-hot), or None
+    labels: np.ndarray | None = field(default=None)
 
     def __len__(self) -> int:
         return self.X.shape[0]
@@ -202,6 +206,9 @@ class Mixture:
         X = concat_rows(chunks)
         weights = concat_row_weights(chunks)
         resp = initial_responsibilities(X, self.n_components, self.init, rng, weights)
+        labels = concat_labels(chunks)
+        if labels is not None:
+            resp = labelled_start(resp, labels, X, weights)
         if weights is not None:
             resp = resp * weights[:, None]
         if set(self.family.param_names) <= set(_given_fields(self.family, self.initial)):
@@ -232,13 +239,15 @@ class Mixture:
             log_weights = np.log(params.weights)
         return self.family.log_prob(params.components, X) + log_weights
 
-    def posterior(self, params: MixtureParams, X: np.ndarray):
+    def posterior(self, params: MixtureParams, X: np.ndarray, labels=None):
         """(log p(x_i) of shape (n,), responsibilities of shape (n, K)).
 
         Under ``assignment="hard"`` these are the classification log-likelihood
-        max_k log π_k p(x_i | θ_k) and one-hot responsibilities.
+        max_k log π_k p(x_i | θ_k) and one-hot responsibilities. Rows with a known
+        label (``labels`` (n,), -1 where unknown) get one-hot responsibilities at it and
+        log π_y p(x_i | θ_y) as their term (see :mod:`emkit.models._labels`).
         """
-        log_joint = self.log_joint(params, X)
+        log_joint = clamp_to_labels(self.log_joint(params, X), labels)
         if self.assignment == "soft":
             return log_normalize(log_joint)
         labels = np.argmax(log_joint, axis=1)
@@ -267,13 +276,16 @@ class Mixture:
                 block = block.astype(np.float64)
             # work that the family's log_prob and statistics share, done once per block
             block = self.family.prepare(params.components, block)
-            log_norm, resp = self.posterior(params, block)
+            labels = None if chunk.labels is None else chunk.labels[start : start + self.block_rows]
+            log_norm, resp = self.posterior(params, block, labels)
             w = None if weight is None else weight[start : start + self.block_rows]
             check_possible_rows(
                 log_norm,
                 first_row=chunk.first_row + start,
                 row_weights=w,
-                hint=self.impossible_hint,
+                hint=self.impossible_hint
+                if labels is None
+                else self.impossible_hint + " (a labelled row: under the component of its label)",
             )
             if w is not None:
                 # a zero-weight sample counts for nothing, even where its density is 0
