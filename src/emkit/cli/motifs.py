@@ -100,7 +100,14 @@ def add_arguments(parser) -> None:
         default=500,
         help="substrings tried as starting points (a random subset when there are more)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument(
+        "--random-state",
+        "--seed",
+        dest="random_state",
+        type=nonnegative_int,
+        default=0,
+        help="seed of the starting points (--seed also works)",
+    )
     parser.add_argument("-j", "--n-jobs", type=n_jobs, default=1, help="threads (-1: every core)")
     add_force(parser, "existing output files")
     add_json(parser, "the motifs")
@@ -161,7 +168,7 @@ def run(args) -> int:
         pseudocount=args.pseudocount,
         max_starts=args.max_starts,
         n_jobs=args.n_jobs,
-        random_state=args.seed,
+        random_state=args.random_state,
     )
     try:
         finder.fit(args.data)

@@ -30,12 +30,13 @@ def add_arguments(parser) -> None:
         "--kallisto",
         metavar="DIR",
         help="a 'kallisto pseudo' output folder (pseudoalignments.ec/.tsv or matrix.ec/"
-        ".tcc.mtx, transcripts.txt)",
+        ".tcc.mtx, transcripts.txt); this or --salmon is required",
     )
     source.add_argument(
         "--salmon",
         metavar="DIR",
-        help="a 'salmon quant --dumpEq' output folder (aux_info/eq_classes.txt.gz, quant.sf)",
+        help="a 'salmon quant --dumpEq' output folder (aux_info/eq_classes.txt.gz, "
+        "quant.sf); this or --kallisto is required",
     )
     parser.add_argument(
         "-o", "--output", metavar="OUT", required=True, help="folder for the results"
@@ -49,13 +50,20 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--lengths",
         metavar="FASTA",
-        help="the transcriptome, for kallisto's effective lengths with -l and -s",
+        help="the transcriptome, for kallisto's effective lengths with -l and -s "
+        "(default: none; the lengths come from the abundance file)",
     )
     parser.add_argument(
-        "-l", "--fragment-length", type=float, help="mean fragment length (kallisto's -l)"
+        "-l",
+        "--fragment-length",
+        type=float,
+        help="mean fragment length (kallisto's -l; default: none, needed with --lengths)",
     )
     parser.add_argument(
-        "-s", "--fragment-sd", type=float, help="fragment length sd (kallisto's -s)"
+        "-s",
+        "--fragment-sd",
+        type=float,
+        help="fragment length sd (kallisto's -s; default: none, needed with --lengths)",
     )
     parser.add_argument(
         "--stopping",
@@ -74,11 +82,19 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "-b", "--bootstraps", type=nonnegative_int, default=0, help="bootstrap samples"
     )
-    parser.add_argument("--seed", type=int, default=42, help="seed of the bootstraps")
+    parser.add_argument(
+        "--random-state",
+        "--seed",
+        dest="random_state",
+        type=nonnegative_int,
+        default=42,
+        help="seed of the bootstraps (--seed, as kallisto calls it)",
+    )
     parser.add_argument(
         "--gene-map",
         metavar="FILE",
-        help="transcript<TAB>gene file; writes OUT/genes.tsv with gene-level sums",
+        help="transcript<TAB>gene file; writes OUT/genes.tsv with gene-level sums "
+        "(default: none, no gene-level file)",
     )
     parser.add_argument("--n-jobs", type=n_jobs, default=None, help="threads (default: every core)")
     add_force(parser, "existing result files")
@@ -162,7 +178,7 @@ def run(args) -> int:
         accelerate=None if args.plain_em else "squarem",
         prior="vb" if args.vb else None,
         n_bootstraps=args.bootstraps,
-        random_state=args.seed,
+        random_state=args.random_state,
         gene_map=gene_map,
         n_jobs=args.n_jobs,
     ).fit(classes)
