@@ -17,6 +17,8 @@ def class_e_step(indptr, indices, weights, counts, v) -> ClassEStep:
     """Same as :func:`emkit._kernels.transcripts.class_e_step`, in NumPy."""
     indptr = np.asarray(indptr, dtype=np.int64)
     indices = np.asarray(indices, dtype=np.int64)
+    if weights is None:
+        weights = np.ones(indices.size)
     weights = np.asarray(weights, dtype=np.float64)
     counts = np.asarray(counts, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)

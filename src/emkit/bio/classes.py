@@ -277,6 +277,8 @@ class EquivalenceClasses:
             n_transcripts=self.n_transcripts,
         )
         other._entry_weights = getattr(self, "_entry_weights", None)
+        other._kernel_indices = getattr(self, "_kernel_indices", None)
+        other._transcript_weights = getattr(self, "_transcript_weights", None)
         return other
 
     def chunk_bounds(self, chunk_size: int | None = None) -> np.ndarray:
@@ -291,12 +293,55 @@ class EquivalenceClasses:
         cuts = np.searchsorted(self.indptr, np.arange(target, self.n_entries, target))
         return np.unique(np.concatenate(([0], cuts, [n])))
 
+    def kernel_indices(self) -> np.ndarray:
+        """``indices`` as the E-step kernel reads them, shape (n_entries,): int32 when
+        there are fewer than 2**31 transcripts (half the bytes per entry; kallisto's ids
+        are 32-bit too), else int64. Made once and kept."""
+        cached = getattr(self, "_kernel_indices", None)
+        if cached is None:
+            small = self.n_transcripts < 2**31
+            cached = self.indices.astype(np.int32) if small else self.indices
+            self._kernel_indices = cached
+        return cached
+
     def chunks(self, chunk_size: int | None = None, weights=None) -> list[ClassChunk]:
-        """The classes as the model's chunks (slices sharing the flat arrays)."""
-        w = self.entry_weights() if weights is None else weights
-        w = np.ascontiguousarray(w, dtype=np.float64)
+        """The classes as the model's chunks (slices sharing the flat arrays).
+
+        ``weights`` (n_entries,) replaces the classes' own per-entry weights. Without
+        either, the chunks carry the per-transcript weights 1/ℓ̃ (or none: all 1),
+        which the E-step folds into the abundances, so its kernel reads only the
+        entries' transcript indices.
+        """
+        if weights is None:
+            weights = self.weights
+        transcript_weights = None
+        if weights is None:
+            if self.effective_lengths is not None:
+                transcript_weights = self.transcript_weights()
+        else:
+            weights = np.ascontiguousarray(weights, dtype=np.float64)
+        indices = self.kernel_indices()
         return [
-            ClassChunk(self.indptr[a : b + 1], self.indices, w, self.counts[a:b], int(a))
+            ClassChunk(
+                self.indptr[a : b + 1],
+                indices,
+                weights,
+                self.counts[a:b],
+                int(a),
+                transcript_weights,
+            )
             for a, b in itertools.pairwise(self.chunk_bounds(chunk_size))
             if b > a
         ]
+
+    def transcript_weights(self) -> np.ndarray | None:
+        """1/ℓ̃ of every transcript, shape (n_transcripts,), or None without effective
+        lengths (the same reciprocals as :meth:`entry_weights`, so both E-step paths
+        multiply the same numbers)."""
+        if self.effective_lengths is None:
+            return None
+        cached = getattr(self, "_transcript_weights", None)
+        if cached is None:
+            cached = 1.0 / self.effective_lengths
+            self._transcript_weights = cached
+        return cached

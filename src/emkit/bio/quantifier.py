@@ -177,7 +177,9 @@ class TranscriptQuantifier(BaseEstimator):
                 "nothing to quantify (is the pseudoalignment empty?)"
             )
         model = self._model(classes)
-        weights = classes.entry_weights()
+        # salmon's per-entry weights, or None: the chunks then carry 1/ℓ̃ per transcript
+        # and the kernel reads only the indices (the same numbers, fewer bytes)
+        weights = classes.weights
         result = self._fit_one(model, classes, weights)
         self.est_counts_ = result["abundance"]
         self.lower_bounds_ = result["lower_bounds"]
@@ -279,4 +281,4 @@ class TranscriptQuantifier(BaseEstimator):
                 f"{classes.n_transcripts} transcripts"
             )
         model = TranscriptAbundance(classes.n_transcripts)
-        return self._log_likelihood(model, classes, classes.entry_weights(), abundance)
+        return self._log_likelihood(model, classes, classes.weights, abundance)

@@ -63,6 +63,13 @@ __all__ = [
 _PACK_FLOOR = np.finfo(np.float64).tiny
 
 
+def _class_e_step(chunk: ClassChunk, v: np.ndarray):
+    """The kernel on ``chunk`` for ``v``; per-transcript weights folded into v."""
+    if chunk.weights is None and chunk.transcript_weights is not None:
+        v = v * chunk.transcript_weights
+    return class_e_step(chunk.indptr, chunk.indices, chunk.weights, chunk.counts, v)
+
+
 class ImpossibleClassError(ValueError):
     """A class with reads has abundance 0 in every one of its transcripts."""
 
@@ -75,18 +82,26 @@ class ClassChunk:
         Entries of class ``c`` of the chunk: ``indptr[c]:indptr[c + 1]`` of
         ``indices`` and ``weights`` (the whole data set's arrays; a chunk shares them
         and ``indptr[0]`` is its first entry).
-    indices : ndarray of shape (n_entries,), int64
-    weights : ndarray of shape (n_entries,), float64
+    indices : ndarray of shape (n_entries,), int32 or int64
+    weights : ndarray of shape (n_entries,), float64, or None
+        w_ct of every entry (salmon's weights); None when the weights are per
+        transcript (``transcript_weights``).
     counts : ndarray of shape (n_classes,), float64
     first_class : int
         The data set's class number of the chunk's first class (for messages).
+    transcript_weights : ndarray of shape (n_transcripts,), float64, or None
+        With ``weights`` None: w_t, the weight of every entry of transcript t
+        (kallisto's 1/ℓ̃_t); None too: every entry weighs 1. The E-step then folds
+        them into the abundances once (v_t w_t, n_transcripts products) and the kernel
+        reads only the indices of the entries.
     """
 
     indptr: np.ndarray
     indices: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray | None
     counts: np.ndarray
     first_class: int = 0
+    transcript_weights: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.counts.shape[0]
@@ -176,8 +191,7 @@ class TranscriptAbundance:
         Raises ImpossibleClassError for a class with reads whose transcripts all have
         abundance 0 (possible only from a hand-set start).
         """
-        v = self._v(params)
-        result = class_e_step(chunk.indptr, chunk.indices, chunk.weights, chunk.counts, v)
+        result = _class_e_step(chunk, self._v(params))
         if result.n_impossible:
             c = result.first_impossible
             members = chunk.indices[chunk.indptr[c] : chunk.indptr[c + 1]]
@@ -195,9 +209,7 @@ class TranscriptAbundance:
 
     def log_likelihood(self, params: TranscriptParams, chunk: ClassChunk) -> float:
         """Σ_c n_c log Σ_t θ_t w_ct with θ = α / Σα (also for a VB model's α)."""
-        result = class_e_step(
-            chunk.indptr, chunk.indices, chunk.weights, chunk.counts, params.abundance
-        )
+        result = _class_e_step(chunk, params.abundance)
         if result.n_impossible:
             return -np.inf
         return result.log_mass - chunk.n_reads * np.log(float(params.abundance.sum()))
