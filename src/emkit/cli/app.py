@@ -48,7 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emkit._text import one_line
-from emkit.cli import apply, demo, fit, info, motifs, quant, topics
+from emkit.cli import apply, demo, fit, info, motifs, quant, select, topics
 from emkit.cli.common import PROG, CLIError
 from emkit.cli.data import DataError
 from emkit.cli.kind import ModelKind
@@ -123,6 +123,12 @@ COMMANDS: dict[str, Command] = {
         "find sequence motifs in a FASTA file by EM (MEME's OOPS, ZOOPS and TCM models)",
         motifs.add_arguments,
         motifs.run,
+    ),
+    "select": Command(
+        "fit Gaussian mixtures for a range of K and covariance types; print BIC, AIC and "
+        "ICL, keep the best",
+        select.add_arguments,
+        select.run,
     ),
     "demo": Command(
         "fit Old Faithful and write figures and an animation", demo.add_arguments, demo.run
