@@ -54,13 +54,13 @@ class TranscriptQuantifier(BaseEstimator):
         Convergence tolerance on the per-read log-likelihood (or bound), for "tol".
         kallisto's rule stops where an EM step still gains about 1.5e-11 per read (on
         a simulated set of 20,000 transcripts and 300,000 classes); the default 1e-12
-        goes past it (there 3.6e-9 per read higher, with SQUAREM, in 495 E-steps;
+        goes past it (there 3.6e-9 per read higher, with SQUAREM, in 435 E-steps;
         1e-10 stopped below kallisto's likelihood).
     max_iter : int
         Iteration budget (SQUAREM cycles when accelerated); kallisto's is 10,000.
     accelerate : {"squarem", None}
         "squarem" (default): the engine's SQUAREM, fewer E-steps to the same optimum
-        (for stopping="tol"; there 495 E-steps against 1,459 of plain EM at tol 1e-12).
+        (for stopping="tol"; there 435 E-steps against 1,459 of plain EM at tol 1e-12).
         None: plain EM. Ignored by stopping="kallisto" (kallisto's loop is plain EM).
     prior : {None, "vb"}
         None: maximum likelihood EM. "vb": salmon's variational Bayes (its default

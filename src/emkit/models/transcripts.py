@@ -35,8 +35,12 @@ the E-step is the kernel with :math:`v_t = e^{E_q[\log \theta_t]}` and the M-ste
 ascent, so the bound never decreases. :meth:`e_step` returns the first sum (per
 chunk) and :meth:`log_prior` the −KL term (global), so the engine monitors the bound.
 
-Abundances are packed as their logarithms (zeros as log of the smallest float) for
-SQUAREM.
+For SQUAREM, abundances are packed as their square roots, unpacked as the squares:
+non-negative whatever the extrapolation, exact zeros kept, and (on a simulated set of
+20,000 transcripts and 300,000 classes, tol 1e-12) 29 of 144 extrapolations refused by
+the engine's guard against 79 of 165 with log-abundances, 432 E-steps to convergence
+against 495. Logs send the transcripts that EM drives towards 0 (a geometric decay, a
+straight line in log space) far below their neighbours, which the likelihood refuses.
 """
 
 from __future__ import annotations
@@ -57,10 +61,6 @@ __all__ = [
     "TranscriptParams",
     "TranscriptStats",
 ]
-
-#: floor of α in :meth:`TranscriptAbundance.pack` (exact zeros are common: transcripts
-#: that no read supports)
-_PACK_FLOOR = np.finfo(np.float64).tiny
 
 
 def _class_e_step(chunk: ClassChunk, v: np.ndarray):
@@ -237,12 +237,16 @@ class TranscriptAbundance:
 
     # -- SQUAREM ----------------------------------------------------------------------
     def pack(self, params: TranscriptParams) -> np.ndarray:
-        """log α (exact zeros as log of the smallest float)."""
-        return np.log(np.maximum(params.abundance, _PACK_FLOOR))
+        """√α (see the module docstring for why not log α)."""
+        return np.sqrt(params.abundance)
 
     def unpack(self, vector: np.ndarray, like: TranscriptParams) -> TranscriptParams:
-        """exp of :meth:`pack`'s vector; a ValueError when it is not finite."""
+        """The squares of :meth:`pack`'s vector (so never negative); a ValueError when
+        it is not finite."""
         vector = np.asarray(vector, dtype=np.float64)
-        if not np.all(np.isfinite(vector)) or np.max(vector) > 700.0:
+        if not np.all(np.isfinite(vector)):
             raise ValueError("the extrapolated abundances are not finite")
-        return TranscriptParams(np.exp(vector))
+        abundance = vector * vector
+        if not np.all(np.isfinite(abundance)):
+            raise ValueError("the extrapolated abundances are not finite")
+        return TranscriptParams(abundance)
