@@ -185,3 +185,12 @@ def test_an_input_is_never_overwritten(folder, capsys):
     )
     assert "--plot data.png is the data file" in line
     assert (folder / "data.png").read_bytes() == before
+
+
+def test_when_every_fit_fails_the_error_is_one_line(folder, capsys):
+    (folder / "const.csv").write_text("a,b\n1,2\n1,2\n1,2\n1,2\n")
+    line = one_line_error(capsys, "select", "const.csv", "-k", "1", "--reg-covar", "0")
+    assert "ComponentCollapseError" in line or "collapsed" in line
+    (folder / "one.csv").write_text("a,b\n1,2\n")
+    line = one_line_error(capsys, "select", "one.csv", "-k", "1-2")
+    assert "one.csv has 1 row, and" in line

@@ -179,7 +179,8 @@ def run(args) -> int:
     n_rows = inputs.X.shape[0]
     if max(args.n_components) > n_rows:
         raise CLIError(
-            f"-k {max(args.n_components)}: {inputs.source} has {n_rows} rows, and a mixture "
+            f"-k {max(args.n_components)}: {inputs.source} has {n_rows} "
+            f"row{'' if n_rows == 1 else 's'}, and a mixture "
             f"needs at least as many rows as components; give -k up to {n_rows}"
         )
     template = GaussianMixture(

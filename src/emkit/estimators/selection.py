@@ -342,7 +342,8 @@ def _check_n_components(n_components, n_samples: int) -> tuple[int, ...]:
     largest = max(values)
     if largest > n_samples:
         raise ValueError(
-            f"n_components holds {largest}, but X has {n_samples} samples: a mixture "
+            f"n_components holds {largest}, but X has {n_samples} "
+            f"sample{'' if n_samples == 1 else 's'}: a mixture "
             f"needs at least as many samples as components; give n_components <= "
             f"{n_samples} or more rows"
         )
