@@ -2,40 +2,42 @@
 
 Data: a simulated class set of transcriptome size (default 200,000 transcripts in
 gene families of 1 + Poisson(13) isoforms, 3,000,000 equivalence classes: every
-transcript's own class, then distinct random subsets of one family; about 20 million
-entries and 30 million reads; effective lengths uniform in [200, 4000]; abundances
+transcript's own class, then distinct random subsets of one family; about 21 million
+entries and 65 million reads; effective lengths uniform in [200, 4000]; abundances
 log-normal with 30% of transcripts silent, and class counts Poisson around the mean
 abundance of the class's transcripts). Real classes are smaller on average; these are
 the scale the issue names.
 
-Cases, each from kallisto's start and with kallisto's stopping rule, so every
-implementation runs the same rounds to the same numbers:
+Each side at its own convergence:
 
-- emkit ``TranscriptQuantifier(stopping="kallisto")`` on every core (the numba
-  E-step over flat arrays, chunks on the engine's threads);
-- a vectorised NumPy EM with kallisto's rule (the E-step by ``np.add.reduceat`` and
-  ``np.bincount`` over the flat arrays, emkit's test twin; one core, as NumPy runs);
-- ``kallisto quant-tcc`` 0.48 itself, when the binary is installed, on the same classes
-  without effective lengths (``quant-tcc`` without an index weighs every entry 1, so
-  emkit is timed on those classes too). kallisto's time includes reading its text
-  files; a run on the same classes with zero counts (nothing for the EM to do) gives
-  that overhead, and ``kallisto EM only`` is the difference.
+- a vectorised NumPy EM with kallisto's rule (start 1/n, kallisto 0.48's stop; the
+  E-step by ``np.add.reduceat`` and ``np.bincount`` over the flat arrays, emkit's test
+  twin; one core, as NumPy runs);
+- emkit ``TranscriptQuantifier(stopping="kallisto")``, the same rounds to the same
+  numbers, on every core and on one thread;
+- emkit's default fit (SQUAREM to a per-read tolerance of 1e-12), which goes past
+  kallisto's stop: its E-steps and its log-likelihood gain per read are reported;
+- emkit's default fit stopped at the first SQUAREM cycle whose log-likelihood is at
+  least kallisto's rule's final one (the same quality; found from the full default
+  fit's trace, then timed as a fit with that many cycles).
 
-Also emkit's default fit (to a per-read tolerance of 1e-10, with SQUAREM), which goes
-further than kallisto's rule: its log-likelihood gain per read is reported.
+NumPy at full size needs about 2 s a round on the shared development machine, so its
+time to convergence is, by default, its rounds (those of emkit's kallisto-rule fit:
+the same arithmetic, so the same rounds; the max rel. diff column checks the numbers)
+times its median time per round over ``--numpy-rounds`` rounds; ``--numpy-full`` runs
+it to convergence instead (as ``--small`` always does). Every fit is timed interleaved,
+``repeats`` times; the table gives median wall and CPU seconds, the load average at
+each timing (``os.getloadavg()``, 1 minute), the speed-up as the ratio of medians and
+the range of the per-repeat ratios.
 
-The fits are timed interleaved, ``repeats`` times; the table gives the median time,
-the speed-up of emkit as the ratio of medians and the range of the per-repeat ratios.
-
-At the default size kallisto's rule takes about 800 rounds, so NumPy's time to
-convergence is long (about 0.4 s a round on an idle core, minutes per repeat):
-``--max-rounds R`` times the first R rounds of both instead (the same rounds; time to
-convergence is their number times the time of a round), and a smaller size
-(``--transcripts 50000 --classes 750000``) times the whole convergence, kallisto
-included.
+``kallisto quant-tcc`` 0.48 itself, when the binary is installed, runs on the same
+classes without effective lengths (``quant-tcc`` without an index weighs every entry 1,
+so emkit is timed on those classes too). kallisto's time includes reading its text
+files; a run on the same classes with zero counts (nothing for the EM to do) gives that
+overhead, and ``kallisto EM only`` is the difference.
 
 Run: ``python benchmarks/bench_quant.py [--small] [--transcripts N] [--classes M]
-[--repeats R] [--max-rounds R] [--no-kallisto]``
+[--repeats R] [--numpy-rounds R] [--numpy-full] [--no-kallisto]``
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +62,10 @@ from emkit.bio.quantifier import TranscriptQuantifier
 COLUMNS = [
     "case",
     "implementation",
-    "rounds",
+    "E-steps",
     "seconds",
+    "CPU seconds",
+    "load",
     "emkit speed-up",
     "speed-up range",
     "max rel. diff",
@@ -170,9 +175,10 @@ def _read_kallisto_counts(path: Path) -> np.ndarray:
 
 
 def _timed(function):
-    start = time.perf_counter()
+    """(wall seconds, CPU seconds of the process, 1-minute load average, value)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     value = function()
-    return time.perf_counter() - start, value
+    return time.perf_counter() - wall, time.process_time() - cpu, os.getloadavg()[0], value
 
 
 def _rel_diff(a, b) -> float:
@@ -183,107 +189,128 @@ def _range(ratios) -> str:
     return f"{min(ratios):.1f}–{max(ratios):.1f}"
 
 
+def _loads(values) -> str:
+    return f"{min(values):.1f}–{max(values):.1f}"
+
+
+def _first_reaching(lower_bounds, target) -> int:
+    """Cycles of a fit after which its objective is at least ``target`` (per read):
+    ``lower_bounds[i]`` is the objective entering cycle i (0-based), so i cycles."""
+    above = np.flatnonzero(np.asarray(lower_bounds) >= target)
+    return int(above[0]) if above.size else len(lower_bounds)
+
+
 def run(
     n_transcripts=200_000,
     n_classes=3_000_000,
     repeats=3,
     small=False,
     quick=False,
-    max_rounds=None,
+    numpy_rounds=5,
+    numpy_full=False,
     with_kallisto=True,
 ):
-    """Rows of the results table. ``max_rounds`` caps kallisto's rule at that many
-    rounds for both emkit and NumPy (they run the same rounds; kallisto itself and
-    emkit's default fit are then left out): the time of R rounds at full size, when
-    convergence (hundreds of rounds) would take too long for NumPy."""
+    """Rows of the results table (see the module docstring)."""
+    with warnings.catch_warnings():
+        # the capped fits (compiling, the same-quality point) stop short of tol on purpose
+        warnings.filterwarnings("ignore", message="EM did not converge")
+        return _run(
+            n_transcripts, n_classes, repeats, small, quick, numpy_rounds, numpy_full, with_kallisto
+        )
+
+
+def _run(n_transcripts, n_classes, repeats, small, quick, numpy_rounds, numpy_full, with_kallisto):
     if small or quick:
         n_transcripts, n_classes, repeats = 2_000, 30_000, 1 if quick else repeats
+        numpy_full = True
     classes = simulate(n_transcripts, n_classes)
     case = (
         f"{classes.n_transcripts:,} transcripts, {classes.n_classes:,} classes, "
         f"{classes.n_entries:,} entries, {classes.n_reads:,.0f} reads"
     )
-    capped = max_rounds is not None
-    budget = max_rounds if capped else 10_000
-    if capped:
-        case += f", first {max_rounds} rounds"
-    emkit_kallisto = TranscriptQuantifier("kallisto", max_iter=budget, n_jobs=None)
-    emkit_one = TranscriptQuantifier("kallisto", max_iter=budget, n_jobs=1)
+    n_reads = classes.n_reads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    kallisto_all = TranscriptQuantifier("kallisto", n_jobs=None)
+    kallisto_one = TranscriptQuantifier("kallisto", n_jobs=1)
+    default = TranscriptQuantifier(n_jobs=None)
     TranscriptQuantifier("kallisto", max_iter=2).fit(classes)  # compile outside the timing
-    times = {"emkit": [], "emkit 1": [], "numpy": [], "emkit default": []}
+    TranscriptQuantifier(max_iter=2).fit(classes)
+    times = {k: [] for k in ("emkit", "emkit 1", "numpy", "default", "same")}
+    same_cycles = None
     for _ in range(repeats):
-        seconds, fit = _timed(lambda: emkit_kallisto.fit(classes))
-        times["emkit"].append(seconds)
-        seconds, _ = _timed(lambda: emkit_one.fit(classes))
-        times["emkit 1"].append(seconds)
-        seconds, (alpha, rounds) = _timed(lambda: numpy_kallisto_em(classes, max_rounds=budget))
-        times["numpy"].append(seconds)
-        if not capped:
-            seconds, default = _timed(
-                lambda: TranscriptQuantifier(accelerate="squarem", n_jobs=None).fit(classes)
+        *timing, fit = _timed(lambda: kallisto_all.fit(classes))
+        times["emkit"].append(timing)
+        *timing, fit_one = _timed(lambda: kallisto_one.fit(classes))
+        times["emkit 1"].append(timing)
+        if numpy_full:
+            *timing, (alpha, rounds) = _timed(lambda: numpy_kallisto_em(classes))
+        else:
+            *timing, (alpha, _) = _timed(
+                lambda: numpy_kallisto_em(classes, max_rounds=numpy_rounds)
             )
-            times["emkit default"].append(seconds)
-    ours = statistics.median(times["emkit"])
-    ratios = [t / e for t, e in zip(times["numpy"], times["emkit"], strict=True)]
-    rows = [
-        {
-            "case": case,
-            "implementation": f"emkit, kallisto's rule, {os.cpu_count()} cores",
-            "rounds": fit.n_iter_,
-            "seconds": ours,
-            "emkit speed-up": 1.0,
-            "speed-up range": "",
-            "max rel. diff": "",
-        },
-        {
-            "case": case,
-            "implementation": "emkit, kallisto's rule, 1 thread",
-            "rounds": fit.n_iter_,
-            "seconds": statistics.median(times["emkit 1"]),
-            "emkit speed-up": ours / statistics.median(times["emkit 1"]),
-            "speed-up range": "",
-            "max rel. diff": "",
-        },
-        {
-            "case": case,
-            "implementation": "NumPy EM, kallisto's rule (1 core)",
-            "rounds": rounds,
-            "seconds": statistics.median(times["numpy"]),
-            "emkit speed-up": statistics.median(times["numpy"]) / ours,
-            "speed-up range": _range(ratios),
-            "max rel. diff": _rel_diff(alpha, fit.est_counts_),
-        },
-        {
-            "case": case,
-            "implementation": "  (NumPy vs emkit on 1 thread)",
-            "rounds": "",
-            "seconds": "",
-            "emkit speed-up": statistics.median(times["numpy"])
-            / statistics.median(times["emkit 1"]),
-            "speed-up range": _range(
-                [t / e for t, e in zip(times["numpy"], times["emkit 1"], strict=True)]
-            ),
-            "max rel. diff": "",
-        },
-    ]
-    if capped:
-        return rows
-    gain = (default.log_likelihood_ - fit.log_likelihood_) / classes.n_reads
-    default_time = statistics.median(times["emkit default"])
-    rows.append(
-        {
-            "case": case,
-            "implementation": f"emkit default (tol 1e-12/read, SQUAREM), {gain:+.2g} loglik/read "
-            "over kallisto's rule; speed-up of it over NumPy",
-            "rounds": f"{default.n_e_steps_} E-steps",
-            "seconds": default_time,
-            "emkit speed-up": statistics.median(times["numpy"]) / default_time,
-            "speed-up range": _range(
-                [t / e for t, e in zip(times["numpy"], times["emkit default"], strict=True)]
-            ),
-            "max rel. diff": "",
-        }
+            rounds = fit.n_iter_
+            scale = rounds / numpy_rounds  # its rounds at the measured time per round
+            timing = [timing[0] * scale, timing[1] * scale, timing[2]]
+        times["numpy"].append(timing)
+        *timing, full = _timed(lambda: default.fit(classes))
+        times["default"].append(timing)
+        target = fit.log_likelihood_ / n_reads  # NumPy's final: the same numbers
+        if same_cycles is None:
+            same_cycles = max(1, _first_reaching(full.lower_bounds_, target))
+            same = TranscriptQuantifier(max_iter=same_cycles, n_jobs=None)
+        *timing, reached = _timed(lambda same=same: same.fit(classes))
+        times["same"].append(timing)
+    assert np.array_equal(fit.est_counts_, fit_one.est_counts_)  # threads change nothing
+    numpy_check = (
+        numpy_kallisto_em(classes, max_rounds=numpy_rounds)[0] if not numpy_full else alpha
     )
+    emkit_check = (
+        fit.est_counts_
+        if numpy_full
+        else TranscriptQuantifier("kallisto", max_iter=numpy_rounds, n_jobs=None)
+        .fit(classes)
+        .est_counts_
+    )
+
+    def median(key, column=0):
+        return statistics.median(t[column] for t in times[key])
+
+    def row(name, key, e_steps, versus="numpy", rel_diff=""):
+        ratios = [a[0] / b[0] for a, b in zip(times[versus], times[key], strict=True)]
+        return {
+            "case": case,
+            "implementation": name,
+            "E-steps": e_steps,
+            "seconds": median(key),
+            "CPU seconds": median(key, 1),
+            "load": _loads([t[2] for t in times[key]]),
+            "emkit speed-up": median(versus) / median(key) if key != versus else "",
+            "speed-up range": _range(ratios) if key != versus else "",
+            "max rel. diff": rel_diff,
+        }
+
+    numpy_name = "NumPy EM, kallisto's rule (1 core)" + (
+        "" if numpy_full else f", {numpy_rounds} rounds timed, scaled to {rounds}"
+    )
+    gain = (full.log_likelihood_ - fit.log_likelihood_) / n_reads
+    reached_gain = (reached.log_likelihood_ - fit.log_likelihood_) / n_reads
+    rows = [
+        row(numpy_name, "numpy", rounds, rel_diff=_rel_diff(numpy_check, emkit_check)),
+        row(f"emkit, kallisto's rule, {cores} threads", "emkit", fit.n_iter_),
+        row("emkit, kallisto's rule, 1 thread", "emkit 1", fit_one.n_iter_),
+        row(
+            f"emkit default (SQUAREM, tol 1e-12/read, {cores} threads): {gain:+.2g} "
+            "loglik/read over kallisto's rule",
+            "default",
+            full.n_e_steps_,
+        ),
+        row(
+            f"emkit default, first {same_cycles} SQUAREM cycles: loglik at least kallisto's "
+            f"rule's ({reached_gain:+.2g}/read)",
+            "same",
+            reached.n_e_steps_,
+        ),
+    ]
     if with_kallisto and shutil.which("kallisto") is not None:
         rows.extend(_against_kallisto(classes, repeats, case))
     return rows
@@ -300,43 +327,44 @@ def _against_kallisto(classes, repeats, case):
         _write_kallisto_inputs(unit, folder, zero=True)
         times = {"emkit": [], "kallisto": [], "overhead": []}
         for _ in range(repeats):
-            seconds, fit = _timed(lambda: quantifier.fit(unit))
-            times["emkit"].append(seconds)
-            times["kallisto"].append(_kallisto(folder, "counts.tsv", "out"))
-            times["overhead"].append(_kallisto(folder, "zero.tsv", "zero"))
+            *timing, fit = _timed(lambda: quantifier.fit(unit))
+            times["emkit"].append(timing)
+            times["kallisto"].append((_kallisto(folder, "counts.tsv", "out"), os.getloadavg()[0]))
+            times["overhead"].append((_kallisto(folder, "zero.tsv", "zero"), os.getloadavg()[0]))
         theirs = _read_kallisto_counts(folder / "out" / "abundance.tsv")
-    ours = statistics.median(times["emkit"])
-    em_only = [k - o for k, o in zip(times["kallisto"], times["overhead"], strict=True)]
+    ours = statistics.median(t[0] for t in times["emkit"])
+    full = [t[0] for t in times["kallisto"]]
+    em_only = [k - o[0] for k, o in zip(full, times["overhead"], strict=True)]
+    ours_each = [t[0] for t in times["emkit"]]
     unit_case = case + ", unit weights"
+    base = {"case": unit_case, "E-steps": "", "CPU seconds": "", "max rel. diff": ""}
     return [
         {
-            "case": unit_case,
+            **base,
             "implementation": "emkit, kallisto's rule",
-            "rounds": fit.n_iter_,
+            "E-steps": fit.n_iter_,
             "seconds": ours,
-            "emkit speed-up": 1.0,
+            "CPU seconds": statistics.median(t[1] for t in times["emkit"]),
+            "load": _loads([t[2] for t in times["emkit"]]),
+            "emkit speed-up": "",
             "speed-up range": "",
-            "max rel. diff": "",
         },
         {
-            "case": unit_case,
+            **base,
             "implementation": "kallisto 0.48 quant-tcc (with reading its files)",
-            "rounds": "",
-            "seconds": statistics.median(times["kallisto"]),
-            "emkit speed-up": statistics.median(times["kallisto"]) / ours,
-            "speed-up range": _range(
-                [k / e for k, e in zip(times["kallisto"], times["emkit"], strict=True)]
-            ),
+            "seconds": statistics.median(full),
+            "load": _loads([t[1] for t in times["kallisto"]]),
+            "emkit speed-up": statistics.median(full) / ours,
+            "speed-up range": _range([k / e for k, e in zip(full, ours_each, strict=True)]),
             "max rel. diff": _rel_diff(theirs, fit.est_counts_),
         },
         {
-            "case": unit_case,
+            **base,
             "implementation": "kallisto EM only (minus a zero-count run)",
-            "rounds": "",
             "seconds": statistics.median(em_only),
+            "load": _loads([t[1] for t in times["overhead"]]),
             "emkit speed-up": statistics.median(em_only) / ours,
-            "speed-up range": _range([k / e for k, e in zip(em_only, times["emkit"], strict=True)]),
-            "max rel. diff": "",
+            "speed-up range": _range([k / e for k, e in zip(em_only, ours_each, strict=True)]),
         },
     ]
 
@@ -348,16 +376,22 @@ if __name__ == "__main__":
     parser.add_argument("--classes", type=int, default=3_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--max-rounds", type=int, default=None, help="time this many rounds, not convergence"
+        "--numpy-rounds", type=int, default=5, help="NumPy rounds timed (then scaled)"
+    )
+    parser.add_argument(
+        "--numpy-full", action="store_true", help="run NumPy to convergence, not scaled"
     )
     parser.add_argument("--no-kallisto", action="store_true", help="leave kallisto out")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()}", flush=True)
     rows = run(
         args.transcripts,
         args.classes,
         args.repeats,
         args.small,
-        max_rounds=args.max_rounds,
+        numpy_rounds=args.numpy_rounds,
+        numpy_full=args.numpy_full,
         with_kallisto=not args.no_kallisto,
     )
     print(markdown_table(rows, COLUMNS))
+    print(f"load average after: {os.getloadavg()}")
