@@ -76,7 +76,7 @@ def test_memory_is_bounded_by_the_chunk(tmp_path, monkeypatch):
 
 def test_memory_mapped_bad_rows_are_named(tmp_path):
     X = np.ones((100, 2))
-    X[57, 1] = np.nan
+    X[57, 1] = np.inf  # NaN would be a missing value
     path = tmp_path / "bad.npy"
     np.save(path, X)
     with pytest.raises(ValueError, match="row 57"):

@@ -57,6 +57,8 @@ def _fit_checked(make, X, valid, what, check, **fit_args):
 
 def _gaussian_mixture(spec, n_components, covariance_type, dtype, weight_kind):
     X, valid = build_gaussian(spec, n_components)
+    # NaN is a missing value for a Gaussian mixture (a row left with none: a clear error)
+    valid = valid or spec["kind"] == "nan"
     weights, weights_valid = build_weights(weight_kind, len(X), spec["seed"])
     what = (
         f"GaussianMixture({n_components}, covariance_type={covariance_type!r}, "

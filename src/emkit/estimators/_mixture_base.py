@@ -234,7 +234,9 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         """Rows to predict or score, checked as training rows are (e.g. against a given
         n_trials) and converted for the model."""
         self._check_fitted()
-        X = validated_rows(self, X, dtype=self._data_dtype, reset=False)
+        X = validated_rows(
+            self, X, dtype=self._data_dtype, reset=False, allow_nan=self._allows_nan()
+        )
         check_rows, _ = self._data_checks(fitting=False)
         check_rows(X)
         return self._check_data(X)

@@ -19,6 +19,7 @@ from emkit.estimators._mixture_base import MixtureEstimator
 from emkit.families import GaussianFamily, GaussianParams
 from emkit.families._covariance import check_covariances
 from emkit.families.gaussian import check_cast_fidelity, check_resolution
+from emkit.models.mixture import log_normalize
 
 
 class GaussianMixture(MixtureEstimator):
@@ -31,8 +32,18 @@ class GaussianMixture(MixtureEstimator):
     Same constructor parameters, fitted attributes and methods as
     ``sklearn.mixture.GaussianMixture`` (a given ``random_state`` starts from the same
     point and reaches the same fit), plus ``sample_weight`` in :meth:`fit`, MAP
-    estimation under conjugate priors, hard assignment (classification EM) and the
-    per-iteration trace ``trace_``.
+    estimation under conjugate priors, hard assignment (classification EM), the
+    per-iteration trace ``trace_``, partial labels (``fit(X, y)`` with ``y = -1`` where
+    unknown) and missing values.
+
+    **Missing values.** NaN entries of X are missing at random (Ghahramani & Jordan
+    1994): the E-step takes the conditional expectations of the missing coordinates
+    and of their second moments given the observed ones, for every pattern of
+    missingness, so EM maximises the likelihood of the observed values; chunked,
+    online and Dask fits work unchanged. :meth:`score_samples`, :meth:`predict` and
+    :meth:`predict_proba` marginalise the missing coordinates, and :meth:`impute`
+    fills them with their conditional means. A row must have at least one observed
+    value. Data without NaN take exactly the complete-data path.
 
     Parameters
     ----------
@@ -141,6 +152,38 @@ class GaussianMixture(MixtureEstimator):
         saved=False,
     )
     _component_type = GaussianParams
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values, marginalised
+        return tags
+
+    def _allows_nan(self) -> bool:
+        return True
+
+    def impute(self, X):
+        """X with every missing (NaN) entry replaced by its conditional mean.
+
+        The conditional mean of a row's missing coordinates given its observed ones is
+        sum_k p(k | x_o) E[x_m | x_o, k], the components' conditional means weighted
+        by the posteriors of the observed values. Observed entries are returned as
+        they are.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features), float64
+        """
+        X = np.asarray(self._validated(X), dtype=np.float64)
+        missing = np.isnan(X)
+        if not missing.any():
+            return X.copy()
+        resp = log_normalize(self._possible_log_joint(X))[1]
+        completed = self.model_.family.conditional_means(self.params_.components, X)
+        return np.where(missing, np.einsum("nk,nkd->nd", resp, completed), X)
 
     def _family(self, X=None, sample_weight=None) -> GaussianFamily:
         prior = gaussian_prior(self, X, self.n_components, sample_weight)

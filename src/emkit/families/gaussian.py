@@ -9,6 +9,7 @@ added, so the additivity the engine relies on holds for any two chunks.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,14 @@ import numpy as np
 from emkit.containers import Statistics
 from emkit.families._covariance import COVARIANCE_TYPES, ComponentCollapseError
 from emkit.families._expanded import ExpandedBlock
+from emkit.families._missing import (
+    MissingBlock,
+    conditional_means,
+    has_missing,
+    missing_block,
+    missing_log_prob,
+    missing_moments,
+)
 from emkit.families.base import COUNT_FLOOR, Family
 
 __all__ = [
@@ -166,10 +175,12 @@ class GaussianFamily(Family):
     def check_data(self, X):
         """X (n, D) unchanged, or a ValueError when its values are too large for the
         arithmetic of its dtype (see :func:`check_magnitude`) or, in float32, too far
-        from the origin for their spread (see :func:`check_resolution`); the estimators
-        have already checked that it is real and finite."""
+        from the origin for their spread (see :func:`check_resolution`), or when a row
+        is missing entirely (all NaN); the estimators have already checked that it is
+        real and finite, or NaN where values are missing."""
         check_magnitude(X)
         check_resolution(X)
+        check_observed_rows(X)
         return X
 
     # -- E-step -------------------------------------------------------------------
@@ -179,6 +190,8 @@ class GaussianFamily(Family):
         covariances (an ExpandedBlock, (n, D (D + 1) / 2 + D) floats), X itself
         otherwise. Either method accepts the result in place of X.
         """
+        if has_missing(X):  # NaN marks missing values: grouped by pattern once
+            return missing_block(X, lambda rows: self._cov.prepare(rows, params.means))
         return self._cov.prepare(X, params.means)
 
     def log_prob(self, params: GaussianParams, X) -> np.ndarray:
@@ -191,7 +204,20 @@ class GaussianFamily(Family):
 
     def log_prob_or_inf(self, params: GaussianParams, X) -> np.ndarray:
         """:meth:`log_prob`, with -inf where a squared distance overflows float64
-        (for callers that combine components further, such as a GMM-HMM state)."""
+        (for callers that combine components further, such as a GMM-HMM state).
+
+        NaN entries of X are missing values: a row's log-density is then the marginal
+        one of its observed coordinates (see :mod:`emkit.families._missing`).
+        """
+        if isinstance(X, MissingBlock) or has_missing(X):
+            block = X if isinstance(X, MissingBlock) else self.prepare(params, X)
+            return missing_log_prob(
+                block,
+                params.means,
+                self.full_covariances(params),
+                lambda rows: self.log_prob_or_inf(params, rows),
+                key=params,
+            )
         points = X.X if isinstance(X, ExpandedBlock) else X
         D = points.shape[1]
         with np.errstate(over="ignore", invalid="ignore"):  # far points: handled below
@@ -214,7 +240,14 @@ class GaussianFamily(Family):
         X is (n, D) or ``prepare``'s block. Without a reference (initialisation) the
         shift is the weighted mean itself. X may be float32 (what is summed directly
         then runs in float32); the statistics are float64.
+
+        NaN entries of X are missing values: their conditional expectations given the
+        observed coordinates (first and second moments) under ``reference`` enter the
+        moments (Ghahramani & Jordan 1994; see :mod:`emkit.families._missing`), which
+        needs a reference.
         """
+        if isinstance(X, MissingBlock) or has_missing(X):
+            return self._missing_statistics(X, resp, reference)
         points = X.X if isinstance(X, ExpandedBlock) else X
         sum_w = resp.sum(axis=0, dtype=np.float64)
         if reference is None:
@@ -226,6 +259,48 @@ class GaussianFamily(Family):
         shift = shift.astype(points.dtype).astype(np.float64)
         sum_dx, sum_dxx = self._cov.scatter(X, resp, shift, prec_chol)
         return GaussianStats(sum_w, sum_dx, sum_dxx, shift, self.covariance_type, prec_chol)
+
+    def _missing_statistics(self, X, resp, reference: GaussianParams | None) -> GaussianStats:
+        """:meth:`statistics` of rows with missing values: the complete rows' moments
+        as usual plus the incomplete rows' expected ones, about the reference means."""
+        if reference is None:
+            raise ValueError(
+                "the statistics of rows with missing values (NaN) need the parameters of "
+                "the E-step (reference); start from data without NaN or from initial values"
+            )
+        block = X if isinstance(X, MissingBlock) else self.prepare(reference, X)
+        shift, prec_chol = reference.means, reference.precisions_cholesky
+        sum_w = resp.sum(axis=0, dtype=np.float64)
+        first, second = missing_moments(
+            block, resp, reference.means, self.full_covariances(reference), shift, key=reference
+        )
+        sum_dx, sum_dxx = first, self._from_full_scatter(second)
+        if block.complete.size:
+            dx, dxx = self._cov.scatter(
+                block.complete_block, resp[block.complete], shift, prec_chol
+            )
+            sum_dx, sum_dxx = sum_dx + dx, sum_dxx + dxx
+        return GaussianStats(sum_w, sum_dx, sum_dxx, shift, self.covariance_type, prec_chol)
+
+    def _from_full_scatter(self, second: np.ndarray) -> np.ndarray:
+        """Full (K, D, D) scatters in the covariance type's statistic shape."""
+        if self.covariance_type == "full":
+            return second
+        if self.covariance_type == "tied":
+            return second.sum(axis=0)
+        diagonal = np.diagonal(second, axis1=1, axis2=2)
+        return diagonal.copy() if self.covariance_type == "diag" else diagonal.sum(axis=1)
+
+    def full_covariances(self, params: GaussianParams) -> np.ndarray:
+        """Every component's covariance as a full matrix, shape (K, D, D)."""
+        K = params.means.shape[0]
+        return np.stack([self.component_covariance(params, k) for k in range(K)])
+
+    def conditional_means(self, params: GaussianParams, X) -> np.ndarray:
+        """Every row of X (n, D) completed under every component, shape (n, K, D): the
+        observed values kept, the missing (NaN) ones at E[x_m | x_o, component k]."""
+        block = X if isinstance(X, MissingBlock) else missing_block(X, lambda rows: None)
+        return conditional_means(block, params.means, self.full_covariances(params))
 
     # -- M-step -------------------------------------------------------------------
     def m_step(self, stats: GaussianStats, *, learn=frozenset(param_names), fixed=None):
@@ -373,6 +448,14 @@ class GaussianFamily(Family):
         """
         D = X.shape[1]
         weights = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+        if has_missing(X):
+            # missing values: the observed means, and the covariance of the rows with
+            # missing entries at those means (a scale for the prior, slightly shrunk)
+            observed = ~np.isnan(X)
+            column_means = (weights @ np.where(observed, X, 0.0)) / np.maximum(
+                weights @ observed, np.finfo(float).tiny
+            )
+            X = np.where(observed, X, column_means)
         total = float(weights.sum())
         mean = (weights @ X) / total
         if mean_prior is None:
@@ -414,6 +497,11 @@ def check_magnitude(
     largest = float(magnitudes.max())
     if largest <= limit:
         return
+    if np.isnan(largest):  # missing values (NaN): the largest observed one
+        if np.isnan(magnitudes).all() or np.nanmax(magnitudes) <= limit:
+            return
+        magnitudes = np.where(np.isnan(magnitudes), 0.0, magnitudes)
+        largest = float(magnitudes.max())
     row, col = np.unravel_index(int(np.argmax(magnitudes)), X.shape)
     summed = f" summed over up to {n_summed:.0e} rows" if n_summed > 1 else ""
     remedy = " or use dtype='float64'" if X.dtype == np.float32 else ""
@@ -441,6 +529,11 @@ def check_resolution(X: np.ndarray, dtype=None, name: str = "X") -> None:
         return
     spread = X.std(axis=0, dtype=np.float64)
     largest = np.abs(X).max(axis=0).astype(np.float64)
+    if np.isnan(spread).any():  # missing values (NaN): the observed ones'
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column without two values
+            spread = np.nanstd(X, axis=0, dtype=np.float64)
+            largest = np.nanmax(np.abs(X), axis=0).astype(np.float64)
     ulp = np.finfo(np.float32).eps * largest
     coarse = np.flatnonzero((spread > 0) & (ulp > _FLOAT32_RESOLUTION * spread))
     if coarse.size:
@@ -450,6 +543,21 @@ def check_resolution(X: np.ndarray, dtype=None, name: str = "X") -> None:
             f"spread (standard deviation) of only {spread[j]:.3g}: float32 rounds its "
             f"values to steps of about {ulp[j]:.3g}, too coarse for a faithful fit. "
             "Centre the data (subtract the mean of every feature) or use dtype='float64'."
+        )
+
+
+def check_observed_rows(X: np.ndarray, name: str = "X") -> None:
+    """Raise a ValueError naming the first row of X (n, D) whose entries are all NaN:
+    missing values are marginalised, but a row with no observed value says nothing
+    (its density would be 1 under every model); drop it."""
+    if X.dtype.kind != "f" or X.size == 0:
+        return
+    empty = np.isnan(X).all(axis=1)
+    if empty.any():
+        row = int(np.argmax(empty))
+        raise ValueError(
+            f"row {row} of {name} is entirely missing (all NaN): a row needs at least "
+            "one observed value; drop the rows without any"
         )
 
 
