@@ -373,3 +373,19 @@ def test_old_faithful_picks_mclusts_models(faithful):
     assert selection.best_score_ == pytest.approx(2314.316, abs=0.05)
     assert selection.best_cell_.log_likelihood == pytest.approx(-1126.326, abs=0.02)
     assert selection.rank_by("icl").best_params_ == {"n_components": 2, "covariance_type": "full"}
+
+
+class _InfiniteBicForTwo(emkit.GaussianMixture):
+    def bic(self, X):
+        return np.inf if self.n_components == 2 else super().bic(X)
+
+
+def test_a_fit_with_a_non_finite_criterion_is_a_failed_cell(separated):
+    selection = select_model(
+        separated, n_components=[1, 2, 3], covariance_type="full", estimator=_InfiniteBicForTwo
+    )
+    assert selection.cells[1].error == (
+        "FloatingPointError: the fitted model's bic is inf: the fit is not usable (scale the "
+        "data or raise reg_covar)"
+    )
+    assert selection.best_params_["n_components"] == 3

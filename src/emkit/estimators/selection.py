@@ -437,11 +437,13 @@ def _fit_cell(template, X, params: dict, overrides: dict, criteria: dict):
         n_samples = _n_rows(X)
         log_likelihood = float(estimator.score(X)) * n_samples
         values = {name: float(method(estimator, X)) for name, method in criteria.items()}
-        bad = [name for name, value in values.items() if not math.isfinite(value)]
-        if bad or not math.isfinite(log_likelihood):
+        values_of = {"log-likelihood": log_likelihood, **values}
+        bad = {name: value for name, value in values_of.items() if not math.isfinite(value)}
+        if bad:
             raise FloatingPointError(
-                f"the fit has a log-likelihood of {log_likelihood} and "
-                f"{', '.join(name.upper() for name in bad) or 'finite criteria'}: not usable"
+                "the fitted model's "
+                + ", ".join(f"{name} is {value}" for name, value in bad.items())
+                + ": the fit is not usable (scale the data or raise reg_covar)"
             )
     except Exception as exc:  # a failed cell is recorded, not fatal
         return SelectionCell(
