@@ -385,7 +385,7 @@ def test_a_fit_with_a_non_finite_criterion_is_a_failed_cell(separated):
         separated, n_components=[1, 2, 3], covariance_type="full", estimator=_InfiniteBicForTwo
     )
     assert selection.cells[1].error == (
-        "FloatingPointError: the fitted model's bic is inf: the fit is not usable (scale the "
-        "data or raise reg_covar)"
+        "FloatingPointError: the fitted model's bic is inf, icl is inf: the fit is not "
+        "usable (scale the data or raise reg_covar)"
     )
     assert selection.best_params_["n_components"] == 3
