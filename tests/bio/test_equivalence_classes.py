@@ -71,3 +71,33 @@ def test_chunks_cover_every_class_once():
 def test_bad_input_one_clear_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         EquivalenceClasses(**kwargs)
+
+
+def test_chunks_carry_transcript_weights_and_compact_indices():
+    """Without per-entry weights the chunks carry 1/ℓ̃ per transcript and int32 indices;
+    salmon's weights stay per entry."""
+    classes = EquivalenceClasses([[0, 1], [1, 2], [2]], [3, 1, 2], effective_lengths=[10, 20, 40])
+    (chunk,) = classes.chunks()
+    assert chunk.weights is None
+    np.testing.assert_array_equal(chunk.transcript_weights, 1.0 / np.array([10, 20, 40.0]))
+    assert chunk.indices.dtype == np.int32
+    np.testing.assert_array_equal(chunk.indices, classes.indices)
+    assert classes.indices.dtype == np.int64  # the public arrays are unchanged
+    weighted = EquivalenceClasses([[0, 1], [1]], [1, 1], weights=[[0.7, 0.3], [1.0]])
+    (chunk,) = weighted.chunks()
+    np.testing.assert_array_equal(chunk.weights, [0.7, 0.3, 1.0])
+    assert chunk.transcript_weights is None
+
+
+def test_default_chunks_have_equal_entries(monkeypatch):
+    import emkit.bio.classes as classes_module
+
+    monkeypatch.setattr(classes_module, "MIN_CHUNK_ENTRIES", 1000)  # a small set suffices
+    rng = np.random.RandomState(1)
+    sizes = rng.randint(1, 6, size=20_000)
+    indptr = np.concatenate(([0], np.cumsum(sizes)))
+    indices = rng.randint(0, 500, size=indptr[-1])
+    classes = EquivalenceClasses.from_arrays(indptr, indices, np.ones(sizes.size))
+    entries = np.diff(classes.indptr[classes.chunk_bounds()])
+    assert entries.size == 16
+    assert entries.max() - entries.min() <= 2 * sizes.max()

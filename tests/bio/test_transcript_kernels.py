@@ -91,3 +91,27 @@ def test_single_transcript_class_gets_its_count():
     result = class_e_step(indptr, indices, weights, counts, v)
     np.testing.assert_allclose(result.expected_counts, [0.5, 4.0 + 1.5])
     assert result.log_mass == pytest.approx(4 * np.log(0.75) + 2 * np.log(4.0))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_unweighted_path_gives_the_weighted_bits(dtype):
+    """Per-transcript weights folded into v (weights=None, int32 or int64 indices) give
+    exactly the numbers of the per-entry path with w_ct = w_t."""
+    indptr, indices, _, counts = random_classes(11, n_classes=50)
+    rng = np.random.RandomState(3)
+    v = rng.uniform(0.0, 3.0, size=12)
+    w_t = 1.0 / rng.uniform(200.0, 4000.0, size=12)
+    weighted = class_e_step(indptr, indices, w_t[indices], counts, v)
+    folded = class_e_step(indptr, indices.astype(dtype), None, counts, v * w_t)
+    np.testing.assert_array_equal(folded.expected_counts, weighted.expected_counts)
+    assert folded.log_mass == weighted.log_mass
+    twin = reference.class_e_step(indptr, indices, None, counts, v * w_t)
+    np.testing.assert_allclose(twin.expected_counts, weighted.expected_counts, rtol=1e-12)
+
+
+def test_unweighted_path_reports_impossible_classes():
+    indptr = np.array([0, 2, 3])
+    indices = np.array([0, 1, 2], dtype=np.int32)
+    result = class_e_step(indptr, indices, None, np.array([3.0, 2.0]), np.array([0.0, 0.0, 1.0]))
+    np.testing.assert_allclose(result.expected_counts, [0.0, 0.0, 2.0])
+    assert (result.n_impossible, result.first_impossible) == (1, 0)
