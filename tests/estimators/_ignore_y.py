@@ -1,4 +1,4 @@
-"""Mixture estimators with ``y`` ignored, for scikit-learn's estimator checks.
+"""Mixture estimators (and k-means) with ``y`` ignored, for scikit-learn's estimator checks.
 
 The mixtures' ``fit(X, y)`` takes ``y`` as partial labels (semi-supervised fitting,
 ``test_partial_labels.py``), whereas scikit-learn's checks pass arbitrary class labels
@@ -15,8 +15,8 @@ _CLASSES: dict = {}
 
 
 def ignoring_y(estimator):
-    """A copy of ``estimator`` (same hyperparameters) whose fit, partial_fit and
-    fit_predict ignore ``y``; its class is a module-level name, so it pickles."""
+    """A copy of ``estimator`` (same hyperparameters) whose fit, partial_fit,
+    fit_predict and fit_transform (those it has) ignore ``y``; its class is a module-level name, so it pickles."""
     cls = type(estimator)
     sub = _CLASSES.get(cls)
     if sub is None:
@@ -31,18 +31,18 @@ def ignoring_y(estimator):
         def fit_predict(self, X, y=None, sample_weight=None):
             return cls.fit_predict(self, X, None, sample_weight)
 
-        sub = type(
-            name,
-            (cls,),
-            {
-                "fit": fit,
-                "partial_fit": partial_fit,
-                "fit_predict": fit_predict,
-                "__module__": __name__,
-                "__qualname__": name,
-                "__doc__": cls.__doc__,
-            },
-        )
+        def fit_transform(self, X, y=None, sample_weight=None):
+            return cls.fit_transform(self, X, None, sample_weight)
+
+        methods = {
+            "fit": fit,
+            "partial_fit": partial_fit,
+            "fit_predict": fit_predict,
+            "fit_transform": fit_transform,
+        }
+        namespace = {name: f for name, f in methods.items() if hasattr(cls, name)}
+        namespace.update(__module__=__name__, __qualname__=name, __doc__=cls.__doc__)
+        sub = type(name, (cls,), namespace)
         setattr(sys.modules[__name__], name, sub)
         _CLASSES[cls] = sub
     return sub(**estimator.get_params(deep=False))

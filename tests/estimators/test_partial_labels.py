@@ -196,3 +196,20 @@ def test_whole_valued_float_labels_are_accepted():
     as_int = GaussianMixture(3, random_state=0).fit(X, y)
     as_float = GaussianMixture(3, random_state=0).fit(X, y.astype(float))
     np.testing.assert_array_equal(as_int.means_, as_float.means_)
+
+
+def test_kmeans_keeps_labelled_rows_in_their_clusters():
+    from emkit import KMeans
+
+    X, truth = _blobs()
+    y = _few_labels(truth, 2)
+    fitted = KMeans(3, random_state=0).fit(X, y)
+    known = y >= 0
+    assert np.array_equal(fitted.labels_[known], y[known])
+    assert (fitted.labels_ == truth).mean() > 0.95  # the clusters are named as the labels
+    assert np.array_equal(KMeans(3, random_state=0).fit_predict(X, y)[known], y[known])
+    contradicting = np.where(known, (truth + 1) % 3, -1)  # labels against the geometry
+    forced = KMeans(3, random_state=0).fit(X, contradicting)
+    assert np.array_equal(forced.labels_[known], contradicting[known])
+    with pytest.raises(ValueError, match=r"y\[0\] = 3 is not a component"):
+        KMeans(3).fit(X, np.full(len(X), 3))

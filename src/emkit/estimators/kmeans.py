@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from emkit.distributed.dask import is_dask_collection
 from emkit.estimators._base import EngineEstimator, TrainingData, check_sample_weight
 from emkit.estimators._data import prepare_mixture_data, validated_rows
+from emkit.estimators._labels import check_labels
 from emkit.estimators._migration import KMEANS_KEYWORDS
 from emkit.estimators._parameters import Parameter, any_finite
 from emkit.families import GaussianFamily, GaussianParams
@@ -99,12 +100,16 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
     def fit(self, X, y=None, sample_weight=None, *, callback=None):
         """Cluster X. ``sample_weight`` (n_samples,) weights every point's pull on its centre.
 
-        ``callback(restart, iteration, params)`` is called with the starting centres
-        and after every M-step (see :meth:`GaussianMixture.fit`).
+        ``y`` (n_samples,) of int, optional: partial labels, the cluster of every row
+        or -1 where unknown (seeded and constrained k-means, Basu, Banerjee & Mooney
+        2002): a labelled row always belongs to its cluster, and the centres start at
+        the labelled rows' means when every cluster has labels. ``callback(restart,
+        iteration, params)`` is called with the starting centres and after every
+        M-step (see :meth:`GaussianMixture.fit`).
         """
-        return self._fit(X, callback=callback, sample_weight=sample_weight)
+        return self._fit(X, callback=callback, sample_weight=sample_weight, y=y)
 
-    def _prepare_data(self, X, *, warm, sample_weight=None) -> TrainingData:
+    def _prepare_data(self, X, *, warm, sample_weight=None, y=None) -> TrainingData:
         if is_dask_collection(X):
             raise ValueError(
                 "KMeans does not take Dask arrays yet (labels_ would be a Dask array too); "
@@ -119,6 +124,8 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
             chunk_size=self.chunk_size,
             check_data=lambda block: block,
             check_rows=check_squares_fit,
+            y=y,
+            check_labels=lambda labels, n_rows: check_labels(labels, n_rows, self.n_clusters),
         )
         self._check_enough_rows(data.n_rows)
         return data.training_data()
@@ -132,6 +139,8 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
         for chunk in data.chunks:
             distances = self._squared_distances(np.asarray(chunk.X))
             chunk_labels = distances.argmin(axis=1)
+            if chunk.labels is not None:  # a labelled row stays in its cluster
+                chunk_labels = np.where(chunk.labels >= 0, chunk.labels, chunk_labels)
             closest = distances[np.arange(len(chunk_labels)), chunk_labels]
             weights = chunk.sample_weight
             inertia += float(closest.sum() if weights is None else weights @ closest)
@@ -196,14 +205,14 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
         return self._squared_distances(self._validated(X)).argmin(axis=1)
 
     def fit_predict(self, X, y=None, sample_weight=None):
-        return self.fit(X, sample_weight=sample_weight).labels_
+        return self.fit(X, y, sample_weight=sample_weight).labels_
 
     def transform(self, X):
         """Euclidean distances to every centre, shape (n_samples, n_clusters)."""
         return np.sqrt(self._squared_distances(self._validated(X)))
 
     def fit_transform(self, X, y=None, sample_weight=None):
-        return self.fit(X, sample_weight=sample_weight).transform(X)
+        return self.fit(X, y, sample_weight=sample_weight).transform(X)
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the inertia of X under the fitted centres."""
