@@ -16,7 +16,8 @@ _CLASSES: dict = {}
 
 def ignoring_y(estimator):
     """A copy of ``estimator`` (same hyperparameters) whose fit, partial_fit,
-    fit_predict and fit_transform (those it has) ignore ``y``; its class is a module-level name, so it pickles."""
+    fit_predict and fit_transform (those it has) ignore ``y``; its class is a
+    module-level name, so it pickles."""
     cls = type(estimator)
     sub = _CLASSES.get(cls)
     if sub is None:
