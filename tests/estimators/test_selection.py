@@ -389,3 +389,17 @@ def test_a_fit_with_a_non_finite_criterion_is_a_failed_cell(separated):
         "usable (scale the data or raise reg_covar)"
     )
     assert selection.best_params_["n_components"] == 3
+
+
+def test_missing_values_go_through_to_the_gaussian_mixture(faithful):
+    X = faithful.copy()
+    rng = np.random.RandomState(0)
+    hidden = rng.uniform(size=X.shape) < 0.1
+    hidden[hidden.all(axis=1)] = False  # keep every row partly observed
+    X[hidden] = np.nan
+    selection = select_model(X, n_components=[1, 2, 3], covariance_type="full", random_state=0)
+    assert not selection.failed_
+    by_hand = emkit.GaussianMixture(2, random_state=0).fit(X)
+    assert selection.cells[1].bic == by_hand.bic(X)
+    t = by_hand.predict_proba(X)
+    assert selection.cells[1].icl == pytest.approx(by_hand.bic(X) + 2 * _entropy(t), rel=1e-12)
