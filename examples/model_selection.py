@@ -22,15 +22,13 @@ import sys
 import time
 
 import emkit
-from emkit.estimators.selection import select_model
-from emkit.plot import new_figure, save_figure
-from emkit.plot.selection import plot_model_selection
+from emkit.plot import new_figure, plot_model_selection, save_figure
 
 
 def main(output="docs/images/model_selection.png"):
     X = emkit.datasets.load_old_faithful().data
     start = time.perf_counter()
-    selection = select_model(
+    selection = emkit.select_model(
         X,
         n_components=range(1, 10),
         estimator=emkit.GaussianMixture(n_init=10, tol=1e-6, max_iter=1000, reg_covar=0.0),

@@ -1,7 +1,9 @@
 """emkit: Expectation-Maximization for latent-variable models, on one engine.
 
-Public API: the estimators (``GaussianMixture``, ``KMeans``, the count mixtures, the
-HMMs, ``LinearGaussianSSM``), safe model files (``save``, ``load``), the engine
+Public API: the estimators (``GaussianMixture``, ``KMeans``, the count mixtures,
+``StudentMixture``, ``FactorAnalysis``, ``MixtureOfFactorAnalyzers``,
+``MixtureRegression``, the HMMs, ``LinearGaussianSSM``, the topic models), model
+selection (``select_model``), safe model files (``save``, ``load``), the engine
 (``emkit.core``), models (``emkit.models``), distribution families
 (``emkit.families``) and bundled data (``emkit.datasets``).
 """
@@ -19,6 +21,7 @@ from emkit.core import (
 from emkit.errors import NumericalError
 from emkit.estimators import *  # noqa: F403 (every estimator is public API)
 from emkit.estimators import __all__ as _ESTIMATORS
+from emkit.estimators.selection import ModelSelection, SelectionCell, select_model
 from emkit.families import ComponentCollapseError
 from emkit.io import load, save
 from emkit.models import EmptyComponentWarning
@@ -30,11 +33,14 @@ __all__ = [
     "DivergenceWarning",
     "EmptyComponentWarning",
     "LikelihoodDecreaseWarning",
+    "ModelSelection",
     "NumericalError",
     "RegularizationDecreaseWarning",
+    "SelectionCell",
     "__version__",
     "datasets",
     "fit_em",
     "load",
     "save",
+    "select_model",
 ]

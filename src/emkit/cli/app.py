@@ -1,5 +1,5 @@
-"""The ``emkit`` command line: fit, predict, score, smooth, sample, info, topics, quant,
-motifs and demo.
+"""The ``emkit`` command line: fit, predict, score, smooth, sample, info, topics, select,
+quant, motifs and demo.
 
 Run ``emkit --help`` or ``emkit COMMAND --help``. Data files are CSV (with or
 without a header) or ``.npy``, and for the topic models corpus files (LDA-C, Matrix
@@ -11,7 +11,8 @@ line ``emkit: error: ...`` with a non-zero exit status.
 
 Layout: this module holds the parser, the table of commands and ``main``. The
 commands are :mod:`emkit.cli.fit`, :mod:`emkit.cli.apply` (predict, score, smooth,
-sample), :mod:`emkit.cli.info`, :mod:`emkit.cli.topics`, :mod:`emkit.cli.quant`
+sample), :mod:`emkit.cli.info`, :mod:`emkit.cli.topics`, :mod:`emkit.cli.select` (model selection),
+:mod:`emkit.cli.quant`
 (transcript abundance), :mod:`emkit.cli.motifs` (motif discovery) and
 :mod:`emkit.cli.demo`;
 :mod:`emkit.cli.data` reads and writes data files, :mod:`emkit.cli.corpus` reads corpus

@@ -19,6 +19,8 @@ functions are safe in scripts, servers and tests. Save with
   :func:`plot_document_topics` — documents' topic proportions (stacked bars or a
   heatmap), optionally averaged by a label such as the book of every chapter
   (:func:`mean_by_label`).
+* :func:`plot_model_selection` — a criterion (BIC, AIC, ICL) against K, one line per
+  covariance type, of :func:`emkit.select_model`'s grid.
 * :func:`plot_logo` — a sequence logo of a motif's position weight matrix (with
   logomaker when it is installed, else matplotlib's text), :func:`logo_heights`.
 * :func:`animate_em` — GIF of EM converging (recorded by :func:`record_em` through
@@ -44,6 +46,7 @@ from emkit.plot._mixture import (
 from emkit.plot.hmm import plot_decoded_states
 from emkit.plot.lgssm import plot_smoothed
 from emkit.plot.logo import logo_heights, plot_logo
+from emkit.plot.selection import plot_model_selection
 from emkit.plot.topics import mean_by_label, plot_document_topics, plot_top_words
 
 __all__ = [
@@ -62,6 +65,7 @@ __all__ = [
     "plot_logo",
     "plot_mixture_1d",
     "plot_mixture_2d",
+    "plot_model_selection",
     "plot_smoothed",
     "plot_top_words",
     "plot_trace",
