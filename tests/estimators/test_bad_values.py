@@ -158,7 +158,7 @@ BAD_X = [
 ]
 FRAME_CASES = {"frame of strings", "duplicated columns"}
 #: NaN marks a missing value there
-ALLOWS_NAN = {"LinearGaussianSSM", "GaussianMixture"}
+ALLOWS_NAN = {"LinearGaussianSSM", "GaussianMixture", "GaussianHMM"}
 
 
 def _bad_x_cases():

@@ -330,6 +330,8 @@ def test_bad_missing_values_get_clear_errors(rows, message):
     X = np.vstack([_two_blobs()[:3], rows, _two_blobs()[3:]])
     with pytest.raises(ValueError, match=message):
         GaussianMixture(2).fit(X)
+    with pytest.raises(ValueError, match=message):  # the row in X, not in its chunk
+        GaussianMixture(2, chunk_size=2).fit(X)
     fitted = GaussianMixture(2, random_state=0).fit(_two_blobs())
     with pytest.raises(ValueError, match=message):
         fitted.predict(X)
@@ -342,3 +344,54 @@ def test_a_column_without_any_observed_value_is_refused():
     X[:, 1] = np.nan
     with pytest.raises(ValueError, match=r"feature 1 of X has no observed value"):
         GaussianMixture(2).fit(X)
+
+
+# -- the HMMs' Gaussian emissions -------------------------------------------------------
+def _hmm_data(seed=0, T=400):
+    rng = np.random.RandomState(seed)
+    z = np.zeros(T, dtype=int)
+    for t in range(1, T):
+        z[t] = z[t - 1] if rng.rand() < 0.95 else 1 - z[t - 1]
+    X = rng.normal(size=(T, 2)) @ [[1.0, 0.5], [0.0, 1.0]] + np.array([[0, 0], [3, 3]])[z]
+    return _with_holes(X, 0.2, seed + 1), z
+
+
+@pytest.mark.parametrize("cov_type", TYPES)
+def test_gaussian_hmm_fits_sequences_with_missing_values(cov_type):
+    from emkit import GaussianHMM
+
+    X, z = _hmm_data()
+    fitted = GaussianHMM(2, covariance_type=cov_type, random_state=0).fit(X)
+    ll = fitted.trace_["log_likelihood"]
+    assert np.all(np.diff(ll) >= -1e-12 * np.abs(ll[1:]))
+    accuracy = (fitted.predict(X) == z).mean()
+    assert max(accuracy, 1 - accuracy) > 0.95
+
+
+def test_gaussian_hmm_likelihood_marginalises_missing_values_over_every_path():
+    import itertools
+
+    from emkit import GaussianHMM
+
+    X, _ = _hmm_data(seed=2, T=6)
+    X[2] = [np.nan, 1.0]
+    fitted = GaussianHMM(2, covariance_type="full", random_state=0).fit(_hmm_data()[0])
+    total = []
+    for path in itertools.product(range(2), repeat=len(X)):
+        value = np.log(fitted.startprob_[path[0]])
+        value += sum(np.log(fitted.transmat_[a, b]) for a, b in itertools.pairwise(path))
+        for t, k in enumerate(path):
+            o = ~np.isnan(X[t])
+            S = fitted.covariances_[k][np.ix_(o, o)]
+            value += sps.multivariate_normal(fitted.means_[k, o], S).logpdf(X[t, o])
+        total.append(value)
+    np.testing.assert_allclose(fitted.score(X), logsumexp(total), rtol=1e-10)
+
+
+def test_gaussian_hmm_refuses_a_step_without_any_observed_value():
+    from emkit import GaussianHMM
+
+    X, _ = _hmm_data()
+    X[5] = np.nan
+    with pytest.raises(ValueError, match=r"row 5 of X is entirely missing"):
+        GaussianHMM(2).fit(X)

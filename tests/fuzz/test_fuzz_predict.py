@@ -115,7 +115,7 @@ def build_input(name, kind, seed):
     rng = np.random.RandomState(seed)
     Z = X[rng.randint(len(X), size=rng.randint(1, 8))].copy()
     # NaN marks a missing value there (a Gaussian mixture marginalises it)
-    missing_ok = name == "LinearGaussianSSM" or name.startswith("GaussianMixture")
+    missing_ok = name in ("LinearGaussianSSM", "GaussianHMM") or name.startswith("GaussianMixture")
     if kind == "far":
         return Z + rng.choice([-1, 1], size=Z.shape) * 10.0 ** rng.randint(3, 150), True
     if kind == "huge":

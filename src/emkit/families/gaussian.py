@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emkit.containers import Statistics
+from emkit.families._counts import EntryError
 from emkit.families._covariance import COVARIANCE_TYPES, ComponentCollapseError
 from emkit.families._expanded import ExpandedBlock
 from emkit.families._missing import (
@@ -546,19 +547,28 @@ def check_resolution(X: np.ndarray, dtype=None, name: str = "X") -> None:
         )
 
 
-def check_observed_rows(X: np.ndarray, name: str = "X") -> None:
-    """Raise a ValueError naming the first row of X (n, D) whose entries are all NaN:
-    missing values are marginalised, but a row with no observed value says nothing
-    (its density would be 1 under every model); drop it."""
+class MissingRowError(EntryError):
+    """A row of X with no observed value (all NaN); ``index`` is (row,). An
+    :class:`~emkit.families._counts.EntryError`, so that data checked block by block
+    name the row in the whole data."""
+
+    def _message(self) -> str:
+        return (
+            f"row {self.index[0]} of X is entirely missing (all NaN): {self.reason}; drop "
+            "the rows without any observed value"
+        )
+
+
+def check_observed_rows(X: np.ndarray) -> None:
+    """Raise a MissingRowError (a ValueError) naming the first row of X (n, D) whose
+    entries are all NaN: missing values are marginalised, but a row with no observed
+    value says nothing (its density would be 1 under every model)."""
     if X.dtype.kind != "f" or X.size == 0:
         return
     empty = np.isnan(X).all(axis=1)
     if empty.any():
         row = int(np.argmax(empty))
-        raise ValueError(
-            f"row {row} of {name} is entirely missing (all NaN): a row needs at least "
-            "one observed value; drop the rows without any"
-        )
+        raise MissingRowError("a row needs at least one observed value", (row,), np.nan)
 
 
 def check_representable(log_prob: np.ndarray) -> np.ndarray:

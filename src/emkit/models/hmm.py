@@ -34,7 +34,7 @@ from emkit._kernels import hmm as kernels
 from emkit.containers import Statistics
 from emkit.families._counts import log_pack, softmax_unpack
 from emkit.families._init import initial_responsibilities
-from emkit.models._chunks import concat_row_weights, concat_rows
+from emkit.models._chunks import concat_row_weights, concat_rows, filled_with_column_means
 from emkit.models.mixture import EmptyComponentWarning
 
 __all__ = [
@@ -209,6 +209,10 @@ class HMM:
             return self.with_initial(HMMParams(None, None, self.initial.emission))
         X = concat_rows(chunks)
         weights = concat_row_weights(chunks)
+        if X.dtype.kind == "f" and np.isnan(X).any():
+            # missing values (Gaussian emissions): the start fills them with the column
+            # means; the first E-step replaces them by their conditional expectations
+            X = filled_with_column_means(X, weights)
         resp = initial_responsibilities(
             np.asarray(X, dtype=float), self.n_components, self.init, rng, weights
         )

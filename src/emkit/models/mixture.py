@@ -25,7 +25,7 @@ import numpy as np
 from emkit.containers import Statistics
 from emkit.families._init import initial_responsibilities
 from emkit.families.base import COUNT_FLOOR, Family, floor_scale
-from emkit.models._chunks import concat_row_weights, concat_rows
+from emkit.models._chunks import concat_row_weights, concat_rows, filled_with_column_means
 from emkit.models._labels import clamp_to_labels, concat_labels, labelled_start
 
 __all__ = [
@@ -208,7 +208,7 @@ class Mixture:
         if X.dtype.kind == "f" and np.isnan(X).any():
             # missing values (a Gaussian family): the start fills them with the column
             # means; the first E-step replaces them by their conditional expectations
-            X = _filled_with_column_means(X, weights)
+            X = filled_with_column_means(X, weights)
         resp = initial_responsibilities(X, self.n_components, self.init, rng, weights)
         labels = concat_labels(chunks)
         if labels is not None:
@@ -412,22 +412,6 @@ def log_normalize(log_joint: np.ndarray):
     with np.errstate(divide="ignore", invalid="ignore"):
         probabilities /= total[:, None]
         return top + np.log(total), probabilities
-
-
-def _filled_with_column_means(X: np.ndarray, weights) -> np.ndarray:
-    """X (n, D) with every NaN replaced by the (weighted) mean of its column's observed
-    values; a ValueError naming a column without any."""
-    observed = ~np.isnan(X)
-    w = np.ones(X.shape[0]) if weights is None else np.asarray(weights, dtype=float)
-    mass = w @ observed
-    empty = np.flatnonzero(mass <= 0)
-    if empty.size:
-        raise ValueError(
-            f"feature {int(empty[0])} of X has no observed value (all NaN) in the rows "
-            "that start the fit: drop that column, or give values for it"
-        )
-    means = (w @ np.where(observed, X, 0.0)) / mass
-    return np.where(observed, X, means.astype(X.dtype))
 
 
 def _given_fields(family: Family, initial: MixtureParams | None) -> dict:

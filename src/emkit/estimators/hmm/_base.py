@@ -95,7 +95,7 @@ class BaseHMM(EMEstimator):
             lengths,
             chunk_size=self.chunk_size or CHUNK_ROWS,
             reset=not warm,
-            allow_nan=False,
+            allow_nan=self._allows_nan(),
             check_rows=check_rows,
         )
         infer(data.summaries)
@@ -134,7 +134,7 @@ class BaseHMM(EMEstimator):
         )
 
     def _prepare_batch(self, X, *, first, lengths=None, sample_weight=None, known_states=None):
-        X = validated_rows(self, X, reset=first)
+        X = validated_rows(self, X, reset=first, allow_nan=self._allows_nan())
         # every batch is checked as training rows are (e.g. against a given n_trials);
         # the first also sets what the data determine (e.g. the alphabet)
         check_rows, infer = self._data_checks(fitting=first)
@@ -199,6 +199,10 @@ class BaseHMM(EMEstimator):
     def _row_minimums(self) -> dict:
         return {"n_components": "states"}
 
+    def _allows_nan(self) -> bool:
+        """Whether NaN in X marks missing values (Gaussian emissions) rather than an error."""
+        return False
+
     def _checked_known_states(self, known_states, n_rows):
         """known_states as int64 of shape (n_rows,) (-1 where unknown), or None."""
         if known_states is None:
@@ -232,7 +236,7 @@ class BaseHMM(EMEstimator):
         """Sequences to predict or score as one chunk, their rows checked as training
         rows are (e.g. against a given n_trials)."""
         self._check_fitted()
-        X = validated_rows(self, X, reset=False)
+        X = validated_rows(self, X, reset=False, allow_nan=self._allows_nan())
         check_rows, _ = self._data_checks(fitting=False)
         check_rows(X, None)
         return self._chunk(self.model_.family, X, lengths, known_states=known_states)

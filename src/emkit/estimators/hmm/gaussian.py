@@ -52,6 +52,13 @@ class GaussianHMM(BaseHMM):
     ----------
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray, in the covariance type's shape
+
+    Notes
+    -----
+    NaN entries of X are missing at random, as in :class:`emkit.GaussianMixture`:
+    emission densities marginalise them and the M-step takes their conditional
+    expectations given the observed coordinates of the same step. A step with no
+    observed value at all is refused (drop it, or split the sequence there).
     """
 
     _hyperparameters = {
@@ -67,6 +74,14 @@ class GaussianHMM(BaseHMM):
     def _family(self, X=None):
         prior = gaussian_prior(self, X, self.n_components)
         return GaussianFamily(self.covariance_type, self.reg_covar, prior)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values, marginalised
+        return tags
+
+    def _allows_nan(self) -> bool:
+        return True
 
 
 @hmm_doc
