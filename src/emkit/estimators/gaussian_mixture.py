@@ -22,6 +22,33 @@ from emkit.families.gaussian import check_cast_fidelity, check_resolution
 from emkit.models.mixture import log_normalize
 
 
+def location_scale_parameters():
+    """The descriptors ``means_``, ``covariances_``, ``precisions_`` and
+    ``precisions_cholesky_`` of the components' fields ``means`` and ``covariances``
+    (the precisions are views, not saved): shared by the mixtures whose components are
+    located and scaled like a Gaussian's (``GaussianMixture``, ``StudentMixture``)."""
+    means = gaussian_means("components")
+    covariances = gaussian_covariances_parameter("components", "component")
+    precisions = gaussian_covariances_parameter(
+        "components",
+        "component",
+        init="precisions_init",
+        to_field=lambda est, precisions, name: _covariances_of(est, precisions, name),
+        from_field=lambda est, covariances: _precisions_of(est, covariances),
+        saved=False,
+    )
+    precisions_cholesky = gaussian_covariances_parameter(
+        "components",
+        "component",
+        to_field=lambda est, chol, name: _covariances_of(
+            est, _precisions_from_cholesky(est, chol), name
+        ),
+        from_field=lambda est, covariances: _cholesky_of(est, covariances),
+        saved=False,
+    )
+    return means, covariances, precisions, precisions_cholesky
+
+
 class GaussianMixture(MixtureEstimator):
     r"""Gaussian mixture model fitted by EM: a drop-in replacement for scikit-learn's.
 
@@ -132,25 +159,7 @@ class GaussianMixture(MixtureEstimator):
         "dtype": ("float64", [StrOptions({"float64", "float32"})]),
     }
 
-    means_ = gaussian_means("components")
-    covariances_ = gaussian_covariances_parameter("components", "component")
-    precisions_ = gaussian_covariances_parameter(
-        "components",
-        "component",
-        init="precisions_init",
-        to_field=lambda est, precisions, name: _covariances_of(est, precisions, name),
-        from_field=lambda est, covariances: _precisions_of(est, covariances),
-        saved=False,
-    )
-    precisions_cholesky_ = gaussian_covariances_parameter(
-        "components",
-        "component",
-        to_field=lambda est, chol, name: _covariances_of(
-            est, _precisions_from_cholesky(est, chol), name
-        ),
-        from_field=lambda est, covariances: _cholesky_of(est, covariances),
-        saved=False,
-    )
+    means_, covariances_, precisions_, precisions_cholesky_ = location_scale_parameters()
     _component_type = GaussianParams
 
     def __sklearn_tags__(self):

@@ -10,18 +10,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from emkit.estimators._checks import (
     family_check,
-    gaussian_covariances_parameter,
-    gaussian_means,
 )
 from emkit.estimators._data import infer_nothing
 from emkit.estimators._mixture_base import MixtureEstimator
 from emkit.estimators._parameters import Parameter
-from emkit.estimators.gaussian_mixture import (
-    _cholesky_of,
-    _covariances_of,
-    _precisions_from_cholesky,
-    _precisions_of,
-)
+from emkit.estimators.gaussian_mixture import location_scale_parameters
 from emkit.families.student import DEFAULT_DOF, StudentFamily, StudentParams, check_dof
 
 __all__ = ["StudentMixture"]
@@ -127,25 +120,7 @@ class StudentMixture(MixtureEstimator):
         "precisions_init": (None, ["array-like", None]),
     }
 
-    means_ = gaussian_means("components")
-    covariances_ = gaussian_covariances_parameter("components", "component")
-    precisions_ = gaussian_covariances_parameter(
-        "components",
-        "component",
-        init="precisions_init",
-        to_field=lambda est, precisions, name: _covariances_of(est, precisions, name),
-        from_field=lambda est, covariances: _precisions_of(est, covariances),
-        saved=False,
-    )
-    precisions_cholesky_ = gaussian_covariances_parameter(
-        "components",
-        "component",
-        to_field=lambda est, chol, name: _covariances_of(
-            est, _precisions_from_cholesky(est, chol), name
-        ),
-        from_field=lambda est, covariances: _cholesky_of(est, covariances),
-        saved=False,
-    )
+    means_, covariances_, precisions_, precisions_cholesky_ = location_scale_parameters()
     dof_ = Parameter(
         "components.dof", ("n_components",), _check_dof, init="dof_init", to_field=_dof_to_field
     )
