@@ -29,12 +29,16 @@ same bits.
 
 **Index width.** ``indices`` may be int32 (kallisto itself uses 32-bit transcript ids);
 :class:`emkit.bio.EquivalenceClasses` hands the kernel an int32 copy when there are
-fewer than 2**31 transcripts, an exception to emkit's int64 kernels. The kernel is not
-bound by memory bandwidth here (20M int32 indices stream in about 5 ms on the
-development machine, the E-step over them about 110 ms, dominated by the gathers
-and scatters of v and the output and the log per class), so the gain is modest (the
-weighted path over 21M entries: 0.21 s with int64 indices, 0.15 s with int32); it is
-free, and the bytes per entry halve.
+fewer than 2**31 transcripts, an exception to emkit's int64 kernels that halves the
+bytes per entry. Memory bandwidth is *not* what bounds this kernel, though (measured
+on the 2-core development machine, 200,000 transcripts, 21.5M entries in 3M classes,
+load average 1.4): the int32 indices alone stream in 5 ms, the unweighted E-step over
+them takes 0.11 s (0.12 s for the weighted path with int64 indices), of which about
+25 ms are the log of every class's mass and about 25 ms the scattered gathers of
+v and the output (classes in kallisto's order touch transcripts all over the arrays;
+the same classes ordered by their first transcript take 0.08 s). Folding the weights
+and the narrower indices are a modest gain (and one under load, where the memory
+system is shared: 0.21 s against 0.12 s at load average 2-3).
 
 A class whose mass :math:`\sum v w` is 0 (all its transcripts at 0) cannot be
 explained by v: it is skipped (as kallisto and salmon do), counted, and its first
