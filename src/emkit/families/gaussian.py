@@ -563,7 +563,7 @@ def check_observed_rows(X: np.ndarray) -> None:
     """Raise a MissingRowError (a ValueError) naming the first row of X (n, D) whose
     entries are all NaN: missing values are marginalised, but a row with no observed
     value says nothing (its density would be 1 under every model)."""
-    if X.dtype.kind != "f" or X.size == 0:
+    if not has_missing(X):
         return
     empty = np.isnan(X).all(axis=1)
     if empty.any():

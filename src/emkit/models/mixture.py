@@ -24,6 +24,7 @@ import numpy as np
 
 from emkit.containers import Statistics
 from emkit.families._init import initial_responsibilities
+from emkit.families._missing import has_missing
 from emkit.families.base import COUNT_FLOOR, Family, floor_scale
 from emkit.models._chunks import concat_row_weights, concat_rows, filled_with_column_means
 from emkit.models._labels import clamp_to_labels, concat_labels, labelled_start
@@ -205,7 +206,7 @@ class Mixture:
         """Data-driven start (``init``), then the user's ``initial`` values on top."""
         X = concat_rows(chunks)
         weights = concat_row_weights(chunks)
-        if X.dtype.kind == "f" and np.isnan(X).any():
+        if has_missing(X):
             # missing values (a Gaussian family): the start fills them with the column
             # means; the first E-step replaces them by their conditional expectations
             X = filled_with_column_means(X, weights)
