@@ -98,3 +98,18 @@ def test_squarem_needs_pack_unpack():
         make_stepper("squarem", NoPack(), None)
     with pytest.raises(ValueError, match="accelerate"):
         make_stepper("anderson", NoPack(), None)
+
+
+def test_squarem_step_length_does_not_depend_on_blas_threads():
+    # the engine limits BLAS to one thread when n_jobs > 1; SQUAREM's step length must
+    # round the same either way, or the fit would depend on n_jobs
+    from threadpoolctl import threadpool_limits
+
+    from emkit.core.steps import _length
+
+    vector = np.random.default_rng(0).standard_normal(400_000)
+    free = _length(vector)
+    with threadpool_limits(limits=1):
+        limited = _length(vector)
+    assert free == limited
+    assert free == pytest.approx(np.sqrt(np.sum(vector.astype(np.longdouble) ** 2)), rel=1e-14)
