@@ -10,6 +10,9 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+# about 100 s (every benchmark, peers included): in the slow run (make test-slow), so
+# that the default run stays under 10 minutes on CI's 2 cores
+@pytest.mark.slow
 def test_every_benchmark_runs_on_small_data(tmp_path):
     pytest.importorskip("hmmlearn")
     pytest.importorskip("pykalman")
