@@ -132,9 +132,9 @@ def _figure_path(path: str) -> Path:
     return path
 
 
-def _planned_outputs(args) -> tuple[Output | None, Output | None]:
-    """The checked model file (``-o``) and figure (``--plot``) of ``args``."""
-    inputs = input_files(args, "data", "lengths", "controls", "vocab")
+def planned_outputs(args, inputs) -> tuple[Output | None, Output | None]:
+    """The checked model file (``-o``) and figure (``--plot``) of ``args``, neither of
+    them one of ``inputs`` (from :func:`input_files`); shared with ``emkit select``."""
     model = figure = None
     if args.output:
         model = plan_output(
@@ -157,7 +157,9 @@ def run(args) -> int:
 
     kind = MODEL_KINDS[args.model]
     estimator = _build(kind, args.model, args)  # option errors first: they need no file
-    model_file, figure = _planned_outputs(args)
+    model_file, figure = planned_outputs(
+        args, input_files(args, "data", "lengths", "controls", "vocab")
+    )
     inputs = read_inputs(kind, args, args.data)
     try:
         with about_data(inputs):

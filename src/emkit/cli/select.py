@@ -21,9 +21,8 @@ from emkit.cli.common import (
     nonnegative_int,
     positive_int,
 )
-from emkit.cli.outputs import add_force, atomic_output, input_files, plan_output, write_failures
+from emkit.cli.outputs import add_force, atomic_output, input_files, write_failures
 from emkit.cli.report import Entry, add_json, print_json, print_report
-from emkit.io import model_path
 
 __all__ = ["add_arguments", "component_range", "run"]
 
@@ -131,24 +130,6 @@ def add_arguments(parser) -> None:
     )
 
 
-def _planned_outputs(args):
-    from emkit.cli.fit import _figure_path
-
-    inputs = input_files(args, "data")
-    model = figure = None
-    if args.output:
-        model = plan_output(
-            model_path(args.output), "model file", "-o", inputs=inputs, force=args.force
-        )
-    if args.plot:
-        if model is not None:
-            inputs = [*inputs, (str(model.path), "the model file (-o)")]
-        figure = plan_output(
-            _figure_path(args.plot), "figure", "--plot", inputs=inputs, force=args.force
-        )
-    return model, figure
-
-
 def _row(cell) -> dict:
     """One fit as JSON fields (criteria None where it failed)."""
     return {
@@ -168,13 +149,14 @@ def _row(cell) -> dict:
 def run(args) -> int:
     from sklearn.utils._param_validation import InvalidParameterError
 
+    from emkit.cli.fit import planned_outputs
     from emkit.cli.inputs import about_data, read_inputs
     from emkit.cli.models import MODEL_KINDS
     from emkit.estimators.gaussian_mixture import GaussianMixture
     from emkit.estimators.selection import select_model
     from emkit.io import save
 
-    model_file, figure = _planned_outputs(args)
+    model_file, figure = planned_outputs(args, input_files(args, "data"))
     inputs = read_inputs(MODEL_KINDS["gmm"], args, args.data)
     n_rows = inputs.X.shape[0]
     if max(args.n_components) > n_rows:
