@@ -70,6 +70,26 @@ class Statistics:
     __hash__ = None  # type: ignore[assignment]
 
 
+class ShiftedStatistics(Statistics):
+    """Statistics held about a reference point ``shift`` (moments of x − shift), with a
+    ``sum_w`` field of masses and a ``recentred(shift)`` method that re-expresses them
+    about another point. ``a + b`` re-expresses ``b`` about ``a``'s shift first. The
+    zero element (no mass: every moment 0) adds nothing: the other operand is
+    returned with its own shift, instead of being re-expressed about the empty
+    statistics' arbitrary one."""
+
+    def __add__(self, other: Any):
+        if isinstance(other, type(self)):
+            if not np.any(other.sum_w):
+                return self
+            if not np.any(self.sum_w):
+                return other
+            other = other.recentred(self.shift)
+        return super().__add__(other)
+
+    __radd__ = __add__
+
+
 def replace(container, **changes):
     """Copy of a frozen dataclass container with some fields changed."""
     return dataclasses.replace(container, **changes)

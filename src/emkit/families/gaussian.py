@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emkit.containers import Statistics
+from emkit.containers import ShiftedStatistics
 from emkit.families._counts import EntryError
 from emkit.families._covariance import COVARIANCE_TYPES, ComponentCollapseError
 from emkit.families._expanded import ExpandedBlock
@@ -56,7 +56,7 @@ class GaussianParams:
 
 
 @dataclass(frozen=True, eq=False)
-class GaussianStats(Statistics):
+class GaussianStats(ShiftedStatistics):
     """Weighted moments of the data, shifted by ``shift`` (the means of the E-step).
 
     sum_w : (K,)   sum_i r_ik
@@ -98,20 +98,6 @@ class GaussianStats(Statistics):
             shift,
             self.covariance_type,
         )
-
-    def __add__(self, other):
-        if isinstance(other, GaussianStats):
-            # The zero element (no mass: all moments are 0) adds nothing. Returning the other
-            # operand keeps its shift, instead of re-expressing it about the empty
-            # statistics' arbitrary shift (raw moments about 0 for an empty block).
-            if not np.any(other.sum_w):
-                return self
-            if not np.any(self.sum_w):
-                return other
-            other = other.recentred(self.shift)
-        return super().__add__(other)
-
-    __radd__ = __add__
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_solve, cholesky
 
-from emkit.containers import Statistics, with_given
+from emkit.containers import ShiftedStatistics, with_given
 from emkit.models._chunks import concat_row_weights, concat_rows
 from emkit.models.mixture import EmptyComponentWarning, MixtureChunk
 
@@ -71,7 +71,7 @@ class FactorAnalysisParams:
 
 
 @dataclass(frozen=True, eq=False)
-class FactorStats(Statistics):
+class FactorStats(ShiftedStatistics):
     """Expected sufficient statistics of K factor analysers (K = 1 for one), under the
     weights ω_ik = w_i r_ik (sample weight × responsibility).
 
@@ -115,18 +115,6 @@ class FactorStats(Statistics):
             self.reference_components,
             self.reference_noise,
         )
-
-    def __add__(self, other):
-        if isinstance(other, FactorStats):
-            # the zero element keeps the other operand's shift (see GaussianStats)
-            if not np.any(other.sum_w):
-                return self
-            if not np.any(self.sum_w):
-                return other
-            other = other.recentred(self.shift)
-        return super().__add__(other)
-
-    __radd__ = __add__
 
 
 # -- the E-step's linear algebra, for K components -------------------------------------------
