@@ -59,7 +59,8 @@ def test_mixture_2d_draws_one_ellipse_per_component_and_level(fitted, blobs):
         k = int(e.get_gid().split("-")[1])
         np.testing.assert_allclose(e.get_center(), fitted.means_[k, :2])
     assert len(ax.collections) == 1  # the scatter
-    assert len(ax.get_legend().get_texts()) == 3
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(texts) == 3 + 2 and texts[3:] == ["1σ ellipse", "2σ ellipse"]
 
 
 def test_ellipse_sizes_follow_the_component_covariance(fitted, blobs):

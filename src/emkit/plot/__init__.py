@@ -6,13 +6,17 @@ the matplotlib object (Axes, or FuncAnimation); nothing is ever shown, so the
 functions are safe in scripts, servers and tests. Save with
 ``ax.figure.savefig(path)``.
 
-* :func:`plot_mixture_2d` — data, component means and covariance ellipses (any
-  covariance type); :func:`plot_mixture_1d` — histogram and component densities.
+* :func:`plot_mixture_2d` — data, component means and 1σ / 2σ covariance ellipses
+  (any covariance type; k-means: centres, cluster sizes and Voronoi cells);
+  :func:`plot_mixture_1d` — histogram and component densities;
+  :func:`plot_mixture_pairs` — every pair of features of a mixture, marginals on
+  the diagonal.
 * :func:`plot_convergence` — log-likelihood (and lower bound) per EM iteration.
 * :func:`plot_em_decomposition` — each iteration's gain = M-step gain of the bound
   + KL gap; :func:`plot_trace` — any column of ``estimator.trace_``.
 * :func:`plot_decoded_states` — an HMM's sequence coloured by Viterbi state, with the
-  level of every state.
+  level of every state; :func:`plot_hmm_pairs` — every pair of an HMM's features,
+  coloured by Viterbi state, with the states' means and ellipses.
 * :func:`plot_smoothed` — a state-space model's observations with the smoothed
   signal (e.g. the Nile's level) and its credible band.
 * :func:`plot_top_words` — a topic model's top words, one bar chart per topic;
@@ -46,6 +50,7 @@ from emkit.plot._mixture import (
 from emkit.plot.hmm import plot_decoded_states
 from emkit.plot.lgssm import plot_smoothed
 from emkit.plot.logo import logo_heights, plot_logo
+from emkit.plot.pairs import plot_hmm_pairs, plot_mixture_pairs
 from emkit.plot.selection import plot_model_selection
 from emkit.plot.topics import mean_by_label, plot_document_topics, plot_top_words
 
@@ -62,9 +67,11 @@ __all__ = [
     "plot_decoded_states",
     "plot_document_topics",
     "plot_em_decomposition",
+    "plot_hmm_pairs",
     "plot_logo",
     "plot_mixture_1d",
     "plot_mixture_2d",
+    "plot_mixture_pairs",
     "plot_model_selection",
     "plot_smoothed",
     "plot_top_words",

@@ -3,43 +3,79 @@
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emkit.plot._figure import axes_or_new, component_colors
 
-__all__ = ["plot_decoded_states", "state_levels"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["plot_decoded_states", "state_covariances", "state_levels", "state_means"]
 
 
-def state_levels(estimator, feature: int = 0):
-    """The mean of ``feature`` in every state, shape (n_components,), or None.
+def state_means(estimator: Any) -> np.ndarray | None:
+    """The mean emission of every state, shape (n_components, n_features), or None.
 
-    Poisson rates, Gaussian means, or the weighted mean of a GMM-HMM state's
-    Gaussians; None for emissions without a mean level (categorical, ...).
+    Poisson rates, Gaussian means, the weighted mean of a GMM-HMM state's
+    Gaussians, Bernoulli probabilities; None for emissions without a mean level
+    (categorical, multinomial).
     """
     if hasattr(estimator, "rates_"):
-        return np.asarray(estimator.rates_)[:, feature]
+        return np.asarray(estimator.rates_, dtype=float)
     means = getattr(estimator, "means_", None)
     if means is None:
+        from emkit.estimators import BernoulliHMM
+
+        if isinstance(estimator, BernoulliHMM):  # P(x_d = 1 | state) is the mean
+            return np.asarray(estimator.emissionprob_, dtype=float)
         return None
-    means = np.asarray(means)
+    means = np.asarray(means, dtype=float)
     if means.ndim == 3:  # GMM-HMM: (K, n_mix, D)
-        return np.einsum("km,km->k", np.asarray(estimator.weights_), means[:, :, feature])
-    return means[:, feature]
+        return np.einsum("km,kmd->kd", np.asarray(estimator.weights_), means)
+    return means
+
+
+def state_covariances(estimator: Any) -> np.ndarray | None:
+    """Full (n_components, D, D) emission covariances of a Gaussian HMM, else None.
+
+    Any covariance type, from the emission family's own storage. A GMM-HMM state is
+    not one Gaussian, so it has none here.
+    """
+    family = getattr(getattr(estimator, "model_", None), "family", None)
+    params = getattr(estimator, "params_", None)
+    if params is None or not hasattr(family, "component_covariance"):
+        return None
+    return np.stack(
+        [family.component_covariance(params.emission, k) for k in range(estimator.n_components)]
+    )
+
+
+def state_levels(estimator: Any, feature: int = 0) -> np.ndarray | None:
+    """The mean of ``feature`` in every state, shape (n_components,), or None.
+
+    A column of :func:`state_means`.
+    """
+    means = state_means(estimator)
+    return None if means is None else means[:, feature]
 
 
 def plot_decoded_states(
-    estimator,
-    X,
-    lengths=None,
+    estimator: Any,
+    X: ArrayLike,
+    lengths: ArrayLike | None = None,
     *,
-    time=None,
+    time: ArrayLike | None = None,
     feature: int = 0,
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
+    xlabel: str | None = None,
     ylabel: str | None = None,
     level_format: str = "{:.3g}",
-):
+    legend: bool = True,
+) -> Axes:
     """Observations of one feature coloured by their Viterbi state, with the state levels.
 
     Every point is drawn in the colour of its state on the most probable path
@@ -59,9 +95,15 @@ def plot_decoded_states(
         Which feature to draw.
     ax : matplotlib Axes, optional
         Draw here; default: a new figure (Agg canvas, never shown).
-    title, ylabel : str, optional
+    title : str, optional
+    xlabel, ylabel : str, optional
+        Axis labels; default ``"time step"`` (``"time"`` when ``time`` is given) and
+        ``"feature {feature}"``.
     level_format : str
         Format of the state levels in the legend.
+    legend : bool, default=True
+        A legend titled "Viterbi state": one entry per state (its level and number
+        of points), then the decoded level line.
 
     Returns
     -------
@@ -72,6 +114,8 @@ def plot_decoded_states(
         raise ValueError(f"feature must be in 0 .. {X.shape[1] - 1}, got {feature}")
     states = estimator.predict(X, lengths)
     K = estimator.n_components
+    if xlabel is None:
+        xlabel = "time step" if time is None else "time"
     time = np.arange(X.shape[0]) if time is None else np.asarray(time)
     if time.shape != (X.shape[0],):
         raise ValueError(f"time must have shape ({X.shape[0]},), got {time.shape}")
@@ -80,7 +124,7 @@ def plot_decoded_states(
     levels = state_levels(estimator, feature)
     offsets = np.concatenate([[0], np.cumsum(lengths if lengths is not None else [len(X)])])
     if levels is not None:
-        for start, stop in itertools.pairwise(offsets):
+        for n, (start, stop) in enumerate(itertools.pairwise(offsets)):
             ax.step(
                 time[start:stop],
                 levels[states[start:stop]],
@@ -88,6 +132,8 @@ def plot_decoded_states(
                 color="0.35",
                 linewidth=1.2,
                 zorder=1,
+                # one legend entry for all sequences; "_" labels are left out of legends
+                label="level of the decoded state" if n == 0 else "_level",
             )
     # colours and legend follow the level (lowest first), so that figures of models
     # whose state numbers differ still agree
@@ -100,9 +146,21 @@ def plot_decoded_states(
             label += f" (level {level_format.format(levels[k])})"
         label += f", {on.sum()} points"
         ax.scatter(time[on], X[on, feature], s=16, color=colors[k], label=label, zorder=2)
-    ax.legend(loc="best", fontsize="small", frameon=False)
+    if legend:
+        # the states first, then the level line
+        handles, labels = ax.get_legend_handles_labels()
+        order = sorted(range(len(labels)), key=lambda n: labels[n].startswith("level"))
+        ax.legend(
+            [handles[n] for n in order],
+            [labels[n] for n in order],
+            title="Viterbi state",
+            loc="best",
+            fontsize="small",
+            title_fontsize="small",
+            frameon=False,
+        )
     if title is not None:
         ax.set_title(title)
-    if ylabel is not None:
-        ax.set_ylabel(ylabel)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"feature {feature}" if ylabel is None else ylabel)
     return ax

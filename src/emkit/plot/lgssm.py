@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.stats import norm
 
 from emkit.plot._figure import axes_or_new
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_smoothed"]
 
 
 def plot_smoothed(
-    estimator,
-    X,
+    estimator: Any,
+    X: ArrayLike,
     *,
-    U=None,
-    time=None,
+    U: ArrayLike | None = None,
+    time: ArrayLike | None = None,
     feature: int = 0,
     coverage: float = 0.9,
-    ax=None,
+    ax: Axes | None = None,
     observed_label: str = "observed",
     signal_label: str = "smoothed level",
     title: str | None = None,
-):
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    legend: bool = True,
+) -> Axes:
     """Observations of one feature with the smoothed signal and its credible band.
 
     The signal of feature ``j`` is :math:`s_t = c_j^\\top z_t + d_j^\\top u_t` (the
@@ -47,6 +56,11 @@ def plot_smoothed(
         Draw here; default: a new figure (Agg canvas, never shown).
     observed_label, signal_label, title : str
         Legend entries and title.
+    xlabel, ylabel : str, optional
+        Axis labels; default ``"time step"`` (``"time"`` when ``time`` is given) and
+        ``"feature {feature}"``.
+    legend : bool, default=True
+        A legend with the credible band, the smoothed signal and the observations.
 
     Returns
     -------
@@ -66,7 +80,11 @@ def plot_smoothed(
         signal = signal + U @ estimator.control_observation_matrix_[feature]
     spread = np.sqrt(np.einsum("i,tij,j->t", c, covariances, c))
     half_width = norm.ppf(0.5 + coverage / 2) * spread
+    if xlabel is None:
+        xlabel = "time step" if time is None else "time"
     time = np.arange(X.shape[0]) if time is None else np.asarray(time)
+    if time.shape != (X.shape[0],):
+        raise ValueError(f"time must have shape ({X.shape[0]},), got {time.shape}")
 
     ax = axes_or_new(ax, figsize=(7.5, 4.0))
     ax.fill_between(
@@ -89,7 +107,10 @@ def plot_smoothed(
         label=observed_label,
     )
     ax.set_xlim(time[0], time[-1])
-    ax.legend(loc="best", frameon=False)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"feature {feature}" if ylabel is None else ylabel)
+    if legend:
+        ax.legend(loc="best", frameon=False)
     if title is not None:
         ax.set_title(title)
     return ax
