@@ -38,8 +38,34 @@ def test_chunks_cover_every_class_once():
     for size in (None, 1, 7, 1000):
         chunks = classes.chunks(size)
         assert sum(len(c) for c in chunks) == 101
-        np.testing.assert_array_equal(np.concatenate([c.counts for c in chunks]), classes.counts)
+        ids = np.concatenate([c.class_ids for c in chunks])
+        np.testing.assert_array_equal(np.sort(ids), np.arange(101))
+        np.testing.assert_array_equal(
+            np.concatenate([c.counts for c in chunks]), classes.counts[ids]
+        )
         assert [c.first_class for c in chunks] == sorted({c.first_class for c in chunks})
+        for chunk in chunks:
+            for c, class_id in enumerate(chunk.class_ids):
+                members = chunk.indices[chunk.indptr[c] : chunk.indptr[c + 1]]
+                np.testing.assert_array_equal(members, classes.members[class_id])
+                low, high = chunk.band
+                assert low <= members.min() and members.max() < high
+
+
+def test_chunks_hold_the_classes_by_smallest_transcript():
+    """Consecutive classes share transcripts (the E-step's cache), ties in file order."""
+    classes = EquivalenceClasses([[5, 2], [0], [3, 1], [2], [4, 0]], [1, 2, 3, 4, 5])
+    (chunk,) = classes.chunks()
+    np.testing.assert_array_equal(chunk.class_ids, [1, 4, 2, 0, 3])
+    np.testing.assert_array_equal(chunk.indices, [0, 4, 0, 3, 1, 5, 2, 2])
+    np.testing.assert_array_equal(chunk.counts, [2, 5, 3, 1, 4])
+    assert chunk.band == (0, 6)
+    parts = classes.chunks(2)
+    assert [p.band for p in parts] == [(0, 5), (1, 6), (2, 3)]
+    weighted = EquivalenceClasses([[3], [1, 2]], [1, 1], weights=[[0.5], [0.25, 0.75]])
+    (chunk,) = weighted.chunks()
+    np.testing.assert_array_equal(chunk.weights, [0.25, 0.75, 0.5])
+    assert weighted.weights.tolist() == [0.5, 0.25, 0.75]  # the classes' own arrays stay
 
 
 @pytest.mark.parametrize(
@@ -98,6 +124,6 @@ def test_default_chunks_have_equal_entries(monkeypatch):
     indptr = np.concatenate(([0], np.cumsum(sizes)))
     indices = rng.randint(0, 500, size=indptr[-1])
     classes = EquivalenceClasses.from_arrays(indptr, indices, np.ones(sizes.size))
-    entries = np.diff(classes.indptr[classes.chunk_bounds()])
+    entries = np.diff(classes.locality_order().indptr[classes.chunk_bounds()])
     assert entries.size == 16
     assert entries.max() - entries.min() <= 0.01 * entries.mean()  # equal work per chunk

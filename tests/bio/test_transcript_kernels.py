@@ -115,3 +115,20 @@ def test_unweighted_path_reports_impossible_classes():
     result = class_e_step(indptr, indices, None, np.array([3.0, 2.0]), np.array([0.0, 0.0, 1.0]))
     np.testing.assert_allclose(result.expected_counts, [0.0, 0.0, 2.0])
     assert (result.n_impossible, result.first_impossible) == (1, 0)
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_band_of_transcripts_gives_the_same_bits(weighted):
+    """v and the output over a band [offset, offset + n) of the transcripts (a chunk of
+    classes ordered by transcript) give the whole arrays' numbers there."""
+    indptr, indices, weights, counts = random_classes(3, n_transcripts=40, n_classes=30)
+    indices = (indices % 10) + 20  # every entry in transcripts 20..29
+    weights = weights if weighted else None
+    v = np.random.RandomState(4).uniform(0.5, 2.0, size=40)
+    whole = class_e_step(indptr, indices, weights, counts, v)
+    band = class_e_step(indptr, indices, weights, counts, v[20:30].copy(), offset=20)
+    twin = reference.class_e_step(indptr, indices, weights, counts, v[20:30], offset=20)
+    assert band.expected_counts.shape == (10,)
+    np.testing.assert_array_equal(band.expected_counts, whole.expected_counts[20:30])
+    assert band.log_mass == whole.log_mass
+    np.testing.assert_allclose(twin.expected_counts, band.expected_counts, rtol=1e-12)

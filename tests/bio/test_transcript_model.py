@@ -126,3 +126,14 @@ def test_vb_prior_is_checked():
         TranscriptAbundance(3, vb_prior=np.ones(2))
     with pytest.raises(ValueError, match="positive"):
         TranscriptAbundance(3, vb_prior=0.0)
+
+
+def test_impossible_class_is_named_by_its_number_in_the_data():
+    """The chunks hold the classes by smallest transcript; the message names the
+    class as the data number it."""
+    classes = EquivalenceClasses([[2], [1, 0]], [3, 1])
+    (chunk,) = classes.chunks()
+    assert chunk.class_ids.tolist() == [1, 0]
+    model = TranscriptAbundance(3)
+    with pytest.raises(ImpossibleClassError, match=r"class 1 .*transcripts \[1, 0\]"):
+        model.e_step(TranscriptParams(np.array([0.0, 0.0, 1.0])), chunk)

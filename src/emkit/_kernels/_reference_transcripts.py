@@ -13,7 +13,7 @@ from emkit._kernels.transcripts import ClassEStep
 __all__ = ["class_e_step"]
 
 
-def class_e_step(indptr, indices, weights, counts, v) -> ClassEStep:
+def class_e_step(indptr, indices, weights, counts, v, offset=0) -> ClassEStep:
     """Same as :func:`emkit._kernels.transcripts.class_e_step`, in NumPy."""
     indptr = np.asarray(indptr, dtype=np.int64)
     indices = np.asarray(indices, dtype=np.int64)
@@ -24,7 +24,8 @@ def class_e_step(indptr, indices, weights, counts, v) -> ClassEStep:
     v = np.asarray(v, dtype=np.float64)
     start = indptr[0]
     local = indptr - start
-    entries = v[indices[start : indptr[-1]]] * weights[start : indptr[-1]]
+    local_indices = indices[start : indptr[-1]] - offset
+    entries = v[local_indices] * weights[start : indptr[-1]]
     sizes = np.diff(local)
     if entries.size:
         # reduceat needs valid start positions: every class here has at least one entry
@@ -37,7 +38,7 @@ def class_e_step(indptr, indices, weights, counts, v) -> ClassEStep:
     scale = np.zeros_like(mass)
     scale[ok] = counts[ok] / mass[ok]
     out = np.bincount(
-        indices[start : indptr[-1]],
+        local_indices,
         weights=entries * np.repeat(scale, sizes),
         minlength=v.shape[0],
     ).astype(np.float64)

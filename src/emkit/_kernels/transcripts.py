@@ -75,7 +75,7 @@ class ClassEStep(NamedTuple):
 
 
 @njit(cache=True, nogil=True)
-def _e_step(indptr, indices, weights, counts, v, out):  # pragma: no cover - compiled
+def _e_step(indptr, indices, weights, counts, v, offset, out):  # pragma: no cover - compiled
     log_mass = 0.0
     n_impossible = 0
     first = -1
@@ -92,7 +92,7 @@ def _e_step(indptr, indices, weights, counts, v, out):  # pragma: no cover - com
             scratch = np.empty(2 * (stop - start))
         mass = 0.0
         for e in range(start, stop):
-            p = v[indices[e]] * weights[e]
+            p = v[indices[e] - offset] * weights[e]
             scratch[e - start] = p
             mass += p
         if mass > 0.0:
@@ -100,7 +100,7 @@ def _e_step(indptr, indices, weights, counts, v, out):  # pragma: no cover - com
             # kallisto and salmon), which agrees with this whenever v_t > 0
             scale = n / mass
             for e in range(start, stop):
-                out[indices[e]] += scratch[e - start] * scale
+                out[indices[e] - offset] += scratch[e - start] * scale
             log_mass += n * np.log(mass)
         else:
             if first < 0:
@@ -110,7 +110,7 @@ def _e_step(indptr, indices, weights, counts, v, out):  # pragma: no cover - com
 
 
 @njit(cache=True, nogil=True)
-def _e_step_unweighted(indptr, indices, counts, beta, out):  # pragma: no cover - compiled
+def _e_step_unweighted(indptr, indices, counts, beta, offset, out):  # pragma: no cover - compiled
     # every entry weighs 1: beta = v w already holds the weights, so each entry is one
     # index read and a gather from beta (which, of size n_transcripts, stays in cache)
     log_mass = 0.0
@@ -124,11 +124,11 @@ def _e_step_unweighted(indptr, indices, counts, beta, out):  # pragma: no cover 
         stop = indptr[c + 1]
         mass = 0.0
         for e in range(start, stop):
-            mass += beta[indices[e]]
+            mass += beta[indices[e] - offset]
         if mass > 0.0:
             scale = n / mass
             for e in range(start, stop):
-                t = indices[e]
+                t = indices[e] - offset
                 out[t] += beta[t] * scale
             log_mass += n * np.log(mass)
         else:
@@ -151,6 +151,7 @@ def class_e_step(
     weights: np.ndarray | None,
     counts: np.ndarray,
     v: np.ndarray,
+    offset: int = 0,
 ) -> ClassEStep:
     """Expected counts per transcript and the log-mass of a block of classes.
 
@@ -166,12 +167,17 @@ def class_e_step(
         when the weights are per transcript).
     counts : ndarray of shape (n_classes,), float64
         n_c (non-negative; a class with count 0 is skipped).
-    v : ndarray of shape (n_transcripts,), float64
-        The abundances (non-negative), or exp(E[log θ]) for variational Bayes.
+    v : ndarray of shape (n_values,), float64
+        The abundances (non-negative), or exp(E[log θ]) for variational Bayes, of
+        transcripts ``offset`` to ``offset + n_values - 1``.
+    offset : int
+        The first transcript of ``v`` (a block of classes ordered by transcript covers
+        a band of them); every index must lie in ``[offset, offset + n_values)``.
 
     Returns
     -------
     ClassEStep
+        ``expected_counts`` of shape (n_values,), of the same transcripts as ``v``.
     """
     out = np.zeros(v.shape[0], dtype=np.float64)
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
@@ -179,8 +185,8 @@ def class_e_step(
     counts = np.ascontiguousarray(counts, dtype=np.float64)
     v = np.ascontiguousarray(v, dtype=np.float64)
     if weights is None:
-        log_mass, n_impossible, first = _e_step_unweighted(indptr, indices, counts, v, out)
+        log_mass, n_impossible, first = _e_step_unweighted(indptr, indices, counts, v, offset, out)
     else:
         weights = np.ascontiguousarray(weights, dtype=np.float64)
-        log_mass, n_impossible, first = _e_step(indptr, indices, weights, counts, v, out)
+        log_mass, n_impossible, first = _e_step(indptr, indices, weights, counts, v, offset, out)
     return ClassEStep(out, float(log_mass), int(n_impossible), int(first))

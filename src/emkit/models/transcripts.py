@@ -63,11 +63,16 @@ __all__ = [
 ]
 
 
-def _class_e_step(chunk: ClassChunk, v: np.ndarray):
-    """The kernel on ``chunk`` for ``v``; per-transcript weights folded into v."""
+def _band(chunk: ClassChunk, n_transcripts: int) -> tuple[int, int]:
+    return (0, n_transcripts) if chunk.band is None else chunk.band
+
+
+def _class_e_step(chunk: ClassChunk, v: np.ndarray, low: int):
+    """The kernel on ``chunk`` for ``v``, the values of transcripts ``low, low + 1, ...``
+    (the chunk's band); per-transcript weights folded into v."""
     if chunk.weights is None and chunk.transcript_weights is not None:
-        v = v * chunk.transcript_weights
-    return class_e_step(chunk.indptr, chunk.indices, chunk.weights, chunk.counts, v)
+        v = v * chunk.transcript_weights[low : low + v.shape[0]]
+    return class_e_step(chunk.indptr, chunk.indices, chunk.weights, chunk.counts, v, offset=low)
 
 
 class ImpossibleClassError(ValueError):
@@ -88,12 +93,21 @@ class ClassChunk:
         transcript (``transcript_weights``).
     counts : ndarray of shape (n_classes,), float64
     first_class : int
-        The data set's class number of the chunk's first class (for messages).
+        Position of the chunk's first class in the sequence of classes that the chunks
+        cut (for messages when ``class_ids`` is None).
     transcript_weights : ndarray of shape (n_transcripts,), float64, or None
         With ``weights`` None: w_t, the weight of every entry of transcript t
         (kallisto's 1/ℓ̃_t); None too: every entry weighs 1. The E-step then folds
         them into the abundances once (v_t w_t, n_transcripts products) and the kernel
         reads only the indices of the entries.
+    class_ids : ndarray of shape (n_classes,), int64, or None
+        The data set's number of every class of the chunk (for messages; the chunks of
+        :meth:`emkit.bio.EquivalenceClasses.chunks` hold the classes reordered), None:
+        ``first_class`` + position.
+    band : (int, int) or None
+        ``(low, high)``: every entry's transcript lies in ``[low, high)`` (classes
+        ordered by transcript cover a narrow band); the E-step then computes v and the
+        expected counts of those transcripts only. None: ``(0, n_transcripts)``.
     """
 
     indptr: np.ndarray
@@ -102,13 +116,25 @@ class ClassChunk:
     counts: np.ndarray
     first_class: int = 0
     transcript_weights: np.ndarray | None = None
+    class_ids: np.ndarray | None = None
+    band: tuple[int, int] | None = None
+
+    def __post_init__(self):
+        # summed once: every E-step of the chunk needs it
+        object.__setattr__(self, "_n_reads", float(np.sum(self.counts)))
 
     def __len__(self) -> int:
         return self.counts.shape[0]
 
     @property
     def n_reads(self) -> float:
-        return float(self.counts.sum())
+        return self._n_reads
+
+    def class_id(self, c: int) -> int:
+        """The data set's number of the chunk's class ``c``."""
+        if self.class_ids is None:
+            return self.first_class + c
+        return int(self.class_ids[c])
 
 
 @dataclass(frozen=True)
@@ -177,12 +203,13 @@ class TranscriptAbundance:
         return TranscriptParams(np.full(self.n_transcripts, level))
 
     # -- E-step ---------------------------------------------------------------------
-    def _v(self, params: TranscriptParams) -> np.ndarray:
-        """The kernel's v: α itself (EM), or exp(E_q[log θ]) (VB)."""
+    def _v(self, params: TranscriptParams, low: int, high: int) -> np.ndarray:
+        """The kernel's v of transcripts ``low:high``: α itself (EM), or exp(E_q[log θ])
+        (VB; the digamma of those transcripts only, the same numbers)."""
         if not self.variational:
-            return params.abundance
+            return params.abundance[low:high]
         gamma = params.abundance + self.vb_prior
-        return np.exp(digamma(gamma) - digamma(gamma.sum()))
+        return np.exp(digamma(gamma[low:high]) - digamma(gamma.sum()))
 
     def e_step(self, params: TranscriptParams, chunk: ClassChunk):
         """Expected reads per transcript of the chunk's classes, and the chunk's
@@ -191,12 +218,13 @@ class TranscriptAbundance:
         Raises ImpossibleClassError for a class with reads whose transcripts all have
         abundance 0 (possible only from a hand-set start).
         """
-        result = _class_e_step(chunk, self._v(params))
+        low, high = _band(chunk, self.n_transcripts)
+        result = _class_e_step(chunk, self._v(params, low, high), low)
         if result.n_impossible:
             c = result.first_impossible
             members = chunk.indices[chunk.indptr[c] : chunk.indptr[c + 1]]
             raise ImpossibleClassError(
-                f"equivalence class {chunk.first_class + c} (transcripts "
+                f"equivalence class {chunk.class_id(c)} (transcripts "
                 f"{members[:10].tolist()}) has {chunk.counts[c]:g} reads but abundance 0 in "
                 f"all its transcripts ({result.n_impossible} such classes): start from "
                 "abundances that are positive wherever a class has reads"
@@ -205,11 +233,17 @@ class TranscriptAbundance:
         if not self.variational:
             total = float(params.abundance.sum())
             value -= chunk.n_reads * np.log(total)
-        return TranscriptStats(result.expected_counts), value
+        if low == 0 and high == self.n_transcripts:
+            counts = result.expected_counts
+        else:
+            counts = np.zeros(self.n_transcripts)
+            counts[low:high] = result.expected_counts
+        return TranscriptStats(counts), value
 
     def log_likelihood(self, params: TranscriptParams, chunk: ClassChunk) -> float:
         """Σ_c n_c log Σ_t θ_t w_ct with θ = α / Σα (also for a VB model's α)."""
-        result = _class_e_step(chunk, params.abundance)
+        low, high = _band(chunk, self.n_transcripts)
+        result = _class_e_step(chunk, params.abundance[low:high], low)
         if result.n_impossible:
             return -np.inf
         return result.log_mass - chunk.n_reads * np.log(float(params.abundance.sum()))
