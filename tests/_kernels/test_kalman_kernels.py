@@ -159,3 +159,86 @@ def test_property_log_likelihood_and_smoothed_moments_are_exact(k, p, m, T, seed
     expected = exact.statistics(U)
     for name, value in moments.items():
         np.testing.assert_allclose(value, expected[name], rtol=1e-8, atol=1e-8, err_msg=name)
+
+
+# -- the steady-state switch ----------------------------------------------------------------
+def _local_level(q, r):
+    """The Nile's local-level model (A = C = 1) with state and observation variances."""
+    one = np.ones((1, 1))
+    return type(random_params(np.random.RandomState(0), 1, 1))(
+        one, one, q * one, r * one, np.zeros(1), 1e7 * one, np.zeros((1, 0)), np.zeros((1, 0))
+    )
+
+
+STEADY_CASES = {
+    # name: (params, lengths, fraction of missing entries, fraction of missing rows)
+    "four-states-eight-series": (random_params(np.random.RandomState(5), 4, 8), [3000], 0, 0),
+    "several-sequences-controls": (
+        random_params(np.random.RandomState(6), 3, 2, 2),
+        [400] * 3,
+        0,
+        0,
+    ),
+    "missing-rows-and-entries": (
+        random_params(np.random.RandomState(7), 3, 4),
+        [3000],
+        0.001,
+        0.002,
+    ),
+    # slow contraction: the Nile's MLE variances, q / r ~ 0.1
+    "nile-local-level": (_local_level(1469.1, 15099.0), [3000], 0, 0),
+    "slow-local-level": (_local_level(1e-3, 1.0), [20000], 0, 0),
+}
+
+
+@pytest.mark.parametrize("case", STEADY_CASES)
+def test_steady_state_switch_moves_the_log_likelihood_by_less_than_1e_12(case):
+    params, lengths, missing, missing_rows = STEADY_CASES[case]
+    rng = np.random.RandomState(11)
+    X, U = simulate(params, lengths, rng, missing=missing, missing_rows=missing_rows)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    args = (offsets, params.transition_matrix, params.transition_covariance)
+    fast = kalman.kalman_filter(X, U, offsets, *params.kernel_arguments())
+    full = kalman.kalman_filter(X, U, offsets, *params.kernel_arguments(), steady_tol=0.0)
+    # the switch engaged: covariances frozen (bit for bit) over most steps
+    frozen = np.all(fast.predicted_covariances[1:] == fast.predicted_covariances[:-1], axis=(1, 2))
+    assert frozen.mean() > 0.5
+    loglik, exact = fast.log_likelihoods.sum(), full.log_likelihoods.sum()
+    assert abs(loglik - exact) <= 1e-12 * abs(exact)
+    for a, b in zip(fast, full, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.max(np.abs(b)))
+    smooth_fast = kalman.rts_smoother(*args, fast)
+    smooth_full = kalman.rts_smoother(*args, full, steady_tol=0.0)
+    for a, b in zip(smooth_fast, smooth_full, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10 * np.max(np.abs(b)))
+    moments = [
+        kalman.expected_statistics(
+            X,
+            U,
+            offsets,
+            params.observation_matrix,
+            params.control_observation_matrix,
+            params.observation_covariance,
+            smoothed,
+        )
+        for smoothed in (smooth_fast, smooth_full)
+    ]
+    for name, value in moments[0].items():
+        np.testing.assert_allclose(value, moments[1][name], rtol=1e-10, atol=1e-9, err_msg=name)
+
+
+def test_steady_state_ends_at_a_missing_value_and_resumes():
+    params = random_params(np.random.RandomState(8), 2, 3)
+    rng = np.random.RandomState(2)
+    X, U = simulate(params, [300], rng)
+    X[150, 1] = np.nan
+    offsets = np.array([0, 300])
+    fast = kalman.kalman_filter(X, U, offsets, *params.kernel_arguments())
+    full = kalman.kalman_filter(X, U, offsets, *params.kernel_arguments(), steady_tol=0.0)
+    P = fast.predicted_covariances
+    frozen = np.all(P[1:] == P[:-1], axis=(1, 2))
+    # P_{151|150} (after the gap) is the first to differ: frozen[i] compares P[i + 1], P[i]
+    assert frozen[100:150].all() and not frozen[150:152].any() and frozen[250:].all()
+    # the step after the gap is the full recursion's, not the frozen covariance
+    np.testing.assert_allclose(P[151], full.predicted_covariances[151], rtol=1e-12)
+    assert not np.allclose(P[151], P[140], rtol=1e-6)

@@ -40,6 +40,7 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "STEADY_STATE_RTOL",
     "FilterResult",
     "SmootherResult",
     "expected_statistics",
@@ -48,6 +49,20 @@ __all__ = [
 ]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+
+#: relative tolerance of the steady-state switch: once a completely observed step's
+#: predicted covariance P_{t|t-1} differs from the previous step's by at most this
+#: fraction of its largest variance (largest absolute difference of any entry), the
+#: filter keeps P_{t|t-1}, P_{t|t}, the gain and the innovation covariance's factor
+#: fixed until the sequence ends or a value is missing; the smoother likewise keeps its
+#: gain where both filtered covariances it depends on are fixed, and its smoothed
+#: covariance once that converges to the same tolerance. statsmodels' filter switches when
+#: the squared change of P_{t|t-1} summed over its entries is below 1e-19 (absolute); a
+#: relative tolerance does not depend on the data's units. The frozen covariances are
+#: within about this tolerance, divided by one minus the filter's contraction rate, of
+#: the full recursion's, which moves the log-likelihood by far less than 1e-9 relative
+#: (tests/_kernels/test_kalman_kernels.py measures it)
+STEADY_STATE_RTOL = 1e-13
 
 # status codes returned by the kernels (with the time index where it happened)
 _OK = 0
@@ -112,7 +127,23 @@ def _observed_indices(x, idx):
 # -- filter ------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
 def _filter_kernel(
-    X, U, offsets, A, B, C, D, Q, R, m0, P0, pred_means, pred_covs, filt_means, filt_covs, logliks
+    X,
+    U,
+    offsets,
+    A,
+    B,
+    C,
+    D,
+    Q,
+    R,
+    m0,
+    P0,
+    steady_tol,
+    pred_means,
+    pred_covs,
+    filt_means,
+    filt_covs,
+    logliks,
 ):
     n_obs_dim = X.shape[1]
     k = A.shape[0]
@@ -126,8 +157,18 @@ def _filter_kernel(
     M = np.empty((k, k))
     MP = np.empty((k, k))
     AP = np.empty((k, k))
+    # the steady state: once the predicted covariance has converged, the gain, the
+    # innovation covariance's factor and the covariances are frozen at their values then
+    W_ss = np.zeros((n_obs_dim, n_obs_dim))  # L^{-1}, L the innovation covariance's factor
+    G_ss = np.empty((n_obs_dim, k))  # L^{-1} C P_{t|t-1}
+    v = np.empty(n_obs_dim)
+    Pp_ss = np.empty((k, k))
+    Pf_ss = np.empty((k, k))
+    half_log_det_ss = 0.0
     for s in range(offsets.shape[0] - 1):
         loglik = 0.0
+        steady = False
+        previous_complete = False
         for t in range(offsets[s], offsets[s + 1]):
             mp = pred_means[t]
             Pp = pred_covs[t]
@@ -147,6 +188,11 @@ def _filter_kernel(
                     for j in range(n_ctrl):
                         acc += B[i, j] * U[t, j]
                     mp[i] = acc
+            if steady:
+                for i in range(k):
+                    for j in range(k):
+                        Pp[i, j] = Pp_ss[i, j]
+            elif t > offsets[s]:
                 for i in range(k):
                     for j in range(k):
                         acc = 0.0
@@ -164,6 +210,27 @@ def _filter_kernel(
             mf = filt_means[t]
             Pf = filt_covs[t]
             n_o = _observed_indices(X[t], idx)
+            complete = n_o == n_obs_dim
+            if steady and complete:
+                loglik += _steady_update(
+                    X[t], U[t], C, D, mp, W_ss, G_ss, half_log_det_ss, v, e, mf
+                )
+                for i in range(k):
+                    for j in range(k):
+                        Pf[i, j] = Pf_ss[i, j]
+                continue
+            steady = False
+            # converged: P_{t|t-1} moved by at most steady_tol of its largest variance
+            converging = complete and previous_complete and steady_tol > 0.0
+            previous_complete = complete
+            if converging:
+                scale = 0.0
+                change = 0.0
+                for i in range(k):
+                    scale = max(scale, abs(Pp[i, i]))
+                    for j in range(k):
+                        change = max(change, abs(Pp[i, j] - pred_covs[t - 1, i, j]))
+                converging = change <= steady_tol * scale
             if n_o == 0:
                 for i in range(k):
                     mf[i] = mp[i]
@@ -213,6 +280,12 @@ def _filter_kernel(
                 for a in range(n_o):
                     acc += CP[a, i] * e[a]
                 mf[i] = acc
+            if converging:
+                half_log_det_ss = half_log_det
+                _inverse_lower(L, n_o, W_ss)
+                for a in range(n_o):
+                    for j in range(k):
+                        G_ss[a, j] = CP[a, j]
             _solve_lower_transposed(L, n_o, CP, k)  # CP now holds K^T (n_o x k)
             # Joseph form: (I - K C_o) Pp (I - K C_o)^T + K R_oo K^T
             for i in range(k):
@@ -242,14 +315,85 @@ def _filter_kernel(
                         acc += CP[a, i] * RK[a, j]
                     Pf[i, j] = acc
                     Pf[j, i] = acc
+            if converging:
+                steady = True
+                for i in range(k):
+                    for j in range(k):
+                        Pp_ss[i, j] = Pp[i, j]
+                        Pf_ss[i, j] = Pf[i, j]
         logliks[s] = loglik
     return _OK, -1
 
 
+@njit(cache=True, nogil=True)
+def _steady_update(x, u, C, D, mp, W, G, half_log_det, v, w, mf):
+    """The update of a completely observed step with the steady-state gain: the mean
+    ``mf`` and the step's log-likelihood (returned). ``W = L^{-1}`` for the factor L of
+    the innovation covariance and ``G = L^{-1} C P``: with them the whitened innovation
+    ``w = L^{-1} (x - C m - D u)`` is a product, not a chain of substitutions."""
+    p = x.shape[0]
+    k = mp.shape[0]
+    n_ctrl = u.shape[0]
+    for a in range(p):
+        acc = x[a]
+        for j in range(k):
+            acc -= C[a, j] * mp[j]
+        for j in range(n_ctrl):
+            acc -= D[a, j] * u[j]
+        v[a] = acc
+    quad = 0.0
+    for a in range(p):
+        acc = 0.0
+        for b in range(a + 1):
+            acc += W[a, b] * v[b]
+        w[a] = acc
+        quad += acc * acc
+    for i in range(k):
+        acc = mp[i]
+        for a in range(p):
+            acc += G[a, i] * w[a]
+        mf[i] = acc
+    return -(0.5 * (p * LOG_2PI + quad) + half_log_det)
+
+
+@njit(cache=True, nogil=True)
+def _inverse_lower(L, n, W):
+    """``W[:n, :n] <- L^{-1}`` for lower-triangular ``L`` (zero above the diagonal)."""
+    for c in range(n):
+        for i in range(n):
+            W[i, c] = 0.0
+        W[c, c] = 1.0 / L[c, c]
+        for i in range(c + 1, n):
+            acc = 0.0
+            for q in range(c, i):
+                acc -= L[i, q] * W[q, c]
+            W[i, c] = acc / L[i, i]
+
+
 # -- smoother ----------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
+def _equal(a, b):
+    """Whether two (k, k) arrays hold the same values (bit for bit, NaN aside)."""
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if a[i, j] != b[i, j]:
+                return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _smoother_kernel(
-    offsets, A, Q, pred_means, pred_covs, filt_means, filt_covs, sm_means, sm_covs, cross_covs
+    offsets,
+    A,
+    Q,
+    steady_tol,
+    pred_means,
+    pred_covs,
+    filt_means,
+    filt_covs,
+    sm_means,
+    sm_covs,
+    cross_covs,
 ):
     k = A.shape[0]
     L = np.zeros((k, k))
@@ -257,6 +401,7 @@ def _smoother_kernel(
     M = np.empty((k, k))
     MP = np.empty((k, k))
     W = np.empty((k, k))
+    V_ss = np.empty((k, k))
     diff = np.empty(k)
     for s in range(offsets.shape[0] - 1):
         start, end = offsets[s], offsets[s + 1]
@@ -265,18 +410,28 @@ def _smoother_kernel(
             for j in range(k):
                 sm_covs[end - 1, i, j] = filt_covs[end - 1, i, j]
                 cross_covs[start, i, j] = 0.0
+        steady = False  # the smoothed covariance has converged (and the gain is fixed)
         for t in range(end - 2, start - 1, -1):
             Pf = filt_covs[t]
-            if not _cholesky(pred_covs[t + 1], k, L):
-                return _PREDICTED_NOT_PD, t + 1
-            for i in range(k):
-                for j in range(k):
-                    acc = 0.0
-                    for q in range(k):
-                        acc += A[i, q] * Pf[q, j]
-                    Jt[i, j] = acc
-            _solve_lower(L, k, Jt, k)
-            _solve_lower_transposed(L, k, Jt, k)
+            # the gain depends on P_{t|t} and P_{t+1|t} only: where the filter froze
+            # them, it is the previous step's
+            fixed_gain = (
+                t + 2 < end
+                and _equal(pred_covs[t + 1], pred_covs[t + 2])
+                and _equal(Pf, filt_covs[t + 1])
+            )
+            if not fixed_gain:
+                steady = False
+                if not _cholesky(pred_covs[t + 1], k, L):
+                    return _PREDICTED_NOT_PD, t + 1
+                for i in range(k):
+                    for j in range(k):
+                        acc = 0.0
+                        for q in range(k):
+                            acc += A[i, q] * Pf[q, j]
+                        Jt[i, j] = acc
+                _solve_lower(L, k, Jt, k)
+                _solve_lower_transposed(L, k, Jt, k)
             for i in range(k):
                 diff[i] = sm_means[t + 1, i] - pred_means[t + 1, i]
             for i in range(k):
@@ -284,27 +439,36 @@ def _smoother_kernel(
                 for j in range(k):
                     acc += Jt[j, i] * diff[j]
                 sm_means[t, i] = acc
-            # (I - J A) P_{t|t} (I - J A)^T + J (P_{t+1|T} + Q) J^T
-            for i in range(k):
-                for j in range(k):
-                    acc = 1.0 if i == j else 0.0
-                    for q in range(k):
-                        acc -= Jt[q, i] * A[q, j]
-                    M[i, j] = acc
-            for i in range(k):
-                for j in range(k):
-                    acc = 0.0
-                    for q in range(k):
-                        acc += M[i, q] * Pf[q, j]
-                    MP[i, j] = acc
             Ps_next = sm_covs[t + 1]
+            Ps = sm_covs[t]
+            V = cross_covs[t + 1]
+            if steady:
+                for i in range(k):
+                    for j in range(k):
+                        Ps[i, j] = Ps_next[i, j]
+                        V[i, j] = V_ss[i, j]
+                continue
+            # (I - J A) P_{t|t} (I - J A)^T + J (P_{t+1|T} + Q) J^T; with a fixed gain
+            # (and P_{t|t}), M and MP are the previous step's
+            if not fixed_gain:
+                for i in range(k):
+                    for j in range(k):
+                        acc = 1.0 if i == j else 0.0
+                        for q in range(k):
+                            acc -= Jt[q, i] * A[q, j]
+                        M[i, j] = acc
+                for i in range(k):
+                    for j in range(k):
+                        acc = 0.0
+                        for q in range(k):
+                            acc += M[i, q] * Pf[q, j]
+                        MP[i, j] = acc
             for i in range(k):
                 for j in range(k):
                     acc = 0.0
                     for q in range(k):
                         acc += (Ps_next[i, q] + Q[i, q]) * Jt[q, j]
                     W[i, j] = acc  # (P_{t+1|T} + Q) J^T
-            Ps = sm_covs[t]
             for i in range(k):
                 for j in range(i + 1):
                     acc = 0.0
@@ -313,13 +477,29 @@ def _smoother_kernel(
                     Ps[i, j] = acc
                     Ps[j, i] = acc
             # Cov(z_{t+1}, z_t | x_{1:T}) = P_{t+1|T} J_t^T
-            V = cross_covs[t + 1]
             for i in range(k):
                 for j in range(k):
                     acc = 0.0
                     for q in range(k):
                         acc += Ps_next[i, q] * Jt[q, j]
                     V[i, j] = acc
+            if fixed_gain and steady_tol > 0.0:
+                # converged: P_{t|T} moved by at most steady_tol of its largest variance;
+                # from here on P_{s|T} = P_{t|T} and Cov(z_{s+1}, z_s) = P_{t|T} J^T
+                scale = 0.0
+                change = 0.0
+                for i in range(k):
+                    scale = max(scale, abs(Ps[i, i]))
+                    for j in range(k):
+                        change = max(change, abs(Ps[i, j] - Ps_next[i, j]))
+                if change <= steady_tol * scale:
+                    steady = True
+                    for i in range(k):
+                        for j in range(k):
+                            acc = 0.0
+                            for q in range(k):
+                                acc += Ps[i, q] * Jt[q, j]
+                            V_ss[i, j] = acc
     return _OK, -1
 
 
@@ -563,7 +743,9 @@ def _raise_status(status, t, offsets):
     raise np.linalg.LinAlgError(message)
 
 
-def kalman_filter(X, U, offsets, A, B, C, D, Q, R, m0, P0) -> FilterResult:
+def kalman_filter(
+    X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol=STEADY_STATE_RTOL
+) -> FilterResult:
     """Kalman filter of every sequence.
 
     Parameters
@@ -577,6 +759,9 @@ def kalman_filter(X, U, offsets, A, B, C, D, Q, R, m0, P0) -> FilterResult:
     A : (k, k), B : (k, m), C : (p, k), D : (p, m), Q : (k, k), R : (p, p),
     m0 : (k,), P0 : (k, k)
         Model parameters; Q, R and P0 symmetric positive definite.
+    steady_tol : float, default=STEADY_STATE_RTOL
+        Tolerance of the steady-state switch (see :data:`STEADY_STATE_RTOL`); 0: never
+        switch, every step runs the full covariance recursion.
 
     Returns
     -------
@@ -610,12 +795,16 @@ def kalman_filter(X, U, offsets, A, B, C, D, Q, R, m0, P0) -> FilterResult:
         np.empty((T, k, k)),
         np.empty(offsets.shape[0] - 1),
     )
-    status, t = _filter_kernel(X, U, offsets, *(_f64(a) for a in (A, B, C, D, Q, R, m0, P0)), *out)
+    status, t = _filter_kernel(
+        X, U, offsets, *(_f64(a) for a in (A, B, C, D, Q, R, m0, P0)), float(steady_tol), *out
+    )
     _raise_status(status, t, offsets)
     return out
 
 
-def rts_smoother(offsets, A, Q, filtered: FilterResult) -> SmootherResult:
+def rts_smoother(
+    offsets, A, Q, filtered: FilterResult, steady_tol=STEADY_STATE_RTOL
+) -> SmootherResult:
     """Rauch-Tung-Striebel smoother with lag-one cross-covariances.
 
     Parameters
@@ -625,6 +814,9 @@ def rts_smoother(offsets, A, Q, filtered: FilterResult) -> SmootherResult:
     Q : ndarray of shape (k, k)
     filtered : FilterResult
         The filter's output for the same parameters.
+    steady_tol : float, default=STEADY_STATE_RTOL
+        Tolerance of the smoothed covariance's steady state (see
+        :data:`STEADY_STATE_RTOL`); 0: the full recursion at every step.
 
     Returns
     -------
@@ -642,6 +834,7 @@ def rts_smoother(offsets, A, Q, filtered: FilterResult) -> SmootherResult:
         offsets,
         _f64(A),
         _f64(Q),
+        float(steady_tol),
         filtered.predicted_means,
         filtered.predicted_covariances,
         filtered.filtered_means,
