@@ -51,10 +51,10 @@ def main(output="docs/images/earthquakes_hmm.png"):
             counts,
             time=years,
             ax=ax,
+            xlabel="year" if ax is axes[-1] else "",  # the panels share the year axis
             ylabel="earthquakes (M ≥ 7)",
             title=f"{n_states}-state Poisson HMM, log-likelihood {model.log_likelihood_:.2f}",
         )
-    axes[-1].set_xlabel("year")
     print("figure:", save_figure(figure, output))
 
 
