@@ -85,6 +85,8 @@ def get_alphabet(alphabet) -> Alphabet:
 class EncodedSequences:
     """Sequences coded flat.
 
+    Attributes
+    ----------
     codes : int64 array of shape (n_letters,), 0..A-1 and −1 for unknown letters
     offsets : int64 array of shape (n_sequences + 1,); sequence i is
         ``codes[offsets[i]:offsets[i + 1]]``

@@ -131,7 +131,7 @@ def load_kjv_chapters() -> Corpus:
 
 
 def load_crp():
-    """18 *E. coli* promoters that bind CRP, and their 24 known sites.
+    """18 *Escherichia coli* promoters that bind CRP, and their 24 known sites.
 
     The sequences are ``crp0.fa`` (105 bp each, DNA), the sites ``crp0_sites.csv``
     (22 bp each; provenance and licence in ``CRP0.md`` beside this module).

@@ -89,8 +89,9 @@ _COMMON_ATTRIBUTES_DOC = """
     weights_ : ndarray of shape (n_components,)
         (Parameters are read-only views of ``params_``; assigning them, validated,
         changes the model, and on an unfitted estimator makes it usable without fit.)
-    converged_, n_iter_, lower_bound_, lower_bounds_, log_likelihood_, trace_,
-    n_features_in_, params_ (an :class:`emkit.models.MixtureParams`)
+    converged_, n_iter_, lower_bound_, lower_bounds_, log_likelihood_, trace_, n_features_in_
+        As :class:`emkit.GaussianMixture`.
+    params_ : :class:`emkit.models.MixtureParams`
 """
 
 

@@ -67,8 +67,9 @@ class MixtureOfFactorAnalyzers(MixtureEstimator):
     tol : float, default=1e-5
         Convergence when the log-likelihood per sample changes by less than ``tol``.
     max_iter : int, default=1000
-    n_init, random_state, warm_start, accelerate, n_jobs, chunk_size, verbose,
-    verbose_interval, learning_decay, learning_offset
+    n_init, random_state, warm_start, accelerate, n_jobs, chunk_size
+        As for :class:`emkit.GaussianMixture`.
+    verbose, verbose_interval, learning_decay, learning_offset
         As for :class:`emkit.GaussianMixture`.
 
     Attributes

@@ -61,6 +61,8 @@ COLUMNS = (
 class SelectionCell:
     """One fit of the grid.
 
+    Attributes
+    ----------
     n_components : int
     covariance_type : str or None
         None for an estimator class without a ``covariance_type``.

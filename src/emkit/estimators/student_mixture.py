@@ -105,11 +105,11 @@ class StudentMixture(MixtureEstimator):
         full, (D, D) tied, (K, D) diag, (K,) spherical.
     dof_ : ndarray of shape (n_components,)
         Degrees of freedom ν_k.
-    converged_, n_iter_, lower_bound_, lower_bounds_, log_likelihood_, trace_,
-    n_features_in_, params_ (an :class:`emkit.models.MixtureParams` of
-    :class:`emkit.families.student.StudentParams`)
-        As :class:`emkit.GaussianMixture`; the parameter attributes are read-only views
-        of ``params_``, and assigning them (validated) changes the model.
+    converged_, n_iter_, lower_bound_, lower_bounds_, log_likelihood_, trace_, n_features_in_
+        As :class:`emkit.GaussianMixture`.
+    params_ : :class:`emkit.models.MixtureParams` of :class:`emkit.families.student.StudentParams`
+        The parameter attributes are read-only views of ``params_``, and assigning them
+        (validated) changes the model.
     """
 
     _hyperparameters: dict = {

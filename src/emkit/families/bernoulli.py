@@ -40,10 +40,20 @@ class BernoulliParams:
 
 @dataclass(frozen=True, eq=False)
 class BernoulliStats(Statistics):
-    """sum_w : (K,) sum_i r_ik;  sum_x : (K, D) sum_i r_ik x_i;
-    sum_zeros : (K, D) sum_i r_ik (1 - x_i), kept apart from sum_w - sum_x, in which
-        zeros of weight 1e-300 next to ones of weight 1e300 are lost;
-    reference : (K, D) or None, the E-step's probabilities (not summed)."""
+    """Expected sufficient statistics of the Bernoulli family.
+
+    Attributes
+    ----------
+    sum_w : (K,)
+        sum_i r_ik
+    sum_x : (K, D)
+        sum_i r_ik x_i
+    sum_zeros : (K, D)
+        sum_i r_ik (1 - x_i), kept apart from sum_w - sum_x, in which zeros of weight
+        1e-300 next to ones of weight 1e300 are lost
+    reference : (K, D) or None
+        The E-step's probabilities (not summed).
+    """
 
     sum_w: np.ndarray
     sum_x: np.ndarray

@@ -45,6 +45,8 @@ class CategoricalParams:
 class CategoricalStats(Statistics):
     """Expected sufficient statistics of the categorical family.
 
+    Attributes
+    ----------
     sum_w : (K,)   sum_i r_ik
     sum_onehot : (K, D, M)   sum_i r_ik [x_id = m], the expected count of symbol m in
         feature d (the responsibility-weighted one-hot codes of the symbols)

@@ -59,6 +59,8 @@ class GaussianParams:
 class GaussianStats(ShiftedStatistics):
     """Weighted moments of the data, shifted by ``shift`` (the means of the E-step).
 
+    Attributes
+    ----------
     sum_w : (K,)   sum_i r_ik
     sum_dx : (K, D)   sum_i r_ik (x_i - shift_k)
     sum_dxx : sum_i r_ik (x_i - shift_k)(x_i - shift_k)^T in the covariance type's

@@ -122,13 +122,15 @@ def check_dof(dof, name: str = "dof", n_components: int | None = None) -> np.nda
 class StudentParams:
     """Component means, scale matrices and degrees of freedom.
 
+    Any of the first three may be None in a *partial* container (user-given values).
+
+    Attributes
+    ----------
     means : ndarray of shape (K, D)
     covariances : scale matrices Σ_k (not the t covariance ν Σ / (ν - 2)): (K, D, D)
         full, (D, D) tied, (K, D) diag, (K,) spherical
     dof : ndarray of shape (K,)   ν_k > 0
     precisions_cholesky : same shape as ``covariances`` (scikit-learn's convention)
-
-    Any of the first three may be None in a *partial* container (user-given values).
     """
 
     means: np.ndarray | None
@@ -141,6 +143,8 @@ class StudentParams:
 class StudentStats(Statistics):
     """Expected sufficient statistics of t components (see the module docstring).
 
+    Attributes
+    ----------
     scatter : GaussianStats of the data weighted by r_ik E[u_ik]: its ``sum_w`` is
         sum_i r_ik E[u_ik], its moments are shifted by the E-step's means
     sum_resp : (K,)   c_k = sum_i r_ik

@@ -71,6 +71,8 @@ class HMMParams:
 class HMMStats(Statistics):
     """Expected sufficient statistics of a set of sequences (weighted by sequence weights).
 
+    Attributes
+    ----------
     sum_start : (K,)   sum_s w_s p(z_{s,1} = k | x_s), the expected initial-state counts
     sum_trans : (K, K)   sum_s w_s sum_t p(z_{s,t} = i, z_{s,t+1} = j | x_s), the
         expected transition counts

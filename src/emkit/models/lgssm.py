@@ -169,6 +169,8 @@ class LGSSMStats(Statistics):
     over the steps of every sequence, and the transition moments over t >= 2 (z_{t-1}
     is "prev", z_t "next").
 
+    Attributes
+    ----------
     n_sequences, n_steps, n_transitions : float
         Number of sequences, of time steps and of transitions (steps minus sequences);
         statistics like the moments (scaled with them by ``*``, e.g. per time step

@@ -99,6 +99,8 @@ class MixtureParams:
 class MixtureStats(Statistics):
     """Expected sufficient statistics of a mixture (weighted by the sample weights).
 
+    Attributes
+    ----------
     sum_w : (K,)   sum_i w_i r_ik, the expected number of samples of every component
         (the families' ``sum_w``)
     components : the family's statistics under w_i r_ik

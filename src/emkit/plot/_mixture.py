@@ -29,6 +29,8 @@ LEVEL_STYLES = ("-", "--", ":", "-.")
 class MixtureGeometry:
     """What a figure needs from a mixture, in plain arrays.
 
+    Attributes
+    ----------
     weights : ndarray of shape (K,), or None when the model has no fitted weights
         (k-means: its weights are fixed at 1/K).
     means : ndarray of shape (K, D)

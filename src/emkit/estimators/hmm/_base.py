@@ -424,11 +424,11 @@ _COMMON_ATTRIBUTES_DOC = """
     trace_ : dict of ndarray
         Per-iteration log_likelihood, log_prior, entropy, expected_log_joint,
         lower_bound and kl (see :mod:`emkit.core.trace`).
-    n_features_in_, params_ (an :class:`emkit.models.HMMParams`), model_
-        The parameter attributes are read-only views of ``params_``: assigning one
-        (validated) changes what the model computes with; on an unfitted estimator,
-        setting all of them makes it usable without ``fit`` (sample, predict, score,
-        decode), as in hmmlearn.
+    n_features_in_, params_, model_
+        ``params_`` is an :class:`emkit.models.HMMParams`. The parameter attributes
+        are read-only views of ``params_``: assigning one (validated) changes what the
+        model computes with; on an unfitted estimator, setting all of them makes it
+        usable without ``fit`` (sample, predict, score, decode), as in hmmlearn.
 """
 
 

@@ -32,6 +32,12 @@ class GaussianHMM(BaseHMM):
 
         x_t \mid z_t = k \sim \mathcal{N}(\mu_k, \Sigma_k)
 
+    **Missing values.** NaN entries of X are missing at random, as in
+    :class:`emkit.GaussianMixture`: emission densities marginalise them and the M-step
+    takes their conditional expectations given the observed coordinates of the same
+    step. A step with no observed value at all is refused (drop it, or split the
+    sequence there).
+
     Parameters
     ----------
     n_components : int, default=1
@@ -52,13 +58,6 @@ class GaussianHMM(BaseHMM):
     ----------
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray, in the covariance type's shape
-
-    Notes
-    -----
-    NaN entries of X are missing at random, as in :class:`emkit.GaussianMixture`:
-    emission densities marginalise them and the M-step takes their conditional
-    expectations given the observed coordinates of the same step. A step with no
-    observed value at all is refused (drop it, or split the sequence there).
     """
 
     _hyperparameters = {
