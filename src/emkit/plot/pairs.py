@@ -111,7 +111,7 @@ def draw_pair_grid(
     _label_first_row(axes, limits[features[0]])
     if legend:
         handles, texts = axes[1, 0].get_legend_handles_labels()
-        fig.legend(handles, texts, loc="outside right upper", fontsize="small", frameon=False)
+        fig.legend(handles, texts, loc="outside right center", fontsize="small", frameon=False)
     return axes
 
 
