@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emkit.plot._convergence import _integer_ticks, log_likelihood_path
 from emkit.plot._figure import new_figure
@@ -15,10 +18,13 @@ from emkit.plot._mixture import (
     responsibilities,
 )
 
+if TYPE_CHECKING:
+    from matplotlib.animation import FuncAnimation
+
 __all__ = ["animate_em", "record_em"]
 
 
-def record_em(estimator, X, **fit_params) -> list:
+def record_em(estimator: Any, X: ArrayLike, **fit_params: Any) -> list:
     """Fit ``estimator`` to ``X`` and return its parameters at every EM iteration.
 
     Parameters
@@ -95,20 +101,20 @@ def _frame_indices(n_snapshots: int, max_frames: int) -> np.ndarray:
 
 
 def animate_em(
-    estimator,
-    X,
-    path=None,
+    estimator: Any,
+    X: ArrayLike,
+    path: str | Path | None = None,
     *,
-    features=(0, 1),
-    feature_names=None,
+    features: Sequence[int] = (0, 1),
+    feature_names: Sequence[str] | None = None,
     fps: float = 4.0,
     dpi: int = 80,
     max_frames: int = 60,
     hold_last: float = 2.0,
-    figsize=(9.0, 3.9),
+    figsize: tuple[float, float] = (9.0, 3.9),
     title: str | None = None,
-    **fit_params,
-):
+    **fit_params: Any,
+) -> FuncAnimation:
     """Fit ``estimator`` by EM and animate its iterations; optionally write a GIF.
 
     Every frame shows, on the left, the data coloured by the current

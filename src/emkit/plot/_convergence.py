@@ -13,9 +13,15 @@ the next E-step closes. See :mod:`emkit.core.trace`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from emkit.plot._figure import axes_or_new
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["log_likelihood_path", "plot_convergence", "plot_em_decomposition", "plot_trace"]
 
@@ -39,7 +45,7 @@ def _trace(estimator) -> dict:
     return trace
 
 
-def log_likelihood_path(estimator) -> np.ndarray:
+def log_likelihood_path(estimator: Any) -> np.ndarray:
     """log p(x | θ_t) for t = 0 (start) ... n_iter (fitted), shape (n_iter + 1,).
 
     The trace holds the log-likelihood entering every iteration; the last value is
@@ -61,7 +67,13 @@ def _is_hard(estimator) -> bool:
     return isinstance(estimator, KMeans) or getattr(estimator, "assignment", "soft") == "hard"
 
 
-def plot_convergence(estimator, ax=None, *, lower_bound: bool = True, title: str | None = None):
+def plot_convergence(
+    estimator: Any,
+    ax: Axes | None = None,
+    *,
+    lower_bound: bool = True,
+    title: str | None = None,
+) -> Axes:
     """Log-likelihood of the training data at every EM iteration.
 
     Parameters
@@ -110,7 +122,9 @@ def plot_convergence(estimator, ax=None, *, lower_bound: bool = True, title: str
     return ax
 
 
-def plot_em_decomposition(estimator, ax=None, *, title: str | None = None):
+def plot_em_decomposition(
+    estimator: Any, ax: Axes | None = None, *, title: str | None = None
+) -> Axes:
     """The gain of every iteration, split into the M-step gain of the bound and the KL gap.
 
     ``log p(x|θ_{t+1}) − log p(x|θ_t)
@@ -157,7 +171,13 @@ def plot_em_decomposition(estimator, ax=None, *, title: str | None = None):
     return ax
 
 
-def plot_trace(estimator, names=("entropy",), ax=None, *, title: str | None = None):
+def plot_trace(
+    estimator: Any,
+    names: str | Sequence[str] = ("entropy",),
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+) -> Axes:
     """Any columns of ``estimator.trace_`` against the iteration.
 
     Parameters

@@ -9,8 +9,13 @@ to leak into, nothing ever shown.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 
 def require_matplotlib():
@@ -24,7 +29,7 @@ def require_matplotlib():
     return matplotlib
 
 
-def new_figure(figsize=(6.0, 4.5), *, agg_canvas: bool = True):
+def new_figure(figsize: tuple[float, float] = (6.0, 4.5), *, agg_canvas: bool = True) -> Figure:
     """A pyplot-free figure with constrained layout.
 
     With ``agg_canvas`` it gets an Agg canvas (``figure.canvas.draw()`` renders and
@@ -41,7 +46,7 @@ def new_figure(figsize=(6.0, 4.5), *, agg_canvas: bool = True):
     return figure
 
 
-def axes_or_new(ax, figsize=(6.0, 4.5)):
+def axes_or_new(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.5)) -> Axes:
     """``ax`` itself, or the axes of a new figure when ``ax`` is None."""
     if ax is not None:
         return ax
@@ -62,7 +67,7 @@ def component_colors(n_components: int) -> np.ndarray:
     return np.asarray(colors, dtype=float)[:, :3]
 
 
-def save_figure(figure, path, dpi=110) -> Path:
+def save_figure(figure: Figure | SubFigure, path: str | Path, dpi: float = 110) -> Path:
     """Write ``figure`` to ``path`` (format from the suffix), creating parent folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,9 +13,15 @@ stretched to its box. Both are imported only when the function runs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emkit.plot._figure import axes_or_new, require_matplotlib
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["LOGO_KINDS", "logo_heights", "plot_logo"]
 
@@ -25,7 +31,7 @@ LOGO_KINDS = ("information", "probability")
 DNA_COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 
 
-def logo_heights(pwm, kind: str = "information") -> np.ndarray:
+def logo_heights(pwm: ArrayLike, kind: str = "information") -> np.ndarray:
     """(W, A) heights of every letter of every column (see the module docstring)."""
     pwm = np.asarray(pwm, dtype=np.float64)
     if pwm.ndim != 2 or pwm.shape[1] < 2:
@@ -72,15 +78,15 @@ def _draw_letter(ax, letter, x, y, width, height, color):
 
 
 def plot_logo(
-    motif,
+    motif: Any,
     letters: str | None = None,
     *,
     index: int = 0,
     kind: str = "information",
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
     use_logomaker: bool | None = None,
-):
+) -> Axes:
     """Draw a sequence logo.
 
     Parameters

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from emkit.plot._figure import axes_or_new
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from emkit.estimators.selection import ModelSelection
 
 __all__ = ["plot_model_selection"]
 
@@ -13,13 +20,13 @@ _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def plot_model_selection(
-    selection,
-    ax=None,
+    selection: ModelSelection,
+    ax: Axes | None = None,
     *,
     criterion: str | None = None,
     mark_best: bool = True,
     title: str | None = None,
-):
+) -> Axes:
     """A criterion of every fit against K, one line per covariance type.
 
     The figure of R's ``plot(Mclust(...), what = "BIC")``, in emkit's sign convention:

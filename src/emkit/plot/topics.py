@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from emkit.plot._figure import axes_or_new, component_colors, new_figure
 from emkit.topics import top_words
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["mean_by_label", "plot_document_topics", "plot_top_words"]
 
@@ -17,16 +23,16 @@ DOCUMENT_TOPIC_KINDS = ("bar", "heatmap")
 
 
 def plot_top_words(
-    model,
+    model: Any,
     vocabulary: Sequence[str],
     n: int = 10,
     topics: Sequence[int] | None = None,
     *,
     n_cols: int = 5,
-    fig=None,
+    fig: Figure | SubFigure | None = None,
     title: str | None = None,
-    probability_format: str = "{:.3f}",
-):
+    probability_format: str | None = "{:.3f}",
+) -> Figure | SubFigure:
     """A grid of horizontal bar charts: each topic's ``n`` top words and their probabilities.
 
     One panel per topic, titled ``topic k``, the most probable word on top; the bars
@@ -125,7 +131,7 @@ def _proportions(doc_topic) -> np.ndarray:
     return array / totals
 
 
-def mean_by_label(doc_topic, labels) -> tuple[list, np.ndarray]:
+def mean_by_label(doc_topic: ArrayLike, labels: Sequence[Any]) -> tuple[list, np.ndarray]:
     """The mean topic proportions of the documents of every label.
 
     Labels keep the order of their first appearance (for the KJV's chapters, the
@@ -160,15 +166,15 @@ def mean_by_label(doc_topic, labels) -> tuple[list, np.ndarray]:
 
 
 def plot_document_topics(
-    doc_topic,
-    labels=None,
+    doc_topic: ArrayLike,
+    labels: Sequence[Any] | None = None,
     *,
     kind: str = "bar",
     topic_names: Sequence[str] | None = None,
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
     legend: bool = True,
-):
+) -> Axes:
     """Documents' topic proportions, as stacked bars or a heatmap.
 
     With ``labels`` the documents are grouped (:func:`mean_by_label`) and every group
