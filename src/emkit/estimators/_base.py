@@ -711,6 +711,48 @@ class EMEstimator(EngineEstimator):
         self.__dict__.pop("_pending_parameters", None)
         return self
 
+    # -- statistical inference (emkit.estimators._inference) ---------------------------
+    def standard_errors(self, X, *args, **kwargs) -> dict:
+        """Standard errors of the learned parameters from the observed information.
+
+        Parameters
+        ----------
+        X, *args, **kwargs
+            The training data, as given to ``fit`` (``lengths``, ``sample_weight``,
+            ``y``, ``U``, ...). Keywords ``step`` (central-difference step, default
+            1e-4) and ``boundary_tol`` (default 1e-6) tune the computation.
+
+        Returns
+        -------
+        dict of ndarray
+            ``{"weights_": array, "means_": array, ...}``, each of its attribute's
+            shape; parameters that are not learned are absent. NaN for a parameter on
+            a boundary of its space (a :class:`BoundaryWarning` names it). The method
+            (Fisher's identity and central differences of the EM score, in linear free
+            coordinates) is described in :mod:`emkit.estimators._inference`.
+        """
+        from emkit.estimators._inference import fit_inference
+
+        return fit_inference(self, X, *args, **kwargs).standard_errors
+
+    def confidence_intervals(self, X, *args, alpha=0.05, **kwargs) -> dict:
+        """Wald confidence intervals ``estimate ± z_{1-alpha/2} se`` of the learned
+        parameters: ``{name: array of shape (*attribute_shape, 2)}`` with (lower,
+        upper) on the last axis. Arguments as :meth:`standard_errors`. Not clipped to
+        the parameter space: a probability's interval may leave [0, 1]."""
+        from emkit.estimators._inference import fit_inference
+
+        return fit_inference(self, X, *args, **kwargs).confidence_intervals(alpha)
+
+    def summary(self, X, *args, alpha=0.05, **kwargs):
+        """A printable summary in the style of statsmodels: log-likelihood, AIC, BIC,
+        ICL (mixtures), iterations, convergence, and a table of every learned parameter
+        entry with its estimate, standard error, z, P>|z| and ``1 - alpha`` interval.
+        Arguments as :meth:`standard_errors`; ``print(model.summary(X))``."""
+        from emkit.estimators._inference import fit_inference
+
+        return fit_inference(self, X, *args, **kwargs).summary(alpha)
+
 
 def shared_doc(parameters: str, attributes: str):
     """A class decorator: the class docstring's ``    {common}`` line becomes the
