@@ -137,3 +137,31 @@ def test_impossible_class_is_named_by_its_number_in_the_data():
     model = TranscriptAbundance(3)
     with pytest.raises(ImpossibleClassError, match=r"class 1 .*transcripts \[1, 0\]"):
         model.e_step(TranscriptParams(np.array([0.0, 0.0, 1.0])), chunk)
+
+
+def test_banded_statistics_add_as_full_vectors():
+    """Chunks' bands are joined and added in order when read: the bits of adding the
+    full-size vectors one by one; products and long sums collapse into one band."""
+    from emkit.models.transcripts import _MAX_BANDS, TranscriptStats
+
+    rng = np.random.RandomState(3)
+    parts = [(int(low), rng.uniform(0, 1, size=5)) for low in (0, 3, 9, 4)]
+    banded = [TranscriptStats(((low, c),), 15) for low, c in parts]
+    dense = []
+    for low, c in parts:
+        full = np.zeros(15)
+        full[low : low + 5] = c
+        dense.append(full)
+    total = sum(banded)
+    expected = dense[0] + dense[1] + dense[2] + dense[3]
+    np.testing.assert_array_equal(total.expected_counts, expected)
+    assert total == TranscriptStats.dense(expected)
+    np.testing.assert_array_equal((0.25 * total).expected_counts, 0.25 * expected)
+    assert len((0.25 * total).bands) == 1
+    running = banded[0]
+    for _ in range(3 * _MAX_BANDS):
+        running = running + banded[1]
+    assert len(running.bands) <= _MAX_BANDS
+    np.testing.assert_allclose(
+        running.expected_counts, dense[0] + 3 * _MAX_BANDS * dense[1], rtol=1e-13
+    )
