@@ -318,6 +318,59 @@ def test_categorical_hmm_one_feature_form():
     assert_agree(errors, reference, rtol=2e-4)
 
 
+def _two_regimes(make_rows):
+    rng = np.random.RandomState(6)
+    X = make_rows(rng, 0, 300)
+    X[100:200] = make_rows(rng, 1, 100)
+    return X
+
+
+@pytest.mark.parametrize(
+    "make_model, rows, spec",
+    [
+        (
+            lambda: emkit.BernoulliHMM(2),
+            lambda rng, k, n: rng.binomial(1, [0.3, 0.8][k], (n, 4)),
+            {"emissionprob_": "unit"},
+        ),
+        (
+            lambda: emkit.MultinomialHMM(2),
+            lambda rng, k, n: rng.multinomial(8, [[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]][k], n),
+            {"emissionprob_": "simplex"},
+        ),
+        (
+            lambda: emkit.GMMHMM(2, n_mix=2, covariance_type="diag"),
+            lambda rng, k, n: np.where(
+                rng.rand(n, 1) < 0.4,
+                rng.normal([0, 5][k], 1, (n, 1)),
+                rng.normal([-4, 9][k], 0.6, (n, 1)),
+            ),
+            {"weights_": "simplex", "means_": "free", "covariances_": "positive"},
+        ),
+    ],
+    ids=["bernoulli", "multinomial", "gmm"],
+)
+def test_hmms_agree_with_the_hessian(make_model, rows, spec):
+    X = _two_regimes(rows)
+    model = make_model().set_params(tol=1e-12, max_iter=5000, random_state=0).fit(X)
+    # one sequence: the start probabilities converge to a vertex (NaN, and the warning)
+    with pytest.warns(BoundaryWarning, match="startprob_"):
+        errors = model.standard_errors(X)
+    assert np.all(np.isnan(errors.pop("startprob_")))
+    spec = {"transmat_": "simplex", **spec}
+    reference = hessian_standard_errors(model, sequence_loglik(X), spec)
+    assert_agree(errors, reference, rtol=5e-4)
+
+
+def test_gaussian_mixture_with_missing_values(faithful):
+    X = faithful.copy()
+    X[::7, 0] = np.nan
+    model = emkit.GaussianMixture(2, tol=1e-12, max_iter=5000, random_state=0).fit(X)
+    spec = {"weights_": "simplex", "means_": "free", "covariances_": "sym"}
+    reference = hessian_standard_errors(model, mixture_loglik(X), spec)
+    assert_agree(model.standard_errors(X), reference, rtol=2e-4)
+
+
 # -- the Nile: statsmodels' standard errors ---------------------------------------------------
 NILE_M0, NILE_P0 = 1120.0, 1e5
 
@@ -363,6 +416,26 @@ def test_nile_agrees_with_the_hessian(nile):
     spec = {"transition_covariance_": "sym", "observation_covariance_": "sym"}
     reference = hessian_standard_errors(model, sequence_loglik(flow), spec, relative_step=1e-3)
     assert_agree(model.standard_errors(flow), reference, rtol=2e-4)
+
+
+def test_state_space_model_with_a_learned_transition_and_initial_mean():
+    rng = np.random.RandomState(0)
+    z = np.zeros(300)
+    for t in range(1, 300):
+        z[t] = 0.8 * z[t - 1] + rng.normal()
+    x = (z + rng.normal(0, 0.7, 300))[:, None]
+    learn = ("transition_matrix", "transition_covariance", "observation_covariance")
+    model = emkit.LinearGaussianSSM(
+        1,
+        observation_matrix_init=1.0,
+        initial_state_covariance_init=1.0,
+        learn=(*learn, "initial_state_mean"),
+        tol=1e-12,
+        max_iter=20000,
+    ).fit(x)
+    spec = {f"{name}_": "free" for name in (*learn, "initial_state_mean")}
+    reference = hessian_standard_errors(model, sequence_loglik(x), spec, relative_step=1e-3)
+    assert_agree(model.standard_errors(x), reference, rtol=2e-4)
 
 
 # -- intervals, summary, refusals ---------------------------------------------------------------
@@ -415,10 +488,11 @@ def test_boundary_weight_gives_nan_and_a_warning(faithful):
         errors = model.standard_errors(faithful)
     kinds = {type(w.message) for w in caught}
     assert kinds == {BoundaryWarning, InferenceWarning}
-    assert "weights_ at [(1,)]" in str(
+    # the other weight is one minus it: no standard error either
+    assert "weights_ at [(0,), (1,)]" in str(
         next(w.message for w in caught if w.category is BoundaryWarning)
     )
-    assert np.isnan(errors["weights_"][1]) and np.all(np.isnan(errors["means_"][1]))
+    assert np.all(np.isnan(errors["weights_"])) and np.all(np.isnan(errors["means_"][1]))
     assert np.all(np.isfinite(errors["means_"][0]))
 
 

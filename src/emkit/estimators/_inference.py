@@ -30,9 +30,10 @@ A probability below ``boundary_tol`` (or a Bernoulli probability within it of 1)
 rate below ``boundary_tol`` times the largest rate of its parameter, and a covariance
 whose smallest eigenvalue is at most twice ``reg_covar`` (or below ``boundary_tol``
 times its largest) are held at their values: their standard errors are NaN, the
-others' are conditional on them, and an :class:`BoundaryWarning` names them. A
-probability that is exactly 0 (a transition that the start forbade, which EM never
-changes) is structural: standard error 0, no warning.
+others' are conditional on them, and a :class:`BoundaryWarning` names them (the one
+entry of a probability vector left off the boundary is then NaN too: it is one minus
+the others). A probability that is exactly 0 (a transition that the start forbade,
+which EM never changes) is structural: standard error 0, no warning.
 
 **Other warnings** (:class:`InferenceWarning`): an information matrix that is not
 positive definite (not a maximum, or parameters that the data do not identify; the
@@ -118,7 +119,10 @@ def _simplex(value, tol):
     for r, row in enumerate(flat):
         base = r * last
         interior = np.flatnonzero(row >= tol)
-        boundary.reshape(-1, last)[r] = (row > 0) & (row < tol)
+        near = (row > 0) & (row < tol)
+        if interior.size == 1 and near.any():
+            near[interior] = True  # one minus the entries on the boundary: no freedom left
+        boundary.reshape(-1, last)[r] = near
         if interior.size < 2:
             continue
         dependent = interior[np.argmax(row[interior])]
