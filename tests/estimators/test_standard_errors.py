@@ -473,6 +473,7 @@ def test_the_estimator_is_left_as_it_was(faithful):
     np.testing.assert_array_equal(model.means_, before["params_"].components.means)
 
 
+@pytest.mark.filterwarnings("ignore::emkit.models.mixture.EmptyComponentWarning")
 def test_boundary_weight_gives_nan_and_a_warning(faithful):
     model = emkit.GaussianMixture(
         2,
@@ -546,3 +547,23 @@ def test_parametric_bootstrap_on_a_small_mixture():
         spread = np.std(np.array(draws[name]), axis=0, ddof=1)
         # 300 draws estimate a standard deviation to about 4%
         np.testing.assert_allclose(spread, se[order], rtol=0.15, err_msg=name)
+
+
+class _WrongQ:
+    """A model whose expected_log_joint is not its E-step's (a tenth too steep)."""
+
+    def __init__(self, model):
+        self._model = model
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def expected_log_joint(self, params, stats):
+        return 1.1 * self._model.expected_log_joint(params, stats)
+
+
+def test_a_model_whose_q_is_not_its_e_steps_is_flagged(faithful):
+    model = emkit.GaussianMixture(2, tol=1e-10, random_state=0).fit(faithful)
+    model.model_ = _WrongQ(model.model_)
+    with pytest.warns(InferenceWarning, match="Fisher's identity does not hold"):
+        model.standard_errors(faithful)

@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from emkit.core.reduce import Reducer
+
 __all__ = ["ObservedInformation", "log_likelihood_hessian", "observed_information"]
 
 #: default central-difference step, in the caller's scaled coordinates
@@ -67,18 +69,6 @@ class ObservedInformation:
     n_e_steps: int
 
 
-def e_step_total(model, params, chunks: Sequence[Any]):
-    """(summed statistics, summed log-likelihood) of ``chunks`` under ``params``."""
-    stats, log_likelihood = None, 0.0
-    for chunk in chunks:
-        part, value = model.e_step(params, chunk)
-        stats = part if stats is None else stats + part
-        log_likelihood += float(value)
-    if stats is None:
-        raise ValueError("no data: give at least one chunk")
-    return stats, log_likelihood
-
-
 def _objective(model, params, stats) -> float:
     return float(model.expected_log_joint(params, stats)) + float(model.log_prior(params))
 
@@ -106,6 +96,7 @@ def observed_information(
     n_free: int,
     *,
     step: float = DEFAULT_STEP,
+    n_jobs: int | None = 1,
 ) -> ObservedInformation:
     """The observed information at ``make(0)`` by Fisher's identity (module docstring).
 
@@ -122,6 +113,8 @@ def observed_information(
         Central-difference step in ``u``, for the score's Jacobian and for the
         score itself. With coordinates scaled to the size of the parameters, 1e-4
         leaves truncation and rounding errors near 1e-8 relative.
+    n_jobs : int or None
+        Threads for the E-steps (see :class:`emkit.core.reduce.Reducer`).
 
     Returns
     -------
@@ -132,9 +125,14 @@ def observed_information(
             f"{type(model).__name__} has no expected_log_joint(params, stats): the score "
             "by Fisher's identity needs it; use log_likelihood_hessian instead"
         )
+    with Reducer(chunks, n_jobs) as reduce:
+        return _observed_information(model, reduce, make, n_free, step)
+
+
+def _observed_information(model, reduce, make, n_free, step) -> ObservedInformation:
     zero = np.zeros(n_free)
     centre = make(zero)
-    stats, log_likelihood = e_step_total(model, centre, chunks)
+    stats, log_likelihood = reduce(model, centre)
     score = fisher_score(model, make, zero, stats, step)
     jacobian = np.empty((n_free, n_free))
     check = np.full(n_free, np.nan)
@@ -143,7 +141,7 @@ def observed_information(
         for sign in (1.0, -1.0):
             u = zero.copy()
             u[j] = sign * step
-            side_stats, side_loglik = e_step_total(model, make(u), chunks)
+            side_stats, side_loglik = reduce(model, make(u))
             sides.append((fisher_score(model, make, u, side_stats, step), side_loglik))
         (high, ll_high), (low, ll_low) = sides
         jacobian[:, j] = (high - low) / (2.0 * step)
@@ -174,6 +172,7 @@ def log_likelihood_hessian(
     n_free: int,
     *,
     step: float = 1e-3,
+    n_jobs: int | None = 1,
 ) -> np.ndarray:
     """-(Hessian of log-likelihood + log prior) at ``make(0)`` from second differences of
     the log-likelihood alone (``e_step``'s value; 2 n_free^2 + 1 passes over the data).
@@ -182,10 +181,16 @@ def log_likelihood_hessian(
     :func:`observed_information`; it loses about twice as many digits to rounding.
     """
 
-    def value(u):
-        params = make(u)
-        return e_step_total(model, params, chunks)[1] + float(model.log_prior(params))
+    with Reducer(chunks, n_jobs) as reduce:
 
+        def value(u):
+            params = make(u)
+            return reduce(model, params)[1] + float(model.log_prior(params))
+
+        return _second_differences(value, n_free, step)
+
+
+def _second_differences(value, n_free, step) -> np.ndarray:
     zero = np.zeros(n_free)
     centre = value(zero)
     hessian = np.empty((n_free, n_free))

@@ -488,7 +488,9 @@ def _inference(estimator, data, X, data_args, step, boundary_tol) -> FitInferenc
             current[block.parameter.field] = entries.reshape(block.value.shape)
         return estimator._assemble(current)[1]
 
-    result = observed_information(model, data.chunks, make, n_free, step=step)
+    result = observed_information(
+        model, data.chunks, make, n_free, step=step, n_jobs=estimator._n_threads()
+    )
     covariance, bad = _inverse(result.information)
     variances = np.einsum("ij,jk,ik->i", jacobian, covariance, jacobian)
     if bad.any():
@@ -497,6 +499,7 @@ def _inference(estimator, data, X, data_args, step, boundary_tol) -> FitInferenc
         variances[affected] = np.nan
     errors = np.sqrt(np.maximum(variances, 0.0))
     _check_stationary(estimator, result, covariance, bad)
+    _check_consistent(estimator, result, step)
 
     estimates, standard_errors, boundary, flagged, symmetric = {}, {}, {}, [], []
     for i, block in enumerate(blocks):
@@ -581,6 +584,26 @@ def _check_stationary(estimator, result, covariance, bad) -> None:
             f"Newton step would move a parameter by {worst:.2g} standard errors. Standard "
             "errors describe the curvature at a maximum; fit with a smaller tol (or more "
             "max_iter) first",
+            InferenceWarning,
+            stacklevel=5,
+        )
+
+
+def _check_consistent(estimator, result, step) -> None:
+    """Warn when the score's Jacobian and second differences of the log-likelihood (on
+    the same E-steps) disagree on the diagonal: the model's expected_log_joint is then
+    not the expected complete-data log-likelihood of its E-step (Fisher's identity
+    fails, e.g. for a variational E-step)."""
+    diagonal = np.diag(result.information)
+    noise = 100.0 * np.finfo(float).eps * abs(result.log_likelihood) / step**2
+    gap = np.abs(result.diagonal_check - diagonal)
+    if np.any(gap > 1e-2 * np.abs(diagonal) + noise):
+        warnings.warn(
+            f"{type(estimator.model_).__name__}'s expected_log_joint does not reproduce the "
+            "curvature of its log-likelihood (second differences of the E-step's "
+            f"log-likelihood differ by up to {float(np.max(gap / np.abs(diagonal))):.2g} "
+            "relative): Fisher's identity does not hold for this model, and the standard "
+            "errors are not reliable",
             InferenceWarning,
             stacklevel=5,
         )
