@@ -242,3 +242,27 @@ def test_steady_state_ends_at_a_missing_value_and_resumes():
     # the step after the gap is the full recursion's, not the frozen covariance
     np.testing.assert_allclose(P[151], full.predicted_covariances[151], rtol=1e-12)
     assert not np.allclose(P[151], P[140], rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", [*STEADY_CASES, "twin"])
+def test_fused_e_step_equals_filter_smoother_and_moments(case):
+    # smoothed_statistics (compressed filter, moments summed in the smoother's pass)
+    # against the three kernels one after the other
+    if case == "twin":
+        params, lengths, missing, missing_rows = (
+            random_params(np.random.RandomState(3), 3, 4, 2),
+            [40, 1, 2, 57],
+            0.3,
+            0.1,
+        )
+    else:
+        params, lengths, missing, missing_rows = STEADY_CASES[case]
+    X, U = simulate(
+        params, lengths, np.random.RandomState(11), missing=missing, missing_rows=missing_rows
+    )
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    filtered, _, moments = _run(kalman, params, X, U, offsets)
+    fused, log_likelihoods = kalman.smoothed_statistics(X, U, offsets, *params.kernel_arguments())
+    np.testing.assert_array_equal(log_likelihoods, filtered.log_likelihoods)
+    for name, value in moments.items():
+        np.testing.assert_allclose(fused[name], value, rtol=1e-12, atol=1e-12, err_msg=name)

@@ -46,6 +46,7 @@ __all__ = [
     "expected_statistics",
     "kalman_filter",
     "rts_smoother",
+    "smoothed_statistics",
 ]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -139,10 +140,12 @@ def _filter_kernel(
     m0,
     P0,
     steady_tol,
+    compress,
     pred_means,
     pred_covs,
     filt_means,
     filt_covs,
+    slots,
     logliks,
 ):
     n_obs_dim = X.shape[1]
@@ -165,13 +168,20 @@ def _filter_kernel(
     Pp_ss = np.empty((k, k))
     Pf_ss = np.empty((k, k))
     half_log_det_ss = 0.0
+    slot = -1
     for s in range(offsets.shape[0] - 1):
         loglik = 0.0
         steady = False
         previous_complete = False
         for t in range(offsets[s], offsets[s + 1]):
+            n_o = _observed_indices(X[t], idx)
+            complete = n_o == n_obs_dim
+            # compressed: a frozen step's covariances are the previous step's slot
+            if not (compress and steady and complete):
+                slot += 1
+            slots[t] = slot
             mp = pred_means[t]
-            Pp = pred_covs[t]
+            Pp = pred_covs[slot]
             # -- predict
             if t == offsets[s]:
                 for i in range(k):
@@ -180,7 +190,7 @@ def _filter_kernel(
                         Pp[i, j] = P0[i, j]
             else:
                 mf = filt_means[t - 1]
-                Pf = filt_covs[t - 1]
+                Pf = filt_covs[slots[t - 1]]
                 for i in range(k):
                     acc = 0.0
                     for j in range(k):
@@ -189,9 +199,10 @@ def _filter_kernel(
                         acc += B[i, j] * U[t, j]
                     mp[i] = acc
             if steady:
-                for i in range(k):
-                    for j in range(k):
-                        Pp[i, j] = Pp_ss[i, j]
+                if not (compress and complete):
+                    for i in range(k):
+                        for j in range(k):
+                            Pp[i, j] = Pp_ss[i, j]
             elif t > offsets[s]:
                 for i in range(k):
                     for j in range(k):
@@ -208,16 +219,15 @@ def _filter_kernel(
                         Pp[j, i] = acc
             # -- update with the observed coordinates
             mf = filt_means[t]
-            Pf = filt_covs[t]
-            n_o = _observed_indices(X[t], idx)
-            complete = n_o == n_obs_dim
+            Pf = filt_covs[slot]
             if steady and complete:
                 loglik += _steady_update(
                     X[t], U[t], C, D, mp, W_ss, G_ss, half_log_det_ss, v, e, mf
                 )
-                for i in range(k):
-                    for j in range(k):
-                        Pf[i, j] = Pf_ss[i, j]
+                if not compress:
+                    for i in range(k):
+                        for j in range(k):
+                            Pf[i, j] = Pf_ss[i, j]
                 continue
             steady = False
             # converged: P_{t|t-1} moved by at most steady_tol of its largest variance
@@ -229,7 +239,7 @@ def _filter_kernel(
                 for i in range(k):
                     scale = max(scale, abs(Pp[i, i]))
                     for j in range(k):
-                        change = max(change, abs(Pp[i, j] - pred_covs[t - 1, i, j]))
+                        change = max(change, abs(Pp[i, j] - pred_covs[slots[t - 1], i, j]))
                 converging = change <= steady_tol * scale
             if n_o == 0:
                 for i in range(k):
@@ -371,7 +381,7 @@ def _inverse_lower(L, n, W):
 
 
 # -- smoother ----------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _equal(a, b):
     """Whether two (k, k) arrays hold the same values (bit for bit, NaN aside)."""
     for i in range(a.shape[0]):
@@ -379,6 +389,85 @@ def _equal(a, b):
             if a[i, j] != b[i, j]:
                 return False
     return True
+
+
+@njit(cache=True, nogil=True)
+def _smoother_gain(A, Pf, Pp_next, L, Jt, M, MP):
+    """The smoother's gain ``Jt = J^T = P_{t+1|t}^{-1} A P_{t|t}``, ``M = I - J A`` and
+    ``MP = M P_{t|t}``; False if ``P_{t+1|t}`` is not positive definite."""
+    k = A.shape[0]
+    if not _cholesky(Pp_next, k, L):
+        return False
+    for i in range(k):
+        for j in range(k):
+            acc = 0.0
+            for q in range(k):
+                acc += A[i, q] * Pf[q, j]
+            Jt[i, j] = acc
+    _solve_lower(L, k, Jt, k)
+    _solve_lower_transposed(L, k, Jt, k)
+    for i in range(k):
+        for j in range(k):
+            acc = 1.0 if i == j else 0.0
+            for q in range(k):
+                acc -= Jt[q, i] * A[q, j]
+            M[i, j] = acc
+    for i in range(k):
+        for j in range(k):
+            acc = 0.0
+            for q in range(k):
+                acc += M[i, q] * Pf[q, j]
+            MP[i, j] = acc
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _smoothed_mean(Jt, filt_mean, pred_mean_next, mean_next, mean):
+    """``mean = m_{t|t} + J (m_{t+1|T} - m_{t+1|t})``."""
+    k = Jt.shape[0]
+    for i in range(k):
+        acc = filt_mean[i]
+        for j in range(k):
+            acc += Jt[j, i] * (mean_next[j] - pred_mean_next[j])
+        mean[i] = acc
+
+
+@njit(cache=True, nogil=True)
+def _smoothed_covariance(Q, Jt, M, MP, W, Ps_next, Ps, V):
+    """``Ps = (I - J A) P_{t|t} (I - J A)^T + J (P_{t+1|T} + Q) J^T`` (a sum of positive
+    semi-definite terms, exactly symmetric) and ``V = Cov(z_{t+1}, z_t) = P_{t+1|T} J^T``."""
+    k = Q.shape[0]
+    for i in range(k):
+        for j in range(k):
+            acc = 0.0
+            for q in range(k):
+                acc += (Ps_next[i, q] + Q[i, q]) * Jt[q, j]
+            W[i, j] = acc  # (P_{t+1|T} + Q) J^T
+    for i in range(k):
+        for j in range(i + 1):
+            acc = 0.0
+            for q in range(k):
+                acc += MP[i, q] * M[j, q] + Jt[q, i] * W[q, j]
+            Ps[i, j] = acc
+            Ps[j, i] = acc
+    for i in range(k):
+        for j in range(k):
+            acc = 0.0
+            for q in range(k):
+                acc += Ps_next[i, q] * Jt[q, j]
+            V[i, j] = acc
+
+
+@njit(cache=True, nogil=True)
+def _converged(P, P_previous, tol):
+    """Whether P moved from P_previous by at most ``tol`` of its largest variance."""
+    scale = 0.0
+    change = 0.0
+    for i in range(P.shape[0]):
+        scale = max(scale, abs(P[i, i]))
+        for j in range(P.shape[1]):
+            change = max(change, abs(P[i, j] - P_previous[i, j]))
+    return tol > 0.0 and change <= tol * scale
 
 
 @njit(cache=True, nogil=True)
@@ -402,7 +491,6 @@ def _smoother_kernel(
     MP = np.empty((k, k))
     W = np.empty((k, k))
     V_ss = np.empty((k, k))
-    diff = np.empty(k)
     for s in range(offsets.shape[0] - 1):
         start, end = offsets[s], offsets[s + 1]
         for i in range(k):
@@ -412,33 +500,18 @@ def _smoother_kernel(
                 cross_covs[start, i, j] = 0.0
         steady = False  # the smoothed covariance has converged (and the gain is fixed)
         for t in range(end - 2, start - 1, -1):
-            Pf = filt_covs[t]
             # the gain depends on P_{t|t} and P_{t+1|t} only: where the filter froze
-            # them, it is the previous step's
+            # them, it is the previous step's (and so are M and MP)
             fixed_gain = (
                 t + 2 < end
                 and _equal(pred_covs[t + 1], pred_covs[t + 2])
-                and _equal(Pf, filt_covs[t + 1])
+                and _equal(filt_covs[t], filt_covs[t + 1])
             )
             if not fixed_gain:
                 steady = False
-                if not _cholesky(pred_covs[t + 1], k, L):
+                if not _smoother_gain(A, filt_covs[t], pred_covs[t + 1], L, Jt, M, MP):
                     return _PREDICTED_NOT_PD, t + 1
-                for i in range(k):
-                    for j in range(k):
-                        acc = 0.0
-                        for q in range(k):
-                            acc += A[i, q] * Pf[q, j]
-                        Jt[i, j] = acc
-                _solve_lower(L, k, Jt, k)
-                _solve_lower_transposed(L, k, Jt, k)
-            for i in range(k):
-                diff[i] = sm_means[t + 1, i] - pred_means[t + 1, i]
-            for i in range(k):
-                acc = filt_means[t, i]
-                for j in range(k):
-                    acc += Jt[j, i] * diff[j]
-                sm_means[t, i] = acc
+            _smoothed_mean(Jt, filt_means[t], pred_means[t + 1], sm_means[t + 1], sm_means[t])
             Ps_next = sm_covs[t + 1]
             Ps = sm_covs[t]
             V = cross_covs[t + 1]
@@ -448,62 +521,273 @@ def _smoother_kernel(
                         Ps[i, j] = Ps_next[i, j]
                         V[i, j] = V_ss[i, j]
                 continue
-            # (I - J A) P_{t|t} (I - J A)^T + J (P_{t+1|T} + Q) J^T; with a fixed gain
-            # (and P_{t|t}), M and MP are the previous step's
-            if not fixed_gain:
+            _smoothed_covariance(Q, Jt, M, MP, W, Ps_next, Ps, V)
+            # converged: from here on P_{s|T} = P_{t|T} and Cov(z_{s+1}, z_s) = P_{t|T} J^T
+            if fixed_gain and _converged(Ps, Ps_next, steady_tol):
+                steady = True
+                _product(Ps, Jt, V_ss)
+    return _OK, -1
+
+
+@njit(cache=True, nogil=True)
+def _product(X, Y, out):
+    """``out = X Y`` for (k, k) matrices."""
+    k = X.shape[0]
+    for i in range(k):
+        for j in range(k):
+            acc = 0.0
+            for q in range(k):
+                acc += X[i, q] * Y[q, j]
+            out[i, j] = acc
+
+
+# -- the E-step: smoother and moments in one backward pass ---------------------------------
+@njit(cache=True, nogil=True)
+def _smoothed_statistics_kernel(
+    X,
+    U,
+    offsets,
+    A,
+    C,
+    D,
+    Q,
+    R,
+    steady_tol,
+    pred_means,
+    pred_covs,
+    filt_means,
+    filt_covs,
+    slots,
+    sum_z_first,
+    sum_zz_first,
+    sum_zz,
+    sum_zz_prev,
+    sum_zz_next,
+    sum_zz_cross,
+    sum_zu_prev,
+    sum_zu_next,
+    sum_uu_next,
+    sum_xz,
+    sum_xu,
+    sum_zu,
+    sum_uu,
+    sum_xx,
+):
+    """The RTS smoother of a compressed filter (covariances ``pred_covs[slots[t]]``,
+    ``filt_covs[slots[t]]``), adding every step's posterior moments to the sums as it
+    goes back in time: nothing of size T x k x k is written."""
+    k = A.shape[0]
+    n_ctrl = U.shape[1]
+    L = np.zeros((k, k))
+    Jt = np.empty((k, k))
+    M = np.empty((k, k))
+    MP = np.empty((k, k))
+    W = np.empty((k, k))
+    V = np.empty((k, k))
+    Ps = np.empty((k, k))
+    Ps_next = np.empty((k, k))
+    mu = np.empty(k)
+    mu_next = np.empty(k)
+    Ezz = np.empty((k, k))
+    n_obs_dim = X.shape[1]
+    obs, mis, Lo, Roo, G, H, HS, xhat, h, resid = _moment_work(n_obs_dim, k)
+    for s in range(offsets.shape[0] - 1):
+        start, end = offsets[s], offsets[s + 1]
+        steady = False
+        for t in range(end - 1, start - 1, -1):
+            Ps, Ps_next = Ps_next, Ps
+            mu, mu_next = mu_next, mu
+            if t == end - 1:
+                Pf = filt_covs[slots[t]]
                 for i in range(k):
+                    mu[i] = filt_means[t, i]
                     for j in range(k):
-                        acc = 1.0 if i == j else 0.0
-                        for q in range(k):
-                            acc -= Jt[q, i] * A[q, j]
-                        M[i, j] = acc
-                for i in range(k):
-                    for j in range(k):
-                        acc = 0.0
-                        for q in range(k):
-                            acc += M[i, q] * Pf[q, j]
-                        MP[i, j] = acc
-            for i in range(k):
-                for j in range(k):
-                    acc = 0.0
-                    for q in range(k):
-                        acc += (Ps_next[i, q] + Q[i, q]) * Jt[q, j]
-                    W[i, j] = acc  # (P_{t+1|T} + Q) J^T
-            for i in range(k):
-                for j in range(i + 1):
-                    acc = 0.0
-                    for q in range(k):
-                        acc += MP[i, q] * M[j, q] + Jt[q, i] * W[q, j]
-                    Ps[i, j] = acc
-                    Ps[j, i] = acc
-            # Cov(z_{t+1}, z_t | x_{1:T}) = P_{t+1|T} J_t^T
-            for i in range(k):
-                for j in range(k):
-                    acc = 0.0
-                    for q in range(k):
-                        acc += Ps_next[i, q] * Jt[q, j]
-                    V[i, j] = acc
-            if fixed_gain and steady_tol > 0.0:
-                # converged: P_{t|T} moved by at most steady_tol of its largest variance;
-                # from here on P_{s|T} = P_{t|T} and Cov(z_{s+1}, z_s) = P_{t|T} J^T
-                scale = 0.0
-                change = 0.0
-                for i in range(k):
-                    scale = max(scale, abs(Ps[i, i]))
-                    for j in range(k):
-                        change = max(change, abs(Ps[i, j] - Ps_next[i, j]))
-                if change <= steady_tol * scale:
-                    steady = True
+                        Ps[i, j] = Pf[i, j]
+            else:
+                fixed_gain = (
+                    t + 2 < end and slots[t] == slots[t + 1] and slots[t + 1] == slots[t + 2]
+                )
+                if not fixed_gain:
+                    steady = False
+                    Pp_next = pred_covs[slots[t + 1]]
+                    if not _smoother_gain(A, filt_covs[slots[t]], Pp_next, L, Jt, M, MP):
+                        return _PREDICTED_NOT_PD, t + 1
+                _smoothed_mean(Jt, filt_means[t], pred_means[t + 1], mu_next, mu)
+                if steady:  # V = P_{t+1|T} J^T is the converged one too
                     for i in range(k):
                         for j in range(k):
-                            acc = 0.0
-                            for q in range(k):
-                                acc += Ps[i, q] * Jt[q, j]
-                            V_ss[i, j] = acc
+                            Ps[i, j] = Ps_next[i, j]
+                else:
+                    _smoothed_covariance(Q, Jt, M, MP, W, Ps_next, Ps, V)
+                # the transition t -> t + 1
+                for i in range(k):
+                    for j in range(k):
+                        sum_zz_cross[i, j] += V[i, j] + mu_next[i] * mu[j]
+                    for j in range(n_ctrl):
+                        sum_zu_prev[i, j] += mu[i] * U[t + 1, j]
+                if not steady and fixed_gain and _converged(Ps, Ps_next, steady_tol):
+                    steady = True
+                    _product(Ps, Jt, V)
+            for i in range(k):
+                for j in range(k):
+                    Ezz[i, j] = Ps[i, j] + mu[i] * mu[j]
+                    sum_zz[i, j] += Ezz[i, j]
+                for j in range(n_ctrl):
+                    sum_zu[i, j] += mu[i] * U[t, j]
+            for i in range(n_ctrl):
+                for j in range(n_ctrl):
+                    sum_uu[i, j] += U[t, i] * U[t, j]
+            if t < end - 1:
+                for i in range(k):
+                    for j in range(k):
+                        sum_zz_prev[i, j] += Ezz[i, j]
+            if t == start:
+                for i in range(k):
+                    sum_z_first[i] += mu[i]
+                    for j in range(k):
+                        sum_zz_first[i, j] += Ezz[i, j]
+            else:
+                for i in range(k):
+                    for j in range(k):
+                        sum_zz_next[i, j] += Ezz[i, j]
+                    for j in range(n_ctrl):
+                        sum_zu_next[i, j] += mu[i] * U[t, j]
+                for i in range(n_ctrl):
+                    for j in range(n_ctrl):
+                        sum_uu_next[i, j] += U[t, i] * U[t, j]
+            # observation moments (the missing coordinates' share in _missing_moments)
+            n_o = 0
+            n_m = 0
+            for i in range(n_obs_dim):
+                if np.isnan(X[t, i]):
+                    mis[n_m] = i
+                    n_m += 1
+                else:
+                    obs[n_o] = i
+                    n_o += 1
+                    xhat[i] = X[t, i]
+            if n_m > 0 and not _missing_moments(
+                X[t],
+                U[t],
+                C,
+                D,
+                R,
+                mu,
+                Ps,
+                n_o,
+                n_m,
+                obs,
+                mis,
+                Lo,
+                Roo,
+                G,
+                H,
+                HS,
+                xhat,
+                h,
+                resid,
+                sum_xz,
+                sum_xx,
+            ):
+                return _OBSERVATION_COVARIANCE_NOT_PD, t
+            for i in range(n_obs_dim):
+                for j in range(k):
+                    sum_xz[i, j] += xhat[i] * mu[j]
+                for j in range(n_ctrl):
+                    sum_xu[i, j] += xhat[i] * U[t, j]
+                for j in range(n_obs_dim):
+                    sum_xx[i, j] += xhat[i] * xhat[j]
     return _OK, -1
 
 
 # -- expected sufficient statistics --------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _missing_moments(
+    x, u, C, D, R, mu, Sig, n_o, n_m, obs, mis, L, Roo, G, H, HS, xhat, h, resid, sum_xz, sum_xx
+):
+    """The missing coordinates' share of step t's moments: fill ``xhat[mis]`` with
+    E[x_m | x_o] and add the conditional covariances to ``sum_xz`` and ``sum_xx`` (the
+    caller adds xhat's outer products); False if the observed block of R is not positive
+    definite.
+
+    Missing coordinates x_m are latent too:
+    x_m | z, x_o ~ N(H z + h, R_mm - R_mo R_oo^{-1} R_om) with H = C_m - G C_o,
+    h = D_m u + G (x_o - D_o u), G = R_mo R_oo^{-1}. ``obs[:n_o]`` and ``mis[:n_m]`` index
+    the observed and missing coordinates; the arguments from ``L`` to ``resid`` are the
+    scratch buffers of :func:`_moment_work`.
+    """
+    k = C.shape[1]
+    n_ctrl = u.shape[0]
+    for b in range(n_m):
+        r = mis[b]
+        for j in range(k):
+            H[b, j] = C[r, j]
+        acc = 0.0
+        for j in range(n_ctrl):
+            acc += D[r, j] * u[j]
+        h[b] = acc
+    if n_o > 0:
+        for a in range(n_o):
+            for c in range(a + 1):
+                Roo[a, c] = R[obs[a], obs[c]]
+            for b in range(n_m):
+                G[a, b] = R[obs[a], mis[b]]
+            acc = x[obs[a]]
+            for j in range(n_ctrl):
+                acc -= D[obs[a], j] * u[j]
+            resid[a] = acc
+        if not _cholesky(Roo, n_o, L):
+            return False
+        _solve_lower(L, n_o, G, n_m)
+        _solve_lower_transposed(L, n_o, G, n_m)
+        for b in range(n_m):
+            for a in range(n_o):
+                g = G[a, b]
+                h[b] += g * resid[a]
+                for j in range(k):
+                    H[b, j] -= g * C[obs[a], j]
+    for b in range(n_m):
+        acc = h[b]
+        for j in range(k):
+            acc += H[b, j] * mu[j]
+        xhat[mis[b]] = acc
+        for j in range(k):
+            acc = 0.0
+            for q in range(k):
+                acc += H[b, q] * Sig[q, j]
+            HS[b, j] = acc
+            sum_xz[mis[b], j] += acc
+    for b in range(n_m):
+        for c in range(n_m):
+            # conditional covariance R_mm - R_mo R_oo^{-1} R_om
+            acc = R[mis[b], mis[c]]
+            for a in range(n_o):
+                acc -= R[mis[b], obs[a]] * G[a, c]
+            for j in range(k):
+                acc += HS[b, j] * H[c, j]
+            sum_xx[mis[b], mis[c]] += acc
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _moment_work(p, k):
+    """Scratch buffers of the moments of missing values (:func:`_missing_moments`): ``obs``,
+    ``mis`` and ``L`` to ``resid``
+    (G holds R_oo^{-1} R_om, n_o x n_m, i.e. G^T)."""
+    return (
+        np.empty(p, dtype=np.int64),
+        np.empty(p, dtype=np.int64),
+        np.zeros((p, p)),
+        np.empty((p, p)),
+        np.empty((p, p)),
+        np.empty((p, k)),
+        np.empty((p, k)),
+        np.empty(p),
+        np.empty(p),
+        np.empty(p),
+    )
+
+
 @njit(cache=True, nogil=True)
 def _statistics_kernel(
     X,
@@ -530,20 +814,11 @@ def _statistics_kernel(
     sum_uu,
     sum_xx,
 ):
-    n_obs_dim = X.shape[1]
     k = C.shape[1]
     n_ctrl = U.shape[1]
-    obs = np.empty(n_obs_dim, dtype=np.int64)
-    mis = np.empty(n_obs_dim, dtype=np.int64)
     Ezz = np.empty((k, k))
-    xhat = np.empty(n_obs_dim)
-    L = np.zeros((n_obs_dim, n_obs_dim))
-    Roo = np.empty((n_obs_dim, n_obs_dim))
-    G = np.empty((n_obs_dim, n_obs_dim))  # R_oo^{-1} R_om (n_o x n_m), i.e. G^T
-    H = np.empty((n_obs_dim, k))
-    h = np.empty(n_obs_dim)
-    HS = np.empty((n_obs_dim, k))
-    resid = np.empty(n_obs_dim)
+    n_obs_dim = X.shape[1]
+    obs, mis, Lo, Roo, G, H, HS, xhat, h, resid = _moment_work(n_obs_dim, k)
     for s in range(offsets.shape[0] - 1):
         start, end = offsets[s], offsets[s + 1]
         for t in range(start, end):
@@ -577,9 +852,7 @@ def _statistics_kernel(
                 for i in range(n_ctrl):
                     for j in range(n_ctrl):
                         sum_uu_next[i, j] += U[t, i] * U[t, j]
-            # observation moments; missing coordinates x_m are latent too:
-            # x_m | z, x_o ~ N(H z + h, R_mm - R_mo R_oo^{-1} R_om) with
-            # H = C_m - G C_o, h = D_m u + G (x_o - D_o u), G = R_mo R_oo^{-1}
+            # observation moments (the missing coordinates' share in _missing_moments)
             n_o = 0
             n_m = 0
             for i in range(n_obs_dim):
@@ -590,55 +863,30 @@ def _statistics_kernel(
                     obs[n_o] = i
                     n_o += 1
                     xhat[i] = X[t, i]
-            if n_m > 0:
-                for b in range(n_m):
-                    r = mis[b]
-                    for j in range(k):
-                        H[b, j] = C[r, j]
-                    acc = 0.0
-                    for j in range(n_ctrl):
-                        acc += D[r, j] * U[t, j]
-                    h[b] = acc
-                if n_o > 0:
-                    for a in range(n_o):
-                        for c in range(a + 1):
-                            Roo[a, c] = R[obs[a], obs[c]]
-                        for b in range(n_m):
-                            G[a, b] = R[obs[a], mis[b]]
-                        acc = X[t, obs[a]]
-                        for j in range(n_ctrl):
-                            acc -= D[obs[a], j] * U[t, j]
-                        resid[a] = acc
-                    if not _cholesky(Roo, n_o, L):
-                        return _OBSERVATION_COVARIANCE_NOT_PD, t
-                    _solve_lower(L, n_o, G, n_m)
-                    _solve_lower_transposed(L, n_o, G, n_m)
-                    for b in range(n_m):
-                        for a in range(n_o):
-                            g = G[a, b]
-                            h[b] += g * resid[a]
-                            for j in range(k):
-                                H[b, j] -= g * C[obs[a], j]
-                for b in range(n_m):
-                    acc = h[b]
-                    for j in range(k):
-                        acc += H[b, j] * mu[j]
-                    xhat[mis[b]] = acc
-                    for j in range(k):
-                        acc = 0.0
-                        for q in range(k):
-                            acc += H[b, q] * Sig[q, j]
-                        HS[b, j] = acc
-                        sum_xz[mis[b], j] += acc
-                for b in range(n_m):
-                    for c in range(n_m):
-                        # conditional covariance R_mm - R_mo R_oo^{-1} R_om
-                        acc = R[mis[b], mis[c]]
-                        for a in range(n_o):
-                            acc -= R[mis[b], obs[a]] * G[a, c]
-                        for j in range(k):
-                            acc += HS[b, j] * H[c, j]
-                        sum_xx[mis[b], mis[c]] += acc
+            if n_m > 0 and not _missing_moments(
+                X[t],
+                U[t],
+                C,
+                D,
+                R,
+                mu,
+                Sig,
+                n_o,
+                n_m,
+                obs,
+                mis,
+                Lo,
+                Roo,
+                G,
+                H,
+                HS,
+                xhat,
+                h,
+                resid,
+                sum_xz,
+                sum_xx,
+            ):
+                return _OBSERVATION_COVARIANCE_NOT_PD, t
             for i in range(n_obs_dim):
                 for j in range(k):
                     sum_xz[i, j] += xhat[i] * mu[j]
@@ -795,8 +1043,17 @@ def kalman_filter(
         np.empty((T, k, k)),
         np.empty(offsets.shape[0] - 1),
     )
+    slots = np.empty(T, dtype=np.int64)
     status, t = _filter_kernel(
-        X, U, offsets, *(_f64(a) for a in (A, B, C, D, Q, R, m0, P0)), float(steady_tol), *out
+        X,
+        U,
+        offsets,
+        *(_f64(a) for a in (A, B, C, D, Q, R, m0, P0)),
+        float(steady_tol),
+        False,
+        *out[:4],
+        slots,
+        out[4],
     )
     _raise_status(status, t, offsets)
     return out
@@ -862,6 +1119,88 @@ STATISTICS_FIELDS = (
     ("sum_uu", ("m", "m")),
     ("sum_xx", ("p", "p")),
 )
+
+
+def smoothed_statistics(
+    X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol=STEADY_STATE_RTOL
+) -> tuple[dict, np.ndarray]:
+    """The E-step in two passes: :func:`expected_statistics` of the smoothed states and
+    the log-likelihood of every sequence, without storing the smoother's output.
+
+    The filter keeps one copy of the covariances of every run of steady-state steps (so
+    its (T, k, k) buffers are written only where the covariances change: untouched pages
+    are never allocated) and the smoother adds each step's moments to the sums as it goes
+    back. Same arguments as :func:`kalman_filter`.
+
+    Returns
+    -------
+    moments : dict of ndarray, keyed as :func:`expected_statistics`'s
+    log_likelihoods : ndarray of shape (n_sequences,)
+    """
+    X, U = _f64(X), _f64(U)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    _check_shapes(
+        X,
+        U,
+        offsets,
+        transition_matrix=A,
+        control_transition_matrix=B,
+        observation_matrix=C,
+        control_observation_matrix=D,
+        transition_covariance=Q,
+        observation_covariance=R,
+        initial_state_mean=m0,
+        initial_state_covariance=P0,
+    )
+    (T, p), k = X.shape, np.shape(A)[0]
+    A, B, C, D, Q, R, m0, P0 = (_f64(a) for a in (A, B, C, D, Q, R, m0, P0))
+    pred_means, filt_means = np.empty((T, k)), np.empty((T, k))
+    pred_covs, filt_covs = np.empty((T, k, k)), np.empty((T, k, k))
+    slots = np.empty(T, dtype=np.int64)
+    logliks = np.empty(offsets.shape[0] - 1)
+    status, t = _filter_kernel(
+        X,
+        U,
+        offsets,
+        A,
+        B,
+        C,
+        D,
+        Q,
+        R,
+        m0,
+        P0,
+        float(steady_tol),
+        True,
+        pred_means,
+        pred_covs,
+        filt_means,
+        filt_covs,
+        slots,
+        logliks,
+    )
+    _raise_status(status, t, offsets)
+    sizes = {"k": k, "p": p, "m": U.shape[1]}
+    out = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, dims in STATISTICS_FIELDS}
+    status, t = _smoothed_statistics_kernel(
+        X,
+        U,
+        offsets,
+        A,
+        C,
+        D,
+        Q,
+        R,
+        float(steady_tol),
+        pred_means,
+        pred_covs,
+        filt_means,
+        filt_covs,
+        slots,
+        *out.values(),
+    )
+    _raise_status(status, t, offsets)
+    return out, logliks
 
 
 def expected_statistics(X, U, offsets, C, D, R, smoothed: SmootherResult) -> dict:

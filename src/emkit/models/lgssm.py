@@ -61,9 +61,9 @@ from scipy import linalg
 
 from emkit._kernels.kalman import (
     FilterResult,
-    expected_statistics,
     kalman_filter,
     rts_smoother,
+    smoothed_statistics,
 )
 from emkit.containers import Statistics
 from emkit.errors import NumericalError
@@ -384,17 +384,14 @@ class LGSSM:
 
     def e_step(self, params: LGSSMParams, chunk: LGSSMChunk):
         """(LGSSMStats of ``chunk`` under ``params``, its summed log-likelihood), by the
-        Kalman filter and the RTS smoother."""
-        filtered, smoothed = self.smooth(params, chunk)
-        moments = expected_statistics(
-            chunk.X,
-            chunk.U,
-            chunk.offsets,
-            params.observation_matrix,
-            params.control_observation_matrix,
-            params.observation_covariance,
-            smoothed,
-        )
+        Kalman filter and the RTS smoother, the moments summed in the smoother's pass
+        (:func:`emkit._kernels.kalman.smoothed_statistics`)."""
+        try:
+            moments, log_likelihoods = smoothed_statistics(
+                chunk.X, chunk.U, chunk.offsets, *params.kernel_arguments()
+            )
+        except np.linalg.LinAlgError as error:
+            raise _degenerate_error(error, params) from None
         n_seq = chunk.n_sequences
         stats = LGSSMStats(
             n_sequences=float(n_seq),
@@ -402,7 +399,7 @@ class LGSSM:
             n_transitions=float(len(chunk) - n_seq),
             **moments,
         )
-        return stats, float(filtered.log_likelihoods.sum())
+        return stats, float(log_likelihoods.sum())
 
     # -- M-step ---------------------------------------------------------------------
     def m_step(self, stats: LGSSMStats) -> LGSSMParams:
