@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import textwrap
 import warnings
 
 import numpy as np
@@ -358,7 +359,7 @@ class Summary:
     def as_text(self) -> str:
         """The summary as text (what ``str`` gives)."""
         low, high = self.alpha / 2.0, 1.0 - self.alpha / 2.0
-        width = max([28, *(len(row[0]) for row in self.rows)])
+        width = max([28, *(len(row[0]) + 2 for row in self.rows)])
         title = f"{self.inference.estimator} results"
         head = (
             f"{'':<{width}}{'coef':>12}{'std err':>11}{'z':>9}{'P>|z|':>8}"
@@ -385,7 +386,10 @@ class Summary:
             "Standard errors: observed information, the Jacobian of the EM score "
             "(Fisher's identity) by central differences."
         )
-        out.extend(f"[{i + 1}] {note}" for i, note in enumerate(notes))
+        for i, note in enumerate(notes):
+            out.extend(
+                textwrap.wrap(note, line, initial_indent=f"[{i + 1}] ", subsequent_indent="    ")
+            )
         return "\n".join(out)
 
     def __str__(self) -> str:
@@ -401,7 +405,7 @@ def _number(value: float) -> str:
     magnitude = abs(value)
     if magnitude != 0 and (magnitude >= 1e6 or magnitude < 1e-3):
         return f"{value:.4e}"
-    return f"{value:.4f}" if magnitude < 1e4 else f"{value:.1f}"
+    return f"{value:.4f}"
 
 
 def _fixed(value: float, digits: int) -> str:
