@@ -46,6 +46,13 @@ def _coordinates(name, value, kind):
                     idx = {m * D * D + i * D + j, m * D * D + j * D + i}
                     idx = np.array(sorted(idx))
                     out.append((idx, np.ones(idx.size), np.sqrt(matrix[i, i] * matrix[j, j])))
+    elif kind in ("diagonal", "spherical"):  # of full matrices (a state-space model's)
+        D = value.shape[-1]
+        diagonal = np.arange(D) * (D + 1)
+        if kind == "spherical":
+            out.append((diagonal, np.ones(D), value[0, 0]))
+        else:
+            out.extend((diagonal[i : i + 1], np.ones(1), value[i, i]) for i in range(D))
     else:  # "free" (a step on the parameter's scale), "positive", "unit" (the entry's own)
         rms = float(np.sqrt(np.mean(value**2)))
         for i in range(value.size):
@@ -436,6 +443,47 @@ def test_state_space_model_with_a_learned_transition_and_initial_mean():
     spec = {f"{name}_": "free" for name in (*learn, "initial_state_mean")}
     reference = hessian_standard_errors(model, sequence_loglik(x), spec, relative_step=1e-3)
     assert_agree(model.standard_errors(x), reference, rtol=2e-4)
+
+
+@pytest.mark.parametrize("kind", ["diag", "spherical"])
+def test_state_space_model_with_structured_observation_noise(kind):
+    rng = np.random.RandomState(1)
+    z = np.cumsum(rng.normal(0, 0.5, 200))
+    x = np.column_stack([z + rng.normal(0, 1.0, 200), 2 * z + rng.normal(0, 1.5, 200)])
+    model = emkit.LinearGaussianSSM(
+        1,
+        transition_matrix_init=1.0,
+        observation_matrix_init=[[1.0], [2.0]],
+        initial_state_mean_init=0.0,
+        initial_state_covariance_init=1.0,
+        observation_covariance_type=kind,
+        learn=("transition_covariance", "observation_covariance"),
+        tol=1e-12,
+        max_iter=20000,
+    ).fit(x)
+    errors = model.standard_errors(x)
+    assert errors["observation_covariance_"][0, 1] == 0  # not a parameter
+    spec = {
+        "transition_covariance_": "sym",
+        "observation_covariance_": {"diag": "diagonal", "spherical": "spherical"}[kind],
+    }
+    reference = hessian_standard_errors(model, sequence_loglik(x), spec, relative_step=1e-3)
+    assert_agree(errors, reference, rtol=2e-4)
+
+
+def test_map_fit_has_the_curvature_of_the_log_posterior(faithful):
+    model = emkit.GaussianMixture(
+        2, weight_prior=5.0, mean_prior_strength=1.0, tol=1e-12, max_iter=5000, random_state=0
+    ).fit(faithful)
+    summary = str(model.summary(faithful))
+    assert "log-posterior" in summary
+
+    def log_posterior(m):
+        return float(m.score_samples(faithful).sum()) + m.model_.log_prior(m.params_)
+
+    spec = {"weights_": "simplex", "means_": "free", "covariances_": "sym"}
+    reference = hessian_standard_errors(model, log_posterior, spec)
+    assert_agree(model.standard_errors(faithful), reference, rtol=2e-4)
 
 
 # -- intervals, summary, refusals ---------------------------------------------------------------
