@@ -615,3 +615,22 @@ def test_a_model_whose_q_is_not_its_e_steps_is_flagged(faithful):
     model.model_ = _WrongQ(model.model_)
     with pytest.warns(InferenceWarning, match="Fisher's identity does not hold"):
         model.standard_errors(faithful)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_covariance_at_the_reg_covar_floor(faithful, covariance_type):
+    # six identical rows: their component's covariance is reg_covar * I
+    X = np.vstack([faithful, np.tile([[10.0, 10.0]], (6, 1))])
+    model = emkit.GaussianMixture(
+        3,
+        covariance_type=covariance_type,
+        means_init=[[2, 54], [4.3, 80], [10, 10]],
+        tol=1e-10,
+        max_iter=2000,
+    ).fit(X)
+    with pytest.warns(BoundaryWarning, match=r"covariances_ at \[\(2, 0"):
+        errors = model.standard_errors(X)
+    assert np.all(np.isnan(errors["covariances_"][2]))
+    assert np.all(np.isfinite(errors["covariances_"][:2]))
+    # the collapsed component's mean, given its covariance: sqrt(reg_covar / 6)
+    np.testing.assert_allclose(errors["means_"][2], np.sqrt(1e-6 / 6), rtol=1e-4)
