@@ -46,6 +46,8 @@ DEFAULT_STEP = 1e-4
 class ObservedInformation:
     """The observed information of a fit in the free coordinates ``u``.
 
+    Attributes
+    ----------
     information : ndarray of shape (n_free, n_free)
         :math:`-\\nabla^2 (\\ell + \\log p(\\theta))` at ``u = 0``, symmetrised.
     score : ndarray of shape (n_free,)

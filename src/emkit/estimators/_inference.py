@@ -232,10 +232,16 @@ def _learned_blocks(estimator, tol) -> list:
 class FitInference:
     """Estimates, their standard errors and the fit's statistics, for one data set.
 
-    estimates, standard_errors : dict of ndarray
+    Attributes
+    ----------
+    estimator : str
+        The estimator's class name.
+    estimates : dict of ndarray
         Keyed by the public attribute (``"weights_"``, ...), each of its shape; only
-        learned parameters. Standard errors are NaN on a boundary, 0 for structural
-        values (a probability that is exactly 0, an off-diagonal entry of a diagonal
+        learned parameters.
+    standard_errors : dict of ndarray
+        The same keys and shapes. NaN on a boundary, 0 for structural values (a
+        probability that is exactly 0, an off-diagonal entry of a diagonal
         covariance, a component's only state).
     boundary : dict of ndarray of bool
         Entries held on a boundary.
@@ -244,17 +250,28 @@ class FitInference:
     jacobian : ndarray of shape (n_entries, n_free)
         The natural entries (every learned parameter, raveled, in the order of
         ``estimates``) are their estimates plus ``jacobian @ u``.
-    log_likelihood, log_prior : float
+    log_likelihood : float
+        On the data given, at the estimates.
+    log_prior : float
+        0 for maximum likelihood.
     n_samples : float
         Rows (or their total weight).
     n_parameters : int
         Free parameters counted by the estimator's ``bic``.
-    aic, bic, icl : float
-        ICL is NaN where it is not defined (models other than mixtures, weighted or
+    aic : float
+    bic : float
+    icl : float
+        NaN where it is not defined (models other than mixtures, weighted or
         labelled data).
     n_iter : int or None
+        The fit's iterations (None for parameters set by hand).
     converged : bool or None
     score : ndarray of shape (n_free,)
+        The gradient of the objective at the estimates (about 0 at a maximum).
+    n_e_steps : int
+        E-steps the computation ran.
+    symmetric : tuple of str
+        The parameters that are symmetric matrices.
     """
 
     estimator: str
