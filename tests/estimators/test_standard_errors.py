@@ -418,6 +418,33 @@ def test_nile_agrees_with_statsmodels_approx_standard_errors(nile):
     )
 
 
+def test_nile_with_an_exact_diffuse_start_agrees_with_statsmodels():
+    sm = pytest.importorskip("statsmodels.api")
+    if "initial_state" not in emkit.LinearGaussianSSM().get_params():
+        pytest.skip("LinearGaussianSSM has no initial_state='diffuse' in this tree")
+    flow = emkit.datasets.load_nile().data[:, 1:]
+    model = emkit.LinearGaussianSSM(
+        1,
+        transition_matrix_init=1.0,
+        observation_matrix_init=1.0,
+        initial_state="diffuse",
+        learn=("transition_covariance", "observation_covariance"),
+        tol=1e-12,
+        max_iter=20000,
+    ).fit(flow)
+    peer = sm.tsa.UnobservedComponents(flow[:, 0], level="local level", use_exact_diffuse=True)
+    params = [model.observation_covariance_[0, 0], model.transition_covariance_[0, 0]]
+    result = peer.smooth(params, cov_type="approx")
+    inference = fit_inference(model, flow)
+    assert inference.log_likelihood == pytest.approx(result.llf, abs=1e-8)
+    errors = inference.standard_errors
+    np.testing.assert_allclose(
+        [errors["observation_covariance_"][0, 0], errors["transition_covariance_"][0, 0]],
+        result.bse,
+        rtol=1e-5,
+    )
+
+
 def test_nile_agrees_with_the_hessian(nile):
     flow, model = nile
     spec = {"transition_covariance_": "sym", "observation_covariance_": "sym"}
