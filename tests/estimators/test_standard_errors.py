@@ -472,6 +472,28 @@ def test_state_space_model_with_a_learned_transition_and_initial_mean():
     assert_agree(model.standard_errors(x), reference, rtol=2e-4)
 
 
+def test_state_space_model_with_several_sequences_learning_the_first_state():
+    rng = np.random.RandomState(3)
+    levels = [np.cumsum(rng.normal(0, 0.5, 60)) + rng.normal(2, 1.0) for _ in range(30)]
+    x = np.concatenate([level + rng.normal(0, 0.8, 60) for level in levels])[:, None]
+    lengths = [60] * 30
+    covariances = ("transition_covariance", "observation_covariance", "initial_state_covariance")
+    model = emkit.LinearGaussianSSM(
+        1,
+        transition_matrix_init=1.0,
+        observation_matrix_init=1.0,
+        learn=(*covariances, "initial_state_mean"),
+        tol=1e-12,
+        max_iter=20000,
+    ).fit(x, lengths)
+    errors = model.standard_errors(x, lengths)
+    spec = {**{f"{name}_": "sym" for name in covariances}, "initial_state_mean_": "free"}
+    reference = hessian_standard_errors(
+        model, sequence_loglik(x, lengths), spec, relative_step=1e-3
+    )
+    assert_agree(errors, reference, rtol=1e-5)
+
+
 @pytest.mark.parametrize("kind", ["diag", "spherical"])
 def test_state_space_model_with_structured_observation_noise(kind):
     rng = np.random.RandomState(1)

@@ -105,11 +105,11 @@ def _covariance_structure(estimator, parameter):
     type that governs it, whether it is stored as full matrices whatever that type
     (a state-space model's), and the absolute floor of its eigenvalues (reg_covar)."""
     own = getattr(estimator, f"{parameter.name[:-1]}_type", None)
-    if own is not None:  # LinearGaussianSSM: full matrices with a structure
+    if own is not None:  # LinearGaussianSSM's Q and R: full matrices with a structure
         return own, True, 0.0
-    if parameter.name == "initial_state_covariance_":
+    kind = getattr(estimator, "covariance_type", None)
+    if kind is None:  # full matrices of no declared structure (LinearGaussianSSM's P0)
         return "full", True, 0.0
-    kind = getattr(estimator, "covariance_type", "full")
     return kind, kind in ("full", "tied"), float(getattr(estimator, "reg_covar", 0.0) or 0.0)
 
 
