@@ -683,3 +683,15 @@ def test_covariance_at_the_reg_covar_floor(faithful, covariance_type):
     assert np.all(np.isfinite(errors["covariances_"][:2]))
     # the collapsed component's mean, given its covariance: sqrt(reg_covar / 6)
     np.testing.assert_allclose(errors["means_"][2], np.sqrt(1e-6 / 6), rtol=1e-4)
+
+
+def test_summary_of_diagonal_covariances_lists_every_variance(faithful):
+    # (K, D) = (2, 2) is square, but holds variances, not a symmetric matrix
+    model = emkit.GaussianMixture(2, covariance_type="diag", random_state=0).fit(faithful)
+    labels = [row[0] for row in model.summary(faithful).rows]
+    assert [label for label in labels if label.startswith("covariances_")] == [
+        "covariances_[0, 0]",
+        "covariances_[0, 1]",
+        "covariances_[1, 0]",
+        "covariances_[1, 1]",
+    ]

@@ -97,7 +97,8 @@ class _Block:
     value: np.ndarray
     columns: list
     boundary: np.ndarray
-    described: str = ""
+    #: a stack of symmetric matrices (the summary lists their lower triangles)
+    symmetric: bool = False
 
 
 def _covariance_structure(estimator, parameter):
@@ -183,16 +184,16 @@ def _block(estimator, parameter, value, tol) -> _Block:
     check = parameter.check
     if check is probabilities:
         columns, boundary = _simplex(value, tol)
-        return _Block(parameter, value, columns, boundary, "probabilities")
+        return _Block(parameter, value, columns, boundary)
     if check is unit_interval:
         boundary = (value < tol) | (value > 1.0 - tol)
         scales = np.minimum(value, 1.0 - value)
         columns, boundary = _elementwise(value, boundary, scales)
-        return _Block(parameter, value, columns, boundary, "probabilities")
+        return _Block(parameter, value, columns, boundary)
     if check is non_negative:
         boundary = value <= tol * (value.max() if value.size else 0.0)
         columns, boundary = _elementwise(value, boundary, np.abs(value))
-        return _Block(parameter, value, columns, boundary, "rates")
+        return _Block(parameter, value, columns, boundary)
     if parameter.name.endswith(("covariance_", "covariances_")):
         structure, as_matrices, floor = _covariance_structure(estimator, parameter)
         if as_matrices:
@@ -201,12 +202,12 @@ def _block(estimator, parameter, value, tol) -> _Block:
             top = value.max() if value.size else 0.0
             boundary = value <= max(2.0 * floor, tol * top)
             columns, boundary = _elementwise(value, boundary, np.abs(value))
-        return _Block(parameter, value, columns, boundary, "covariances")
+        return _Block(parameter, value, columns, boundary, as_matrices)
     if check is any_finite:
         columns, boundary = _elementwise(
             value, np.zeros(value.shape, dtype=bool), _free_scales(value)
         )
-        return _Block(parameter, value, columns, boundary, "free")
+        return _Block(parameter, value, columns, boundary)
     raise NotImplementedError(
         f"standard errors of {parameter.name} (a parameter of "
         f"{type(estimator).__name__}) are not implemented: its constraint has no free "
@@ -535,7 +536,7 @@ def _inference(estimator, data, X, data_args, step, boundary_tol) -> FitInferenc
         boundary[p.name] = np.asarray(mask)
         if mask.any():
             flagged.append(f"{p.name} at {[tuple(int(k) for k in w) for w in np.argwhere(mask)]}")
-        if block.described == "covariances" and block.value.ndim >= 2 and _square(block.value):
+        if block.symmetric:
             symmetric.append(p.name)
     if flagged:
         warnings.warn(
@@ -566,10 +567,6 @@ def _inference(estimator, data, X, data_args, step, boundary_tol) -> FitInferenc
         n_e_steps=result.n_e_steps,
         symmetric=tuple(symmetric),
     )
-
-
-def _square(value) -> bool:
-    return value.shape[-1] == value.shape[-2]
 
 
 def _inverse(information):
