@@ -1,4 +1,5 @@
-"""NumPy reference twins of :mod:`emkit._kernels.hmm`, in log space (tests only).
+"""NumPy reference twins of :mod:`emkit._kernels.hmm` and :mod:`emkit._kernels.hmm_gaussian`,
+in log space (tests only).
 
 Written for clarity, not speed: one sequence at a time, full (T-1, K, K) arrays of
 pairwise posteriors. Same signatures and return values as the compiled kernels.
@@ -78,3 +79,34 @@ def viterbi(log_emission, offsets, startprob, transmat):
             states[t - 1] = back[t, states[t]]
         path[offsets[s] : offsets[s + 1]] = states
     return log_prob, path
+
+
+def gaussian_e_step(X, offsets, startprob, transmat, means, prec_chol, full, seq_weight=None):
+    """Twin of :func:`emkit._kernels.hmm_gaussian.gaussian_e_step`: the Gaussian
+    log-densities written out, the log-space forward-backward above, the moments from
+    the posterior marginals."""
+    X = np.asarray(X, dtype=float)
+    K, D = means.shape
+    S = len(offsets) - 1
+    weights = np.ones(S) if seq_weight is None else np.asarray(seq_weight, dtype=float)
+    log_density = np.empty((X.shape[0], K))
+    for k in range(K):
+        L = prec_chol[k] if full else np.diag(prec_chol[k])
+        y = (X - means[k]) @ L
+        log_density[:, k] = (
+            -0.5 * (D * np.log(2 * np.pi) + np.sum(y**2, axis=1)) + np.log(np.diag(L)).sum()
+        )
+    log_lik, gamma, start, trans = forward_backward(
+        log_density, offsets, startprob, transmat, weights
+    )
+    impossible = ~np.isfinite(log_lik)
+    row_weight = np.repeat(np.where(impossible, 0.0, weights), np.diff(offsets))
+    gamma = gamma * row_weight[:, None]
+    sum_w = gamma.sum(axis=0)
+    centred = X[:, None, :] - means[None, :, :]  # (n, K, D)
+    sum_dx = np.einsum("nk,nkd->kd", gamma, centred)
+    if full:
+        sum_dxx = np.einsum("nk,nkd,nke->kde", gamma, centred, centred)
+    else:
+        sum_dxx = np.einsum("nk,nkd->kd", gamma, centred**2)
+    return log_lik, start, trans, sum_w, sum_dx, sum_dxx

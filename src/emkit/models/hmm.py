@@ -31,9 +31,12 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from emkit._kernels import hmm as kernels
+from emkit._kernels.hmm_gaussian import gaussian_e_step
 from emkit.containers import Statistics
 from emkit.families._counts import log_pack, softmax_unpack
 from emkit.families._init import initial_responsibilities
+from emkit.families._missing import has_missing
+from emkit.families.gaussian import GaussianFamily, GaussianStats
 from emkit.models._chunks import concat_row_weights, concat_rows, filled_with_column_means
 from emkit.models.mixture import EmptyComponentWarning
 
@@ -285,7 +288,16 @@ class HMM:
 
     def e_step(self, params: HMMParams, chunk: HMMChunk):
         """(HMMStats of ``chunk`` under ``params``, its summed log-likelihood, weighted by
-        the sequence weights)."""
+        the sequence weights).
+
+        Gaussian emissions on complete float64 data without known states take the fused
+        kernel (:mod:`emkit._kernels.hmm_gaussian`: log-densities, forward-backward and
+        moments in one pass); any sequence it finds impossible or not finite sends the
+        chunk down the general path, which names the problem.
+        """
+        fused = _fused_gaussian_e_step(self.family, params, chunk)
+        if fused is not None:
+            return fused
         log_lik, gamma, start, trans = self.posterior(params, chunk)
         weights = chunk.row_weights
         if weights is not None:
@@ -454,6 +466,49 @@ class HMM:
         X = np.empty_like(stacked)
         X[np.argsort(states, kind="stable")] = stacked
         return X, states
+
+
+def _fused_gaussian_e_step(family, params: HMMParams, chunk: HMMChunk):
+    """:meth:`HMM.e_step` by the fused Gaussian kernel, or None where it does not apply
+    (another family, float32 or missing values, known states) or where a sequence came
+    out impossible or not finite (the general path then raises its precise error)."""
+    if type(family) is not GaussianFamily or chunk.known_states is not None:
+        return None
+    X = chunk.X
+    if not isinstance(X, np.ndarray) or X.dtype != np.float64 or has_missing(X):
+        return None
+    emission = params.emission
+    means, prec_chol = emission.means, emission.precisions_cholesky
+    K, D = means.shape
+    kind = family.covariance_type
+    if kind == "tied":
+        prec = np.broadcast_to(prec_chol, (K, D, D))
+    elif kind == "spherical":
+        prec = np.repeat(np.asarray(prec_chol)[:, None], D, axis=1)
+    else:
+        prec = prec_chol
+    full = kind in ("full", "tied")
+    log_lik, start, trans, sum_w, sum_dx, sum_dxx = gaussian_e_step(
+        X, chunk.offsets, params.startprob, params.transmat, means, prec, full,
+        chunk.sample_weight,
+    )  # fmt: skip
+    if not np.all(np.isfinite(log_lik)):
+        return None
+    if kind == "tied":
+        sum_dxx = sum_dxx.sum(axis=0)
+    elif kind == "spherical":
+        sum_dxx = sum_dxx.sum(axis=1)
+    weights = chunk.sample_weight
+    total = float(log_lik.sum() if weights is None else weights @ log_lik)
+    stats = GaussianStats(
+        sum_w=sum_w,
+        sum_dx=sum_dx,
+        sum_dxx=sum_dxx,
+        shift=np.asarray(means, dtype=np.float64),
+        covariance_type=kind,
+        reference_precisions_cholesky=prec_chol,
+    )
+    return HMMStats(start, trans, sum_w.copy(), stats), total
 
 
 def _check_possible(log_lik, chunk: HMMChunk) -> None:
