@@ -185,9 +185,9 @@ def _filter_kernel(
             # -- predict
             if t == offsets[s]:
                 for i in range(k):
-                    mp[i] = m0[i]
+                    mp[i] = m0[s, i]
                     for j in range(k):
-                        Pp[i, j] = P0[i, j]
+                        Pp[i, j] = P0[s, i, j]
             else:
                 mf = filt_means[t - 1]
                 Pf = filt_covs[slots[t - 1]]
@@ -558,6 +558,8 @@ def _smoothed_statistics_kernel(
     filt_means,
     filt_covs,
     slots,
+    first_means,
+    first_covs,
     sum_z_first,
     sum_zz_first,
     sum_zz,
@@ -643,8 +645,10 @@ def _smoothed_statistics_kernel(
                         sum_zz_prev[i, j] += Ezz[i, j]
             if t == start:
                 for i in range(k):
+                    first_means[s, i] = mu[i]
                     sum_z_first[i] += mu[i]
                     for j in range(k):
+                        first_covs[s, i, j] = Ps[i, j]
                         sum_zz_first[i, j] += Ezz[i, j]
             else:
                 for i in range(k):
@@ -992,7 +996,7 @@ def _raise_status(status, t, offsets):
 
 
 def kalman_filter(
-    X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol=STEADY_STATE_RTOL
+    X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol=STEADY_STATE_RTOL, initial=None
 ) -> FilterResult:
     """Kalman filter of every sequence.
 
@@ -1010,6 +1014,9 @@ def kalman_filter(
     steady_tol : float, default=STEADY_STATE_RTOL
         Tolerance of the steady-state switch (see :data:`STEADY_STATE_RTOL`); 0: never
         switch, every step runs the full covariance recursion.
+    initial : (ndarray of shape (n_sequences, k), ndarray of shape (n_sequences, k, k)), optional
+        Every sequence's own distribution of its first state (the mean and covariance
+        of its z_1), in place of ``m0`` and ``P0``.
 
     Returns
     -------
@@ -1044,11 +1051,14 @@ def kalman_filter(
         np.empty(offsets.shape[0] - 1),
     )
     slots = np.empty(T, dtype=np.int64)
+    m0, P0 = _initial_states(m0, P0, initial, offsets.shape[0] - 1)
     status, t = _filter_kernel(
         X,
         U,
         offsets,
-        *(_f64(a) for a in (A, B, C, D, Q, R, m0, P0)),
+        *(_f64(a) for a in (A, B, C, D, Q, R)),
+        m0,
+        P0,
         float(steady_tol),
         False,
         *out[:4],
@@ -1121,21 +1131,56 @@ STATISTICS_FIELDS = (
 )
 
 
+def _initial_states(m0, P0, initial, n_sequences):
+    """Per-sequence (n_sequences, k) means and (n_sequences, k, k) covariances of the first
+    states: ``initial`` where given, else ``m0`` and ``P0`` for every sequence."""
+    if initial is None:
+        k = np.shape(m0)[0]
+        return (
+            np.ascontiguousarray(np.broadcast_to(_f64(m0), (n_sequences, k))),
+            np.ascontiguousarray(np.broadcast_to(_f64(P0), (n_sequences, k, k))),
+        )
+    means, covs = (_f64(a) for a in initial)
+    k = np.shape(m0)[0]
+    if means.shape != (n_sequences, k) or covs.shape != (n_sequences, k, k):
+        raise ValueError(
+            f"initial must hold ({n_sequences}, {k}) means and ({n_sequences}, {k}, {k}) "
+            f"covariances; got {means.shape} and {covs.shape}"
+        )
+    return means, covs
+
+
 def smoothed_statistics(
-    X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol=STEADY_STATE_RTOL
-) -> tuple[dict, np.ndarray]:
+    X,
+    U,
+    offsets,
+    A,
+    B,
+    C,
+    D,
+    Q,
+    R,
+    m0,
+    P0,
+    steady_tol=STEADY_STATE_RTOL,
+    initial=None,
+    first_states=False,
+):
     """The E-step in two passes: :func:`expected_statistics` of the smoothed states and
     the log-likelihood of every sequence, without storing the smoother's output.
 
     The filter keeps one copy of the covariances of every run of steady-state steps (so
     its (T, k, k) buffers are written only where the covariances change: untouched pages
     are never allocated) and the smoother adds each step's moments to the sums as it goes
-    back. Same arguments as :func:`kalman_filter`.
+    back. Same arguments as :func:`kalman_filter`; ``first_states``: also return the
+    smoothed distribution of every sequence's first state.
 
     Returns
     -------
     moments : dict of ndarray, keyed as :func:`expected_statistics`'s
     log_likelihoods : ndarray of shape (n_sequences,)
+    first_means, first_covariances : ndarray of shape (n_sequences, k) and (n_sequences, k, k)
+        Only with ``first_states``: E[z_1 | x] and Cov(z_1 | x) of every sequence.
     """
     X, U = _f64(X), _f64(U)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
@@ -1153,7 +1198,8 @@ def smoothed_statistics(
         initial_state_covariance=P0,
     )
     (T, p), k = X.shape, np.shape(A)[0]
-    A, B, C, D, Q, R, m0, P0 = (_f64(a) for a in (A, B, C, D, Q, R, m0, P0))
+    m0, P0 = _initial_states(m0, P0, initial, offsets.shape[0] - 1)
+    A, B, C, D, Q, R = (_f64(a) for a in (A, B, C, D, Q, R))
     pred_means, filt_means = np.empty((T, k)), np.empty((T, k))
     pred_covs, filt_covs = np.empty((T, k, k)), np.empty((T, k, k))
     slots = np.empty(T, dtype=np.int64)
@@ -1182,6 +1228,8 @@ def smoothed_statistics(
     _raise_status(status, t, offsets)
     sizes = {"k": k, "p": p, "m": U.shape[1]}
     out = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, dims in STATISTICS_FIELDS}
+    first_means = np.empty((offsets.shape[0] - 1, k))
+    first_covs = np.empty((offsets.shape[0] - 1, k, k))
     status, t = _smoothed_statistics_kernel(
         X,
         U,
@@ -1197,9 +1245,13 @@ def smoothed_statistics(
         filt_means,
         filt_covs,
         slots,
+        first_means,
+        first_covs,
         *out.values(),
     )
     _raise_status(status, t, offsets)
+    if first_states:
+        return out, logliks, first_means, first_covs
     return out, logliks
 
 

@@ -23,6 +23,8 @@ from emkit.families._covariance import check_covariances
 from emkit.families.gaussian import magnitude_limit
 from emkit.models.lgssm import (
     COVARIANCE_TYPES,
+    INITIAL_NAMES,
+    INITIAL_STATES,
     LGSSM,
     PARAM_NAMES,
     LGSSMChunk,
@@ -206,6 +208,19 @@ class LinearGaussianSSM(EMEstimator):
         Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`;
         the defaults forget the statistics of the first batches (computed under the
         initial parameters) fast (``benchmarks/bench_online.py``).
+    initial_state : {"gaussian", "diffuse"}, default="gaussian"
+        The first state's distribution. "gaussian": :math:`z_1 \sim \mathcal{N}(m_0,
+        P_0)`. "diffuse": nothing is known of it, :math:`P_0 = \kappa I` with
+        :math:`\kappa \to \infty`, treated exactly (Durbin & Koopman's exact initial
+        treatment, :mod:`emkit._kernels.diffuse`): the filter carries the diffuse part
+        of the covariance until the observations have determined the state, ``score``
+        is the diffuse log-likelihood (statsmodels' ``use_exact_diffuse=True`` value),
+        and :math:`m_0, P_0` are not used, so not learned (the default ``learn`` drops
+        :math:`m_0`; naming them in ``learn`` is an error). EM then learns the other
+        parameters with the first state's moments from the exact diffuse smoother; the
+        log-likelihood it never decreases is the diffuse one. Every sequence must be
+        long enough for its observations to determine its state. During the diffuse
+        period ``filter`` returns the finite part :math:`P_*` of the covariances.
     chunk_size : int or None, default=None
         Time steps per chunk of whole sequences in ``fit`` (None: 8192): chunks hold
         whole sequences, at most ``chunk_size`` rows unless one sequence is longer. A
@@ -266,6 +281,7 @@ class LinearGaussianSSM(EMEstimator):
         "observation_covariance_type": ("full", [StrOptions(set(COVARIANCE_TYPES))]),
         **{f"{name}_init": (None, ["array-like", Real, None]) for name in PARAM_NAMES},
         "reg_covar": (0.0, [Interval(Real, 0.0, None, closed="left")]),
+        "initial_state": ("gaussian", [StrOptions(set(INITIAL_STATES))]),
     }
     _positional = ("state_dim",)
     _default_overrides = {"tol": 1e-4}
@@ -445,13 +461,19 @@ class LinearGaussianSSM(EMEstimator):
             reg_covar=self.reg_covar,
             perturbation=perturbation,
             covariance_scales=scales,
+            initial_state=self.initial_state,
         )
 
     def _learn_set(self, n_controls) -> frozenset:
+        diffuse = self.initial_state == "diffuse"
         if self.learn is None:
             names = DEFAULT_LEARN + (_CONTROL_NAMES if n_controls else ())
+            # a diffuse first state has no mean to learn
+            names = tuple(n for n in names if not (diffuse and n in INITIAL_NAMES))
         elif isinstance(self.learn, str):
             names = PARAM_NAMES if self.learn == "all" else (self.learn,)
+            if self.learn == "all" and diffuse:
+                names = tuple(n for n in names if n not in INITIAL_NAMES)
         else:
             names = tuple(str(name) for name in np.ravel(np.asarray(self.learn, dtype=object)))
         unknown = sorted(set(names) - set(PARAM_NAMES))
@@ -661,6 +683,7 @@ class LinearGaussianSSM(EMEstimator):
             transition_covariance_type=self.transition_covariance_type,
             observation_covariance_type=self.observation_covariance_type,
             reg_covar=self.reg_covar,
+            initial_state=self.initial_state,
         )
         return model, params
 

@@ -59,8 +59,11 @@ from typing import NamedTuple
 import numpy as np
 from scipy import linalg
 
+from emkit._kernels.diffuse import diffuse_filter, diffuse_smoother
 from emkit._kernels.kalman import (
     FilterResult,
+    SmootherResult,
+    expected_statistics,
     kalman_filter,
     rts_smoother,
     smoothed_statistics,
@@ -79,6 +82,7 @@ from emkit.models._sequences import sequence_offsets
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "INITIAL_STATES",
     "LGSSM",
     "PARAM_NAMES",
     "LGSSMChunk",
@@ -105,6 +109,10 @@ PARAM_NAMES = (
     "control_transition_matrix",
     "control_observation_matrix",
 )
+#: the first state's distribution: N(m0, P0), or exactly diffuse (Durbin & Koopman)
+INITIAL_STATES = ("gaussian", "diffuse")
+#: the parameters of the first state's distribution (not used when it is diffuse)
+INITIAL_NAMES = ("initial_state_mean", "initial_state_covariance")
 #: structures of the covariances Q and R (see :mod:`emkit.families._covariance`)
 COVARIANCE_TYPES = MATRIX_COVARIANCE_TYPES
 #: the learned covariances (the ones ``reg_covar`` floors)
@@ -291,8 +299,18 @@ class LGSSM:
         reg_covar: float = 0.0,
         perturbation: float = 0.0,
         covariance_scales: dict | None = None,
+        initial_state: str = "gaussian",
     ):
+        if initial_state not in INITIAL_STATES:
+            raise ValueError(
+                f"initial_state must be one of {INITIAL_STATES}, got {initial_state!r}"
+            )
         learn = frozenset(PARAM_NAMES if learn is None else learn)
+        if initial_state == "diffuse" and learn & set(INITIAL_NAMES):
+            raise ValueError(
+                f"with initial_state='diffuse' the first state has no mean or covariance "
+                f"to learn; remove {sorted(learn & set(INITIAL_NAMES))} from learn"
+            )
         unknown = learn - set(PARAM_NAMES)
         if unknown:
             raise ValueError(
@@ -319,6 +337,7 @@ class LGSSM:
         self.observation_covariance_type = observation_covariance_type
         self.reg_covar = float(reg_covar)
         self.perturbation = float(perturbation)
+        self.initial_state = initial_state
         dims = {
             "transition_covariance": self.state_dim,
             "observation_covariance": self.n_features,
@@ -365,7 +384,11 @@ class LGSSM:
 
     # -- E-step ---------------------------------------------------------------------
     def filter(self, params: LGSSMParams, chunk: LGSSMChunk) -> FilterResult:
-        """Kalman filter of every sequence of ``chunk``."""
+        """Kalman filter of every sequence of ``chunk``. With a diffuse first state, the
+        covariances of the steps of the diffuse period are their finite parts P_* and
+        the log-likelihood is the diffuse one (see :mod:`emkit._kernels.diffuse`)."""
+        if self.initial_state == "diffuse":
+            return self._diffuse_filter(params, chunk)[0]
         try:
             return kalman_filter(chunk.X, chunk.U, chunk.offsets, *params.kernel_arguments())
         except np.linalg.LinAlgError as error:
@@ -373,25 +396,140 @@ class LGSSM:
 
     def smooth(self, params: LGSSMParams, chunk: LGSSMChunk):
         """(FilterResult, SmootherResult) of every sequence of ``chunk``."""
+        if self.initial_state == "diffuse":
+            filtered, start, keep, rest, rest_filtered = self._diffuse_filter(params, chunk)
+            rest_smoothed = self._rts(params, rest, rest_filtered)
+            firsts = rest.offsets[:-1]
+            after = (
+                rest_smoothed.smoothed_means[firsts],
+                rest_smoothed.smoothed_covariances[firsts],
+            )
+            means, covs, cross, cross_after = self._diffuse_smoother(params, chunk, start, after)
+            smoothed = SmootherResult(*(np.empty_like(filtered[i]) for i in (2, 3, 3)))
+            for part, window, later in zip(
+                smoothed, (means, covs, cross), rest_smoothed, strict=True
+            ):
+                part[keep] = later
+                part[start.rows] = window
+            smoothed.cross_covariances[np.flatnonzero(keep)[firsts]] = cross_after
+            return filtered, smoothed
         filtered = self.filter(params, chunk)
+        return filtered, self._rts(params, chunk, filtered)
+
+    def _rts(self, params, chunk, filtered):
         try:
-            smoothed = rts_smoother(
+            return rts_smoother(
                 chunk.offsets, params.transition_matrix, params.transition_covariance, filtered
             )
         except np.linalg.LinAlgError as error:
             raise _degenerate_error(error, params) from None
-        return filtered, smoothed
+
+    def _diffuse_start(self, params: LGSSMParams, chunk: LGSSMChunk):
+        """The diffuse period of every sequence (:class:`DiffuseStart`), the mask of
+        the rows after it and the chunk of those rows (every sequence's rest)."""
+        A, B, C, D, Q, R, _, _ = params.kernel_arguments()
+        start = diffuse_filter(chunk.X, chunk.U, chunk.offsets, A, B, C, D, Q, R)
+        keep = np.ones(len(chunk), dtype=bool)
+        keep[start.rows] = False
+        lengths = np.diff(chunk.offsets) - start.n_diffuse
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        rest = LGSSMChunk(
+            np.ascontiguousarray(chunk.X[keep]), np.ascontiguousarray(chunk.U[keep]), offsets
+        )
+        return start, keep, rest
+
+    def _diffuse_filter(self, params, chunk):
+        start, keep, rest = self._diffuse_start(params, chunk)
+        initial = (start.handoff_means, start.handoff_covariances)
+        try:
+            later = kalman_filter(
+                rest.X, rest.U, rest.offsets, *params.kernel_arguments(), initial=initial
+            )
+        except np.linalg.LinAlgError as error:
+            raise _degenerate_error(error, params) from None
+        window = (
+            start.predicted_means,
+            start.predicted_covariances,
+            start.filtered_means,
+            start.filtered_covariances,
+        )
+        parts = []
+        for early, part in zip(window, later[:4], strict=True):
+            whole = np.empty((len(chunk), *part.shape[1:]))
+            whole[keep] = part
+            whole[start.rows] = early
+            parts.append(whole)
+        filtered = FilterResult(*parts, start.log_likelihoods + later.log_likelihoods)
+        return filtered, start, keep, rest, later
+
+    def _diffuse_smoother(self, params, chunk, start, after):
+        A, B, C, D, Q, R, _, _ = params.kernel_arguments()
+        return diffuse_smoother(chunk.X, chunk.U, chunk.offsets, A, B, C, D, Q, R, start, after)
+
+    def _diffuse_moments(self, params: LGSSMParams, chunk: LGSSMChunk):
+        """The E-step's moments and log-likelihoods with a diffuse first state: the
+        compiled E-step on the rows after every diffuse period (its first state's prior the
+        diffuse filter's prediction), the diffuse period's moments from the exact diffuse
+        smoother, and the transition from the one into the other."""
+        start, _, rest = self._diffuse_start(params, chunk)
+        try:
+            moments, logliks, first_means, first_covs = smoothed_statistics(
+                rest.X,
+                rest.U,
+                rest.offsets,
+                *params.kernel_arguments(),
+                initial=(start.handoff_means, start.handoff_covariances),
+                first_states=True,
+            )
+        except np.linalg.LinAlgError as error:
+            raise _degenerate_error(error, params) from None
+        means, covs, cross, cross_after = self._diffuse_smoother(
+            params, chunk, start, (first_means, first_covs)
+        )
+        window_lengths = start.n_diffuse
+        window_offsets = np.concatenate([[0], np.cumsum(window_lengths)]).astype(np.int64)
+        X_window, U_window = chunk.X[start.rows], chunk.U[start.rows]
+        window = expected_statistics(
+            X_window,
+            U_window,
+            window_offsets,
+            params.observation_matrix,
+            params.control_observation_matrix,
+            params.observation_covariance,
+            SmootherResult(means, covs, cross),
+        )
+        # the transition from the last step of each diffuse period into the first after it
+        last = window_offsets[1:] - 1
+        mu_last, mu_next = means[last], first_means
+        U_next = rest.U[rest.offsets[:-1]]
+        Ezz_last = covs[last] + mu_last[:, :, None] * mu_last[:, None, :]
+        total = {name: window[name] + moments[name] for name in moments}
+        total["sum_z_first"] = window["sum_z_first"]
+        total["sum_zz_first"] = window["sum_zz_first"]
+        total["sum_zz_prev"] = total["sum_zz_prev"] + Ezz_last.sum(axis=0)
+        total["sum_zz_next"] = total["sum_zz_next"] + moments["sum_zz_first"]
+        total["sum_zz_cross"] = total["sum_zz_cross"] + (
+            cross_after + mu_next[:, :, None] * mu_last[:, None, :]
+        ).sum(axis=0)
+        total["sum_zu_prev"] = total["sum_zu_prev"] + mu_last.T @ U_next
+        total["sum_zu_next"] = total["sum_zu_next"] + mu_next.T @ U_next
+        total["sum_uu_next"] = total["sum_uu_next"] + U_next.T @ U_next
+        return total, start.log_likelihoods + logliks
 
     def e_step(self, params: LGSSMParams, chunk: LGSSMChunk):
         """(LGSSMStats of ``chunk`` under ``params``, its summed log-likelihood), by the
         Kalman filter and the RTS smoother, the moments summed in the smoother's pass
-        (:func:`emkit._kernels.kalman.smoothed_statistics`)."""
-        try:
-            moments, log_likelihoods = smoothed_statistics(
-                chunk.X, chunk.U, chunk.offsets, *params.kernel_arguments()
-            )
-        except np.linalg.LinAlgError as error:
-            raise _degenerate_error(error, params) from None
+        (:func:`emkit._kernels.kalman.smoothed_statistics`); with a diffuse first state,
+        the exact diffuse filter and smoother over the diffuse period."""
+        if self.initial_state == "diffuse":
+            moments, log_likelihoods = self._diffuse_moments(params, chunk)
+        else:
+            try:
+                moments, log_likelihoods = smoothed_statistics(
+                    chunk.X, chunk.U, chunk.offsets, *params.kernel_arguments()
+                )
+            except np.linalg.LinAlgError as error:
+                raise _degenerate_error(error, params) from None
         n_seq = chunk.n_sequences
         stats = LGSSMStats(
             n_sequences=float(n_seq),
@@ -423,9 +561,11 @@ class LGSSM:
         """Q(θ) = E_q[log p(z, x | θ)] from the statistics (missing x included)."""
         k = self.state_dim
         m0 = params.initial_state_mean
-        value = _gaussian_term(
-            params.initial_state_covariance, _initial_scatter(stats, m0), stats.n_sequences
-        )
+        value = 0.0  # a diffuse first state: its density's limit is free of the parameters
+        if self.initial_state != "diffuse":
+            value = _gaussian_term(
+                params.initial_state_covariance, _initial_scatter(stats, m0), stats.n_sequences
+            )
         if k and stats.n_transitions > 0:
             S_ys, S_ss = _transition_moments(stats)
             W = np.hstack([params.transition_matrix, params.control_transition_matrix])
