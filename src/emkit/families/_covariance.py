@@ -44,6 +44,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
+from emkit._kernels import gaussian_blocks
 from emkit.families._expanded import ExpandedBlock, expand
 
 # Rows per block when distances of a whole array are asked for: the expanded features of
@@ -223,7 +224,29 @@ class _PerComponent:
 
 
 class _Full(_PerComponent):
+    """Full covariances: distances and scatters by the direct form of every component,
+    in tiles of rows (``emkit._kernels.gaussian_blocks``). Exact at any conditioning,
+    and as fast as the expanded form was where its gate let it serve, so no block of
+    features is prepared and no gate is needed."""
+
     name = "full"
+
+    @staticmethod
+    def prepare(X, means):
+        return X.X if isinstance(X, ExpandedBlock) else X
+
+    @staticmethod
+    def mahalanobis(X, means, prec_chol):
+        """(x_i - μ_k)ᵀ Λ_k (x_i - μ_k), shape (n, K) float64; products in X's dtype."""
+        points = X.X if isinstance(X, ExpandedBlock) else X
+        return gaussian_blocks.mahalanobis(points, means, prec_chol)
+
+    @staticmethod
+    def scatter(X, resp, shift, prec_chol=None):
+        """(sum_i r_ik (x_i - shift_k), sum_i r_ik (x_i - shift_k)(x_i - shift_k)ᵀ), float64,
+        the products in X's dtype about ``shift`` (already representable in it)."""
+        points = X.X if isinstance(X, ExpandedBlock) else X
+        return gaussian_blocks.scatter(points, resp, shift)
 
     @staticmethod
     def to_unconstrained(cov):

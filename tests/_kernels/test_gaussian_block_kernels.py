@@ -1,0 +1,69 @@
+"""The full-covariance block kernels (distances, scatters) against their NumPy twin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emkit._kernels import _reference_gaussian_blocks as twin
+from emkit._kernels import gaussian_blocks as kernels
+
+
+def _case(seed, n, K=3, D=4, far=False):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, D)) * rng.uniform(0.1, 10, D)
+    means = rng.standard_normal((K, D)) * 3
+    if far:  # narrow components far apart: no common centre would do
+        X, means = X * 1e-3 + 1e4, means * 1e-3 + 1e4
+    A = rng.standard_normal((K, D, D))
+    cov = A @ np.transpose(A, (0, 2, 1)) + 0.1 * np.eye(D)
+    if far:
+        cov *= 1e-6
+    prec_chol = np.stack([np.linalg.inv(np.linalg.cholesky(c)).T for c in cov])
+    resp = rng.dirichlet(np.ones(K), size=n)
+    resp[::5, 0] = 0.0
+    return X, means, prec_chol, resp
+
+
+# rows around the tile length: shorter, exactly one, one plus a remainder, several
+@pytest.mark.parametrize("n", [0, 1, 7, kernels.TILE_ROWS, kernels.TILE_ROWS + 3, 1000])
+@pytest.mark.parametrize("far", [False, True])
+def test_mahalanobis_matches_twin(n, far):
+    X, means, prec_chol, _ = _case(n, n, far=far)
+    got = kernels.mahalanobis(X, means, prec_chol)
+    assert got.shape == (n, 3) and got.dtype == np.float64
+    np.testing.assert_allclose(got, twin.mahalanobis(X, means, prec_chol), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, kernels.TILE_ROWS, kernels.TILE_ROWS + 3, 1000])
+@pytest.mark.parametrize("far", [False, True])
+def test_scatter_matches_twin(n, far):
+    X, means, _, resp = _case(n + 1, n, far=far)
+    shift = means + 0.01
+    for got, want in zip(
+        kernels.scatter(X, resp, shift), twin.scatter(X, resp, shift), strict=True
+    ):
+        scale = max(np.abs(want).max(initial=0.0), 1e-300)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13 * scale)
+
+
+def test_float32_runs_in_float32_and_returns_float64():
+    X, means, prec_chol, resp = _case(9, 600, D=6)
+    X32 = X.astype(np.float32)
+    maha = kernels.mahalanobis(X32, means, prec_chol)
+    sum_dx, sum_dxx = kernels.scatter(X32, resp, means.astype(np.float32).astype(np.float64))
+    assert maha.dtype == sum_dx.dtype == sum_dxx.dtype == np.float64
+    np.testing.assert_allclose(maha, twin.mahalanobis(X32, means, prec_chol), rtol=1e-4)
+    exact = kernels.mahalanobis(X32.astype(np.float64), means, prec_chol)
+    assert 0 < np.abs(maha - exact).max() <= 1e-3 * exact.max()
+
+
+def test_results_do_not_depend_on_the_call():
+    X, means, prec_chol, resp = _case(10, 3000, K=5, D=7)
+    first = kernels.scatter(X, resp, means)
+    again = kernels.scatter(X, resp, means)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        kernels.mahalanobis(X, means, prec_chol), kernels.mahalanobis(X, means, prec_chol)
+    )
