@@ -206,6 +206,11 @@ class Mixture:
     # -- initialisation -----------------------------------------------------------
     def init_params(self, chunks: Sequence[MixtureChunk], rng) -> MixtureParams:
         """Data-driven start (``init``), then the user's ``initial`` values on top."""
+        if self._start_is_given():
+            # The user gave every parameter: the data-driven start (k-means: seconds on
+            # a million rows) would be overwritten entirely, so it is not computed. Its
+            # random draws matter to nothing either: every restart starts here too.
+            return self.with_initial(MixtureParams(None, self.initial.components))
         X = concat_rows(chunks)
         weights = concat_row_weights(chunks)
         if has_missing(X):
@@ -227,6 +232,11 @@ class Mixture:
         stats = MixtureStats(resp.sum(axis=0), self.family.statistics(X, resp, None))
         # fixed parameters come from `initial`; only learned ones are estimated
         return self.with_initial(self.m_step(stats))
+
+    def _start_is_given(self) -> bool:
+        """Whether ``initial`` gives the weights and every component parameter."""
+        given = _given_fields(self.family, self.initial)
+        return {"weights", *self.family.param_names} <= set(given)
 
     def with_initial(self, params: MixtureParams) -> MixtureParams:
         """``params`` with the user's ``initial`` values substituted."""
