@@ -670,20 +670,35 @@ class LGSSM:
 
 
 # -- the M-step, shared with the data-driven initialisation -------------------------------
+def _regression_moments(yz, yu, zz, zu, uu):
+    """(S_ys, S_ss) = ([yz yu], [[zz zu], [zu' uu]]) of a regression on s = [z; u]
+    (slices of two preallocated arrays: np.block costs more than the M-step's algebra)."""
+    k, m = zu.shape
+    S_ys = np.empty((yz.shape[0], k + m))
+    S_ys[:, :k] = yz
+    S_ys[:, k:] = yu
+    S_ss = np.empty((k + m, k + m))
+    S_ss[:k, :k] = zz
+    S_ss[:k, k:] = zu
+    S_ss[k:, :k] = zu.T
+    S_ss[k:, k:] = uu
+    return S_ys, S_ss
+
+
 def _transition_moments(stats: LGSSMStats):
     """(S_ys, S_ss) of the regression z_t ~ [z_{t-1}; u_t] over transitions."""
-    S_ys = np.hstack([stats.sum_zz_cross, stats.sum_zu_next])
-    S_ss = np.block(
-        [[stats.sum_zz_prev, stats.sum_zu_prev], [stats.sum_zu_prev.T, stats.sum_uu_next]]
+    return _regression_moments(
+        stats.sum_zz_cross,
+        stats.sum_zu_next,
+        stats.sum_zz_prev,
+        stats.sum_zu_prev,
+        stats.sum_uu_next,
     )
-    return S_ys, S_ss
 
 
 def _observation_moments(stats: LGSSMStats):
     """(S_ys, S_ss) of the regression x_t ~ [z_t; u_t] over all time steps."""
-    S_ys = np.hstack([stats.sum_xz, stats.sum_xu])
-    S_ss = np.block([[stats.sum_zz, stats.sum_zu], [stats.sum_zu.T, stats.sum_uu]])
-    return S_ys, S_ss
+    return _regression_moments(stats.sum_xz, stats.sum_xu, stats.sum_zz, stats.sum_zu, stats.sum_uu)
 
 
 def _initial_scatter(stats: LGSSMStats, m0):
@@ -712,6 +727,10 @@ def _regression(S_ys, S_ss, blocks):
     (state, then control): learned blocks (None) solve the normal equations with the
     fixed blocks' contribution moved to the right-hand side.
     """
+    if all(value is None or n == 0 for n, value in blocks):  # nothing fixed: the whole W
+        W = _solve_psd(S_ss, S_ys)
+        bounds = np.cumsum([0] + [n for n, _ in blocks])
+        return [W[:, bounds[i] : bounds[i + 1]] for i in range(len(blocks))]
     bounds = np.cumsum([0] + [n for n, _ in blocks])
     learned = np.concatenate(
         [np.arange(bounds[i], bounds[i + 1]) for i, (_, v) in enumerate(blocks) if v is None]
@@ -839,7 +858,10 @@ def _gaussian_term(cov, scatter, count) -> float:
     chol = np.linalg.cholesky(cov)
     log_det = 2.0 * np.log(np.diag(chol)).sum()
     # tr(cov^{-1} S) = tr(L^{-1} S L^{-T}) = sum((L^{-1} S) * L^{-1})
-    trace = float(np.sum(np.linalg.solve(chol, scatter) * np.linalg.solve(chol, np.eye(d))))
+    solved = linalg.solve_triangular(
+        chol, np.hstack([scatter, np.eye(d)]), lower=True, check_finite=False
+    )
+    trace = float(np.sum(solved[:, :d] * solved[:, d:]))
     return -0.5 * (count * (d * np.log(2 * np.pi) + log_det) + trace)
 
 
