@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import DensityMixin
@@ -20,6 +21,12 @@ from emkit.estimators._labels import check_labels
 from emkit.estimators._parameters import Parameter, probabilities
 from emkit.models import Mixture, MixtureChunk, MixtureParams
 from emkit.models.mixture import IMPOSSIBLE_ROW_HINT, check_possible_rows, log_normalize
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from emkit._typing import EMCallback, FitData, RandomStateLike, Self
+
 
 INIT_METHODS = {"kmeans", "k-means++", "random", "random_from_data"}
 
@@ -56,7 +63,14 @@ class MixtureEstimator(DensityMixin, EMEstimator):
     _data_dtype = np.float64
 
     # -- fitting ------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None, *, callback=None):
+    def fit(
+        self,
+        X: FitData,
+        y: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+        *,
+        callback: EMCallback | None = None,
+    ) -> Self:
         """Estimate the parameters by EM.
 
         Parameters
@@ -88,7 +102,9 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         """
         return self._fit(X, callback=callback, sample_weight=sample_weight, y=y)
 
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """One online EM update from a batch of samples (mini-batch EM).
 
         The first call initialises the parameters from its batch; every call then
@@ -109,7 +125,9 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         """
         return self._partial_fit(X, sample_weight=sample_weight, y=y)
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(
+        self, X: FitData, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> np.ndarray:
         """Fit, then return the most probable component of every sample, shape (n_samples,).
 
         With partial labels ``y`` (see :meth:`fit`), a labelled row gets its label.
@@ -241,12 +259,12 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         check_rows(X)
         return self._check_data(X)
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Log-density log p(x) of every sample, shape (n_samples,)."""
         X = self._validated(X)  # first: raises NotFittedError before model_ is touched
         return self.model_.log_density(self.params_, X)
 
-    def score(self, X, y=None):
+    def score(self, X: ArrayLike, y: object = None) -> float:
         """Mean log-likelihood per sample of ``X`` (float)."""
         return float(self.score_samples(X).mean())
 
@@ -275,12 +293,12 @@ class MixtureEstimator(DensityMixin, EMEstimator):
             )
         return log_joint
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable component of every sample, shape (n_samples,); the same error as
         :meth:`predict_proba` for a row that is impossible under every component."""
         return self._possible_log_joint(self._validated(X)).argmax(axis=1)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Posterior component probabilities, shape (n_samples, n_components).
 
         Raises a ValueError naming the first row that has probability zero under every
@@ -288,7 +306,9 @@ class MixtureEstimator(DensityMixin, EMEstimator):
         """
         return log_normalize(self._possible_log_joint(self._validated(X)))[1]
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(
+        self, n_samples: int = 1, random_state: RandomStateLike = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples: (X of shape (n_samples, n_features), labels of shape (n_samples,)).
 
         ``random_state`` defaults to the estimator's ``random_state``.
@@ -300,17 +320,17 @@ class MixtureEstimator(DensityMixin, EMEstimator):
     def _n_parameters(self) -> int:
         return self.model_.n_free_parameters(self.n_features_in_)
 
-    def bic(self, X):
+    def bic(self, X: ArrayLike) -> float:
         """Bayesian information criterion of the fitted model on X (lower is better)."""
         X = self._validated(X)
         return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
 
-    def aic(self, X):
+    def aic(self, X: ArrayLike) -> float:
         """Akaike information criterion of the fitted model on X (lower is better)."""
         X = self._validated(X)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 
-    def icl(self, X):
+    def icl(self, X: ArrayLike) -> float:
         r"""Integrated completed likelihood criterion of the fitted model on X (lower is better).
 
         .. math::

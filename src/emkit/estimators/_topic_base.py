@@ -55,6 +55,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -74,6 +75,12 @@ from emkit.estimators._documents import (
 )
 from emkit.estimators._parameters import Parameter
 from emkit.models._documents import DocumentChunk
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from emkit._typing import Documents, EMCallback, Self
+
 
 __all__ = ["TopicModel"]
 
@@ -129,7 +136,7 @@ class TopicModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EMEstimator)
         return self.components_.shape[0]
 
     # -- fitting --------------------------------------------------------------------------
-    def fit(self, X, y=None, *, callback=None):
+    def fit(self, X: Documents, y: object = None, *, callback: EMCallback | None = None) -> Self:
         """Fit the topics to a corpus.
 
         Parameters
@@ -156,7 +163,7 @@ class TopicModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EMEstimator)
         self.__dict__.pop("online_state_", None)
         return self
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X: Documents, y: object = None) -> Self:
         """One online EM update from a batch of documents (online variational Bayes).
 
         The first call starts from the fitted (or hand-set) parameters when there are
@@ -180,7 +187,7 @@ class TopicModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EMEstimator)
         """
         return self._partial_fit(X)
 
-    def fit_transform(self, X, y=None, **fit_params):
+    def fit_transform(self, X: Documents, y: object = None, **fit_params: Any) -> np.ndarray:
         """Fit, then return the topic proportions of X, shape (n_docs, n_components)."""
         return self.fit(X, **fit_params).transform(X)
 
@@ -369,7 +376,7 @@ class TopicModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EMEstimator)
         tasks = [dask.delayed(run)(b, int(s)) for b, s in zip(blocks, starts, strict=False)]
         return list(dask.compute(*tasks))
 
-    def transform(self, X):
+    def transform(self, X: Documents) -> np.ndarray:
         """Topic proportions of every document, shape (n_docs, n_components), rows
         summing to 1 (the normalised variational Dirichlet of LDA, P(z|d) of PLSA, with
         the topics fixed). An empty document gets the prior's mean (LDA) or mode (PLSA).
@@ -385,13 +392,13 @@ class TopicModel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EMEstimator)
     def _chunk_score_and_words(self, chunk) -> tuple[float, float]:
         return self._chunk_score(chunk), chunk.n_words
 
-    def score(self, X, y=None):
+    def score(self, X: Documents, y: object = None) -> float:
         """The objective of X under the fitted topics (total, not per word): see the
         estimator's class docstring (LDA: scikit-learn's approximate variational
         bound; PLSA: the log-likelihood with folded-in topic proportions)."""
         return float(sum(self._map_chunks(self._chunk_score, X)) + self._global_score())
 
-    def perplexity(self, X):
+    def perplexity(self, X: Documents) -> float:
         """``exp(-score(X) / words of X)``, as scikit-learn defines it (lower is better).
 
         Raises a ValueError when X has no word at all (its perplexity is undefined).

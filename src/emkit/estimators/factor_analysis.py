@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, DensityMixin, TransformerMixin
@@ -14,6 +15,12 @@ from emkit.estimators._parameters import Parameter, any_finite
 from emkit.families.gaussian import check_magnitude
 from emkit.models.factor_analysis import FactorAnalysisModel, FactorAnalysisParams
 from emkit.models.mixture import MixtureChunk
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from emkit._typing import EMCallback, FitData, RandomStateLike, Self
+
 
 __all__ = ["FactorAnalysis"]
 
@@ -143,7 +150,14 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityM
     )
 
     # -- fitting ------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None, *, callback=None):
+    def fit(
+        self,
+        X: FitData,
+        y: object = None,
+        sample_weight: ArrayLike | None = None,
+        *,
+        callback: EMCallback | None = None,
+    ) -> Self:
         """Estimate the parameters by EM.
 
         Parameters
@@ -161,7 +175,9 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityM
         """
         return self._fit(X, callback=callback, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """One online EM update from a batch (see :meth:`GaussianMixture.partial_fit`)."""
         return self._partial_fit(X, sample_weight=sample_weight)
 
@@ -244,7 +260,7 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityM
         self._check_fitted()
         return _checked(validated_rows(self, X, reset=False))
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Posterior factor means E[z | x], shape (n_samples, n_components).
 
         :math:`E[z \\mid x] = M^{-1} W \\Psi^{-1} (x - \\mu)` with
@@ -253,22 +269,22 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityM
         X = self._validated(X)
         return self.model_.transform(self.params_, X)
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Log-density log N(x | μ, WᵀW + Ψ) of every sample, shape (n_samples,)."""
         X = self._validated(X)
         return self.model_.log_density(self.params_, X)
 
-    def score(self, X, y=None):
+    def score(self, X: ArrayLike, y: object = None) -> float:
         """Mean log-likelihood per sample of X (float)."""
         return float(self.score_samples(X).mean())
 
-    def get_covariance(self):
+    def get_covariance(self) -> np.ndarray:
         """The model's covariance WᵀW + Ψ, shape (n_features, n_features)."""
         self._check_fitted()
         W = self.components_
         return W.T @ W + np.diag(self.noise_variance_)
 
-    def get_precision(self):
+    def get_precision(self) -> np.ndarray:
         """(WᵀW + Ψ)⁻¹ by Woodbury's identity, shape (n_features, n_features)."""
         self._check_fitted()
         W, psi = self.components_, self.noise_variance_
@@ -276,7 +292,7 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityM
         M = np.eye(W.shape[0]) + scaled @ W.T
         return np.diag(1.0 / psi) - scaled.T @ np.linalg.solve(M, scaled)
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples: int = 1, random_state: RandomStateLike = None) -> np.ndarray:
         """Draw samples from the fitted model, shape (n_samples, n_features)."""
         rng = self._sampling_rng(n_samples, random_state)
         return self.model_.sample(self.params_, n_samples, rng)
@@ -284,13 +300,13 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityM
     def _sample_row_floats(self) -> int:
         return int(self.n_features_in_) + self.n_components_
 
-    def bic(self, X):
+    def bic(self, X: ArrayLike) -> float:
         """Bayesian information criterion on X (lower is better)."""
         X = self._validated(X)
         k = self.model_.n_free_parameters(X.shape[1])
         return -2.0 * self.score(X) * X.shape[0] + k * np.log(X.shape[0])
 
-    def aic(self, X):
+    def aic(self, X: ArrayLike) -> float:
         """Akaike information criterion on X (lower is better)."""
         X = self._validated(X)
         k = self.model_.n_free_parameters(X.shape[1])

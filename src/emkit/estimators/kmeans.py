@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import ClusterMixin, TransformerMixin
@@ -17,6 +18,12 @@ from emkit.estimators._parameters import Parameter, any_finite
 from emkit.families import GaussianFamily, GaussianParams
 from emkit.families.gaussian import check_magnitude
 from emkit.models import Mixture, MixtureParams
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from emkit._typing import EMCallback, FitData, Self
+
 
 #: rows whose squared distances could sum past float64 are refused (see check_squares_fit)
 _MAX_ROWS_SUMMED = 1e12
@@ -97,7 +104,14 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
 
     cluster_centers_ = Parameter("components.means", ("n_clusters", "n_features_in_"), any_finite)
 
-    def fit(self, X, y=None, sample_weight=None, *, callback=None):
+    def fit(
+        self,
+        X: FitData,
+        y: object = None,
+        sample_weight: ArrayLike | None = None,
+        *,
+        callback: EMCallback | None = None,
+    ) -> Self:
         """Cluster X. ``sample_weight`` (n_samples,) weights every point's pull on its centre.
 
         ``y`` (n_samples,) of int, optional: partial labels, the cluster of every row
@@ -200,21 +214,27 @@ class KMeans(ClusterMixin, TransformerMixin, EngineEstimator):
         check_squares_fit(X)
         return X
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Index of the nearest centre, shape (n_samples,)."""
         return self._squared_distances(self._validated(X)).argmin(axis=1)
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(
+        self, X: FitData, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> np.ndarray:
         return self.fit(X, y, sample_weight=sample_weight).labels_
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Euclidean distances to every centre, shape (n_samples, n_clusters)."""
         return np.sqrt(self._squared_distances(self._validated(X)))
 
-    def fit_transform(self, X, y=None, sample_weight=None):
+    def fit_transform(
+        self, X: FitData, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> np.ndarray:
         return self.fit(X, y, sample_weight=sample_weight).transform(X)
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Opposite of the inertia of X under the fitted centres."""
         X = self._validated(X)
         closest = self._squared_distances(X).min(axis=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -17,6 +18,10 @@ from emkit.estimators._migration import learn_string_error
 from emkit.estimators._parameters import Parameter
 from emkit.estimators._topic_base import TopicModel
 from emkit.models.lda import LDA, LDAParams, exp_expected_log_topics
+
+if TYPE_CHECKING:
+    from emkit._typing import Documents
+
 
 __all__ = ["LatentDirichletAllocation"]
 
@@ -330,7 +335,7 @@ class LatentDirichletAllocation(TopicModel):
         """exp(E_q[log β]), shape (n_components, n_features): exp(ψ(λ) − ψ(Σ_v λ))."""
         return exp_expected_log_topics(self.components_)
 
-    def score(self, X, y=None):
+    def score(self, X: Documents, y: object = None) -> float:
         """scikit-learn's approximate variational bound of X (total, not per word): the
         documents' terms with their (γ, φ) solved for the fitted λ and α, plus the
         topics' term E_q[log p(β | η)] − E_q[log q(β)] once.

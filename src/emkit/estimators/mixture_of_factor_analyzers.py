@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -13,6 +14,10 @@ from emkit.estimators._parameters import Parameter, any_finite
 from emkit.estimators.factor_analysis import check_noise_variances
 from emkit.families.gaussian import check_magnitude
 from emkit.models.mixture_of_factor_analyzers import MFAParams, MixtureOfFactorAnalyzersModel
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
 
 __all__ = ["MixtureOfFactorAnalyzers"]
 
@@ -170,7 +175,7 @@ class MixtureOfFactorAnalyzers(MixtureEstimator):
         check_magnitude(X, what="factor analysis")
         return X
 
-    def factor_means(self, X):
+    def factor_means(self, X: ArrayLike) -> np.ndarray:
         """Posterior factor means E[z | x_i, component k], shape (n_samples,
         n_components, n_factors); weigh them by :meth:`predict_proba` for the factors
         of the component that generated a row."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import RegressorMixin
@@ -25,6 +26,12 @@ from emkit.models.mixture_regression import (
     MixtureRegressionParams,
 )
 from emkit.models.mixture_regression import MixtureRegression as MixtureRegressionModel
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from emkit._typing import EMCallback, RandomStateLike, Self
+
 
 __all__ = ["MixtureRegression"]
 
@@ -179,7 +186,14 @@ class MixtureRegression(RegressorMixin, EMEstimator):
     )
 
     # -- fitting ------------------------------------------------------------------------
-    def fit(self, X, y=None, sample_weight=None, *, callback=None):
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+        *,
+        callback: EMCallback | None = None,
+    ) -> Self:
         """Estimate the parameters by EM.
 
         Parameters
@@ -197,7 +211,9 @@ class MixtureRegression(RegressorMixin, EMEstimator):
         """
         return self._fit(X, callback=callback, y=y, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """One online EM update from a batch (see :meth:`EMEstimator._partial_fit`).
         With multinomial gating the running statistics mix gating steps taken at
         different parameters: a stochastic approximation without the batch fit's
@@ -363,12 +379,12 @@ class MixtureRegression(RegressorMixin, EMEstimator):
         self._check_fitted()
         return validated_rows(self, X, reset=False)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Expected response E[y | x] = Σ_k π_k(x) (b_k + xᵀβ_k), shape (n_samples,)."""
         X = self._validated(X)
         return self.model_.predict_mean(self.params_, X)
 
-    def predict_components(self, X):
+    def predict_components(self, X: ArrayLike) -> np.ndarray:
         """Every component's regression line b_k + xᵀβ_k, shape (n_samples, n_components)."""
         X = self._validated(X)
         return self.model_.means(self.params_, X)
@@ -384,7 +400,7 @@ class MixtureRegression(RegressorMixin, EMEstimator):
         y = self._validated_y(y, X.shape[0])
         return self.model_.posterior(self.params_, X, y)
 
-    def predict_proba(self, X, y=None):
+    def predict_proba(self, X: ArrayLike, y: ArrayLike | None = None) -> np.ndarray:
         """Posterior component probabilities, shape (n_samples, n_components).
 
         With ``y`` (shape (n_samples,)): p(k | x_i, y_i), which component generated each
@@ -397,11 +413,13 @@ class MixtureRegression(RegressorMixin, EMEstimator):
             return np.broadcast_to(np.exp(log_pi), (X.shape[0], self.n_components)).copy()
         return self._posterior(X, y, "predict_proba")[1]
 
-    def log_density(self, X, y=None):
+    def log_density(self, X: ArrayLike, y: ArrayLike | None = None) -> np.ndarray:
         """Log-density log p(y_i | x_i) of every row, shape (n_samples,); ``y`` is required."""
         return self._posterior(X, y, "log_density")[0]
 
-    def sample(self, X, random_state=None):
+    def sample(
+        self, X: ArrayLike, random_state: RandomStateLike = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw responses for the rows X: (y of shape (n_samples,), labels of shape
         (n_samples,)). ``random_state`` defaults to the estimator's."""
         X = self._validated(X)
@@ -412,11 +430,11 @@ class MixtureRegression(RegressorMixin, EMEstimator):
     def _n_parameters(self) -> int:
         return self.model_.n_free_parameters(int(self.n_features_in_))
 
-    def bic(self, X, y):
+    def bic(self, X: ArrayLike, y: ArrayLike) -> float:
         """Bayesian information criterion on (X, y) (lower is better)."""
         log_density = self.log_density(X, y)
         return -2.0 * float(log_density.sum()) + self._n_parameters() * np.log(log_density.size)
 
-    def aic(self, X, y):
+    def aic(self, X: ArrayLike, y: ArrayLike) -> float:
         """Akaike information criterion on (X, y) (lower is better)."""
         return -2.0 * float(self.log_density(X, y).sum()) + 2.0 * self._n_parameters()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils._param_validation import Interval
@@ -17,6 +18,10 @@ from emkit.estimators._parameters import probabilities
 from emkit.estimators._topic_base import TopicModel
 from emkit.models.plsa import PLSA as PLSAModel
 from emkit.models.plsa import PLSAParams, check_concentration
+
+if TYPE_CHECKING:
+    from emkit._typing import Documents
+
 
 __all__ = ["PLSA"]
 
@@ -209,7 +214,7 @@ class PLSA(TopicModel):
     def _chunk_score(self, chunk) -> float:
         return float(self.model_.log_likelihood(self.params_, chunk))
 
-    def score(self, X, y=None):
+    def score(self, X: Documents, y: object = None) -> float:
         """The log-likelihood of X (total, not per word) at every document's topic
         proportions solved for the fitted topics (with the fit's tempering and prior;
         the priors' own terms left out). -inf when a document has a term that every
