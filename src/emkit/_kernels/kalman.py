@@ -26,10 +26,29 @@ Numerical form, chosen so that covariances stay symmetric positive semi-definite
 * every covariance formed exactly symmetric: its lower triangle is computed and
   mirrored.
 
+Steady state (:data:`STEADY_STATE_RTOL`): the covariance recursions do not depend on
+the data, only on which coordinates are observed, and for a time-invariant model they
+converge within tens of steps. Once a completely observed step's predicted covariance
+has stopped moving (to the stated relative tolerance), the filter freezes the
+covariances, the innovation covariance's factor and the gain, and updates only the means
+(its products with ``L^{-1}`` and ``L^{-1} C P``, no Cholesky and no Joseph form); a
+missing value ends the steady state and the full recursion resumes. The smoother reuses
+its gain where both filtered covariances it depends on are frozen, and freezes its
+smoothed covariance once that converges in turn (backwards in time). Moving the
+log-likelihood by at most a few 1e-15 relative in the tests, the switch takes the
+filter from 6.4 to 1.2 ms on 5,000 steps of 4 states and 8 series (one thread).
+
+:func:`smoothed_statistics` is the E-step: the filter keeps one copy of the covariances
+per steady-state run (its (T, k, k) buffers are written only where they change, so their
+untouched pages are never allocated) and the smoother adds every step's moments to the
+sums as it goes back, without storing its output.
+
 The kernels are compiled by numba and work on C-contiguous float64 arrays allocated by
 the thin Python wrappers below (:func:`kalman_filter`, :func:`rts_smoother`,
-:func:`expected_statistics`). ``_reference_kalman.py`` is their NumPy twin, used by the
-tests only.
+:func:`expected_statistics`, :func:`smoothed_statistics`). ``_reference_kalman.py`` is
+their NumPy twin, used by the tests only (the reference has no steady state; the tests
+compare both with the full recursion, ``steady_tol=0``). A diffuse first state is
+:mod:`emkit._kernels.diffuse`'s.
 """
 
 from __future__ import annotations

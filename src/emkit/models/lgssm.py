@@ -36,6 +36,17 @@ noise covariance cancels because every output shares the regressors), then
 coefficients (full, diagonal or spherical), then :math:`m_0` and :math:`P_0` from the
 first states of the sequences.
 
+A diffuse first state (``initial_state="diffuse"``, Durbin & Koopman's exact initial
+treatment, :mod:`emkit._kernels.diffuse`): :math:`P_0 = \kappa I`, :math:`\kappa \to
+\infty`. The E-step then runs the exact diffuse filter over each sequence's diffuse
+period (until its observations have determined the state), the compiled E-step from the
+filter's prediction of the next step on, and the diffuse period's smoothed moments in
+information form from the smoothed first state after it; the log-likelihood is the
+diffuse one. :math:`m_0, P_0` are not used and not learned, and the expected log-joint
+leaves out the first state's density, whose limit does not depend on the parameters:
+the M-step of the others is unchanged, and EM is monotone in the diffuse
+log-likelihood.
+
 Online EM (``partial_fit``, :mod:`emkit.core.online`) averages the statistics per
 time step, the counts ``n_sequences``, ``n_steps`` and ``n_transitions`` included:
 every parameter's M-step is a ratio of moments to the count of its own group
@@ -281,6 +292,9 @@ class LGSSM:
     perturbation : float, default=0
         Relative size of the random perturbation of the data-driven starting values of
         learned parameters (restarts use it to explore other starting points).
+    initial_state : {"gaussian", "diffuse"}, default="gaussian"
+        The first state's distribution: N(m0, P0), or exactly diffuse (see the module
+        docstring); "diffuse" refuses to learn m0 and P0.
     """
 
     # engine hook: a tol=0 fit that runs away (no fixed point) stops with the reason
