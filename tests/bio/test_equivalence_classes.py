@@ -53,19 +53,26 @@ def test_chunks_cover_every_class_once():
 
 
 def test_chunks_hold_the_classes_by_smallest_transcript():
-    """Consecutive classes share transcripts (the E-step's cache), ties in file order."""
+    """Consecutive classes share transcripts (the E-step's cache): within a block of
+    transcripts by size, then by smallest transcript, ties in file order."""
+    import emkit.bio.classes as classes_module
+
     classes = EquivalenceClasses([[5, 2], [0], [3, 1], [2], [4, 0]], [1, 2, 3, 4, 5])
     (chunk,) = classes.chunks()
-    np.testing.assert_array_equal(chunk.class_ids, [1, 4, 2, 0, 3])
-    np.testing.assert_array_equal(chunk.indices, [0, 4, 0, 3, 1, 5, 2, 2])
-    np.testing.assert_array_equal(chunk.counts, [2, 5, 3, 1, 4])
+    np.testing.assert_array_equal(chunk.class_ids, [1, 3, 4, 2, 0])
+    np.testing.assert_array_equal(chunk.indices, [0, 2, 4, 0, 3, 1, 5, 2])
+    np.testing.assert_array_equal(chunk.counts, [2, 4, 5, 3, 1])
     assert chunk.band == (0, 6)
     parts = classes.chunks(2)
-    assert [p.band for p in parts] == [(0, 5), (1, 6), (2, 3)]
-    weighted = EquivalenceClasses([[3], [1, 2]], [1, 1], weights=[[0.5], [0.25, 0.75]])
+    assert [p.band for p in parts] == [(0, 3), (0, 5), (2, 6)]
+    block = classes_module.LOCALITY_BLOCK
+    far = EquivalenceClasses([[block + 1], [block, block + 2], [3, 4], [0]], [1, 1, 1, 1])
+    (chunk,) = far.chunks()
+    np.testing.assert_array_equal(chunk.class_ids, [3, 2, 0, 1])
+    weighted = EquivalenceClasses([[3, 2], [1]], [1, 1], weights=[[0.5, 0.4], [0.25]])
     (chunk,) = weighted.chunks()
-    np.testing.assert_array_equal(chunk.weights, [0.25, 0.75, 0.5])
-    assert weighted.weights.tolist() == [0.5, 0.25, 0.75]  # the classes' own arrays stay
+    np.testing.assert_array_equal(chunk.weights, [0.25, 0.5, 0.4])
+    assert weighted.weights.tolist() == [0.5, 0.4, 0.25]  # the classes' own arrays stay
 
 
 @pytest.mark.parametrize(
@@ -107,11 +114,11 @@ def test_chunks_carry_transcript_weights_and_compact_indices():
     assert chunk.weights is None
     np.testing.assert_array_equal(chunk.transcript_weights, 1.0 / np.array([10, 20, 40.0]))
     assert chunk.indices.dtype == np.int32
-    np.testing.assert_array_equal(chunk.indices, classes.indices)
+    np.testing.assert_array_equal(chunk.indices, [2, 0, 1, 1, 2])  # the one-transcript class first
     assert classes.indices.dtype == np.int64  # the public arrays are unchanged
     weighted = EquivalenceClasses([[0, 1], [1]], [1, 1], weights=[[0.7, 0.3], [1.0]])
     (chunk,) = weighted.chunks()
-    np.testing.assert_array_equal(chunk.weights, [0.7, 0.3, 1.0])
+    np.testing.assert_array_equal(chunk.weights, [1.0, 0.7, 0.3])
     assert chunk.transcript_weights is None
 
 

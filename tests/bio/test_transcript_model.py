@@ -130,12 +130,12 @@ def test_vb_prior_is_checked():
 
 def test_impossible_class_is_named_by_its_number_in_the_data():
     """The chunks hold the classes by smallest transcript; the message names the
-    class as the data number it."""
-    classes = EquivalenceClasses([[2], [1, 0]], [3, 1])
+    class by its number in the data."""
+    classes = EquivalenceClasses([[2, 1], [0]], [3, 1])
     (chunk,) = classes.chunks()
     assert chunk.class_ids.tolist() == [1, 0]
     model = TranscriptAbundance(3)
-    with pytest.raises(ImpossibleClassError, match=r"class 1 .*transcripts \[1, 0\]"):
+    with pytest.raises(ImpossibleClassError, match=r"class 1 .*transcripts \[0\]"):
         model.e_step(TranscriptParams(np.array([0.0, 0.0, 1.0])), chunk)
 
 

@@ -27,6 +27,13 @@ MIN_ENTRIES_PER_TRANSCRIPT = 4
 #: above bind), so 2, 4, 8 or 16 threads get equal work: 7 chunks of 16 entries per
 #: transcript left one of 2 threads 4/7 of the work
 N_CHUNKS = 16
+#: classes whose smallest transcript lies in the same block of this many transcripts
+#: are held together, by size (then by smallest transcript): the block's abundances
+#: and expected counts (64 KB) stay in the cache, and the E-step's loops over a class's
+#: entries run the same number of times class after class, which the branch predictor
+#: learns (measured: 0.77-0.80 of the E-step's time in smallest-transcript order alone,
+#: blocks of 1,024 to 8,192 alike)
+LOCALITY_BLOCK = 4096
 
 
 def _as_int_array(values, name: str) -> np.ndarray:
@@ -307,7 +314,9 @@ class EquivalenceClasses:
         return cached
 
     def locality_order(self) -> _LocalityOrder:
-        """The classes ordered by their smallest transcript, as the chunks hold them.
+        """The classes ordered by their smallest transcript, as the chunks hold them:
+        by its block of LOCALITY_BLOCK transcripts, then by size, then by smallest
+        transcript.
 
         Consecutive classes then share transcripts (a gene's classes end up together),
         so the E-step's reads and writes of the per-transcript arrays hit the cache, and
@@ -315,8 +324,8 @@ class EquivalenceClasses:
         the classes jump all over the transcripts: on the simulated transcriptome of
         ``benchmarks/bench_quant.py`` (200,000 transcripts, 3,000,000 classes) an
         E-step over 16 chunks took 0.15 s in that order and 0.085 s in this one (one
-        thread, machine at rest). Made once (a stable sort, ties in file order) and
-        kept; the classes' own arrays are unchanged.
+        thread, machine at rest), before the blocks by size. Made once (a stable sort) and
+        kept (ties in file order); the classes' own arrays are unchanged.
         """
         cached = getattr(self, "_locality", None)
         if cached is None:
@@ -389,7 +398,7 @@ class _LocalityOrder:
         if classes.n_classes == 0:
             return cls(np.zeros(0, dtype=np.int64), indptr, classes.kernel_indices(), None)
         smallest = np.minimum.reduceat(classes.indices, indptr[:-1])
-        order = np.argsort(smallest, kind="stable")
+        order = np.lexsort((smallest, sizes, smallest // LOCALITY_BLOCK))
         if np.array_equal(order, np.arange(order.size)):  # already in this order
             return cls(order, indptr, classes.kernel_indices(), None)
         new_indptr = np.zeros_like(indptr)
