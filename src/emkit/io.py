@@ -29,10 +29,17 @@ import zipfile
 from collections.abc import Iterator
 from numbers import Integral, Real
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emkit._text import one_line
+
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
+
+    from emkit._typing import PathLike
+
 
 FORMAT = "emkit-model"
 FORMAT_VERSION = 1
@@ -74,7 +81,7 @@ def _json_scalar(value):
 
 
 # -- save -------------------------------------------------------------------------------
-def save(estimator, path, *, metadata: dict | None = None) -> Path:
+def save(estimator: Any, path: PathLike, *, metadata: dict | None = None) -> Path:
     """Write a fitted emkit estimator to ``path`` (``.npz`` is appended if missing).
 
     ``metadata`` is the caller's own JSON-safe data (e.g. the column names of the
@@ -168,14 +175,14 @@ def _contents(estimator, metadata) -> tuple[dict, dict]:
     return header, arrays
 
 
-def model_path(path) -> Path:
+def model_path(path: PathLike) -> Path:
     """The file :func:`save` writes for ``path``: ``.npz`` is appended if missing."""
     path = Path(path)
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
 @contextlib.contextmanager
-def replacing(path) -> Iterator[Path]:
+def replacing(path: PathLike) -> Iterator[Path]:
     """``with replacing(path) as temporary:`` write the new file at ``temporary``; on
     success it replaces ``path`` (atomic within one file system), on any failure it is
     removed and ``path`` is left as it was.
@@ -204,14 +211,14 @@ def replacing(path) -> Iterator[Path]:
 
 
 # -- load -------------------------------------------------------------------------------
-def read_metadata(path) -> dict:
+def read_metadata(path: PathLike) -> dict:
     """The JSON metadata of a model file (class, versions, hyperparameters, scalars, and
     under ``"user"`` the ``metadata`` given to :func:`save`, if any)."""
     with _Archive(path) as archive:
         return archive.metadata()
 
 
-def load(path):
+def load(path: PathLike) -> Any:
     """Read a model file written by :func:`save` and return the fitted estimator.
 
     Nothing in the file is used before all of it is checked (see the module
@@ -455,7 +462,9 @@ class NpyHeaderError(ValueError):
         self.reason = reason
 
 
-def read_npy_header(stream, size: int, *, exact: bool = False) -> tuple[tuple, np.dtype, int]:
+def read_npy_header(
+    stream: BinaryIO, size: int, *, exact: bool = False
+) -> tuple[tuple, np.dtype, int]:
     """``(shape, dtype, data_offset)`` from the header of the ``.npy`` data in the binary
     ``stream`` (at its start; ``size`` bytes long), read without its data, so that an
     object array is refused before NumPy is asked about pickles and a truncated file is

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike
+
+    from emkit._typing import PathLike
+
 
 __all__ = ["gene_sums", "read_gene_map"]
 
 
-def read_gene_map(path) -> dict[str, str]:
+def read_gene_map(path: PathLike) -> dict[str, str]:
     """A transcript-to-gene map from a tab-separated file (plain or gzipped): the
     transcript in the first column, its gene in the second (kallisto's and tximport's
     ``t2g.txt``; further columns are ignored, ``#`` lines skipped).
@@ -43,7 +52,9 @@ def read_gene_map(path) -> dict[str, str]:
     return mapping
 
 
-def gene_sums(values, names, gene_map: dict) -> tuple[list[str], np.ndarray]:
+def gene_sums(
+    values: ArrayLike, names: Sequence[str], gene_map: dict
+) -> tuple[list[str], np.ndarray]:
     """``(genes, sums)``: the genes in order of first appearance among ``names`` and the
     sum of ``values`` (n_transcripts,) over every gene's transcripts.
 

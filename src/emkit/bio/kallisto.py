@@ -19,10 +19,19 @@ import gzip
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emkit.bio.classes import EquivalenceClasses
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike
+
+    from emkit._typing import PathLike
+
 
 __all__ = [
     "kallisto_effective_lengths",
@@ -62,7 +71,9 @@ def truncated_gaussian_means(mean: float, sd: float) -> np.ndarray:
     return np.where(mass > 0, mass / np.where(total > 0, total, 1.0), 0.0)
 
 
-def kallisto_effective_lengths(lengths, fragment_length: float, fragment_sd: float) -> np.ndarray:
+def kallisto_effective_lengths(
+    lengths: ArrayLike, fragment_length: float, fragment_sd: float
+) -> np.ndarray:
     """Effective lengths as kallisto 0.48 computes them without bias correction.
 
     For a transcript of length L, the mean μ_L of the Gaussian fragment-length
@@ -89,7 +100,7 @@ def kallisto_effective_lengths(lengths, fragment_length: float, fragment_sd: flo
     return np.where(effective < 1.0, lengths, effective)
 
 
-def read_fasta_lengths(path) -> tuple[list[str], np.ndarray]:
+def read_fasta_lengths(path: PathLike) -> tuple[list[str], np.ndarray]:
     """``(names, lengths)`` of the sequences of a FASTA file (plain or gzipped); a
     name is the header's first word."""
     path = Path(path)
@@ -110,7 +121,7 @@ def read_fasta_lengths(path) -> tuple[list[str], np.ndarray]:
     return names, np.asarray(lengths, dtype=np.float64)
 
 
-def read_kallisto_abundance(path) -> dict:
+def read_kallisto_abundance(path: PathLike) -> dict:
     """kallisto's ``abundance.tsv`` as ``{"target_id": list, "length", "eff_length",
     "est_counts", "tpm": ndarray}``."""
     path = Path(path)
@@ -195,10 +206,10 @@ def _read_mtx_counts(path: Path, n_classes: int, sample: int | None) -> np.ndarr
 
 
 def read_kallisto(
-    pseudo_dir,
+    pseudo_dir: PathLike,
     *,
-    abundance=None,
-    lengths=None,
+    abundance: PathLike | None = None,
+    lengths: PathLike | ArrayLike | None = None,
     fragment_length: float | None = None,
     fragment_sd: float | None = None,
     sample: int | None = None,
@@ -258,12 +269,12 @@ def read_kallisto(
 
 
 def read_kallisto_files(
-    ec,
-    counts,
-    transcripts,
+    ec: PathLike,
+    counts: PathLike,
+    transcripts: PathLike,
     *,
-    abundance=None,
-    lengths=None,
+    abundance: PathLike | None = None,
+    lengths: PathLike | ArrayLike | None = None,
     fragment_length: float | None = None,
     fragment_sd: float | None = None,
     sample: int | None = None,
@@ -323,7 +334,14 @@ def _g(value: float) -> str:
 
 
 def write_kallisto_abundance(
-    path, names, lengths, effective_lengths, est_counts, tpm, *, precise: bool = False
+    path: PathLike,
+    names: Sequence[str],
+    lengths: ArrayLike,
+    effective_lengths: ArrayLike,
+    est_counts: ArrayLike,
+    tpm: ArrayLike,
+    *,
+    precise: bool = False,
 ) -> None:
     """Write kallisto's ``abundance.tsv``: target_id, length, eff_length, est_counts,
     tpm, tab-separated, numbers as kallisto prints them (6 significant digits; all

@@ -25,8 +25,16 @@ import io
 import os
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from emkit._typing import PathLike
+    from emkit.bio.motifs import MotifFinder
+
 
 __all__ = [
     "FileMotif",
@@ -91,7 +99,7 @@ def _expected_sites(finder, k: int) -> np.ndarray:
     return float(sites["probability"].sum())
 
 
-def write_meme(finder, target) -> None:
+def write_meme(finder: MotifFinder, target: PathLike | TextIO) -> None:
     """Write every motif of a fitted MotifFinder in MEME's minimal motif format."""
     _check_fitted(finder)
     alphabet = finder.alphabet_
@@ -119,7 +127,7 @@ def write_meme(finder, target) -> None:
             out.write("\n")
 
 
-def read_meme(source) -> list[FileMotif]:
+def read_meme(source: PathLike | TextIO) -> list[FileMotif]:
     """The motifs of a MEME minimal-format file (probabilities, rows as columns)."""
     text = _text_in(source)
     letters_match = re.search(r"^ALPHABET=\s*(\S+)", text, re.MULTILINE)
@@ -146,7 +154,7 @@ def read_meme(source) -> list[FileMotif]:
     return motifs
 
 
-def write_jaspar(finder, target) -> None:
+def write_jaspar(finder: MotifFinder, target: PathLike | TextIO) -> None:
     """Write every motif as a JASPAR PFM (expected site counts, 3 decimals)."""
     _check_fitted(finder)
     letters = finder.alphabet_.letters
@@ -158,7 +166,7 @@ def write_jaspar(finder, target) -> None:
                 out.write(f"{letter} [ " + " ".join(f"{c:.3f}" for c in counts[:, a]) + " ]\n")
 
 
-def read_jaspar(source) -> list[FileMotif]:
+def read_jaspar(source: PathLike | TextIO) -> list[FileMotif]:
     """The motifs of a JASPAR PFM file (counts, shape (W, A))."""
     motifs = []
     name, rows, letters = None, [], ""
@@ -179,7 +187,7 @@ def read_jaspar(source) -> list[FileMotif]:
     return motifs
 
 
-def write_sites(finder, target) -> None:
+def write_sites(finder: MotifFinder, target: PathLike | TextIO) -> None:
     """Write ``finder.sites_`` as a tab-separated table (see the module docstring)."""
     _check_fitted(finder)
     with _text_out(target) as out:
@@ -202,7 +210,7 @@ def write_sites(finder, target) -> None:
             out.write("\t".join(cells) + "\n")
 
 
-def read_sites(source) -> list[dict]:
+def read_sites(source: PathLike | TextIO) -> list[dict]:
     """The rows of a :func:`write_sites` table as dicts (numbers converted; ``motif``
     1-based as written, ``strand`` +1/−1)."""
     lines = _text_in(source).splitlines()
@@ -219,7 +227,7 @@ def read_sites(source) -> list[dict]:
     return rows
 
 
-def meme_text(finder) -> str:
+def meme_text(finder: MotifFinder) -> str:
     """:func:`write_meme`'s text, as a string."""
     buffer = io.StringIO()
     write_meme(finder, buffer)

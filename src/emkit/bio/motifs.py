@@ -55,6 +55,7 @@ import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -72,6 +73,14 @@ from emkit.bio.sequences import (
 )
 from emkit.core import fit_em
 from emkit.models.motifs import MODEL_CODES, MotifModel, MotifParams, SequenceChunk
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from emkit._typing import PathLike, RandomStateLike, Self
+
+    SequenceInput = PathLike | Iterable[str] | Iterable[tuple[str, str]] | EncodedSequences
+
 
 __all__ = ["SITE_DTYPE", "MotifFinder", "consensus", "load_sequences"]
 
@@ -100,7 +109,7 @@ def SITE_DTYPE(max_width: int) -> np.dtype:
     )
 
 
-def load_sequences(sequences, alphabet="dna") -> EncodedSequences:
+def load_sequences(sequences: SequenceInput, alphabet: str | Alphabet = "dna") -> EncodedSequences:
     """A FASTA path (str or os.PathLike; plain or gzipped), a list of strings or of
     ``(name, string)`` pairs, or :class:`EncodedSequences`, coded in ``alphabet``."""
     if isinstance(sequences, EncodedSequences):
@@ -208,24 +217,24 @@ class MotifFinder(BaseEstimator):
 
     def __init__(
         self,
-        width=15,
-        model="oops",
-        n_motifs=1,
-        revcomp=True,
-        alphabet="dna",
+        width: int | tuple[int, int] | range = 15,
+        model: str = "oops",
+        n_motifs: int = 1,
+        revcomp: bool = True,
+        alphabet: str | Alphabet = "dna",
         *,
-        background_order=0,
-        pseudocount=0.1,
-        background_pseudocount=1.0,
-        max_starts=500,
-        n_refine=3,
-        max_shift=2,
-        max_iter=500,
-        tol=1e-7,
-        chunk_size=None,
-        n_jobs=1,
-        random_state=None,
-    ):
+        background_order: int = 0,
+        pseudocount: float = 0.1,
+        background_pseudocount: float = 1.0,
+        max_starts: int = 500,
+        n_refine: int = 3,
+        max_shift: int = 2,
+        max_iter: int = 500,
+        tol: float = 1e-7,
+        chunk_size: int | None = None,
+        n_jobs: int | None = 1,
+        random_state: RandomStateLike = None,
+    ) -> None:
         self.width = width
         self.model = model
         self.n_motifs = n_motifs
@@ -287,7 +296,7 @@ class MotifFinder(BaseEstimator):
                     )
 
     # -- fitting --------------------------------------------------------------------
-    def fit(self, sequences, y=None):
+    def fit(self, sequences: SequenceInput, y: object = None) -> Self:
         """Find ``n_motifs`` motifs in ``sequences`` (a FASTA path, plain or gzipped,
         a list of strings or of (name, string) pairs)."""
         widths = self._check_params()

@@ -13,10 +13,19 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emkit.bio.classes import EquivalenceClasses
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike
+
+    from emkit._typing import PathLike
+
 
 __all__ = ["read_salmon_eq_classes", "read_salmon_quant", "write_salmon_quant"]
 
@@ -41,7 +50,7 @@ def _find(path: Path) -> tuple[Path, Path | None]:
     return path, quant if quant.is_file() else None
 
 
-def read_salmon_quant(path) -> dict:
+def read_salmon_quant(path: PathLike) -> dict:
     """salmon's ``quant.sf`` as ``{"Name": list, "Length", "EffectiveLength", "TPM",
     "NumReads": ndarray}``."""
     path = Path(path)
@@ -63,7 +72,7 @@ def read_salmon_quant(path) -> dict:
     return table
 
 
-def read_salmon_eq_classes(path, *, quant=None) -> EquivalenceClasses:
+def read_salmon_eq_classes(path: PathLike, *, quant: PathLike | None = None) -> EquivalenceClasses:
     """The equivalence classes salmon dumped (``--dumpEq``, with or without
     ``--dumpEqWeights``).
 
@@ -149,7 +158,14 @@ def read_salmon_eq_classes(path, *, quant=None) -> EquivalenceClasses:
     )
 
 
-def write_salmon_quant(path, names, lengths, effective_lengths, tpm, num_reads) -> None:
+def write_salmon_quant(
+    path: PathLike,
+    names: Sequence[str],
+    lengths: ArrayLike,
+    effective_lengths: ArrayLike,
+    tpm: ArrayLike,
+    num_reads: ArrayLike,
+) -> None:
     """Write salmon's ``quant.sf``: Name, Length, EffectiveLength (3 decimals), TPM (6),
     NumReads (3), tab-separated."""
     rows = ["\t".join(QUANT_COLUMNS)]

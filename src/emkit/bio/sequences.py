@@ -21,8 +21,13 @@ import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from emkit._typing import PathLike
+
 
 __all__ = [
     "DNA",
@@ -72,7 +77,7 @@ PROTEIN = Alphabet("protein", "ACDEFGHIKLMNPQRSTVWY", None, "XBZJUO*")
 _ALPHABETS = {"dna": DNA, "protein": PROTEIN}
 
 
-def get_alphabet(alphabet) -> Alphabet:
+def get_alphabet(alphabet: str | Alphabet) -> Alphabet:
     """``"dna"``, ``"protein"`` or an :class:`Alphabet`."""
     if isinstance(alphabet, Alphabet):
         return alphabet
@@ -124,7 +129,7 @@ def _open_text(path) -> io.TextIOBase:
     return open(path, encoding="ascii", errors="replace")
 
 
-def read_fasta(path) -> list[tuple[str, str]]:
+def read_fasta(path: PathLike) -> list[tuple[str, str]]:
     """``[(name, sequence)]`` of a FASTA file, plain or gzipped.
 
     The name is the first word after ``>``; lines starting with ``;`` are comments;
@@ -163,7 +168,7 @@ def read_fasta(path) -> list[tuple[str, str]]:
 
 
 def encode_sequences(
-    sequences: Iterable[str] | Iterable[tuple[str, str]], alphabet="dna"
+    sequences: Iterable[str] | Iterable[tuple[str, str]], alphabet: str | Alphabet = "dna"
 ) -> EncodedSequences:
     """Code sequences (strings, or ``(name, string)`` pairs) into flat integer arrays.
 

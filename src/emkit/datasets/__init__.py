@@ -130,7 +130,7 @@ def load_kjv_chapters() -> Corpus:
     )
 
 
-def load_crp():
+def load_crp() -> tuple[list[tuple[str, str]], np.recarray]:
     """18 *Escherichia coli* promoters that bind CRP, and their 24 known sites.
 
     The sequences are ``crp0.fa`` (105 bp each, DNA), the sites ``crp0_sites.csv``

@@ -29,12 +29,22 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from emkit.estimators._base import effective_n_jobs
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    import pandas
+    from numpy.typing import ArrayLike
+
+    from emkit._typing import RandomStateLike
+
 
 __all__ = ["CRITERIA", "ModelSelection", "SelectionCell", "select_model"]
 
@@ -172,7 +182,7 @@ class ModelSelection:
         return self.cells[self.best_index_]
 
     @property
-    def best_estimator_(self):
+    def best_estimator_(self) -> Any:
         return self.best_cell_.estimator
 
     @property
@@ -221,7 +231,7 @@ class ModelSelection:
             for name in COLUMNS
         }
 
-    def to_frame(self):
+    def to_frame(self) -> pandas.DataFrame:
         """The table as a pandas DataFrame (needs pandas)."""
         try:
             import pandas as pd
@@ -482,14 +492,14 @@ def _criterion_methods(template, criterion: str) -> dict:
 
 
 def select_model(
-    X,
-    n_components=range(1, 10),
-    covariance_type=None,
+    X: ArrayLike,
+    n_components: int | Iterable[int] = range(1, 10),
+    covariance_type: str | Iterable[str] | None = None,
     criterion: str = "bic",
     *,
-    estimator=None,
-    random_state=None,
-    n_jobs=None,
+    estimator: Any = None,
+    random_state: RandomStateLike = None,
+    n_jobs: int | None = None,
 ) -> ModelSelection:
     """Fit a mixture for every number of components and covariance type; keep the best.
 
