@@ -192,6 +192,7 @@ def test_learned_parameters_only(faithful):
         precisions_init=full.precisions_,
         means_init=full.means_,
         tol=1e-12,
+        random_state=0,
     ).fit(faithful)
     errors = means_only.standard_errors(faithful)
     assert set(errors) == {"means_"}
@@ -292,6 +293,7 @@ def test_gaussian_hmm_with_several_sequences_and_a_forbidden_transition():
         startprob_init=[0.5, 0.3, 0.2],
         tol=1e-12,
         max_iter=5000,
+        random_state=0,
     ).fit(X, lengths)
     with warnings.catch_warnings():
         warnings.simplefilter("error", BoundaryWarning)  # exact zeros are structural
@@ -394,6 +396,7 @@ def nile():
         learn=("transition_covariance", "observation_covariance"),
         tol=1e-12,
         max_iter=20000,
+        random_state=0,
     ).fit(flow)
     return flow, model
 
@@ -431,6 +434,7 @@ def test_nile_with_an_exact_diffuse_start_agrees_with_statsmodels():
         learn=("transition_covariance", "observation_covariance"),
         tol=1e-12,
         max_iter=20000,
+        random_state=0,
     ).fit(flow)
     peer = sm.tsa.UnobservedComponents(flow[:, 0], level="local level", use_exact_diffuse=True)
     params = [model.observation_covariance_[0, 0], model.transition_covariance_[0, 0]]
@@ -466,6 +470,7 @@ def test_state_space_model_with_a_learned_transition_and_initial_mean():
         learn=(*learn, "initial_state_mean"),
         tol=1e-12,
         max_iter=20000,
+        random_state=0,
     ).fit(x)
     spec = {f"{name}_": "free" for name in (*learn, "initial_state_mean")}
     reference = hessian_standard_errors(model, sequence_loglik(x), spec, relative_step=1e-3)
@@ -485,6 +490,7 @@ def test_state_space_model_with_several_sequences_learning_the_first_state():
         learn=(*covariances, "initial_state_mean"),
         tol=1e-12,
         max_iter=20000,
+        random_state=0,
     ).fit(x, lengths)
     errors = model.standard_errors(x, lengths)
     spec = {**{f"{name}_": "sym" for name in covariances}, "initial_state_mean_": "free"}
@@ -509,6 +515,7 @@ def test_state_space_model_with_structured_observation_noise(kind):
         learn=("transition_covariance", "observation_covariance"),
         tol=1e-12,
         max_iter=20000,
+        random_state=0,
     ).fit(x)
     errors = model.standard_errors(x)
     assert errors["observation_covariance_"][0, 1] == 0  # not a parameter
@@ -578,6 +585,7 @@ def test_boundary_weight_gives_nan_and_a_warning(faithful):
         means_init=[[2.0, 54.0], [100.0, 300.0]],
         precisions_init=np.array([np.linalg.inv(np.cov(faithful.T)), np.eye(2)]),
         tol=1e-12,
+        random_state=0,
     ).fit(faithful)
     assert model.weights_[1] < 1e-6
     # the empty component's mean is not informed by the data: no standard error either
@@ -676,6 +684,7 @@ def test_covariance_at_the_reg_covar_floor(faithful, covariance_type):
         means_init=[[2, 54], [4.3, 80], [10, 10]],
         tol=1e-10,
         max_iter=2000,
+        random_state=0,
     ).fit(X)
     with pytest.warns(BoundaryWarning, match=r"covariances_ at \[\(2, 0"):
         errors = model.standard_errors(X)
