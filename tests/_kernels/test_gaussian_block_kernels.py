@@ -67,3 +67,15 @@ def test_results_do_not_depend_on_the_call():
     np.testing.assert_array_equal(
         kernels.mahalanobis(X, means, prec_chol), kernels.mahalanobis(X, means, prec_chol)
     )
+
+
+def test_negligible_weights_count_as_zero():
+    X, means, _, resp = _case(11, 700)
+    resp[::2] *= 1e-305  # subnormal and tiny weights, as far components give
+    resp[1::4, 1] = 5e-324
+    got = kernels.scatter(X, resp, means)
+    kept = np.where(resp > kernels.NEGLIGIBLE_WEIGHT[np.dtype(np.float64)], resp, 0.0)
+    for a, b in zip(got, twin.scatter(X, kept, means), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13 * np.abs(b).max())
+    for a, b in zip(got, twin.scatter(X, resp, means), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-250)

@@ -28,11 +28,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["TILE_ROWS", "mahalanobis", "scatter"]
+__all__ = ["NEGLIGIBLE_WEIGHT", "TILE_ROWS", "mahalanobis", "scatter"]
 
 #: rows per tile: the tile's centred rows, their products and weights (3 x 256 x D
 #: values) stay in the L1/L2 cache, and the BLAS call is long enough to run at speed
 TILE_ROWS = 256
+
+#: weights at or below this count as 0 in :func:`scatter`, per dtype (2^-900, ~1e-271,
+#: in float64; 2^-100, ~8e-31, in float32): such a row moves a moment by less than 1e-250
+#: (1e-26) of any count the M-step divides by (the count floor is 1e-15 and more), far
+#: below rounding
+NEGLIGIBLE_WEIGHT = {np.dtype(np.float64): 2.0**-900, np.dtype(np.float32): 2.0**-100}
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -67,32 +73,42 @@ def _mahalanobis_kernel(X, means, prec_chol, out, centred, product):
 
 
 @njit(cache=True, nogil=True)
-def _scatter_kernel(X, resp, shift, sum_dx, sum_dxx, centred, weighted, block):
+def _scatter_kernel(X, resp, shift, sum_dx, sum_dxx, centred, weighted, block, negligible):
     # centred has a last column of ones, so that one product gives both moments:
-    # weightedᵀ [d | 1] = [sum r d dᵀ | sum r d]
+    # weightedᵀ [d | 1] = [sum r d dᵀ | sum r d]. Only the rows whose weight is above
+    # ``negligible`` enter the tile: with well-separated components most weights are
+    # 0 or subnormal, and subnormal products cost a hundred times a normal one.
     n, D = X.shape
     K = shift.shape[0]
     tile = centred.shape[0]
     for t in range(tile):
         centred[t, D] = 1.0
-    for start in range(0, n, tile):
-        m = min(tile, n - start)
-        for k in range(K):
-            for t in range(m):
-                for i in range(D):
-                    centred[t, i] = X[start + t, i] - shift[k, i]
-            for t in range(m):
-                r = resp[start + t, k]
-                for i in range(D):
-                    weighted[t, i] = r * centred[t, i]
-            for t in range(m, tile):  # a last, short tile: the rows beyond it weigh 0
-                for i in range(D):
-                    weighted[t, i] = 0.0
-            np.dot(weighted.T, centred, block)
+    for k in range(K):
+        used = 0
+        for row in range(n):
+            r = resp[row, k]
+            if not r > negligible:
+                continue
             for i in range(D):
-                sum_dx[k, i] += np.float64(block[i, D])
-                for j in range(D):
-                    sum_dxx[k, i, j] += np.float64(block[i, j])
+                centred[used, i] = X[row, i] - shift[k, i]
+            for i in range(D):
+                weighted[used, i] = r * centred[used, i]
+            used += 1
+            if used == tile:
+                _add_moments(weighted[:used], centred[:used], block, sum_dx[k], sum_dxx[k])
+                used = 0
+        if used:
+            _add_moments(weighted[:used], centred[:used], block, sum_dx[k], sum_dxx[k])
+
+
+@njit(cache=True, nogil=True)
+def _add_moments(weighted, centred, block, sum_dx, sum_dxx):
+    D = weighted.shape[1]
+    np.dot(weighted.T, centred, block)
+    for i in range(D):
+        sum_dx[i] += np.float64(block[i, D])
+        for j in range(D):
+            sum_dxx[i, j] += np.float64(block[i, j])
 
 
 def mahalanobis(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
@@ -150,5 +166,6 @@ def scatter(X: np.ndarray, resp: np.ndarray, shift: np.ndarray):
         np.zeros((tile, D + 1), dtype=dtype),
         np.empty((tile, D), dtype=dtype),
         np.empty((D, D + 1), dtype=dtype),
+        NEGLIGIBLE_WEIGHT[np.dtype(dtype)],
     )
     return sum_dx, sum_dxx
