@@ -411,6 +411,10 @@ class Mixture:
         return X, labels
 
 
+_NEGLIGIBLE_LOG_RATIO = -700.0
+_NEGLIGIBLE_RATIO = float(np.exp(_NEGLIGIBLE_LOG_RATIO))
+
+
 def log_normalize(log_joint: np.ndarray):
     """Row-wise log-sum-exp of (n, K) and the normalised probabilities, in one pass.
 
@@ -420,7 +424,14 @@ def log_normalize(log_joint: np.ndarray):
     """
     top = log_joint.max(axis=1)
     top[~np.isfinite(top)] = 0.0  # a row that is -inf everywhere stays -inf, not NaN
-    probabilities = np.exp(log_joint - top[:, None])
+    shifted = log_joint - top[:, None]
+    # Terms below e^-700 (1e-304) are set to 0: NumPy's vectorised exp leaves its fast
+    # path for every vector with a subnormal result (about -708 to -745), which made
+    # this function three times slower on well-separated components; such a term
+    # changes no probability and no log-likelihood by more than 1e-304.
+    np.maximum(shifted, _NEGLIGIBLE_LOG_RATIO, out=shifted)
+    probabilities = np.exp(shifted, out=shifted)
+    probabilities[shifted <= _NEGLIGIBLE_RATIO] = 0.0
     total = probabilities.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         probabilities /= total[:, None]
