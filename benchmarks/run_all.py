@@ -29,6 +29,11 @@ CASES = [
     ("bench_gmm", {"covariance_type": "full"}, {"n_samples": 100_000, "repeats": 2}),
     (
         "bench_gmm",
+        {"covariance_type": "full", "data": "anisotropic"},
+        {"n_samples": 100_000, "repeats": 2},
+    ),
+    (
+        "bench_gmm",
         {"covariance_type": "full", "dtype": "float32"},
         {"n_samples": 100_000, "repeats": 2},
     ),
