@@ -42,7 +42,7 @@ CASES = [
     ("bench_lda", {}, {"quick": True}),
     ("bench_motifs", {}, {"quick": True}),
     ("bench_quant", {}, {"quick": True}),
-    ("bench_hmm", {}, {"quick": True}),
+    *(("bench_hmm", {"case": case}, {"quick": True}) for case in ("short", "many", "long")),
     ("bench_lgssm", {}, {"quick": True}),
     *(("bench_online", {"case": case}, {"quick": True}) for case in ONLINE_CASES),
 ]

@@ -195,3 +195,34 @@ def test_fused_path_steps_aside_where_it_does_not_apply():
         HMMChunk(chunk.X * 1e160, chunk.offsets),  # log-densities overflow
     ):
         assert hmm_module._fused_gaussian_e_step(model.family, params, other) is None
+
+
+def test_tiny_transition_probabilities_take_one_logarithm_per_step():
+    """Probabilities below 1e-38 could underflow a product of eight normalisers: the
+    log-likelihood then sums one logarithm per step, and still matches the twin."""
+    rng = np.random.default_rng(5)
+    means, prec, startprob, transmat = random_gaussian_hmm(rng, 4, 2, False)
+    transmat[:, 0] = 1e-45
+    transmat /= transmat.sum(axis=1, keepdims=True)
+    offsets = np.array([0, 700])
+    X = rng.normal(scale=3.0, size=(700, 2))
+    got = fused.gaussian_e_step(X, offsets, startprob, transmat, means, prec, False)
+    expected = reference.gaussian_e_step(X, offsets, startprob, transmat, means, prec, False)
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-12)
+    assert_outputs_close(got[1:], expected[1:])
+
+
+def test_a_missing_value_stops_the_kernel_and_reused_memory_changes_nothing():
+    rng = np.random.default_rng(6)
+    means, prec, startprob, transmat = random_gaussian_hmm(rng, 3, 2, True)
+    offsets = np.array([0, 300, 310, 900])
+    X = rng.normal(size=(900, 2))
+    first = fused.gaussian_e_step(X, offsets, startprob, transmat, means, prec, True)
+    # a longer call in between reuses (and overwrites) the same work memory
+    fused.gaussian_e_step(np.tile(X, (3, 1)), offsets * 3, startprob, transmat, means, prec, True)
+    again = fused.gaussian_e_step(X, offsets, startprob, transmat, means, prec, True)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    X[305, 1] = np.nan
+    log_lik = fused.gaussian_e_step(X, offsets, startprob, transmat, means, prec, True)[0]
+    assert np.isfinite(log_lik[0]) and np.all(log_lik[1:] == -np.inf)

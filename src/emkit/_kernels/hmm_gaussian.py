@@ -47,6 +47,7 @@ nothing; the caller then runs the generic path, which names the problem.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from numba import njit
@@ -258,7 +259,54 @@ def _reachable(f, K, pred):
     return m
 
 
-@njit(cache=True, nogil=True, fastmath=_FMA, inline="always")
+@njit(cache=True, nogil=True, fastmath=_REDUCE)
+def _transitions_block(alpha, r0, nr, Q, w, K, AB, trans_m):
+    """trans_m[i, j] += w sum_r alpha[r0 + r - 1, i] Q[j, r] over the block's steps with
+    a predecessor: 64 dot products along time (vectorised) instead of a (P, P) update in
+    memory at every step of the backward recursion."""
+    P = Q.shape[0]
+    first = 1 if r0 == 0 else 0
+    m = nr - first
+    if m <= 0:
+        return
+    for r in range(m):
+        row = alpha[r0 + first + r - 1]
+        for i in range(P):
+            AB[i, r] = row[i]
+    for i in range(K):
+        a = AB[i]
+        for j in range(P):
+            q = Q[j]
+            total = 0.0
+            for r in range(m):
+                total += a[r] * q[first + r]
+            trans_m[i, j] += w * total
+
+
+@njit(cache=True, nogil=True)
+def _block_log(scale, log_max, nr, grouped):
+    """sum_r log(scale[r]) + log_max[r] over a block, after its recursion (off the critical
+    path). ``grouped``: every normaliser is at least 1e-38 (all start and transition
+    probabilities are, and the best state's factor is 1), so a product of eight stays a
+    normal number and one logarithm serves eight steps."""
+    total = 0.0
+    r = 0
+    if grouped:
+        while r + 8 <= nr:
+            product = ((scale[r] * scale[r + 1]) * (scale[r + 2] * scale[r + 3])) * (
+                (scale[r + 4] * scale[r + 5]) * (scale[r + 6] * scale[r + 7])
+            )
+            total += np.log(product)
+            r += 8
+    while r < nr:
+        total += np.log(scale[r])
+        r += 1
+    for r in range(nr):
+        total += log_max[r]
+    return total
+
+
+@njit(cache=True, nogil=True, fastmath=_FMA)
 def _recursions8(
     X,
     t0,
@@ -288,6 +336,9 @@ def _recursions8(
     sum_dx,
     sum_dxx,
     scale,
+    Q,
+    AB,
+    grouped,
 ):
     r"""The recursions of one sequence (rows t0:t0 + T) for P = 8 states, every per-state
     vector held in eight scalars (registers); returns its log-likelihood or -inf. The
@@ -485,9 +536,7 @@ def _recursions8(
             inv_scale[rg] = inv
             scale[r] = c
             log_max[r] = m
-        # the logarithms after the block, outside the recursion's critical path
-        for r in range(nr):
-            log_lik += np.log(scale[r]) + log_max[r]
+        log_lik += _block_log(scale, log_max, nr, grouped)
     b0 = 1.0
     b1 = 1.0
     b2 = 1.0
@@ -517,14 +566,14 @@ def _recursions8(
                 break
             f = frames[rg]
             inv = inv_scale[rg]
-            q0 = f[0] * b0 * inv
-            q1 = f[1] * b1 * inv
-            q2 = f[2] * b2 * inv
-            q3 = f[3] * b3 * inv
-            q4 = f[4] * b4 * inv
-            q5 = f[5] * b5 * inv
-            q6 = f[6] * b6 * inv
-            q7 = f[7] * b7 * inv
+            q0 = (f[0] * inv) * b0
+            q1 = (f[1] * inv) * b1
+            q2 = (f[2] * inv) * b2
+            q3 = (f[3] * inv) * b3
+            q4 = (f[4] * inv) * b4
+            q5 = (f[5] * inv) * b5
+            q6 = (f[6] * inv) * b6
+            q7 = (f[7] * inv) * b7
             b0 = (
                 transmat[0, 0] * q0
                 + transmat[0, 2] * q2
@@ -613,18 +662,15 @@ def _recursions8(
                 + transmat[7, 5] * q5
                 + transmat[7, 7] * q7
             )
-            a = alpha[rg - 1]
-            for i in range(K):
-                v = w * a[i]
-                row = trans_m[i]
-                row[0] += v * q0
-                row[1] += v * q1
-                row[2] += v * q2
-                row[3] += v * q3
-                row[4] += v * q4
-                row[5] += v * q5
-                row[6] += v * q6
-                row[7] += v * q7
+            Q[0, r] = q0
+            Q[1, r] = q1
+            Q[2, r] = q2
+            Q[3, r] = q3
+            Q[4, r] = q4
+            Q[5, r] = q5
+            Q[6, r] = q6
+            Q[7, r] = q7
+        _transitions_block(alpha, r0, nr, Q, w, K, AB, trans_m)
         _load_block(X, t0 + r0, nr, XT)
         _moments_block(XT, G, nr, means, full, dx, sum_w, sum_dx, sum_dxx)
     return log_lik
@@ -781,6 +827,7 @@ def _e_step_kernel(
     sum_w,
     sum_dx,
     sum_dxx,
+    grouped,
 ):
     D = X.shape[1]
     P = startprob.shape[0]
@@ -788,6 +835,8 @@ def _e_step_kernel(
     F = np.zeros((P, B))  # padding rows stay 0
     log_max = np.empty(B)
     scale = np.empty(B)
+    Q = np.empty((P, B))
+    AB = np.empty((P, B))
     XT = np.empty((D, B))
     dx = np.empty((D, B))
     y = np.empty(B)
@@ -803,7 +852,7 @@ def _e_step_kernel(
             log_lik[s] = _recursions8(
                 X, t0, T, w, startprob, transmat, dense, means, prec, log_norm, full, alpha,
                 frames, inv_scale, F, log_max, XT, dx, y, G, bits_high, bits_low, sum_start,
-                trans_m, sum_w, sum_dx, sum_dxx, scale,
+                trans_m, sum_w, sum_dx, sum_dxx, scale, Q, AB, grouped,
             )  # fmt: skip
         else:
             log_lik[s] = _recursions(
@@ -811,6 +860,33 @@ def _e_step_kernel(
                 full, alpha, frames, inv_scale, F, log_max, XT, dx, y, G, bits_high, bits_low,
                 pred, beta, tmp, sum_start, trans_m, sum_w, sum_dx, sum_dxx,
             )  # fmt: skip
+        if log_lik[s] == -np.inf:
+            # the caller takes the general path for the whole chunk: stop here
+            for rest in range(s + 1, offsets.shape[0] - 1):
+                log_lik[rest] = -np.inf
+            return
+
+
+#: Work arrays up to this size are kept per thread between calls: EM calls the kernel on
+#: the same chunks every iteration, and first touching fresh pages of a long sequence's
+#: alpha and factors cost a quarter of the E-step.
+SCRATCH_LIMIT_BYTES = 1 << 27
+
+_scratch = threading.local()
+
+
+def _scratch_arrays(rows, P):
+    """(alpha (rows, P), frames (rows, P), inv_scale (rows,)): every entry is written
+    by the kernel before it is read, so reused memory never leaks into results."""
+    need = rows * (2 * P + 1)
+    held = getattr(_scratch, "buffer", None)
+    if held is None or held.size < need:
+        held = np.empty(need)
+        if held.nbytes <= SCRATCH_LIMIT_BYTES:
+            _scratch.buffer = held
+    alpha = held[: rows * P].reshape(rows, P)
+    frames = held[rows * P : 2 * rows * P].reshape(rows, P)
+    return alpha, frames, held[2 * rows * P : need]
 
 
 def gaussian_e_step(X, offsets, startprob, transmat, means, prec_chol, full, seq_weight=None):
@@ -835,8 +911,10 @@ def gaussian_e_step(X, offsets, startprob, transmat, means, prec_chol, full, seq
     Returns
     -------
     log_lik : ndarray of shape (S,)
-        log p(x of sequence s); ``-inf`` where the sequence is impossible or a
-        log-density is not finite (it then contributes nothing to the statistics).
+        log p(x of sequence s). ``-inf`` where the sequence is impossible or a
+        log-density is not finite (NaN in X included), and then for every later
+        sequence too: the statistics are then incomplete, and the caller is expected
+        to take the general path.
     sum_start : ndarray of shape (K,)
     sum_trans : ndarray of shape (K, K)
     sum_w : ndarray of shape (K,)
@@ -865,6 +943,7 @@ def gaussian_e_step(X, offsets, startprob, transmat, means, prec_chol, full, seq
         prec = np.ascontiguousarray(prec_chol[:, None, :])
     log_norm = np.log(diagonals).sum(axis=1) - 0.5 * D * _LOG_2PI
     dense = bool(np.all(startprob > 0.0) and np.all(transmat > 0.0))
+    grouped = dense and min(startprob.min(), transmat.min()) >= 1e-38
     P = 8 if K <= 8 else -(-K // 4) * 4
     start_padded = np.zeros(P)
     start_padded[:K] = startprob
@@ -889,15 +968,14 @@ def gaussian_e_step(X, offsets, startprob, transmat, means, prec_chol, full, seq
         prec,
         np.ascontiguousarray(log_norm),
         bool(full),
-        np.empty((longest, P)),
-        np.empty((longest, P)),
-        np.empty(longest),
+        *_scratch_arrays(longest, P),
         log_lik,
         sum_start,
         trans_m,
         sum_w,
         sum_dx,
         sum_dxx,
+        bool(grouped),
     )
     if full:
         scatter = np.triu(sum_dxx) + np.transpose(np.triu(sum_dxx, 1), (0, 2, 1))

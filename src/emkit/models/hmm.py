@@ -35,7 +35,6 @@ from emkit._kernels.hmm_gaussian import gaussian_e_step
 from emkit.containers import Statistics
 from emkit.families._counts import log_pack, softmax_unpack
 from emkit.families._init import initial_responsibilities
-from emkit.families._missing import has_missing
 from emkit.families.gaussian import GaussianFamily, GaussianStats
 from emkit.models._chunks import concat_row_weights, concat_rows, filled_with_column_means
 from emkit.models.mixture import EmptyComponentWarning
@@ -475,7 +474,8 @@ def _fused_gaussian_e_step(family, params: HMMParams, chunk: HMMChunk):
     if type(family) is not GaussianFamily or chunk.known_states is not None:
         return None
     X = chunk.X
-    if not isinstance(X, np.ndarray) or X.dtype != np.float64 or has_missing(X):
+    # missing values (NaN) come out as a non-finite log-likelihood: general path below
+    if not isinstance(X, np.ndarray) or X.dtype != np.float64:
         return None
     emission = params.emission
     means, prec_chol = emission.means, emission.precisions_cholesky
