@@ -128,9 +128,9 @@ def _gated_mahalanobis(cov, X, means, prec_chol):
     """Squared Mahalanobis distances (n, K), float64; X is (n, D) or an ExpandedBlock.
 
     The expanded form serves every component that it serves accurately (see
-    ``emkit.families._expanded``); the others take the direct form of ``cov`` (a
-    covariance type, full or diag: tied and spherical pass their shared or scalar
-    factors broadcast to that shape).
+    ``emkit.families._expanded``); the others take the direct form of ``cov`` (diag,
+    or spherical with its scalar factors broadcast to diag's shape; full and tied
+    override this with the direct kernels of ``emkit._kernels.gaussian_blocks``).
     """
     if not isinstance(X, ExpandedBlock):
         blocks = [

@@ -28,6 +28,12 @@ data with well-conditioned components the gate passes for all of them; it fails 
 components much narrower than their distance from the centre, where the direct form
 is the accurate one.
 
+Since issue 15 only the diagonal types (diag, spherical) use this module: full and tied
+covariances take the direct form in tiles of rows (``emkit._kernels.gaussian_blocks``),
+which is as fast, exact at any conditioning, and so needs no gate. For anisotropic
+components the gate failed for exactly the sharp components that matter, and the cost
+of an iteration then depended on the components' conditioning.
+
 The features have the data's dtype: float32 data (``dtype="float32"`` on the
 estimators) run both products at float32's doubled arithmetic rate, under a budget
 set by what that mode promises (agreement with float64 to 1e-4 relative).
