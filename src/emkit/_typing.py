@@ -17,7 +17,6 @@ from numpy.typing import ArrayLike
 if TYPE_CHECKING:
     import scipy.sparse
 
-# Self: for type checkers only (it is not defined at run time)
 __all__ = ["ArrayLike", "Documents", "EMCallback", "FitData", "PathLike", "RandomStateLike"]
 
 #: a file name

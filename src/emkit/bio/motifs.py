@@ -77,7 +77,9 @@ from emkit.models.motifs import MODEL_CODES, MotifModel, MotifParams, SequenceCh
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from emkit._typing import PathLike, RandomStateLike, Self
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
+    from emkit._typing import PathLike, RandomStateLike
 
     SequenceInput = PathLike | Iterable[str] | Iterable[tuple[str, str]] | EncodedSequences
 

@@ -24,8 +24,9 @@ from emkit.models.mixture import IMPOSSIBLE_ROW_HINT, check_possible_rows, log_n
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from emkit._typing import EMCallback, FitData, RandomStateLike, Self
+    from emkit._typing import EMCallback, FitData, RandomStateLike
 
 
 INIT_METHODS = {"kmeans", "k-means++", "random", "random_from_data"}

@@ -79,7 +79,9 @@ from emkit.models._documents import DocumentChunk
 if TYPE_CHECKING:
     from typing import Any
 
-    from emkit._typing import Documents, EMCallback, Self
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
+    from emkit._typing import Documents, EMCallback
 
 
 __all__ = ["TopicModel"]

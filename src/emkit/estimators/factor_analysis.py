@@ -18,8 +18,9 @@ from emkit.models.mixture import MixtureChunk
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from emkit._typing import EMCallback, FitData, RandomStateLike, Self
+    from emkit._typing import EMCallback, FitData, RandomStateLike
 
 
 __all__ = ["FactorAnalysis"]

@@ -21,8 +21,9 @@ from emkit.models import Mixture, MixtureParams
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from emkit._typing import EMCallback, FitData, Self
+    from emkit._typing import EMCallback, FitData
 
 
 #: rows whose squared distances could sum past float64 are refused (see check_squares_fit)

@@ -29,8 +29,9 @@ from emkit.models.mixture_regression import MixtureRegression as MixtureRegressi
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from emkit._typing import EMCallback, RandomStateLike, Self
+    from emkit._typing import EMCallback, RandomStateLike
 
 
 __all__ = ["MixtureRegression"]
