@@ -89,6 +89,8 @@ def _run_one(
     n_e_steps = 0
     allowance = 0.0  # decrease the previous step's inexact M-steps can explain
     vector = None  # of the parameters that entered the previous step
+    em_next = True  # the previous step returned its EM sub-step's parameters
+    reason = None
     if callback is not None:
         callback(0, params)
     for _ in range(max_iter):
@@ -97,8 +99,9 @@ def _run_one(
         vector = entering
         step = stepper.step(params, monitor.n_iter + 1)
         n_e_steps += step.n_e_steps
-        if trace and np.isnan(trace[-1]["kl"]):
+        if trace and em_next and np.isnan(trace[-1]["kl"]):
             trace[-1]["kl"] = step.log_likelihood - trace[-1]["lower_bound"]
+        em_next = step.em_next
         trace.append({"iteration": monitor.n_iter + 1, **step.record})
         previous_params, params = params, step.params
         if callback is not None:
@@ -112,8 +115,9 @@ def _run_one(
             break
         reason = diverging(previous_params, params)
         if reason is not None:
-            return params, monitor, trace, n_e_steps, reason
-    return params, monitor, trace, n_e_steps, None
+            break
+    # an extrapolated last step leaves its kl unknown: a NaN the caller must not fill
+    return params, monitor, trace, n_e_steps, reason, em_next
 
 
 def _never(previous, params):
@@ -250,7 +254,7 @@ def fit_em(
         for index in range(n_init):
             start = start_params if warm else model.init_params(init_chunks or chunks, rng)
             progress.start_restart(index)
-            params, monitor, trace, n_e_steps, reason = _run_one(
+            params, monitor, trace, n_e_steps, reason, em_next = _run_one(
                 make_stepper(accelerate, model, reduce),
                 start,
                 n_samples=n_samples,
@@ -265,8 +269,8 @@ def fit_em(
             progress.finish_restart(monitor.converged)
             value = monitor.history[-1] if monitor.history else -np.inf
             if best is None or value > best[0]:
-                best = (value, params, monitor, trace, n_e_steps, reason)
-        value, params, monitor, trace, n_e_steps, reason = best
+                best = (value, params, monitor, trace, n_e_steps, reason, em_next)
+        value, params, monitor, trace, n_e_steps, reason, em_next = best
         _, final_loglik = reduce(model, params)
     if reason is not None and warn_not_converged:
         warnings.warn(
@@ -281,7 +285,7 @@ def fit_em(
             ConvergenceWarning,
             stacklevel=2,
         )
-    if trace and np.isnan(trace[-1]["kl"]):
+    if trace and em_next and np.isnan(trace[-1]["kl"]):
         trace[-1]["kl"] = final_loglik - trace[-1]["lower_bound"]
     return EMResult(
         params=params,

@@ -27,6 +27,9 @@ class Step:
     # how much the objective at ``params`` may lie below that at θ without a bug: the
     # summed m_step_slack of the M-steps that produced ``params`` (0 for exact M-steps)
     slack: float = 0.0
+    # whether ``params`` is the EM sub-step's M(E(θ)), so that the next step's
+    # log-likelihood completes this record's kl (False after an extrapolation)
+    em_next: bool = True
 
 
 def m_step_slack(model, params, stats) -> float:
@@ -42,6 +45,11 @@ def _em_substep(model, params, reduce, has_q: bool, iteration: int):
     never returned, so the caller keeps ``params``).
     """
     stats, loglik = reduce(model, params)
+    return _m_substep(model, params, stats, loglik, has_q, iteration)
+
+
+def _m_substep(model, params, stats, loglik: float, has_q: bool, iteration: int):
+    """:func:`_em_substep` given the E-step at ``params`` (its ``stats`` and ``loglik``)."""
     log_prior = model.log_prior(params)
     new_params = check_finite_params(model.m_step(stats), iteration)
     slack = m_step_slack(model, new_params, stats)
@@ -76,29 +84,34 @@ class PlainEM:
 
 
 class Squarem(PlainEM):
-    """SQUAREM (Varadhan & Roland 2008, scheme S3) on the model's unconstrained vector.
+    """SQUAREM (Varadhan & Roland 2008) on the model's unconstrained vector.
 
-    From θ0: θ1 = M(E(θ0)), θ2 = M(E(θ1)), r = θ1 − θ0, v = θ2 − θ1 − r,
-    α = −‖r‖/‖v‖ clipped to [−step_max, −1], θ' = θ0 − 2αr + α²v, and the step
-    returns the stabilised M(E(θ')). Safeguard: if θ' has a lower objective than θ0,
-    or θ' or M(E(θ')) is invalid (non-finite, or refused by ``unpack``, the E-step or
-    the M-step), the step returns θ2, two plain EM iterations, so the objective never
-    decreases and a bad extrapolation never ends worse than plain EM. ``step_max``
-    grows by ``step_factor`` whenever the cap binds and the step is accepted, and
-    shrinks after a rejection (as in the SQUAREM R package).
-    Needs ``model.pack(params) -> 1-D array`` and ``model.unpack(vector, like)``.
+    From θ0: θ1 = M(E(θ0)), θ2 = M(E(θ1)), r = θ1 − θ0, v = θ2 − θ1 − r, a step
+    length α ≥ 1 from ``scheme``, θ' = θ0 + 2αr + α²v, and the step returns the
+    stabilised M(E(θ')). The schemes: 3 (S3, the default) α = ‖r‖/‖v‖; 1 (S1)
+    α = −r·v / v·v; 2 (S2) α = −r·r / r·v. α is clipped to at most ``step_max``;
+    an α ≤ 1 (no extrapolation beyond θ2) returns θ2. Safeguard: if θ' has a lower
+    objective than θ0, or θ' or M(E(θ')) is invalid (non-finite, or refused by
+    ``unpack``, the E-step or the M-step), the step returns θ2, two plain EM
+    iterations, so the objective never decreases and a bad extrapolation never ends
+    worse than plain EM. ``step_max`` starts at ``step_max`` and is multiplied by
+    ``step_factor`` whenever the cap binds and the step is accepted, and divided by
+    it (not below its start) after a rejection, as ``mstep`` in the R packages
+    SQUAREM and turboEM. Needs ``model.pack(params) -> 1-D array`` and
+    ``model.unpack(vector, like)``.
     """
 
-    def __init__(self, model, reduce, step_max: float = 1.0, step_factor: float = 4.0):
-        if not (hasattr(model, "pack") and hasattr(model, "unpack")):
-            raise TypeError(
-                f"{type(model).__name__} has no pack/unpack methods, which SQUAREM needs "
-                "(an unconstrained vector form of the parameters); use accelerate=None"
-            )
+    def __init__(
+        self, model, reduce, step_max: float = 1.0, step_factor: float = 4.0, scheme: int = 3
+    ):
+        _require_pack(model, "SQUAREM")
+        if scheme not in (1, 2, 3):
+            raise ValueError(f"scheme must be 1, 2 or 3, got {scheme!r}")
         super().__init__(model, reduce)
         self.initial_step_max = step_max
         self.step_max = step_max
         self.step_factor = step_factor
+        self.scheme = scheme
 
     def step(self, params, iteration: int = 1) -> Step:
         """One SQUAREM cycle from ``params``; ``iteration`` (1-based) names it in errors."""
@@ -111,23 +124,32 @@ class Squarem(PlainEM):
         record["kl"] = loglik1 - record["lower_bound"]
         p0, p1, p2 = model.pack(params), model.pack(params1), model.pack(params2)
         r, v = p1 - p0, p2 - 2 * p1 + p0
-        norm_v = _length(v)
-        if not np.isfinite(norm_v) or norm_v == 0.0:
+        alpha = self._step_length(r, v)
+        if not alpha > 1.0:  # no extrapolation beyond θ2 is called for (or NaN)
             return Step(loglik0, log_prior0, params2, record, 2, two_steps)
-        alpha = -_length(r) / norm_v
-        if alpha >= -1.0:  # no extrapolation beyond θ2 is called for
-            return Step(loglik0, log_prior0, params2, record, 2, two_steps)
-        alpha = max(alpha, -self.step_max)
-        vector = p0 - 2 * alpha * r + alpha**2 * v
+        alpha = min(alpha, self.step_max)
+        vector = p0 + 2 * alpha * r + alpha**2 * v
         final = self._extrapolated_step(vector, params, loglik0 + log_prior0)
         if final is None:
             self.step_max = max(self.initial_step_max, self.step_max / self.step_factor)
             return Step(loglik0, log_prior0, params2, record, 3, two_steps)
-        if alpha == -self.step_max:
+        if alpha == self.step_max:
             self.step_max *= self.step_factor
         final, stats = final
         # θ' is no worse than θ0 (checked); only the last M-step can fall short
         return Step(loglik0, log_prior0, final, record, 3, m_step_slack(model, final, stats))
+
+    def _step_length(self, r: np.ndarray, v: np.ndarray) -> float:
+        """α of the scheme (positive when it extrapolates; NaN when not finite, e.g.
+        v = 0)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.scheme == 3:
+                alpha = _length(r) / _length(v)
+            elif self.scheme == 1:
+                alpha = -_dot(r, v) / _dot(v, v)
+            else:
+                alpha = -_dot(r, r) / _dot(r, v)
+        return alpha if np.isfinite(alpha) else np.nan
 
     def _extrapolated_step(self, vector, like, objective0):
         """``(M(E(θ')), stats at θ')`` for θ' = unpack(vector), or None when θ' is not
@@ -148,15 +170,36 @@ class Squarem(PlainEM):
 
 
 def make_stepper(accelerate, model, reduce):
-    """The stepper for ``accelerate`` in {None, "none", "squarem"}.
+    """The stepper for ``accelerate``: None or "none" (plain EM), "squarem", "daarem",
+    "auto" (the recommended acceleration, see ``ACCELERATE_AUTO``), or a callable
+    ``(model, reduce) -> stepper`` (e.g. ``functools.partial(Squarem, scheme=1)``).
 
     ``reduce(model, params) -> (stats, loglik)`` is the E-step over the whole data.
     """
+    if callable(accelerate):
+        return accelerate(model, reduce)
     if accelerate in (None, "none"):
         return PlainEM(model, reduce)
     if accelerate == "squarem":
         return Squarem(model, reduce)
-    raise ValueError(f"accelerate must be None or 'squarem', got {accelerate!r}")
+    if accelerate in ("daarem", "auto"):
+        from emkit.core.anderson import Daarem  # it builds on this module's pieces
+
+        return Daarem(model, reduce)
+    raise ValueError(f"accelerate must be None, 'squarem', 'daarem' or 'auto', got {accelerate!r}")
+
+
+def _require_pack(model, method: str) -> None:
+    if not (hasattr(model, "pack") and hasattr(model, "unpack")):
+        raise TypeError(
+            f"{type(model).__name__} has no pack/unpack methods, which {method} needs "
+            "(an unconstrained vector form of the parameters); use accelerate=None"
+        )
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """a · b without BLAS (see :func:`_length`)."""
+    return float(np.sum(a * b))
 
 
 def _length(vector: np.ndarray) -> float:
