@@ -23,47 +23,8 @@ PENDING = {
     "EMEstimator.standard_errors",
     "EMEstimator.confidence_intervals",
     "EMEstimator.summary",
-    # estimators/hmm/_base.py
-    *(
-        f"BaseHMM.{name}"
-        for name in (
-            "fit",
-            "partial_fit",
-            "fit_predict",
-            "score",
-            "score_samples",
-            "score_sequences",
-            "predict",
-            "predict_proba",
-            "decode",
-            "sample",
-            "aic",
-            "bic",
-        )
-    ),
-    # estimators/lgssm.py
-    *(
-        f"LinearGaussianSSM.{name}"
-        for name in (
-            "fit",
-            "partial_fit",
-            "score",
-            "filter",
-            "smooth",
-            "forecast",
-            "sample",
-            "aic",
-            "bic",
-        )
-    ),
-    # estimators/gaussian_mixture.py
-    "GaussianMixture.impute",
     # core/engine.py
     "fit_em",
-    # bio/quantifier.py
-    "TranscriptQuantifier.__init__",
-    "TranscriptQuantifier.fit",
-    "TranscriptQuantifier.log_likelihood",
     # bio/classes.py
     "EquivalenceClasses.__init__",
     "EquivalenceClasses.from_arrays",

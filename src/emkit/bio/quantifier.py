@@ -11,6 +11,7 @@ numbers.
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -23,6 +24,12 @@ from emkit.bio.genes import gene_sums
 from emkit.core import Reducer, fit_em
 from emkit.estimators._base import effective_n_jobs
 from emkit.models.transcripts import TranscriptAbundance, TranscriptParams
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from emkit._typing import RandomStateLike
+
 
 __all__ = ["TranscriptQuantifier", "counts_to_tpm"]
 
@@ -125,21 +132,21 @@ class TranscriptQuantifier(BaseEstimator):
 
     def __init__(
         self,
-        stopping="tol",
+        stopping: str = "tol",
         *,
-        tol=1e-12,
-        max_iter=KALLISTO_MAX_ROUNDS,
-        accelerate="squarem",
-        prior=None,
-        vb_prior=None,
-        per_nucleotide_prior=False,
-        n_bootstraps=0,
-        random_state=None,
-        gene_map=None,
-        n_jobs=None,
-        chunk_size=None,
-        verbose=0,
-    ):
+        tol: float = 1e-12,
+        max_iter: int = KALLISTO_MAX_ROUNDS,
+        accelerate: str | None = "squarem",
+        prior: str | None = None,
+        vb_prior: float | None = None,
+        per_nucleotide_prior: bool = False,
+        n_bootstraps: int = 0,
+        random_state: RandomStateLike = None,
+        gene_map: dict[str, str] | None = None,
+        n_jobs: int | None = None,
+        chunk_size: int | None = None,
+        verbose: int = 0,
+    ) -> None:
         self.stopping = stopping
         self.tol = tol
         self.max_iter = max_iter
@@ -155,7 +162,7 @@ class TranscriptQuantifier(BaseEstimator):
         self.verbose = verbose
 
     # -- fitting ----------------------------------------------------------------------
-    def fit(self, classes: EquivalenceClasses, y=None) -> TranscriptQuantifier:
+    def fit(self, classes: EquivalenceClasses, y: object = None) -> TranscriptQuantifier:
         """Estimate the abundances of ``classes`` (and the bootstraps, gene sums).
 
         Raises
@@ -271,7 +278,9 @@ class TranscriptQuantifier(BaseEstimator):
             self.bootstrap_est_counts_[b] = abundance
             self.bootstrap_tpm_[b] = counts_to_tpm(abundance, classes.effective_lengths)
 
-    def log_likelihood(self, classes: EquivalenceClasses, est_counts=None) -> float:
+    def log_likelihood(
+        self, classes: EquivalenceClasses, est_counts: ArrayLike | None = None
+    ) -> float:
         """Log-likelihood of ``classes`` at ``est_counts`` (default: the fitted ones),
         Σ_c n_c log Σ_t θ_t w_ct with θ the fractions of reads."""
         abundance = self.est_counts_ if est_counts is None else np.asarray(est_counts, float)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
@@ -20,6 +21,9 @@ from emkit.families import GaussianFamily, GaussianParams
 from emkit.families._covariance import check_covariances
 from emkit.families.gaussian import check_cast_fidelity, check_resolution
 from emkit.models.mixture import log_normalize
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 def location_scale_parameters():
@@ -170,7 +174,7 @@ class GaussianMixture(MixtureEstimator):
     def _allows_nan(self) -> bool:
         return True
 
-    def impute(self, X):
+    def impute(self, X: ArrayLike) -> np.ndarray:
         """X with every missing (NaN) entry replaced by its conditional mean.
 
         The conditional mean of a row's missing coordinates given its observed ones is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -35,6 +36,13 @@ from emkit.models.lgssm import (
     resolved_variance,
     start_state_scale,
 )
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    from emkit._typing import EMCallback, RandomStateLike
+
 
 #: learned when ``learn=None`` (plus the control matrices when controls are given)
 DEFAULT_LEARN = (
@@ -305,7 +313,14 @@ class LinearGaussianSSM(EMEstimator):
         return tags
 
     # -- fitting ----------------------------------------------------------------------
-    def fit(self, X, lengths=None, U=None, *, callback=None):
+    def fit(
+        self,
+        X: ArrayLike,
+        lengths: ArrayLike | None = None,
+        U: ArrayLike | None = None,
+        *,
+        callback: EMCallback | None = None,
+    ) -> Self:
         """Estimate the parameters by EM.
 
         Parameters
@@ -362,7 +377,9 @@ class LinearGaussianSSM(EMEstimator):
             moments=moments,
         )
 
-    def partial_fit(self, X, lengths=None, U=None):
+    def partial_fit(
+        self, X: ArrayLike, lengths: ArrayLike | None = None, U: ArrayLike | None = None
+    ) -> Self:
         """One online EM update from a batch of sequences (mini-batch EM).
 
         The first call initialises the parameters from its batch as :meth:`fit` does
@@ -554,7 +571,9 @@ class LinearGaussianSSM(EMEstimator):
         return U
 
     # -- inference ----------------------------------------------------------------------
-    def filter(self, X, lengths=None, U=None):
+    def filter(
+        self, X: ArrayLike, lengths: ArrayLike | None = None, U: ArrayLike | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Filtered state distributions p(z_t | x_1, ..., x_t).
 
         Parameters
@@ -573,7 +592,9 @@ class LinearGaussianSSM(EMEstimator):
         filtered = self.model_.filter(self.params_, chunk)
         return filtered.filtered_means, filtered.filtered_covariances
 
-    def smooth(self, X, lengths=None, U=None):
+    def smooth(
+        self, X: ArrayLike, lengths: ArrayLike | None = None, U: ArrayLike | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Smoothed state distributions p(z_t | x_1, ..., x_T) (Rauch-Tung-Striebel).
 
         Parameters and returns as :meth:`filter`.
@@ -582,13 +603,21 @@ class LinearGaussianSSM(EMEstimator):
         _, smoothed = self.model_.smooth(self.params_, chunk)
         return smoothed.smoothed_means, smoothed.smoothed_covariances
 
-    def score(self, X, lengths=None, U=None):
+    def score(
+        self, X: ArrayLike, lengths: ArrayLike | None = None, U: ArrayLike | None = None
+    ) -> float:
         """Total log-likelihood log p(X) of all sequences (float)."""
         chunk = self._chunk(X, lengths, U)
         filtered = self.model_.filter(self.params_, chunk)
         return float(filtered.log_likelihoods.sum())
 
-    def forecast(self, X, steps, U=None, U_future=None):
+    def forecast(
+        self,
+        X: ArrayLike,
+        steps: int,
+        U: ArrayLike | None = None,
+        U_future: ArrayLike | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Predictive distribution of the ``steps`` observations that follow X.
 
         Parameters
@@ -623,7 +652,13 @@ class LinearGaussianSSM(EMEstimator):
         """Values ``sample`` returns per time step: the observations and the states."""
         return int(self.n_features_in_) + int(self.state_dim)
 
-    def sample(self, n_samples=1, *, U=None, random_state=None):
+    def sample(
+        self,
+        n_samples: int = 1,
+        *,
+        U: ArrayLike | None = None,
+        random_state: RandomStateLike = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Simulate one sequence from the fitted model.
 
         Parameters
@@ -647,12 +682,16 @@ class LinearGaussianSSM(EMEstimator):
     def _n_parameters(self) -> int:
         return self.model_.n_free_parameters()
 
-    def bic(self, X, lengths=None, U=None):
+    def bic(
+        self, X: ArrayLike, lengths: ArrayLike | None = None, U: ArrayLike | None = None
+    ) -> float:
         """Bayesian information criterion on X (lower is better); n = number of time steps."""
         score = self.score(X, lengths, U)  # first: it validates X
         return -2 * score + self._n_parameters() * np.log(np.shape(X)[0])
 
-    def aic(self, X, lengths=None, U=None):
+    def aic(
+        self, X: ArrayLike, lengths: ArrayLike | None = None, U: ArrayLike | None = None
+    ) -> float:
         """Akaike information criterion on X (lower is better)."""
         return -2 * self.score(X, lengths, U) + 2 * self._n_parameters()
 

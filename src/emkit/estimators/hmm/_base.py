@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -22,6 +23,13 @@ from emkit.estimators._mixture_base import INIT_METHODS
 from emkit.estimators._parameters import Parameter, probabilities
 from emkit.estimators._sequence_data import checked_offsets, prepare_sequences
 from emkit.models import HMM, HMMChunk, HMMParams
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    from emkit._typing import FitData, RandomStateLike
+
 
 #: Default rows per chunk of whole sequences in fit (chunks are E-stepped on ``n_jobs`` threads).
 CHUNK_ROWS = 65536
@@ -58,7 +66,14 @@ class BaseHMM(EMEstimator):
     _emission_type: type
 
     # -- fitting ------------------------------------------------------------------
-    def fit(self, X, lengths=None, *, sample_weight=None, known_states=None):
+    def fit(
+        self,
+        X: FitData,
+        lengths: ArrayLike | None = None,
+        *,
+        sample_weight: ArrayLike | None = None,
+        known_states: ArrayLike | None = None,
+    ) -> Self:
         """Estimate the parameters by EM (Baum-Welch).
 
         Parameters
@@ -115,7 +130,14 @@ class BaseHMM(EMEstimator):
             chunks, init_chunks, n_samples, data.n_rows, data.sample, n_sequences=data.n_sequences
         )
 
-    def partial_fit(self, X, lengths=None, *, sample_weight=None, known_states=None):
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        lengths: ArrayLike | None = None,
+        *,
+        sample_weight: ArrayLike | None = None,
+        known_states: ArrayLike | None = None,
+    ) -> Self:
         """One online EM update from a batch of sequences (mini-batch Baum-Welch).
 
         The first call initialises the parameters from its batch; every call then
@@ -151,7 +173,14 @@ class BaseHMM(EMEstimator):
         n_sequences = chunk.offsets.shape[0] - 1
         return TrainingData([chunk], [chunk], n_samples, X.shape[0], X, None, n_sequences, True)
 
-    def fit_predict(self, X, lengths=None, *, sample_weight=None, known_states=None):
+    def fit_predict(
+        self,
+        X: FitData,
+        lengths: ArrayLike | None = None,
+        *,
+        sample_weight: ArrayLike | None = None,
+        known_states: ArrayLike | None = None,
+    ) -> np.ndarray:
         """Fit, then return the Viterbi path of ``X``, shape (n_samples,)."""
         self.fit(X, lengths, sample_weight=sample_weight, known_states=known_states)
         return self.predict(X, lengths, known_states=known_states)
@@ -241,32 +270,51 @@ class BaseHMM(EMEstimator):
         check_rows(X, None)
         return self._chunk(self.model_.family, X, lengths, known_states=known_states)
 
-    def score(self, X, lengths=None):
+    def score(self, X: ArrayLike, lengths: ArrayLike | None = None) -> float:
         """Total log-likelihood log p(X) of all sequences (float), as hmmlearn."""
         chunk = self._validated_chunk(X, lengths)
         return float(self.model_.log_likelihood(self.params_, chunk).sum())
 
-    def score_sequences(self, X, lengths=None):
+    def score_sequences(self, X: ArrayLike, lengths: ArrayLike | None = None) -> np.ndarray:
         """Log-likelihood of every sequence, shape (n_sequences,)."""
         chunk = self._validated_chunk(X, lengths)
         return self.model_.log_likelihood(self.params_, chunk)
 
-    def score_samples(self, X, lengths=None):
+    def score_samples(self, X: ArrayLike, lengths: ArrayLike | None = None) -> np.ndarray:
         """(total log-likelihood, posteriors of shape (n_samples, n_components)), as hmmlearn."""
         chunk = self._validated_chunk(X, lengths)
         log_lik, gamma, _, _ = self.model_.posterior(self.params_, chunk)
         return float(log_lik.sum()), gamma
 
-    def predict_proba(self, X, lengths=None, *, known_states=None):
+    def predict_proba(
+        self,
+        X: ArrayLike,
+        lengths: ArrayLike | None = None,
+        *,
+        known_states: ArrayLike | None = None,
+    ) -> np.ndarray:
         """Posterior state marginals p(z_t = k | X), shape (n_samples, n_components)."""
         chunk = self._validated_chunk(X, lengths, known_states)
         return self.model_.posterior(self.params_, chunk)[1]
 
-    def predict(self, X, lengths=None, *, known_states=None):
+    def predict(
+        self,
+        X: ArrayLike,
+        lengths: ArrayLike | None = None,
+        *,
+        known_states: ArrayLike | None = None,
+    ) -> np.ndarray:
         """Most probable state path (Viterbi), shape (n_samples,)."""
         return self.decode(X, lengths, known_states=known_states)[1]
 
-    def decode(self, X, lengths=None, algorithm="viterbi", *, known_states=None):
+    def decode(
+        self,
+        X: ArrayLike,
+        lengths: ArrayLike | None = None,
+        algorithm: str = "viterbi",
+        *,
+        known_states: ArrayLike | None = None,
+    ) -> tuple[float, np.ndarray]:
         """Most likely states of ``X``.
 
         Parameters
@@ -293,7 +341,9 @@ class BaseHMM(EMEstimator):
         with np.errstate(divide="ignore"):
             return float(np.log(gamma[np.arange(len(states)), states]).sum()), states
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(
+        self, n_samples: int = 1, random_state: RandomStateLike = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw one sequence: (X of shape (n_samples, n_features), states of shape (n_samples,)).
 
         ``random_state`` defaults to the estimator's ``random_state``.
@@ -305,11 +355,11 @@ class BaseHMM(EMEstimator):
     def _n_parameters(self) -> int:
         return self.model_.n_free_parameters(self.n_features_in_)
 
-    def aic(self, X, lengths=None):
+    def aic(self, X: ArrayLike, lengths: ArrayLike | None = None) -> float:
         """Akaike information criterion on X (lower is better)."""
         return -2 * self.score(X, lengths) + 2 * self._n_parameters()
 
-    def bic(self, X, lengths=None):
+    def bic(self, X: ArrayLike, lengths: ArrayLike | None = None) -> float:
         """Bayesian information criterion on X (lower is better)."""
         score = self.score(X, lengths)  # first: it validates X
         return -2 * score + self._n_parameters() * np.log(np.shape(X)[0])
