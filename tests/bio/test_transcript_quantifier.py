@@ -38,7 +38,7 @@ def test_kallisto_mode_reproduces_kallisto(kallisto_classes, kallisto_reference)
     np.testing.assert_allclose(fit.est_counts_, kallisto_reference["est_counts"], rtol=2e-5)
 
 
-@pytest.mark.parametrize("accelerate", ["squarem", None])
+@pytest.mark.parametrize("accelerate", ["daarem", "squarem", None])
 def test_default_mode_reaches_at_least_kallistos_likelihood(
     kallisto_classes, kallisto_reference, accelerate
 ):
@@ -50,24 +50,25 @@ def test_default_mode_reaches_at_least_kallistos_likelihood(
     assert fit.log_likelihood_ > kallisto_mode.log_likelihood_
 
 
+@pytest.mark.parametrize("accelerate", ["daarem", "squarem"])
 @pytest.mark.parametrize("prior", [None, "vb"])
-def test_squarem_same_optimum_in_fewer_e_steps(kallisto_classes, prior):
+def test_squarem_same_optimum_in_fewer_e_steps(kallisto_classes, prior, accelerate):
     plain = TranscriptQuantifier(tol=1e-13, prior=prior, accelerate=None).fit(kallisto_classes)
-    fast = TranscriptQuantifier(tol=1e-13, prior=prior, accelerate="squarem").fit(kallisto_classes)
+    fast = TranscriptQuantifier(tol=1e-13, prior=prior, accelerate=accelerate).fit(kallisto_classes)
     assert fast.n_e_steps_ < plain.n_e_steps_
     assert fast.lower_bounds_[-1] >= plain.lower_bounds_[-1] - 1e-12
     np.testing.assert_allclose(fast.est_counts_, plain.est_counts_, rtol=1e-4, atol=1e-3)
 
 
 @pytest.mark.parametrize("prior", [None, "vb"])
-@pytest.mark.parametrize("accelerate", [None, "squarem"])
+@pytest.mark.parametrize("accelerate", [None, "squarem", "daarem"])
 def test_objective_is_monotone(kallisto_classes, prior, accelerate):
     fit = TranscriptQuantifier(prior=prior, accelerate=accelerate).fit(kallisto_classes)
     bounds = fit.lower_bounds_
     assert np.all(np.diff(bounds) >= -1e-12 * np.abs(bounds[1:]))
 
 
-@pytest.mark.parametrize("accelerate", [None, "squarem"])
+@pytest.mark.parametrize("accelerate", [None, "squarem", "daarem"])
 def test_salmon_em_numreads_reproduced(accelerate):
     classes = read_salmon_eq_classes(SALMON / "quant_em")
     reference = read_salmon_quant(SALMON / "quant_em" / "quant.sf")

@@ -3,7 +3,7 @@ r"""Transcript quantification from equivalence classes: the EM of kallisto and s
 :class:`TranscriptQuantifier` fits the abundances of
 :class:`emkit.models.transcripts.TranscriptAbundance` (the model, its likelihood and
 its variational bound are written out there) on the engine: chunked and threaded
-E-steps, SQUAREM, a monotone objective. ``stopping="kallisto"`` instead runs
+E-steps, DAAREM or SQUAREM, a monotone objective. ``stopping="kallisto"`` instead runs
 kallisto 0.48's own loop (see :mod:`emkit.bio._kallisto_loop`) and so gives kallisto's
 numbers.
 """
@@ -64,10 +64,16 @@ class TranscriptQuantifier(BaseEstimator):
         goes past it (there 3.6e-9 per read higher, with SQUAREM, in 435 E-steps;
         1e-10 stopped below kallisto's likelihood).
     max_iter : int
-        Iteration budget (SQUAREM cycles when accelerated); kallisto's is 10,000.
-    accelerate : {"squarem", None}
-        "squarem" (default): the engine's SQUAREM, fewer E-steps to the same optimum
-        (for stopping="tol"; there 435 E-steps against 1,459 of plain EM at tol 1e-12).
+        Iteration budget (SQUAREM cycles, DAAREM iterations when accelerated);
+        kallisto's is 10,000.
+    accelerate : {"daarem", "squarem", "auto", None}
+        The engine's acceleration of EM (for stopping="tol"). "daarem" (default):
+        damped Anderson acceleration, one E-step per accepted iteration; on
+        ``benchmarks/bench_quant.py``'s 200,000 transcripts and 3,000,000 classes it
+        reached tol 1e-12 in 179 E-steps, 1.96e-9 per read above kallisto's rule,
+        against SQUAREM's 390 E-steps (1.7e-9), and 195 (1.72e-9) with SQUAREM's step
+        bound starting at 64. "squarem": SQUAREM (on 20,000 transcripts, 435 E-steps
+        against 1,459 of plain EM at tol 1e-12); "auto": the engine's choice.
         None: plain EM. Ignored by stopping="kallisto" (kallisto's loop is plain EM).
     prior : {None, "vb"}
         None: maximum likelihood EM. "vb": salmon's variational Bayes (its default
@@ -100,7 +106,7 @@ class TranscriptQuantifier(BaseEstimator):
         Estimated reads of every transcript (kallisto's ``est_counts``, salmon's
         ``NumReads``).
     tpm_ : ndarray of shape (n_transcripts,)
-    lower_bounds_ : ndarray of shape (n_iter_,)
+    lower_bounds_ : ndarray of shape (n_iter,)
         The per-read log-likelihood (or variational bound) at every iteration.
     log_likelihood_ : float
         Total log-likelihood of ``est_counts_`` (for "vb": of its fractions).
@@ -118,7 +124,7 @@ class TranscriptQuantifier(BaseEstimator):
         "stopping": [StrOptions({"tol", "kallisto"})],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "accelerate": [StrOptions({"squarem"}), None],
+        "accelerate": [StrOptions({"daarem", "squarem", "auto"}), None],
         "prior": [StrOptions({"vb"}), None],
         "vb_prior": [Interval(Real, 0.0, None, closed="neither"), None],
         "per_nucleotide_prior": ["boolean"],
@@ -136,7 +142,7 @@ class TranscriptQuantifier(BaseEstimator):
         *,
         tol: float = 1e-12,
         max_iter: int = KALLISTO_MAX_ROUNDS,
-        accelerate: str | None = "squarem",
+        accelerate: str | None = "daarem",
         prior: str | None = None,
         vb_prior: float | None = None,
         per_nucleotide_prior: bool = False,
