@@ -109,7 +109,7 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityM
         q of the fitted loadings.
     lower_bound_ : float
         Log-likelihood per sample at the last iteration.
-    lower_bounds_ : ndarray of shape (n_iter_,)
+    lower_bounds_ : ndarray of shape (n_iter,)
         That value at every iteration; non-decreasing.
     log_likelihood_ : float
         Total log-likelihood of the fitted parameters.

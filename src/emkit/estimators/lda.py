@@ -166,7 +166,7 @@ class LatentDirichletAllocation(TopicModel):
         :math:`\exp(\mathbb{E}_q[\log \beta])`, as in scikit-learn.
     lower_bound_ : float
         The bound per word at the last iteration (online: the last pass's estimate).
-    lower_bounds_ : ndarray of shape (n_iter_,)
+    lower_bounds_ : ndarray of shape (n_iter,)
     n_iter_ : int
         Iterations (batch) or passes (online) of fit; batches of ``partial_fit``.
     n_batch_iter_ : int

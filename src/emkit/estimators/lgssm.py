@@ -145,7 +145,7 @@ class LinearGaussianSSM(EMEstimator):
     independent sequences are fitted together with ``lengths``. The model has no
     offset: centre the data, or pass a constant column in ``U`` so that ``D`` holds
     the offsets (or let a state with :math:`A = 1` carry the level). EM's moments are
-    raw, so training data with a feature whose |mean| / std exceeds 1e5 are refused:
+    raw, so training data with a feature whose ``|mean| / std`` exceeds 1e5 are refused:
     centre them.
 
     Parameters

@@ -135,7 +135,7 @@ class PLSA(TopicModel):
     lower_bound_ : float
         The objective per word at the last iteration (the log-likelihood per word, for
         tempering 1 without priors).
-    lower_bounds_ : ndarray of shape (n_iter_,)
+    lower_bounds_ : ndarray of shape (n_iter,)
         That objective at every iteration; non-decreasing.
     log_likelihood_ : float
         The objective (total) of the fitted topics.

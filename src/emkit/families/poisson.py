@@ -43,6 +43,8 @@ class PoissonParams:
 class PoissonStats(Statistics):
     """Expected sufficient statistics of the Poisson family.
 
+    Attributes
+    ----------
     sum_w : (K,)   sum_i r_ik
     sum_x : (K, D)   sum_i r_ik x_i
     sum_log_factorial : (K,)   sum_i r_ik sum_d log(x_id!)

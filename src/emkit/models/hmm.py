@@ -93,6 +93,8 @@ class HMMStats(Statistics):
 class HMMChunk:
     """Sequences stored back to back.
 
+    Attributes
+    ----------
     X : (n, D) observations (already checked by the family)
     offsets : (S + 1,) sequence s is rows offsets[s]:offsets[s + 1]
     sample_weight : (S,) weight of every sequence, or None

@@ -233,6 +233,8 @@ class LGSSMStats(Statistics):
 class LGSSMChunk:
     """Sequences stored end to end.
 
+    Attributes
+    ----------
     X : ndarray of shape (T, p), float64, C-contiguous; NaN marks a missing value.
     U : ndarray of shape (T, m), float64 (m = 0 without controls).
     offsets : ndarray of int64 of shape (n_sequences + 1,)
