@@ -15,11 +15,11 @@ Each side at its own convergence:
   twin; one core, as NumPy runs);
 - emkit ``TranscriptQuantifier(stopping="kallisto")``, the same rounds to the same
   numbers, on every core and on one thread;
-- emkit's default fit (SQUAREM to a per-read tolerance of 1e-12), which goes past
+- emkit's default fit (DAAREM to a per-read tolerance of 1e-12), which goes past
   kallisto's stop: its E-steps and its log-likelihood gain per read are reported;
-- emkit's default fit stopped at the first SQUAREM cycle whose log-likelihood is at
+- emkit's default fit stopped at the first iteration whose log-likelihood is at
   least kallisto's rule's final one (the same quality; found from the full default
-  fit's trace, then timed as a fit with that many cycles).
+  fit's trace, then timed as a fit with that many iterations).
 
 NumPy at full size needs about 2 s a round on the shared development machine, so its
 time to convergence is, by default, its rounds (those of emkit's kallisto-rule fit:
@@ -194,8 +194,8 @@ def _loads(values) -> str:
 
 
 def _first_reaching(lower_bounds, target) -> int:
-    """Cycles of a fit after which its objective is at least ``target`` (per read):
-    ``lower_bounds[i]`` is the objective entering cycle i (0-based), so i cycles."""
+    """Iterations of a fit after which its objective is at least ``target`` (per
+    read): ``lower_bounds[i]`` is the objective entering iteration i (0-based), so i."""
     above = np.flatnonzero(np.asarray(lower_bounds) >= target)
     return int(above[0]) if above.size else len(lower_bounds)
 
@@ -299,13 +299,13 @@ def _run(n_transcripts, n_classes, repeats, small, quick, numpy_rounds, numpy_fu
         row(f"emkit, kallisto's rule, {cores} threads", "emkit", fit.n_iter_),
         row("emkit, kallisto's rule, 1 thread", "emkit 1", fit_one.n_iter_),
         row(
-            f"emkit default (SQUAREM, tol 1e-12/read, {cores} threads): {gain:+.2g} "
+            f"emkit default (DAAREM, tol 1e-12/read, {cores} threads): {gain:+.2g} "
             "loglik/read over kallisto's rule",
             "default",
             full.n_e_steps_,
         ),
         row(
-            f"emkit default, first {same_cycles} SQUAREM cycles: loglik at least kallisto's "
+            f"emkit default, first {same_cycles} iterations: loglik at least kallisto's "
             f"rule's ({reached_gain:+.2g}/read)",
             "same",
             reached.n_e_steps_,
