@@ -577,6 +577,10 @@ def _smoothed_statistics_kernel(
     filt_means,
     filt_covs,
     slots,
+    given,
+    sm_means,
+    sm_covs,
+    cross_covs,
     first_means,
     first_covs,
     sum_z_first,
@@ -596,7 +600,9 @@ def _smoothed_statistics_kernel(
 ):
     """The RTS smoother of a compressed filter (covariances ``pred_covs[slots[t]]``,
     ``filt_covs[slots[t]]``), adding every step's posterior moments to the sums as it
-    goes back in time: nothing of size T x k x k is written."""
+    goes back in time: nothing of size T x k x k is written. With ``given``, the
+    smoother's output ``sm_means``, ``sm_covs``, ``cross_covs`` is read instead (the
+    filter's arrays are not used): the moments of :func:`expected_statistics`."""
     k = A.shape[0]
     n_ctrl = U.shape[1]
     L = np.zeros((k, k))
@@ -618,7 +624,15 @@ def _smoothed_statistics_kernel(
         for t in range(end - 1, start - 1, -1):
             Ps, Ps_next = Ps_next, Ps
             mu, mu_next = mu_next, mu
-            if t == end - 1:
+            freeze = False
+            if given:
+                for i in range(k):
+                    mu[i] = sm_means[t, i]
+                    for j in range(k):
+                        Ps[i, j] = sm_covs[t, i, j]
+                        if t < end - 1:
+                            V[i, j] = cross_covs[t + 1, i, j]
+            elif t == end - 1:
                 Pf = filt_covs[slots[t]]
                 for i in range(k):
                     mu[i] = filt_means[t, i]
@@ -640,15 +654,16 @@ def _smoothed_statistics_kernel(
                             Ps[i, j] = Ps_next[i, j]
                 else:
                     _smoothed_covariance(Q, Jt, M, MP, W, Ps_next, Ps, V)
-                # the transition t -> t + 1
+                    freeze = fixed_gain and _converged(Ps, Ps_next, steady_tol)
+            if t < end - 1:  # the transition t -> t + 1
                 for i in range(k):
                     for j in range(k):
                         sum_zz_cross[i, j] += V[i, j] + mu_next[i] * mu[j]
                     for j in range(n_ctrl):
                         sum_zu_prev[i, j] += mu[i] * U[t + 1, j]
-                if not steady and fixed_gain and _converged(Ps, Ps_next, steady_tol):
-                    steady = True
-                    _product(Ps, Jt, V)
+            if freeze:
+                steady = True
+                _product(Ps, Jt, V)
             for i in range(k):
                 for j in range(k):
                     Ezz[i, j] = Ps[i, j] + mu[i] * mu[j]
@@ -811,115 +826,6 @@ def _moment_work(p, k):
     )
 
 
-@njit(cache=True, nogil=True)
-def _statistics_kernel(
-    X,
-    U,
-    offsets,
-    C,
-    D,
-    R,
-    sm_means,
-    sm_covs,
-    cross_covs,
-    sum_z_first,
-    sum_zz_first,
-    sum_zz,
-    sum_zz_prev,
-    sum_zz_next,
-    sum_zz_cross,
-    sum_zu_prev,
-    sum_zu_next,
-    sum_uu_next,
-    sum_xz,
-    sum_xu,
-    sum_zu,
-    sum_uu,
-    sum_xx,
-):
-    k = C.shape[1]
-    n_ctrl = U.shape[1]
-    Ezz = np.empty((k, k))
-    n_obs_dim = X.shape[1]
-    obs, mis, Lo, Roo, G, H, HS, xhat, h, resid = _moment_work(n_obs_dim, k)
-    for s in range(offsets.shape[0] - 1):
-        start, end = offsets[s], offsets[s + 1]
-        for t in range(start, end):
-            mu = sm_means[t]
-            Sig = sm_covs[t]
-            for i in range(k):
-                for j in range(k):
-                    Ezz[i, j] = Sig[i, j] + mu[i] * mu[j]
-                    sum_zz[i, j] += Ezz[i, j]
-                for j in range(n_ctrl):
-                    sum_zu[i, j] += mu[i] * U[t, j]
-            for i in range(n_ctrl):
-                for j in range(n_ctrl):
-                    sum_uu[i, j] += U[t, i] * U[t, j]
-            if t == start:
-                for i in range(k):
-                    sum_z_first[i] += mu[i]
-                    for j in range(k):
-                        sum_zz_first[i, j] += Ezz[i, j]
-            else:
-                mu_prev = sm_means[t - 1]
-                V = cross_covs[t]
-                for i in range(k):
-                    for j in range(k):
-                        sum_zz_next[i, j] += Ezz[i, j]
-                        sum_zz_prev[i, j] += sm_covs[t - 1, i, j] + mu_prev[i] * mu_prev[j]
-                        sum_zz_cross[i, j] += V[i, j] + mu[i] * mu_prev[j]
-                    for j in range(n_ctrl):
-                        sum_zu_next[i, j] += mu[i] * U[t, j]
-                        sum_zu_prev[i, j] += mu_prev[i] * U[t, j]
-                for i in range(n_ctrl):
-                    for j in range(n_ctrl):
-                        sum_uu_next[i, j] += U[t, i] * U[t, j]
-            # observation moments (the missing coordinates' share in _missing_moments)
-            n_o = 0
-            n_m = 0
-            for i in range(n_obs_dim):
-                if np.isnan(X[t, i]):
-                    mis[n_m] = i
-                    n_m += 1
-                else:
-                    obs[n_o] = i
-                    n_o += 1
-                    xhat[i] = X[t, i]
-            if n_m > 0 and not _missing_moments(
-                X[t],
-                U[t],
-                C,
-                D,
-                R,
-                mu,
-                Sig,
-                n_o,
-                n_m,
-                obs,
-                mis,
-                Lo,
-                Roo,
-                G,
-                H,
-                HS,
-                xhat,
-                h,
-                resid,
-                sum_xz,
-                sum_xx,
-            ):
-                return _OBSERVATION_COVARIANCE_NOT_PD, t
-            for i in range(n_obs_dim):
-                for j in range(k):
-                    sum_xz[i, j] += xhat[i] * mu[j]
-                for j in range(n_ctrl):
-                    sum_xu[i, j] += xhat[i] * U[t, j]
-                for j in range(n_obs_dim):
-                    sum_xx[i, j] += xhat[i] * xhat[j]
-    return _OK, -1
-
-
 # -- thin Python wrappers ------------------------------------------------------------------
 class FilterResult(NamedTuple):
     """Output of :func:`kalman_filter` (T = total number of time steps).
@@ -1046,22 +952,10 @@ def kalman_filter(
     numpy.linalg.LinAlgError
         When an innovation covariance is not positive definite.
     """
-    X, U = _f64(X), _f64(U)
-    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    _check_shapes(
-        X,
-        U,
-        offsets,
-        transition_matrix=A,
-        control_transition_matrix=B,
-        observation_matrix=C,
-        control_observation_matrix=D,
-        transition_covariance=Q,
-        observation_covariance=R,
-        initial_state_mean=m0,
-        initial_state_covariance=P0,
+    X, U, offsets, (A, B, C, D, Q, R), m0, P0 = _filter_inputs(
+        X, U, offsets, A, B, C, D, Q, R, m0, P0, initial
     )
-    T, k = X.shape[0], np.shape(A)[0]
+    T, k = X.shape[0], A.shape[0]
     out = FilterResult(
         np.empty((T, k)),
         np.empty((T, k, k)),
@@ -1070,12 +964,16 @@ def kalman_filter(
         np.empty(offsets.shape[0] - 1),
     )
     slots = np.empty(T, dtype=np.int64)
-    m0, P0 = _initial_states(m0, P0, initial, offsets.shape[0] - 1)
     status, t = _filter_kernel(
         X,
         U,
         offsets,
-        *(_f64(a) for a in (A, B, C, D, Q, R)),
+        A,
+        B,
+        C,
+        D,
+        Q,
+        R,
         m0,
         P0,
         float(steady_tol),
@@ -1150,6 +1048,28 @@ STATISTICS_FIELDS = (
 )
 
 
+def _filter_inputs(X, U, offsets, A, B, C, D, Q, R, m0, P0, initial):
+    """The kernels' arguments, checked (see :func:`_check_shapes`) and C-contiguous
+    float64: (X, U, offsets, (A, B, C, D, Q, R), per-sequence m0, per-sequence P0)."""
+    X, U = _f64(X), _f64(U)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    _check_shapes(
+        X,
+        U,
+        offsets,
+        transition_matrix=A,
+        control_transition_matrix=B,
+        observation_matrix=C,
+        control_observation_matrix=D,
+        transition_covariance=Q,
+        observation_covariance=R,
+        initial_state_mean=m0,
+        initial_state_covariance=P0,
+    )
+    m0, P0 = _initial_states(m0, P0, initial, offsets.shape[0] - 1)
+    return X, U, offsets, tuple(_f64(a) for a in (A, B, C, D, Q, R)), m0, P0
+
+
 def _initial_states(m0, P0, initial, n_sequences):
     """Per-sequence (n_sequences, k) means and (n_sequences, k, k) covariances of the first
     states: ``initial`` where given, else ``m0`` and ``P0`` for every sequence."""
@@ -1201,24 +1121,10 @@ def smoothed_statistics(
     first_means, first_covariances : ndarray of shape (n_sequences, k) and (n_sequences, k, k)
         Only with ``first_states``: E[z_1 | x] and Cov(z_1 | x) of every sequence.
     """
-    X, U = _f64(X), _f64(U)
-    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    _check_shapes(
-        X,
-        U,
-        offsets,
-        transition_matrix=A,
-        control_transition_matrix=B,
-        observation_matrix=C,
-        control_observation_matrix=D,
-        transition_covariance=Q,
-        observation_covariance=R,
-        initial_state_mean=m0,
-        initial_state_covariance=P0,
+    X, U, offsets, (A, B, C, D, Q, R), m0, P0 = _filter_inputs(
+        X, U, offsets, A, B, C, D, Q, R, m0, P0, initial
     )
-    (T, p), k = X.shape, np.shape(A)[0]
-    m0, P0 = _initial_states(m0, P0, initial, offsets.shape[0] - 1)
-    A, B, C, D, Q, R = (_f64(a) for a in (A, B, C, D, Q, R))
+    (T, p), k = X.shape, A.shape[0]
     pred_means, filt_means = np.empty((T, k)), np.empty((T, k))
     pred_covs, filt_covs = np.empty((T, k, k)), np.empty((T, k, k))
     slots = np.empty(T, dtype=np.int64)
@@ -1264,6 +1170,10 @@ def smoothed_statistics(
         filt_means,
         filt_covs,
         slots,
+        False,
+        pred_means,
+        pred_covs,
+        pred_covs,
         first_means,
         first_covs,
         *out.values(),
@@ -1322,16 +1232,27 @@ def expected_statistics(X, U, offsets, C, D, R, smoothed: SmootherResult) -> dic
         )
     sizes = {"k": k, "p": X.shape[1], "m": U.shape[1]}
     out = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, dims in STATISTICS_FIELDS}
-    status, t = _statistics_kernel(
+    n_seq = offsets.shape[0] - 1
+    unused = np.empty((0, k)), np.empty((0, k, k))
+    status, t = _smoothed_statistics_kernel(
         X,
         U,
         offsets,
+        np.zeros((k, k)),
         _f64(C),
         _f64(D),
+        np.zeros((k, k)),
         _f64(R),
-        smoothed.smoothed_means,
-        smoothed.smoothed_covariances,
-        smoothed.cross_covariances,
+        0.0,
+        *unused,
+        *unused,
+        np.zeros(0, dtype=np.int64),
+        True,
+        _f64(smoothed.smoothed_means),
+        _f64(smoothed.smoothed_covariances),
+        _f64(smoothed.cross_covariances),
+        np.empty((n_seq, k)),
+        np.empty((n_seq, k, k)),
         *out.values(),
     )
     _raise_status(status, t, offsets)

@@ -874,10 +874,7 @@ def _gaussian_term(cov, scatter, count) -> float:
     chol = np.linalg.cholesky(cov)
     log_det = 2.0 * np.log(np.diag(chol)).sum()
     # tr(cov^{-1} S) = tr(L^{-1} S L^{-T}) = sum((L^{-1} S) * L^{-1})
-    solved = linalg.solve_triangular(
-        chol, np.hstack([scatter, np.eye(d)]), lower=True, check_finite=False
-    )
-    trace = float(np.sum(solved[:, :d] * solved[:, d:]))
+    trace = float(np.sum(np.linalg.solve(chol, scatter) * np.linalg.solve(chol, np.eye(d))))
     return -0.5 * (count * (d * np.log(2 * np.pi) + log_det) + trace)
 
 
