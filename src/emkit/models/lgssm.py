@@ -729,10 +729,12 @@ def _initial_scatter(stats: LGSSMStats, m0):
 
 def _solve_psd(S, rhs):
     """``rhs @ S^{-1}`` for symmetric positive semi-definite S (pseudo-inverse if singular)."""
+    # NumPy's LAPACK calls, not scipy's cho_solve: on a loaded machine the latter's
+    # threaded triangular solve spun for milliseconds on these (k + m)-square systems
     try:
-        factor = linalg.cho_factor(S, lower=True, check_finite=False)
-        return linalg.cho_solve(factor, rhs.T, check_finite=False).T
-    except linalg.LinAlgError:
+        np.linalg.cholesky(S)  # positive definite?
+        return np.linalg.solve(S, rhs.T).T
+    except np.linalg.LinAlgError:
         return rhs @ linalg.pinv(S)
 
 
