@@ -270,9 +270,8 @@ def _transitions_block(alpha, r0, nr, Q, w, K, AB, trans_m):
     if m <= 0:
         return
     for r in range(m):
-        row = alpha[r0 + first + r - 1]
         for i in range(P):
-            AB[i, r] = row[i]
+            AB[i, r] = alpha[r0 + first + r - 1, i]
     for i in range(K):
         a = AB[i]
         for j in range(P):
@@ -382,7 +381,6 @@ def _recursions8(
         )
         for r in range(nr):
             rg = r0 + r
-            f = frames[rg]
             if rg == 0:
                 p0 = startprob[0]
                 p1 = startprob[1]
@@ -509,30 +507,29 @@ def _recursions8(
             if dense:
                 m = log_max[r]
             else:
-                m = _reachable_factors(f, K, p0, p1, p2, p3, p4, p5, p6, p7)
+                m = _reachable_factors(frames[rg], K, p0, p1, p2, p3, p4, p5, p6, p7)
                 if m == -np.inf:
                     return -np.inf
-            u0 = p0 * f[0]
-            u1 = p1 * f[1]
-            u2 = p2 * f[2]
-            u3 = p3 * f[3]
-            u4 = p4 * f[4]
-            u5 = p5 * f[5]
-            u6 = p6 * f[6]
-            u7 = p7 * f[7]
+            u0 = p0 * frames[rg, 0]
+            u1 = p1 * frames[rg, 1]
+            u2 = p2 * frames[rg, 2]
+            u3 = p3 * frames[rg, 3]
+            u4 = p4 * frames[rg, 4]
+            u5 = p5 * frames[rg, 5]
+            u6 = p6 * frames[rg, 6]
+            u7 = p7 * frames[rg, 7]
             c = ((u0 + u1) + (u2 + u3)) + ((u4 + u5) + (u6 + u7))
             if not (c > 0.0 and np.isfinite(m)):
                 return -np.inf
             inv = 1.0 / c
-            a = alpha[rg]
-            a[0] = u0 * inv
-            a[1] = u1 * inv
-            a[2] = u2 * inv
-            a[3] = u3 * inv
-            a[4] = u4 * inv
-            a[5] = u5 * inv
-            a[6] = u6 * inv
-            a[7] = u7 * inv
+            alpha[rg, 0] = u0 * inv
+            alpha[rg, 1] = u1 * inv
+            alpha[rg, 2] = u2 * inv
+            alpha[rg, 3] = u3 * inv
+            alpha[rg, 4] = u4 * inv
+            alpha[rg, 5] = u5 * inv
+            alpha[rg, 6] = u6 * inv
+            alpha[rg, 7] = u7 * inv
             inv_scale[rg] = inv
             scale[r] = c
             log_max[r] = m
@@ -550,30 +547,28 @@ def _recursions8(
         nr = min(B, T - r0)
         for r in range(nr - 1, -1, -1):
             rg = r0 + r
-            a = alpha[rg]
             # gamma_t = alpha_t beta_t (both scaled: it sums to 1)
-            G[0, r] = w * a[0] * b0
-            G[1, r] = w * a[1] * b1
-            G[2, r] = w * a[2] * b2
-            G[3, r] = w * a[3] * b3
-            G[4, r] = w * a[4] * b4
-            G[5, r] = w * a[5] * b5
-            G[6, r] = w * a[6] * b6
-            G[7, r] = w * a[7] * b7
+            G[0, r] = w * alpha[rg, 0] * b0
+            G[1, r] = w * alpha[rg, 1] * b1
+            G[2, r] = w * alpha[rg, 2] * b2
+            G[3, r] = w * alpha[rg, 3] * b3
+            G[4, r] = w * alpha[rg, 4] * b4
+            G[5, r] = w * alpha[rg, 5] * b5
+            G[6, r] = w * alpha[rg, 6] * b6
+            G[7, r] = w * alpha[rg, 7] * b7
             if rg == 0:
                 for k in range(K):
                     sum_start[k] += G[k, 0]
                 break
-            f = frames[rg]
             inv = inv_scale[rg]
-            q0 = (f[0] * inv) * b0
-            q1 = (f[1] * inv) * b1
-            q2 = (f[2] * inv) * b2
-            q3 = (f[3] * inv) * b3
-            q4 = (f[4] * inv) * b4
-            q5 = (f[5] * inv) * b5
-            q6 = (f[6] * inv) * b6
-            q7 = (f[7] * inv) * b7
+            q0 = (frames[rg, 0] * inv) * b0
+            q1 = (frames[rg, 1] * inv) * b1
+            q2 = (frames[rg, 2] * inv) * b2
+            q3 = (frames[rg, 3] * inv) * b3
+            q4 = (frames[rg, 4] * inv) * b4
+            q5 = (frames[rg, 5] * inv) * b5
+            q6 = (frames[rg, 6] * inv) * b6
+            q7 = (frames[rg, 7] * inv) * b7
             b0 = (
                 transmat[0, 0] * q0
                 + transmat[0, 2] * q2
