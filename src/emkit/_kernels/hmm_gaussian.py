@@ -8,8 +8,8 @@ log-densities are computed (vectorised over time, state by state) into a (K, BLO
 buffer and turned into emission factors there; the forward recursion then consumes
 them while they are in cache. The backward recursion walks the blocks in reverse,
 writes the block's posterior marginals into a (K, BLOCK) buffer and sums them into
-the Gaussian moments before moving on. Nothing of size (n, K) leaves the kernel
-except alpha and the emission factors of the longest sequence (reused).
+the Gaussian moments before moving on. Nothing of size (n, K) is built except alpha
+and the emission factors of the longest sequence (kept per thread between calls).
 
 The recursion is the one of :mod:`emkit._kernels.hmm` (scaled messages; emission
 factors :math:`f_{tk} = \exp(\log p(x_t \mid k) - m_t)` with :math:`m_t` the largest
@@ -27,11 +27,19 @@ differs:
   exponential (:func:`_exp_nonpositive`, within 1 ulp of ``np.exp``'s value on
   normal numbers); otherwise reachability is decided step by step as in the generic
   kernel;
-* the expected transition counts are accumulated as
-  :math:`M_{ij} = \sum_t w\,\hat\alpha_{t-1}(i)\, f_{tj} \hat\beta_t(j) / c_t` and
-  multiplied by :math:`A_{ij}` once at the end;
-* the moments of a block are summed in an order the compiler may vectorise
-  (floating-point reassociation within a block, the same for every run).
+* up to 8 states are padded to P = 8 lanes (padding states have zero probabilities
+  and factors, so their messages are exactly 0) and the recursions hold the lanes in
+  scalars (registers); the forward recursion carries the unnormalised
+  :math:`u_t = \hat p_t f_t`, so the division by :math:`c_t` runs beside the next
+  matrix-vector product; more states take plain loops;
+* :math:`\sum_t \log c_t` takes one logarithm per eight steps (of their product)
+  when no normaliser can fall below 1e-38;
+* the expected transition counts are accumulated per block as dot products along
+  time, :math:`M_{ij} = \sum_t w\,\hat\alpha_{t-1}(i)\, f_{tj} \hat\beta_t(j) / c_t`,
+  and multiplied by :math:`A_{ij}` once at the end;
+* the moments and the counts of a block are summed in an order the compiler may
+  vectorise (floating-point reassociation within a block, the same in every run and
+  for any number of threads, which only ever split the data between whole chunks).
 
 The Gaussian statistics are the moments about the E-step's means (the family's
 ``shift``): :math:`\sum_t w\gamma_{tk}`, :math:`\sum_t w\gamma_{tk} (x_t - \mu_k)` and
@@ -40,8 +48,9 @@ The Gaussian statistics are the moments about the E-step's means (the family's
 wrapper, so exactly symmetric).
 
 A sequence of probability zero under the parameters, or one whose log-density is not
-finite under every reachable state, gets log-likelihood ``-inf`` and contributes
-nothing; the caller then runs the generic path, which names the problem.
+finite under every reachable state (NaN in X included), gets log-likelihood ``-inf``,
+the kernel stops there, and the caller runs the generic path for the whole chunk,
+which names the problem.
 """
 
 from __future__ import annotations
