@@ -266,3 +266,16 @@ def test_fused_e_step_equals_filter_smoother_and_moments(case):
     np.testing.assert_array_equal(log_likelihoods, filtered.log_likelihoods)
     for name, value in moments.items():
         np.testing.assert_allclose(fused[name], value, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("case", STEADY_CASES)
+def test_smoother_of_the_compressed_filter_equals_rts_smoother(case):
+    params, lengths, missing, missing_rows = STEADY_CASES[case]
+    X, U = simulate(
+        params, lengths, np.random.RandomState(11), missing=missing, missing_rows=missing_rows
+    )
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    _, smoothed, _ = _run(kalman, params, X, U, offsets)
+    compressed = kalman.smoothed_states(X, U, offsets, *params.kernel_arguments())
+    for a, b in zip(compressed, smoothed, strict=True):
+        np.testing.assert_array_equal(a, b)

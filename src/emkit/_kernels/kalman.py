@@ -65,6 +65,7 @@ __all__ = [
     "expected_statistics",
     "kalman_filter",
     "rts_smoother",
+    "smoothed_states",
     "smoothed_statistics",
 ]
 
@@ -499,10 +500,15 @@ def _smoother_kernel(
     pred_covs,
     filt_means,
     filt_covs,
+    slots,
+    compressed,
     sm_means,
     sm_covs,
     cross_covs,
 ):
+    """The RTS smoother; step t's filtered covariances are ``pred_covs[slots[t]]`` and
+    ``filt_covs[slots[t]]`` (``compressed``: one per steady-state run, as the filter
+    keeps them for :func:`smoothed_statistics`; else ``slots`` is 0, 1, 2, ...)."""
     k = A.shape[0]
     L = np.zeros((k, k))
     Jt = np.empty((k, k))  # J^T = P_{t+1|t}^{-1} A P_{t|t}
@@ -515,20 +521,26 @@ def _smoother_kernel(
         for i in range(k):
             sm_means[end - 1, i] = filt_means[end - 1, i]
             for j in range(k):
-                sm_covs[end - 1, i, j] = filt_covs[end - 1, i, j]
+                sm_covs[end - 1, i, j] = filt_covs[slots[end - 1], i, j]
                 cross_covs[start, i, j] = 0.0
         steady = False  # the smoothed covariance has converged (and the gain is fixed)
         for t in range(end - 2, start - 1, -1):
             # the gain depends on P_{t|t} and P_{t+1|t} only: where the filter froze
             # them, it is the previous step's (and so are M and MP)
-            fixed_gain = (
-                t + 2 < end
-                and _equal(pred_covs[t + 1], pred_covs[t + 2])
-                and _equal(filt_covs[t], filt_covs[t + 1])
-            )
+            if compressed:
+                fixed_gain = (
+                    t + 2 < end and slots[t] == slots[t + 1] and slots[t + 1] == slots[t + 2]
+                )
+            else:
+                fixed_gain = (
+                    t + 2 < end
+                    and _equal(pred_covs[t + 1], pred_covs[t + 2])
+                    and _equal(filt_covs[t], filt_covs[t + 1])
+                )
             if not fixed_gain:
                 steady = False
-                if not _smoother_gain(A, filt_covs[t], pred_covs[t + 1], L, Jt, M, MP):
+                Pf, Pp_next = filt_covs[slots[t]], pred_covs[slots[t + 1]]
+                if not _smoother_gain(A, Pf, Pp_next, L, Jt, M, MP):
                     return _PREDICTED_NOT_PD, t + 1
             _smoothed_mean(Jt, filt_means[t], pred_means[t + 1], sm_means[t + 1], sm_means[t])
             Ps_next = sm_covs[t + 1]
@@ -1023,6 +1035,62 @@ def rts_smoother(
         filtered.predicted_covariances,
         filtered.filtered_means,
         filtered.filtered_covariances,
+        np.arange(T, dtype=np.int64),
+        False,
+        *out,
+    )
+    _raise_status(status, t, offsets)
+    return out
+
+
+def smoothed_states(
+    X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol=STEADY_STATE_RTOL, initial=None
+) -> SmootherResult:
+    """:func:`rts_smoother` of :func:`kalman_filter`, without storing the filter's
+    covariances step by step (one copy per steady-state run, as in
+    :func:`smoothed_statistics`). Same arguments as :func:`kalman_filter`."""
+    X, U, offsets, (A, B, C, D, Q, R), m0, P0 = _filter_inputs(
+        X, U, offsets, A, B, C, D, Q, R, m0, P0, initial
+    )
+    T, k = X.shape[0], A.shape[0]
+    pred_means, filt_means = np.empty((T, k)), np.empty((T, k))
+    pred_covs, filt_covs = np.empty((T, k, k)), np.empty((T, k, k))
+    slots = np.empty(T, dtype=np.int64)
+    logliks = np.empty(offsets.shape[0] - 1)
+    status, t = _filter_kernel(
+        X,
+        U,
+        offsets,
+        A,
+        B,
+        C,
+        D,
+        Q,
+        R,
+        m0,
+        P0,
+        float(steady_tol),
+        True,
+        pred_means,
+        pred_covs,
+        filt_means,
+        filt_covs,
+        slots,
+        logliks,
+    )
+    _raise_status(status, t, offsets)
+    out = SmootherResult(np.empty((T, k)), np.empty((T, k, k)), np.empty((T, k, k)))
+    status, t = _smoother_kernel(
+        offsets,
+        A,
+        Q,
+        float(steady_tol),
+        pred_means,
+        pred_covs,
+        filt_means,
+        filt_covs,
+        slots,
+        True,
         *out,
     )
     _raise_status(status, t, offsets)

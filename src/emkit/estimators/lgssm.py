@@ -600,7 +600,7 @@ class LinearGaussianSSM(EMEstimator):
         Parameters and returns as :meth:`filter`.
         """
         chunk = self._chunk(X, lengths, U)
-        _, smoothed = self.model_.smooth(self.params_, chunk)
+        smoothed = self.model_.smoothed(self.params_, chunk)
         return smoothed.smoothed_means, smoothed.smoothed_covariances
 
     def score(

@@ -77,6 +77,7 @@ from emkit._kernels.kalman import (
     expected_statistics,
     kalman_filter,
     rts_smoother,
+    smoothed_states,
     smoothed_statistics,
 )
 from emkit.containers import Statistics
@@ -431,6 +432,15 @@ class LGSSM:
             return filtered, smoothed
         filtered = self.filter(params, chunk)
         return filtered, self._rts(params, chunk, filtered)
+
+    def smoothed(self, params: LGSSMParams, chunk: LGSSMChunk) -> SmootherResult:
+        """The SmootherResult of :meth:`smooth`, without the filter's (T, k, k) output."""
+        if self.initial_state == "diffuse":
+            return self.smooth(params, chunk)[1]
+        try:
+            return smoothed_states(chunk.X, chunk.U, chunk.offsets, *params.kernel_arguments())
+        except np.linalg.LinAlgError as error:
+            raise _degenerate_error(error, params) from None
 
     def _rts(self, params, chunk, filtered):
         try:
