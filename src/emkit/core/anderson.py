@@ -47,16 +47,15 @@ class Daarem(PlainEM):
         Most secant pairs kept (Anderson's memory ``m``); the history restarts after
         that many iterations. At most half the vector's length is used.
     kappa, shrink : float
-        The damping schedule ``δ_s = 1 / (1 + shrink^(kappa − s))``; ``kappa=-inf``
-        (or ``shrink=1`` with ``kappa=0`` … ) turns damping off.
+        The damping schedule ``δ_s = 1 / (1 + shrink^(kappa − s))``, ``s`` the
+        accepted proposals so far (the R package daarem's defaults); ``kappa=-inf``
+        turns damping off.
     accept : {"bound", "objective"}
         "bound" (when the model has ``expected_log_joint``): a proposal must reach the
         objective EM's step is guaranteed to reach, ``Q(G(x)) + H(q) + log p(G(x))``
         (the trace's lower bound), so no iteration gains less than a guaranteed EM
         step, and the convergence test never stops earlier than plain EM's would;
         "objective": a proposal must not lower the objective at ``x``.
-    window : bool
-        Drop the oldest pair when the memory is full instead of restarting.
     """
 
     def __init__(
@@ -67,18 +66,13 @@ class Daarem(PlainEM):
         kappa: float = 25.0,
         shrink: float = 1.2,
         accept: str = "bound",
-        window: bool = False,
-        reject_forget: bool = False,
-        reject_shrink: float = 0.0,
     ):
         _require_pack(model, "DAAREM")
         if accept not in ("bound", "objective"):
             raise ValueError(f"accept must be 'bound' or 'objective', got {accept!r}")
         super().__init__(model, reduce)
-        self.order, self.kappa, self.shrink, self.window = int(order), kappa, shrink, window
+        self.order, self.kappa, self.shrink = int(order), kappa, shrink
         self.accept = accept if self.has_q else "objective"
-        self.reject_forget, self.reject_shrink = reject_forget, reject_shrink
-        self.n_trusted = 0.0  # s of the damping schedule
         self.n_accepted = 0
         self.n_rejected = 0
         self._previous = None  # (x, f) of the last iterate
@@ -122,12 +116,8 @@ class Daarem(PlainEM):
         em_step.n_e_steps += 1
         if proposal is None:
             self.n_rejected += 1
-            self.n_trusted -= self.reject_shrink
-            if self.reject_forget:
-                self._dx, self._df, self._since_restart = [], [], 0
             return em_step
         self.n_accepted += 1
-        self.n_trusted += 1
         self._evaluated = proposal
         record["kl"] = np.nan  # log p(x | G(x)) was not computed
         return Step(loglik, log_prior, proposal[0], record, n_e_steps + 1, 0.0, em_next=False)
@@ -142,8 +132,6 @@ class Daarem(PlainEM):
             self._dx.append(x - x0)
             self._df.append(f - f0)
             self._since_restart += 1
-            if self.window and len(self._dx) > self._memory(x.size):
-                del self._dx[0], self._df[0]
         self._previous = (x, f)
 
     def _memory(self, size: int) -> int:
@@ -156,7 +144,7 @@ class Daarem(PlainEM):
             return None
         gram = np.array([[_dot(a, b) for b in self._df] for a in self._df])
         rhs = np.array([_dot(a, f) for a in self._df])
-        if not self.window and self._since_restart >= self._memory(f.size):
+        if self._since_restart >= self._memory(f.size):
             self._dx, self._df, self._since_restart = [], [], 0
         if not (np.all(np.isfinite(gram)) and np.all(np.isfinite(rhs))):
             return None
@@ -172,7 +160,7 @@ class Daarem(PlainEM):
     def _damping(self, eigenvalues: np.ndarray, projected: np.ndarray) -> float:
         """λ ≥ 0 with ‖γ(λ)‖² = δ ‖γ(0)‖² (bisection: the length falls as λ grows)."""
         with np.errstate(over="ignore"):
-            target = 1.0 / (1.0 + self.shrink ** (self.kappa - self.n_trusted))
+            target = 1.0 / (1.0 + self.shrink ** (self.kappa - self.n_accepted))
         if not target < 1.0:
             return 0.0
 
@@ -192,7 +180,8 @@ class Daarem(PlainEM):
         non-finite, refused, or with an objective below ``threshold``."""
         model = self.model
         try:
-            proposal = model.unpack(vector, like)
+            with np.errstate(over="ignore", invalid="ignore"):  # caught as non-finite
+                proposal = model.unpack(vector, like)
             if non_finite_fields(proposal):
                 return None
             stats, loglik = self.reduce(model, proposal)

@@ -207,10 +207,19 @@ def fit_em(
     callback : callable, optional
         ``callback(restart, iteration, params)``, called with iteration 0 for the
         starting parameters and after every step (for animations and diagnostics).
-    accelerate : {None, "squarem"}
-        "squarem" extrapolates the EM fixed-point map (see emkit.core.steps.Squarem);
-        an "iteration" is then one SQUAREM cycle of 2-3 E-steps (``n_e_steps``
-        counts them all). Needs ``model.pack`` / ``model.unpack``.
+    accelerate : {None, "squarem", "daarem", "auto"} or callable
+        Extrapolation of the EM fixed-point map, on ``model.pack``'s vector (needs
+        ``pack`` / ``unpack``); every one keeps the objective non-decreasing, falling
+        back to the EM step when an extrapolated point is worse. "squarem": SQUAREM
+        (emkit.core.steps.Squarem), an iteration is one cycle of 2-3 E-steps.
+        "daarem": damped Anderson acceleration with restarts
+        (emkit.core.anderson.Daarem), 1 E-step per accepted iteration, 2 per rejected
+        one. "auto": DAAREM, switching to SQUAREM for the rest of the fit once its
+        proposals keep failing (emkit.core.anderson.AutoAccelerate; the best of the
+        measured options in benchmarks/bench_squarem.py). A callable
+        ``(model, reduce) -> stepper`` builds any other stepper (e.g.
+        ``functools.partial(Squarem, scheme=1, step_max=np.inf)``). ``n_e_steps``
+        counts the E-steps of all of them.
     n_jobs : int or None
         Threads running the E-steps of different chunks (None or -1: every core).
         The statistics are added in chunk order, so the fit does not depend on it.

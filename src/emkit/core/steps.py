@@ -156,7 +156,8 @@ class Squarem(PlainEM):
         usable: non-finite, refused, or with an objective below ``objective0``."""
         model = self.model
         try:
-            extrapolated = model.unpack(vector, like)
+            with np.errstate(over="ignore", invalid="ignore"):  # caught as non-finite
+                extrapolated = model.unpack(vector, like)
             if non_finite_fields(extrapolated):
                 return None
             stats, loglik = self.reduce(model, extrapolated)
@@ -183,9 +184,9 @@ def make_stepper(accelerate, model, reduce):
     if accelerate == "squarem":
         return Squarem(model, reduce)
     if accelerate in ("daarem", "auto"):
-        from emkit.core.anderson import Daarem  # it builds on this module's pieces
+        from emkit.core.anderson import AutoAccelerate, Daarem  # built on this module
 
-        return Daarem(model, reduce)
+        return (Daarem if accelerate == "daarem" else AutoAccelerate)(model, reduce)
     raise ValueError(f"accelerate must be None, 'squarem', 'daarem' or 'auto', got {accelerate!r}")
 
 

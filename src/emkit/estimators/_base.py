@@ -624,7 +624,7 @@ class EMEstimator(EngineEstimator):
     _hyperparameters: dict = {
         "warm_start": (False, ["boolean"]),
         "verbose_interval": (10, [Interval(Integral, 1, None, closed="left")]),
-        "accelerate": (None, [StrOptions({"squarem", "daarem", "auto"}), None]),
+        "accelerate": (None, [StrOptions({"squarem", "daarem", "auto"}), callable, None]),
         "learning_decay": (0.51, [Interval(Real, 0.5, 1.0, closed="right")]),
         "learning_offset": (0.0, [Interval(Real, 0.0, None, closed="left")]),
     }
