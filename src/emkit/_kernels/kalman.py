@@ -241,9 +241,29 @@ def _filter_kernel(
             mf = filt_means[t]
             Pf = filt_covs[slot]
             if steady and complete:
-                loglik += _steady_update(
-                    X[t], U[t], C, D, mp, W_ss, G_ss, half_log_det_ss, v, e, mf
-                )
+                # the steady-state update: the whitened innovation w = L^{-1} (x - C m - D u)
+                # as a product with W = L^{-1}, the mean m + (L^{-1} C P)' w (written out:
+                # a call cost about as much as this arithmetic at k = p = 4)
+                for a in range(n_obs_dim):
+                    acc = X[t, a]
+                    for j in range(k):
+                        acc -= C[a, j] * mp[j]
+                    for j in range(n_ctrl):
+                        acc -= D[a, j] * U[t, j]
+                    v[a] = acc
+                quad = 0.0
+                for a in range(n_obs_dim):
+                    acc = 0.0
+                    for b in range(a + 1):
+                        acc += W_ss[a, b] * v[b]
+                    e[a] = acc
+                    quad += acc * acc
+                for i in range(k):
+                    acc = mp[i]
+                    for a in range(n_obs_dim):
+                        acc += G_ss[a, i] * e[a]
+                    mf[i] = acc
+                loglik += -(0.5 * (n_obs_dim * LOG_2PI + quad) + half_log_det_ss)
                 if not compress:
                     for i in range(k):
                         for j in range(k):
@@ -353,37 +373,6 @@ def _filter_kernel(
                         Pf_ss[i, j] = Pf[i, j]
         logliks[s] = loglik
     return _OK, -1
-
-
-@njit(cache=True, nogil=True)
-def _steady_update(x, u, C, D, mp, W, G, half_log_det, v, w, mf):
-    """The update of a completely observed step with the steady-state gain: the mean
-    ``mf`` and the step's log-likelihood (returned). ``W = L^{-1}`` for the factor L of
-    the innovation covariance and ``G = L^{-1} C P``: with them the whitened innovation
-    ``w = L^{-1} (x - C m - D u)`` is a product, not a chain of substitutions."""
-    p = x.shape[0]
-    k = mp.shape[0]
-    n_ctrl = u.shape[0]
-    for a in range(p):
-        acc = x[a]
-        for j in range(k):
-            acc -= C[a, j] * mp[j]
-        for j in range(n_ctrl):
-            acc -= D[a, j] * u[j]
-        v[a] = acc
-    quad = 0.0
-    for a in range(p):
-        acc = 0.0
-        for b in range(a + 1):
-            acc += W[a, b] * v[b]
-        w[a] = acc
-        quad += acc * acc
-    for i in range(k):
-        acc = mp[i]
-        for a in range(p):
-            acc += G[a, i] * w[a]
-        mf[i] = acc
-    return -(0.5 * (p * LOG_2PI + quad) + half_log_det)
 
 
 @njit(cache=True, nogil=True)
