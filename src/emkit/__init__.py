@@ -21,6 +21,7 @@ from emkit.core import (
 from emkit.errors import NumericalError
 from emkit.estimators import *  # noqa: F403 (every estimator is public API)
 from emkit.estimators import __all__ as _ESTIMATORS
+from emkit.estimators._inference import BoundaryWarning, FitInference, InferenceWarning, Summary
 from emkit.estimators.selection import ModelSelection, SelectionCell, select_model
 from emkit.families import ComponentCollapseError
 from emkit.io import load, save
@@ -28,15 +29,19 @@ from emkit.models import EmptyComponentWarning
 
 __all__ = [
     *_ESTIMATORS,
+    "BoundaryWarning",
     "ComponentCollapseError",
     "ConvergenceWarning",
     "DivergenceWarning",
     "EmptyComponentWarning",
+    "FitInference",
+    "InferenceWarning",
     "LikelihoodDecreaseWarning",
     "ModelSelection",
     "NumericalError",
     "RegularizationDecreaseWarning",
     "SelectionCell",
+    "Summary",
     "__version__",
     "datasets",
     "fit_em",
