@@ -29,12 +29,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from emkit.core.guards import non_finite_fields
-from emkit.core.steps import PlainEM, Squarem, Step, _dot, _m_substep, _require_pack
+from emkit.core.steps import (
+    PlainEM,
+    Squarem,
+    Step,
+    _dot,
+    _m_substep,
+    _require_pack,
+    evaluate_proposal,
+)
 
 __all__ = ["AutoAccelerate", "Daarem"]
-
-_ERRORS = (ValueError, FloatingPointError, ArithmeticError, np.linalg.LinAlgError)
 
 
 class Daarem(PlainEM):
@@ -112,7 +117,7 @@ class Daarem(PlainEM):
             threshold = record["lower_bound"] + model.log_prior(new_params)
         else:
             threshold = loglik + log_prior
-        proposal = self._evaluate(vector, params, threshold)
+        proposal = evaluate_proposal(model, self.reduce, vector, params, threshold)
         em_step.n_e_steps += 1
         if proposal is None:
             self.n_rejected += 1
@@ -173,24 +178,6 @@ class Daarem(PlainEM):
             middle = 0.5 * (low + high)
             low, high = (middle, high) if squared(middle) > goal else (low, middle)
         return high
-
-    # -- the proposal ------------------------------------------------------------------
-    def _evaluate(self, vector, like, threshold):
-        """``(params, stats, loglik)`` at the proposal, or None when it is not usable:
-        non-finite, refused, or with an objective below ``threshold``."""
-        model = self.model
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):  # caught as non-finite
-                proposal = model.unpack(vector, like)
-            if non_finite_fields(proposal):
-                return None
-            stats, loglik = self.reduce(model, proposal)
-            objective = loglik + model.log_prior(proposal)
-        except _ERRORS:
-            return None  # e.g. an extrapolated covariance that is not usable
-        if not np.isfinite(objective) or objective < threshold:
-            return None
-        return proposal, stats, loglik
 
 
 class AutoAccelerate:

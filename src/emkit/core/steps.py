@@ -154,25 +154,42 @@ class Squarem(PlainEM):
     def _extrapolated_step(self, vector, like, objective0):
         """``(M(E(θ')), stats at θ')`` for θ' = unpack(vector), or None when θ' is not
         usable: non-finite, refused, or with an objective below ``objective0``."""
-        model = self.model
+        evaluated = evaluate_proposal(self.model, self.reduce, vector, like, objective0)
+        if evaluated is None:
+            return None
+        stats = evaluated[1]
         try:
-            with np.errstate(over="ignore", invalid="ignore"):  # caught as non-finite
-                extrapolated = model.unpack(vector, like)
-            if non_finite_fields(extrapolated):
-                return None
-            stats, loglik = self.reduce(model, extrapolated)
-            objective = loglik + model.log_prior(extrapolated)
-            if not np.isfinite(objective) or objective < objective0:
-                return None
-            final = model.m_step(stats)
-        except (ValueError, FloatingPointError, ArithmeticError, np.linalg.LinAlgError):
-            return None  # e.g. an extrapolated covariance that is not usable
+            final = self.model.m_step(stats)
+        except PROPOSAL_ERRORS:
+            return None
         return None if non_finite_fields(final) else (final, stats)
+
+
+#: what an unusable extrapolated point raises (e.g. a covariance that is not usable)
+PROPOSAL_ERRORS = (ValueError, FloatingPointError, ArithmeticError, np.linalg.LinAlgError)
+
+
+def evaluate_proposal(model, reduce, vector, like, threshold):
+    """``(params, stats, loglik)`` at ``unpack(vector, like)``, or None when that point
+    is not usable: non-finite, refused by ``unpack`` or the E-step, or with an
+    objective (log-likelihood + log-prior) below ``threshold``."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # caught as non-finite
+            proposal = model.unpack(vector, like)
+        if non_finite_fields(proposal):
+            return None
+        stats, loglik = reduce(model, proposal)
+        objective = loglik + model.log_prior(proposal)
+    except PROPOSAL_ERRORS:
+        return None
+    if not np.isfinite(objective) or objective < threshold:
+        return None
+    return proposal, stats, loglik
 
 
 def make_stepper(accelerate, model, reduce):
     """The stepper for ``accelerate``: None or "none" (plain EM), "squarem", "daarem",
-    "auto" (the recommended acceleration, see ``ACCELERATE_AUTO``), or a callable
+    "auto" (emkit.core.anderson.AutoAccelerate, the recommended one), or a callable
     ``(model, reduce) -> stepper`` (e.g. ``functools.partial(Squarem, scheme=1)``).
 
     ``reduce(model, params) -> (stats, loglik)`` is the E-step over the whole data.
