@@ -382,7 +382,7 @@ def run(n_steps=5000, dim=4, repeats=5, n_iter=5, quick=False):
             n_steps, n_series, repeats=max(repeats, 3), n_iter=4 * n_iter, gemm=gemm
         )
     rows.append(run_smoother(n_steps, repeats=max(repeats, 3)))
-    # the smoother's share of statsmodels' work: kernels.STEADY_STATE_RTOL is the switch
+    # the steady-state switch's tolerance every row ran with
     for row in rows:
         row.setdefault("steady tol", kernels.STEADY_STATE_RTOL)
     return rows

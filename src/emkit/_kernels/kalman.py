@@ -1032,15 +1032,11 @@ def rts_smoother(
     return out
 
 
-def smoothed_states(
-    X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol=STEADY_STATE_RTOL, initial=None
-) -> SmootherResult:
-    """:func:`rts_smoother` of :func:`kalman_filter`, without storing the filter's
-    covariances step by step (one copy per steady-state run, as in
-    :func:`smoothed_statistics`). Same arguments as :func:`kalman_filter`."""
-    X, U, offsets, (A, B, C, D, Q, R), m0, P0 = _filter_inputs(
-        X, U, offsets, A, B, C, D, Q, R, m0, P0, initial
-    )
+def _compressed_filter(X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol):
+    """The filter keeping one copy of the covariances per steady-state run (checked
+    inputs, per-sequence m0 and P0): (predicted means, predicted covariances, filtered
+    means, filtered covariances, slots, log-likelihoods), step t's covariances at
+    ``slots[t]`` (the (T, k, k) buffers' later pages never touched)."""
     T, k = X.shape[0], A.shape[0]
     pred_means, filt_means = np.empty((T, k)), np.empty((T, k))
     pred_covs, filt_covs = np.empty((T, k, k)), np.empty((T, k, k))
@@ -1068,6 +1064,22 @@ def smoothed_states(
         logliks,
     )
     _raise_status(status, t, offsets)
+    return pred_means, pred_covs, filt_means, filt_covs, slots, logliks
+
+
+def smoothed_states(
+    X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol=STEADY_STATE_RTOL, initial=None
+) -> SmootherResult:
+    """:func:`rts_smoother` of :func:`kalman_filter`, without storing the filter's
+    covariances step by step (one copy per steady-state run, as in
+    :func:`smoothed_statistics`). Same arguments as :func:`kalman_filter`."""
+    X, U, offsets, (A, B, C, D, Q, R), m0, P0 = _filter_inputs(
+        X, U, offsets, A, B, C, D, Q, R, m0, P0, initial
+    )
+    T, k = X.shape[0], A.shape[0]
+    pred_means, pred_covs, filt_means, filt_covs, slots, _ = _compressed_filter(
+        X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol
+    )
     out = SmootherResult(np.empty((T, k)), np.empty((T, k, k)), np.empty((T, k, k)))
     status, t = _smoother_kernel(
         offsets,
@@ -1181,33 +1193,10 @@ def smoothed_statistics(
     X, U, offsets, (A, B, C, D, Q, R), m0, P0 = _filter_inputs(
         X, U, offsets, A, B, C, D, Q, R, m0, P0, initial
     )
-    (T, p), k = X.shape, A.shape[0]
-    pred_means, filt_means = np.empty((T, k)), np.empty((T, k))
-    pred_covs, filt_covs = np.empty((T, k, k)), np.empty((T, k, k))
-    slots = np.empty(T, dtype=np.int64)
-    logliks = np.empty(offsets.shape[0] - 1)
-    status, t = _filter_kernel(
-        X,
-        U,
-        offsets,
-        A,
-        B,
-        C,
-        D,
-        Q,
-        R,
-        m0,
-        P0,
-        float(steady_tol),
-        True,
-        pred_means,
-        pred_covs,
-        filt_means,
-        filt_covs,
-        slots,
-        logliks,
+    p, k = X.shape[1], A.shape[0]
+    pred_means, pred_covs, filt_means, filt_covs, slots, logliks = _compressed_filter(
+        X, U, offsets, A, B, C, D, Q, R, m0, P0, steady_tol
     )
-    _raise_status(status, t, offsets)
     sizes = {"k": k, "p": p, "m": U.shape[1]}
     out = {name: np.zeros(tuple(sizes[d] for d in dims)) for name, dims in STATISTICS_FIELDS}
     first_means = np.empty((offsets.shape[0] - 1, k))
