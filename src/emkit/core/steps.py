@@ -142,13 +142,17 @@ class Squarem(PlainEM):
     def _step_length(self, r: np.ndarray, v: np.ndarray) -> float:
         """α of the scheme (positive when it extrapolates; NaN when not finite, e.g.
         v = 0)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.scheme == 3:
-                alpha = _length(r) / _length(v)
-            elif self.scheme == 1:
-                alpha = -_dot(r, v) / _dot(v, v)
-            else:
-                alpha = -_dot(r, r) / _dot(r, v)
+        if self.scheme == 3:
+            numerator, denominator = _length(r), _length(v)
+        elif self.scheme == 1:
+            numerator, denominator = -_dot(r, v), _dot(v, v)
+        else:
+            numerator, denominator = -_dot(r, r), _dot(r, v)
+        # Python floats: a zero denominator (EM at a fixed point, v = 0) raises rather
+        # than giving inf, so it is caught here as "no extrapolation"
+        if denominator == 0.0:
+            return np.nan
+        alpha = numerator / denominator
         return alpha if np.isfinite(alpha) else np.nan
 
     def _extrapolated_step(self, vector, like, objective0):
