@@ -3,7 +3,7 @@
 ``emkit quant --kallisto DIR -o OUT`` reads a ``kallisto pseudo`` output folder and
 writes ``OUT/abundance.tsv`` as kallisto does; ``emkit quant --salmon DIR -o OUT`` reads
 a salmon output folder run with ``--dumpEq`` (weights if dumped) and writes
-``OUT/quant.sf`` as salmon does (EM by default, SQUAREM-accelerated to a per-read
+``OUT/quant.sf`` as salmon does (EM by default, accelerated by DAAREM to a per-read
 tolerance; ``--stopping kallisto`` for kallisto's own loop and numbers, ``--vb`` for
 salmon's variational Bayes). ``--bootstraps N`` adds ``OUT/bootstraps.tsv`` (the
 estimated counts of every bootstrap, one column each), ``--gene-map`` adds
@@ -75,7 +75,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--plain-em",
         action="store_true",
-        help="plain EM steps instead of SQUAREM's (with --stopping tol)",
+        help="plain EM steps instead of DAAREM's accelerated ones (with --stopping tol)",
     )
     parser.add_argument("--tol", type=nonnegative_float, default=1e-12, help="per-read tolerance")
     parser.add_argument("--max-iter", type=positive_int, default=10_000, help="iteration budget")
@@ -175,7 +175,7 @@ def run(args) -> int:
         args.stopping,
         tol=args.tol,
         max_iter=args.max_iter,
-        accelerate=None if args.plain_em else "squarem",
+        accelerate=None if args.plain_em else "daarem",
         prior="vb" if args.vb else None,
         n_bootstraps=args.bootstraps,
         random_state=args.random_state,
@@ -210,6 +210,7 @@ def run(args) -> int:
                 )
             ]
             path.write_text("\n".join(rows) + "\n")
+    accelerated = None if args.plain_em or args.stopping == "kallisto" else "daarem"
     entries = [
         Entry(
             "input",
@@ -226,12 +227,8 @@ def run(args) -> int:
             "method",
             ("VB" if args.vb else "EM")
             + f", stopping {args.stopping}"
-            + ("" if args.plain_em or args.stopping == "kallisto" else ", SQUAREM"),
-            {
-                "vb": args.vb,
-                "stopping": args.stopping,
-                "squarem": not args.plain_em and args.stopping == "tol",
-            },
+            + ("" if accelerated is None else ", DAAREM"),
+            {"vb": args.vb, "stopping": args.stopping, "accelerate": accelerated},
         ),
         Entry(
             "iterations",
