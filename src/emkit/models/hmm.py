@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 from emkit._kernels import hmm as kernels
 from emkit._kernels.hmm_gaussian import gaussian_e_step
 from emkit.containers import Statistics
-from emkit.families._counts import log_pack, softmax_unpack
+from emkit.families._counts import sqrt_pack, sqrt_unpack
 from emkit.families._init import initial_responsibilities
 from emkit.families.gaussian import GaussianFamily, GaussianStats
 from emkit.models._chunks import concat_row_weights, concat_rows, filled_with_column_means
@@ -120,11 +120,11 @@ class HMMChunk:
         return np.repeat(self.sample_weight, np.diff(self.offsets))
 
 
-def _probabilities_from_logs(logs, allowed) -> np.ndarray:
-    """Rows (last axis) of probabilities: exp(logs) on the allowed entries, 0 elsewhere."""
-    full = np.full(allowed.shape, -np.inf)
-    full[allowed] = logs
-    return softmax_unpack(full, allowed.shape)
+def _probabilities_from_roots(roots, allowed) -> np.ndarray:
+    """Rows (last axis) of probabilities from packed roots on the allowed entries, 0 elsewhere."""
+    full = np.zeros(allowed.shape)
+    full[allowed] = roots
+    return sqrt_unpack(full, allowed.shape)
 
 
 def _normalise_rows(counts, allowed):
@@ -402,12 +402,13 @@ class HMM:
 
     # -- unconstrained parametrisation (for acceleration) --------------------------
     def pack(self, params: HMMParams) -> np.ndarray:
-        """Log start and transition probabilities (structurally allowed entries only)
-        and the family's unconstrained parameters, as one 1-D vector."""
+        """Square roots of the start and transition probabilities (structurally allowed
+        entries only; see :func:`emkit.families._counts.sqrt_pack`) and the family's
+        unconstrained parameters, as one 1-D vector."""
         return np.concatenate(
             [
-                log_pack(params.startprob[self.start_allowed]),
-                log_pack(params.transmat[self.trans_allowed]),
+                sqrt_pack(params.startprob[self.start_allowed]),
+                sqrt_pack(params.transmat[self.trans_allowed]),
                 self.family.pack(params.emission),
             ]
         )
@@ -416,8 +417,10 @@ class HMM:
         """Inverse of :meth:`pack`; structural zeros and parameters not learned keep
         their exact values."""
         n_start, n_trans = int(self.start_allowed.sum()), int(self.trans_allowed.sum())
-        startprob = _probabilities_from_logs(vector[:n_start], self.start_allowed)
-        transmat = _probabilities_from_logs(vector[n_start : n_start + n_trans], self.trans_allowed)
+        startprob = _probabilities_from_roots(vector[:n_start], self.start_allowed)
+        transmat = _probabilities_from_roots(
+            vector[n_start : n_start + n_trans], self.trans_allowed
+        )
         emission = self.family.unpack(vector[n_start + n_trans :], like.emission)
         fixed = {
             name: getattr(like.emission, name)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from emkit.containers import Statistics
+from emkit.families._counts import sqrt_pack, sqrt_unpack
 from emkit.families._init import initial_responsibilities
 from emkit.families._missing import has_missing
 from emkit.families.base import COUNT_FLOOR, Family, floor_scale
@@ -378,16 +379,14 @@ class Mixture:
 
     # -- unconstrained parametrisation (for acceleration) --------------------------
     def pack(self, params: MixtureParams) -> np.ndarray:
-        """Log-weights followed by the family's unconstrained parameters, 1-D."""
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(params.weights)
-        return np.concatenate([log_weights, self.family.pack(params.components)])
+        """Square roots of the weights (see :func:`emkit.families._counts.sqrt_pack`)
+        followed by the family's unconstrained parameters, 1-D."""
+        return np.concatenate([sqrt_pack(params.weights), self.family.pack(params.components)])
 
     def unpack(self, vector: np.ndarray, like: MixtureParams) -> MixtureParams:
         """Inverse of :meth:`pack`; parameters that are not learned keep their exact values."""
         K = self.n_components
-        log_weights = vector[:K] - np.max(vector[:K])
-        weights = np.exp(log_weights) / np.exp(log_weights).sum()
+        weights = sqrt_unpack(vector[:K], (K,))
         components = self.family.unpack(vector[K:], like.components)
         if "weights" not in self.learn:
             weights = like.weights

@@ -76,6 +76,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from emkit._kernels.plsa import solve_documents, word_topic_tables
 from emkit.containers import Statistics
+from emkit.families._counts import sqrt_pack, sqrt_unpack
 from emkit.models._documents import DocumentChunk
 
 __all__ = [
@@ -98,10 +99,6 @@ DEFAULT_DOC_TOL = 1e-10
 #: inner iterations per document and E-step at most; about 20 reach the certificate
 #: on real corpora (KJV chapters, 20 topics: at most 40)
 DEFAULT_MAX_DOC_UPDATE_ITER = 200
-
-#: floor of β in :meth:`PLSA.pack`: log 0 would make SQUAREM's extrapolation NaN, and
-#: ML topics do have exact zeros (terms that none of a topic's documents contain)
-_PACK_FLOOR = np.finfo(np.float64).tiny
 
 
 class ImpossibleDocumentError(ValueError):
@@ -371,15 +368,12 @@ class PLSA:
 
     # -- unconstrained parametrisation (SQUAREM) -----------------------------------------
     def pack(self, params: PLSAParams) -> np.ndarray:
-        """log β, flattened (K·V,); exact zeros as log of the smallest float."""
-        return np.log(np.maximum(params.topic_word, _PACK_FLOOR)).ravel()
+        """√β, flattened (K·V,) (see :func:`emkit.families._counts.sqrt_pack`)."""
+        return sqrt_pack(params.topic_word)
 
     def unpack(self, vector: np.ndarray, like: PLSAParams) -> PLSAParams:
-        """Inverse of :meth:`pack`: every row's softmax (``like``'s topics when fixed)."""
+        """Inverse of :meth:`pack`: every row's squares, normalised (``like``'s topics
+        when fixed); a ValueError when they are not finite."""
         if "topics" not in self.learn:
             return like
-        logs = np.asarray(vector, dtype=np.float64).reshape(self.n_components, self.n_terms)
-        if not np.all(np.isfinite(logs)):
-            raise ValueError("the extrapolated topics are not finite")
-        weights = np.exp(logs - logs.max(axis=1, keepdims=True))
-        return PLSAParams(weights / weights.sum(axis=1, keepdims=True))
+        return PLSAParams(sqrt_unpack(vector, (self.n_components, self.n_terms)))
