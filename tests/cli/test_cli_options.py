@@ -262,6 +262,21 @@ def test_n_jobs_and_accelerate_reach_the_estimator(tmp_path, faithful, capsys, n
     assert code == 0, err
 
 
+@pytest.mark.parametrize("method", ["daarem", "auto"])
+def test_accelerate_offers_every_method_of_the_engine(tmp_path, faithful, capsys, method):
+    np.save(tmp_path / "d.npy", faithful)
+    path = tmp_path / "m.npz"
+    argv = ["fit", tmp_path / "d.npy", "--model", "gmm", "-k", "2", "--accelerate", method,
+            "--random-state", "0", "--max-iter", "20", "-q", "-o", path]  # fmt: skip
+    code, _, err = run_main(argv, capsys)
+    assert code == 0, err
+    assert emkit.load(path).accelerate == method
+    with pytest.raises(SystemExit):
+        main([*map(str, argv[:-2]), "--accelerate", "anderson"])
+    err = capsys.readouterr().err
+    assert all(name in err for name in ("squarem", "daarem", "auto"))
+
+
 def test_n_jobs_and_accelerate_errors(tmp_path, faithful, capsys):
     np.save(tmp_path / "d.npy", faithful)
     argv = ["fit", tmp_path / "d.npy", "--model", "kmeans", "-k", "2", "-q"]

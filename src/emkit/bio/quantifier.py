@@ -73,7 +73,8 @@ class TranscriptQuantifier(BaseEstimator):
         reached tol 1e-12 in 179 E-steps, 1.96e-9 per read above kallisto's rule,
         against SQUAREM's 390 E-steps (1.7e-9), and 195 (1.72e-9) with SQUAREM's step
         bound starting at 64. "squarem": SQUAREM (on 20,000 transcripts, 435 E-steps
-        against 1,459 of plain EM at tol 1e-12); "auto": the engine's choice.
+        against 1,459 of plain EM at tol 1e-12); "auto": DAAREM, switching to SQUAREM
+        when its proposals keep failing.
         None: plain EM. Ignored by stopping="kallisto" (kallisto's loop is plain EM).
     prior : {None, "vb"}
         None: maximum likelihood EM. "vb": salmon's variational Bayes (its default
