@@ -363,6 +363,24 @@ def _parameter_descriptors(cls) -> tuple[Parameter, ...]:
     return tuple(found)
 
 
+#: The ``accelerate`` entry of every estimator's Parameters: a class docstring's line
+#: ``    {accelerate}`` becomes this text (EMEstimator.__init_subclass__, shared_doc).
+ACCELERATE_DOC = """    accelerate : {None, "squarem", "daarem", "auto"} or callable, default=None
+        None: plain EM steps. "squarem": SQUAREM's extrapolation of the EM map (Varadhan &
+        Roland 2008); "daarem": damped Anderson acceleration with restarts (Henderson &
+        Varadhan 2019); "auto": DAAREM, switching to SQUAREM when its proposals keep
+        failing. An extrapolated point is kept only when it is at least as good as EM's
+        step, so the log-likelihood still never decreases; slow fits need far fewer
+        E-steps (``n_e_steps_`` counts them). A callable ``(model, reduce) -> stepper``
+        builds the stepper itself (``partial(emkit.core.steps.Squarem, scheme=1)``).
+"""
+
+
+def _shared_entries(doc: str | None) -> str | None:
+    """``doc`` with its ``    {accelerate}`` line replaced by :data:`ACCELERATE_DOC`."""
+    return doc.replace("    {accelerate}\n", ACCELERATE_DOC) if doc else doc
+
+
 class EngineEstimator(BaseEstimator):
     """Base of every emkit estimator: the engine's hyperparameters, the fit template and
     the fitted state (see the module docstring).
@@ -397,6 +415,7 @@ class EngineEstimator(BaseEstimator):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        cls.__doc__ = _shared_entries(cls.__doc__)
         table = _hyperparameter_table(cls)
         cls._parameter_constraints = {name: rule for name, (_, rule) in table.items()}
         cls._parameters_found = _parameter_descriptors(cls)
@@ -760,7 +779,9 @@ def shared_doc(parameters: str, attributes: str):
 
     def insert(cls):
         cls.__doc__ = (
-            cls.__doc__.replace("    {common}\n", parameters.lstrip("\n") + "\n").rstrip()
+            cls.__doc__.replace(
+                "    {common}\n", _shared_entries(parameters).lstrip("\n") + "\n"
+            ).rstrip()
             + "\n"
             + attributes.strip("\n")
             + "\n    "

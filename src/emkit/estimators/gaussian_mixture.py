@@ -117,14 +117,7 @@ class GaussianMixture(MixtureEstimator):
         n0: pseudo-observations of covariance ``covariance_prior``; 0 is MLE.
         With κ0 and n0 the prior is normal-inverse-Wishart (see
         :class:`emkit.families.GaussianPrior`).
-    accelerate : {None, "squarem", "daarem", "auto"} or callable, default=None
-        None: plain EM steps. "squarem": SQUAREM's extrapolation of the EM map (Varadhan &
-        Roland 2008); "daarem": damped Anderson acceleration with restarts (Henderson &
-        Varadhan 2019); "auto": DAAREM, switching to SQUAREM when its proposals keep
-        failing. An extrapolated point is kept only when it is at least as good as EM's
-        step, so the log-likelihood still never decreases; slow fits need far fewer
-        E-steps (``n_e_steps_`` counts them). A callable ``(model, reduce) -> stepper``
-        builds the stepper itself (``partial(emkit.core.steps.Squarem, scheme=1)``).
+    {accelerate}
     n_jobs : int or None, default=None
         Threads for the E-steps of different chunks, as in scikit-learn: -1 every core,
         -2 all but one; None (emkit's default) is every core. The fit is bit-identical

@@ -188,14 +188,7 @@ class LinearGaussianSSM(EMEstimator):
         that set, so the log-likelihood still never decreases, and a floor that does
         not bind changes nothing. 0: no floor (a covariance that collapses is then an
         error that names it).
-    accelerate : {None, "squarem", "daarem", "auto"} or callable, default=None
-        None: plain EM steps. "squarem": SQUAREM's extrapolation of the EM map (Varadhan &
-        Roland 2008); "daarem": damped Anderson acceleration with restarts (Henderson &
-        Varadhan 2019); "auto": DAAREM, switching to SQUAREM when its proposals keep
-        failing. An extrapolated point is kept only when it is at least as good as EM's
-        step, so the log-likelihood still never decreases; slow fits need far fewer
-        E-steps (``n_e_steps_`` counts them). A callable ``(model, reduce) -> stepper``
-        builds the stepper itself (``partial(emkit.core.steps.Squarem, scheme=1)``).
+    {accelerate}
     tol : float, default=1e-4
         Convergence when the log-likelihood per time step changes by less than ``tol``.
     max_iter : int, default=100

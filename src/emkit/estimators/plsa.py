@@ -110,14 +110,7 @@ class PLSA(TopicModel):
     random_state : int, RandomState or None
     warm_start : bool, default=False
         Refit from the current topics.
-    accelerate : {None, "squarem", "daarem", "auto"} or callable, default=None
-        None: plain EM steps. "squarem": SQUAREM's extrapolation of the EM map (Varadhan &
-        Roland 2008); "daarem": damped Anderson acceleration with restarts (Henderson &
-        Varadhan 2019); "auto": DAAREM, switching to SQUAREM when its proposals keep
-        failing. An extrapolated point is kept only when it is at least as good as EM's
-        step, so the log-likelihood still never decreases; slow fits need far fewer
-        E-steps (``n_e_steps_`` counts them). A callable ``(model, reduce) -> stepper``
-        builds the stepper itself (``partial(emkit.core.steps.Squarem, scheme=1)``).
+    {accelerate}
     n_jobs : int or None, default=None
         Threads for the E-steps of different chunks (and for ``transform`` and
         ``score``): -1 every core, -2 all but one; None (emkit's default) is every

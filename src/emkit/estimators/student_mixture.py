@@ -83,14 +83,7 @@ class StudentMixture(MixtureEstimator):
         default all. The others keep their ``*_init`` values (which they then need).
     weight_prior : float, default=0
         Dirichlet pseudo-counts per component on the weights (MAP); 0 is MLE.
-    accelerate : {None, "squarem", "daarem", "auto"} or callable, default=None
-        None: plain EM steps. "squarem": SQUAREM's extrapolation of the EM map (Varadhan &
-        Roland 2008); "daarem": damped Anderson acceleration with restarts (Henderson &
-        Varadhan 2019); "auto": DAAREM, switching to SQUAREM when its proposals keep
-        failing. An extrapolated point is kept only when it is at least as good as EM's
-        step, so the log-likelihood still never decreases; slow fits need far fewer
-        E-steps (``n_e_steps_`` counts them). A callable ``(model, reduce) -> stepper``
-        builds the stepper itself (``partial(emkit.core.steps.Squarem, scheme=1)``).
+    {accelerate}
     n_jobs : int or None, default=None
         Threads for the E-steps of different chunks: -1 every core, -2 all but one;
         None (emkit's default) is every core. The fit is bit-identical for any value.

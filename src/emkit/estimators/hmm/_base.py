@@ -455,14 +455,7 @@ _COMMON_DOC = """
         sequences, at most ``chunk_size`` rows unless one sequence is longer. A
         memory-mapped X is read one chunk at a time per thread, so this bounds the
         memory of such a fit.
-    accelerate : {None, "squarem", "daarem", "auto"} or callable, default=None
-        None: plain EM steps. "squarem": SQUAREM's extrapolation of the EM map (Varadhan &
-        Roland 2008); "daarem": damped Anderson acceleration with restarts (Henderson &
-        Varadhan 2019); "auto": DAAREM, switching to SQUAREM when its proposals keep
-        failing. An extrapolated point is kept only when it is at least as good as EM's
-        step, so the log-likelihood still never decreases; slow fits need far fewer
-        E-steps (``n_e_steps_`` counts them). A callable ``(model, reduce) -> stepper``
-        builds the stepper itself (``partial(emkit.core.steps.Squarem, scheme=1)``).
+    {accelerate}
     learning_decay, learning_offset : float, default=0.51, 0.0
         Step sizes ``(t + learning_offset) ** -learning_decay`` of :meth:`partial_fit`;
         the defaults forget the statistics of the first batches (computed under the
