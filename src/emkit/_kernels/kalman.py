@@ -459,12 +459,7 @@ def _smoothed_covariance(Q, Jt, M, MP, W, Ps_next, Ps, V):
                 acc += MP[i, q] * M[j, q] + Jt[q, i] * W[q, j]
             Ps[i, j] = acc
             Ps[j, i] = acc
-    for i in range(k):
-        for j in range(k):
-            acc = 0.0
-            for q in range(k):
-                acc += Ps_next[i, q] * Jt[q, j]
-            V[i, j] = acc
+    _product(Ps_next, Jt, V)
 
 
 @njit(cache=True, nogil=True)
