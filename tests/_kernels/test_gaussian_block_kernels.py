@@ -79,3 +79,55 @@ def test_negligible_weights_count_as_zero():
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13 * np.abs(b).max())
     for a, b in zip(got, twin.scatter(X, resp, means), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-250)
+
+
+def _assert_fused_matches_twin(got, want):
+    assert got is not None and want is not None
+    for value, expected in zip(got, want, strict=True):
+        assert value.dtype == np.float64
+        scale = max(np.abs(expected).max(initial=0.0), 1e-300)
+        np.testing.assert_allclose(value, expected, rtol=1e-11, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, kernels.TILE_ROWS, kernels.TILE_ROWS + 3, 1000])
+@pytest.mark.parametrize("far", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_posterior_scatter_matches_twin(n, far, weighted):
+    # the whole fused E-step (distances, log-sum-exp, responsibilities, scatters)
+    X, means, prec_chol, _ = _case(n + 2, n, far=far)
+    log_weights = np.log(np.array([0.5, 0.3, 0.2]))
+    row_weights = np.random.default_rng(n).uniform(0, 2, n) if weighted else None
+    got = kernels.posterior_scatter(X, log_weights, means, prec_chol, row_weights)
+    _assert_fused_matches_twin(
+        got, twin.posterior_scatter(X, log_weights, means, prec_chol, row_weights)
+    )
+
+
+def test_posterior_scatter_with_negligible_components_and_float32():
+    # components so far apart that most responsibilities are 0 or below e^-700 of
+    # their row's largest; and float32 rows, whose products run in float32
+    X, means, prec_chol, _ = _case(3, 900, D=5)
+    means = means * 40
+    X = np.concatenate([X + mean for mean in means])
+    log_weights = np.log(np.array([0.2, 0.3, 0.5]))
+    got = kernels.posterior_scatter(X, log_weights, means, prec_chol)
+    _assert_fused_matches_twin(got, twin.posterior_scatter(X, log_weights, means, prec_chol))
+    assert np.count_nonzero(got[1] < 1e-300) == 0 and got[0].shape == (2700,)
+    X32, shift = X.astype(np.float32), means.astype(np.float32).astype(np.float64)
+    got32 = kernels.posterior_scatter(X32, log_weights, shift, prec_chol)
+    want32 = twin.posterior_scatter(X32, log_weights, shift, prec_chol)
+    for value, expected in zip(got32, want32, strict=True):
+        np.testing.assert_allclose(value, expected, rtol=2e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_posterior_scatter_declines_what_the_step_by_step_path_handles():
+    # None (the caller goes step by step) for a row of density 0 under every component
+    # and for a distance that overflows; a weight of 0 alone is fine
+    X, means, prec_chol, _ = _case(4, 50)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log([0.5, 0.5, 0.0])
+    assert kernels.posterior_scatter(X, log_weights, means, prec_chol) is not None
+    assert kernels.posterior_scatter(X, np.full(3, -np.inf), means, prec_chol) is None
+    far = X.copy()
+    far[7] = 1e200
+    assert kernels.posterior_scatter(far, np.log([0.5, 0.3, 0.2]), means, prec_chol) is None

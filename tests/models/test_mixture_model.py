@@ -63,6 +63,29 @@ def test_e_step_statistics_are_summed_over_unequal_weighted_chunks(X, covariance
     assert ll_whole == pytest.approx(weights @ log_px, rel=1e-13)
 
 
+class _StepByStep(GaussianFamily):
+    """The Gaussian family without its fused mixture E-step."""
+
+    def mixture_e_step(self, params, X, log_weights, row_weights=None):
+        return None
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_e_step_equals_the_step_by_step_one(X, covariance_type, weighted, dtype):
+    # the family's one-pass kernel against log_prob, the log-sum-exp and statistics
+    fused = Mixture(GaussianFamily(covariance_type), 3, init="random", dtype=dtype)
+    params = fitted_params(fused, X)
+    assert fused.family.mixture_e_step(params.components, X, np.log(params.weights)) is not None
+    step_by_step = Mixture(_StepByStep(covariance_type), 3, dtype=dtype)
+    weights = np.random.RandomState(2).uniform(0.0, 3.0, len(X)) if weighted else None
+    chunk = MixtureChunk(X, weights)
+    (a, la), (b, lb) = fused.e_step(params, chunk), step_by_step.e_step(params, chunk)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert allclose(a, b, rtol=rtol, atol=rtol * 1e3) and la == pytest.approx(lb, rel=rtol)
+
+
 @pytest.mark.parametrize("covariance_type", TYPES)
 def test_chunk_statistics_about_different_shifts_still_add_up(X, covariance_type):
     """A chunk's component statistics re-expressed about another shift (as the

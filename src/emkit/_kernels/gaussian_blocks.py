@@ -9,7 +9,11 @@ lies from the others, and the cost does not depend on the components' conditioni
   :math:`U_k` the upper-triangular precision Cholesky factor
   (:math:`\Lambda_k = U_k U_k^\top`, scikit-learn's ``precisions_cholesky_``);
 * :func:`scatter` — :math:`\sum_i r_{ik} d_i` and :math:`\sum_i r_{ik} d_i d_i^\top`
-  about a given shift :math:`s_k` per component (the E-step's means).
+  about a given shift :math:`s_k` per component (the E-step's means);
+* :func:`posterior_scatter` — a mixture's whole E-step over a block in one pass: the
+  distances, the log-sum-exp over components, the responsibilities and their scatters,
+  tile by tile, so that a tile's rows are read from memory once instead of once per
+  component, and the (n, K) log-densities and responsibilities never exist.
 
 A tile of ``TILE_ROWS`` centred rows (a few tens of kB) stays in the L1/L2 cache; the
 products with it are BLAS calls made from compiled code (``np.dot`` inside numba: a
@@ -28,7 +32,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["NEGLIGIBLE_WEIGHT", "TILE_ROWS", "mahalanobis", "scatter"]
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+__all__ = [
+    "NEGLIGIBLE_LOG_RATIO",
+    "NEGLIGIBLE_WEIGHT",
+    "TILE_ROWS",
+    "mahalanobis",
+    "posterior_scatter",
+    "scatter",
+]
 
 #: rows per tile: the tile's centred rows, their products and weights (3 x 256 x D
 #: values) stay in the L1/L2 cache, and the BLAS call is long enough to run at speed
@@ -39,6 +52,11 @@ TILE_ROWS = 256
 #: (1e-26) of any count the M-step divides by (the count floor is 1e-15 and more), far
 #: below rounding
 NEGLIGIBLE_WEIGHT = {np.dtype(np.float64): 2.0**-900, np.dtype(np.float32): 2.0**-100}
+
+#: a component whose log joint lies this far below the row's largest gets probability 0
+#: (e^-700, 1e-304, moves no probability or log-likelihood by more than that; the same
+#: rule as ``emkit.models.mixture.log_normalize``, which it must agree with)
+NEGLIGIBLE_LOG_RATIO = -700.0
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -111,6 +129,89 @@ def _add_moments(weighted, centred, block, sum_dx, sum_dxx):
             sum_dxx[i, j] += np.float64(block[i, j])
 
 
+@njit(cache=True, nogil=True)
+def _posterior_scatter_kernel(
+    X,
+    log_const,
+    means,
+    prec_chol,
+    row_weights,
+    log_norm,
+    sum_w,
+    sum_dx,
+    sum_dxx,
+    centred,
+    distance_rows,
+    product,
+    joint,
+    resp,
+    weighted,
+    block,
+    negligible,
+):
+    # Per tile: the K distances (centre, product with U_k, sum of squares), then per row
+    # the log-sum-exp and the responsibilities, then per component the scatter of the
+    # rows it weighs, centred again (a pass over the cached tile costs less than keeping
+    # K centred copies). Returns False, with the outputs incomplete, as soon as a
+    # distance is not finite or a row has no component at all, so that the caller can
+    # take the one-step-at-a-time path and its exact errors and fallbacks.
+    n, D = X.shape
+    K = means.shape[0]
+    tile = centred.shape[0]
+    weighted_rows = row_weights.shape[0] > 0
+    negligible_ratio = np.exp(NEGLIGIBLE_LOG_RATIO)
+    for t in range(tile):
+        centred[t, D] = 1.0
+    for start in range(0, n, tile):
+        m = min(tile, n - start)
+        rows = distance_rows[:m]  # contiguous, for the BLAS call
+        projected = product[:m]
+        for k in range(K):
+            for t in range(m):
+                for i in range(D):
+                    rows[t, i] = X[start + t, i] - means[k, i]
+            np.dot(rows, prec_chol[k], projected)
+            for t in range(m):
+                distance = _sum_of_squares(projected[t])
+                if not np.isfinite(distance):
+                    return False
+                joint[t, k] = log_const[k] - 0.5 * distance
+        for t in range(m):
+            top = -np.inf
+            for k in range(K):
+                top = max(top, joint[t, k])
+            if not np.isfinite(top):
+                return False
+            total = 0.0
+            for k in range(K):
+                shifted = joint[t, k] - top
+                ratio = np.exp(shifted) if shifted > NEGLIGIBLE_LOG_RATIO else 0.0
+                if ratio <= negligible_ratio:
+                    ratio = 0.0
+                resp[t, k] = ratio
+                total += ratio
+            log_norm[start + t] = top + np.log(total)
+            scale = 1.0 / total
+            if weighted_rows:
+                scale *= row_weights[start + t]
+            for k in range(K):
+                resp[t, k] *= scale
+                sum_w[k] += resp[t, k]
+        for k in range(K):
+            used = 0
+            for t in range(m):
+                r = resp[t, k]
+                if not r > negligible:
+                    continue
+                for i in range(D):
+                    centred[used, i] = X[start + t, i] - means[k, i]
+                    weighted[used, i] = r * centred[used, i]
+                used += 1
+            if used:
+                _add_moments(weighted[:used], centred[:used], block, sum_dx[k], sum_dxx[k])
+    return True
+
+
 def mahalanobis(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray) -> np.ndarray:
     """Squared Mahalanobis distances of the rows of X to every component, (n, K) float64.
 
@@ -169,3 +270,63 @@ def scatter(X: np.ndarray, resp: np.ndarray, shift: np.ndarray):
         NEGLIGIBLE_WEIGHT[np.dtype(dtype)],
     )
     return sum_dx, sum_dxx
+
+
+def posterior_scatter(
+    X: np.ndarray,
+    log_weights: np.ndarray,
+    means: np.ndarray,
+    prec_chol: np.ndarray,
+    row_weights: np.ndarray | None = None,
+):
+    """A full-covariance Gaussian mixture's E-step over X in one pass, or None.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, D), float32 or float64 (the products run in its dtype)
+    log_weights : ndarray of shape (K,), log π_k (-inf for a weight of 0)
+    means : ndarray of shape (K, D), representable in X's dtype (the shift of the
+        scatters as well as the centre of the distances)
+    prec_chol : ndarray of shape (K, D, D), the factors U_k of :func:`mahalanobis`
+    row_weights : ndarray of shape (n,), optional sample weights w_i
+
+    Returns
+    -------
+    None when a squared distance is not finite in X's dtype or a row has density 0
+    under every component (the caller then goes step by step, which handles both);
+    otherwise ``(log_norm, sum_w, sum_dx, sum_dxx)``, float64:
+
+    log_norm : (n,), log p(x_i) = log sum_k π_k N(x_i | μ_k, Σ_k)
+    sum_w : (K,), sum_i w_i r_ik
+    sum_dx : (K, D), sum_i w_i r_ik (x_i - μ_k)
+    sum_dxx : (K, D, D), sum_i w_i r_ik (x_i - μ_k)(x_i - μ_k)ᵀ
+    """
+    dtype = X.dtype
+    X = np.ascontiguousarray(X)
+    n, D = X.shape
+    K = means.shape[0]
+    log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+    log_const = np.asarray(log_weights, dtype=np.float64) + log_det - 0.5 * D * _LOG_2PI
+    tile = min(TILE_ROWS, max(n, 1))
+    log_norm, sum_w = np.empty(n), np.zeros(K)
+    sum_dx, sum_dxx = np.zeros((K, D)), np.zeros((K, D, D))
+    complete = _posterior_scatter_kernel(
+        X,
+        log_const,
+        np.ascontiguousarray(means, dtype=dtype),
+        np.ascontiguousarray(prec_chol, dtype=dtype),
+        np.empty(0) if row_weights is None else np.ascontiguousarray(row_weights, np.float64),
+        log_norm,
+        sum_w,
+        sum_dx,
+        sum_dxx,
+        np.zeros((tile, D + 1), dtype=dtype),
+        np.empty((tile, D), dtype=dtype),
+        np.empty((tile, D), dtype=dtype),
+        np.empty((tile, K)),
+        np.empty((tile, K)),
+        np.empty((tile, D), dtype=dtype),
+        np.empty((D, D + 1), dtype=dtype),
+        NEGLIGIBLE_WEIGHT[np.dtype(dtype)],
+    )
+    return (log_norm, sum_w, sum_dx, sum_dxx) if complete else None

@@ -249,6 +249,11 @@ class _Full(_PerComponent):
         return gaussian_blocks.scatter(points, resp, shift)
 
     @staticmethod
+    def posterior_scatter(X, log_weights, means, prec_chol, row_weights=None):
+        """A mixture's fused E-step (``gaussian_blocks.posterior_scatter``), or None."""
+        return gaussian_blocks.posterior_scatter(X, log_weights, means, prec_chol, row_weights)
+
+    @staticmethod
     def to_unconstrained(cov):
         return _log_cholesky(cov)
 
@@ -353,6 +358,15 @@ class _Tied(_Full):
     def mahalanobis(X, means, prec_chol):
         shared = np.broadcast_to(prec_chol, (means.shape[0], *prec_chol.shape))
         return _Full.mahalanobis(X, means, shared)
+
+    @staticmethod
+    def posterior_scatter(X, log_weights, means, prec_chol, row_weights=None):
+        shared = np.broadcast_to(prec_chol, (means.shape[0], *prec_chol.shape))
+        result = _Full.posterior_scatter(X, log_weights, means, shared, row_weights)
+        if result is None:
+            return None
+        log_norm, sum_w, sum_dx, per_component = result
+        return log_norm, sum_w, sum_dx, per_component.sum(axis=0)
 
     @staticmethod
     def scatter(X, resp, shift, prec_chol=None):

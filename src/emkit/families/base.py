@@ -3,8 +3,9 @@
 Adding a distribution means one file in ``emkit/families/`` with one subclass of
 :class:`Family`; nothing to register. The abstract methods are what every family
 must write; the others have a default that suits most families (override them when
-the family can do better: the Gaussian family overrides :meth:`Family.prepare` and
-:meth:`Family.m_step_slack`, the Gaussian-mixture emission :meth:`Family.initial_params`).
+the family can do better: the Gaussian family overrides :meth:`Family.prepare`,
+:meth:`Family.mixture_e_step` and :meth:`Family.m_step_slack`, the Gaussian-mixture
+emission :meth:`Family.initial_params`).
 
 ``K`` is the number of components (or hidden states), ``n`` the number of samples and
 ``D`` the number of features. Parameter and statistics containers are frozen
@@ -167,6 +168,24 @@ class Family(abc.ABC):
         -------
         stats : the family's statistics container (fixed size, additive).
         """
+
+    def mixture_e_step(
+        self, params: Any, X: np.ndarray, log_weights: np.ndarray, row_weights=None
+    ) -> tuple[np.ndarray, Any] | None:
+        """A mixture's whole E-step over X in one fused pass, or None (the default).
+
+        The same result as :meth:`log_prob`, the log-sum-exp with ``log_weights`` and
+        :meth:`statistics` under the normalised responsibilities (times
+        ``row_weights`` (n,) when given), to rounding. A family with a kernel that
+        does it in one pass overrides this; None, for any block it cannot take, makes
+        the mixture go step by step.
+
+        Returns
+        -------
+        (log_norm, stats) : log p(x_i) of shape (n,), and the statistics
+        (:meth:`statistics`' container, ``params`` as the reference), or None.
+        """
+        return None
 
     # -- initialisation -------------------------------------------------------------
     def initial_params(self, X: np.ndarray, resp: np.ndarray, rng: np.random.RandomState) -> Any:

@@ -249,6 +249,27 @@ class GaussianFamily(Family):
         sum_dx, sum_dxx = self._cov.scatter(X, resp, shift, prec_chol)
         return GaussianStats(sum_w, sum_dx, sum_dxx, shift, self.covariance_type, prec_chol)
 
+    def mixture_e_step(self, params: GaussianParams, X, log_weights, row_weights=None):
+        """The fused E-step of a mixture of full or tied Gaussians over X (n, D), one
+        pass over the rows (``emkit._kernels.gaussian_blocks.posterior_scatter``); None
+        for diag and spherical covariances (whose expanded form is already one
+        product), for missing values, and for a block in which a distance overflows
+        or a row has density 0 everywhere (the step-by-step path has the fallbacks and
+        errors for those)."""
+        fused = getattr(self._cov, "posterior_scatter", None)
+        if fused is None or isinstance(X, (ExpandedBlock, MissingBlock)) or has_missing(X):
+            return None
+        # the shift of the statistics as X's dtype represents it (see statistics)
+        shift = params.means.astype(X.dtype).astype(np.float64)
+        result = fused(X, log_weights, shift, params.precisions_cholesky, row_weights)
+        if result is None:
+            return None
+        log_norm, sum_w, sum_dx, sum_dxx = result
+        stats = GaussianStats(
+            sum_w, sum_dx, sum_dxx, shift, self.covariance_type, params.precisions_cholesky
+        )
+        return log_norm, stats
+
     def _missing_statistics(self, X, resp, reference: GaussianParams | None) -> GaussianStats:
         """:meth:`statistics` of rows with missing values: the complete rows' moments
         as usual plus the incomplete rows' expected ones, about the reference means."""
