@@ -374,9 +374,10 @@ REG_COVAR = Option.of(
 )
 ACCELERATE = Option.of(
     "--accelerate",
-    choices=("squarem", "daarem", "auto"),
+    choices=("squarem", "daarem", "qn", "auto"),
     help="extrapolate the EM map: squarem (SQUAREM), daarem (damped Anderson acceleration "
-    "with restarts) or auto (DAAREM, switching to SQUAREM when its proposals keep failing); "
+    "with restarts), qn (quasi-Newton) or auto (DAAREM, switching to qn when its proposals "
+    "keep failing); "
     "far fewer E-steps on slow fits, and the log-likelihood still never decreases",
     default_text="plain EM",
 )

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emkit.core.quasi_newton import QuasiNewton, expanding_secants
 from emkit.core.steps import (
     PlainEM,
     Squarem,
@@ -61,6 +62,18 @@ class Daarem(PlainEM):
         (the trace's lower bound), so no iteration gains less than a guaranteed EM
         step, and the convergence test never stops earlier than plain EM's would;
         "objective": a proposal must not lower the objective at ``x``.
+    expanding : {"anderson", "forward"}
+        What to propose when the secant model of the EM map's Jacobian has an
+        eigenvalue of at least 1 (the iterates leaving a saddle point, see
+        :func:`emkit.core.quasi_newton.expanding_secants`): "anderson", Anderson's step
+        all the same (the R package's behaviour), which then points back at the saddle
+        and is refused nearly every time (bench_squarem's state-space fit: 1,448 of
+        1,496 proposals refused, more E-steps than plain EM); "forward", ``x + α f``
+        along EM's own step, ``α`` starting at ``step_max`` and multiplied by
+        ``step_factor`` after each success, divided by it (not below the start) after a
+        refusal.
+    step_max, step_factor : float
+        The forward step's bounds (for ``expanding="forward"``).
     """
 
     def __init__(
@@ -71,11 +84,20 @@ class Daarem(PlainEM):
         kappa: float = 25.0,
         shrink: float = 1.2,
         accept: str = "bound",
+        expanding: str = "anderson",
+        step_max: float = 4.0,
+        step_factor: float = 4.0,
     ):
         _require_pack(model, "DAAREM")
         if accept not in ("bound", "objective"):
             raise ValueError(f"accept must be 'bound' or 'objective', got {accept!r}")
+        if expanding not in ("anderson", "forward"):
+            raise ValueError(f"expanding must be 'anderson' or 'forward', got {expanding!r}")
         super().__init__(model, reduce)
+        self.expanding = expanding
+        self.initial_step_max = self.step_max = step_max
+        self.step_factor = step_factor
+        self.n_forward = 0  # proposals x + α f made on expanding secants
         self.order, self.kappa, self.shrink = int(order), kappa, shrink
         self.accept = accept if self.has_q else "objective"
         self.n_accepted = 0
@@ -107,18 +129,29 @@ class Daarem(PlainEM):
             return em_step
         self._remember(x, f)
         dx, df = self._dx, self._df
-        gamma = self._coefficients(f)
-        if gamma is None:
-            return em_step
-        vector = x + f
-        for g, step_x, step_f in zip(gamma, dx, df, strict=True):
-            vector = vector - g * (step_x + step_f)
+        forward = self.expanding == "forward" and self._expanding()
+        if forward:
+            self._restart_if_due(f.size)
+            vector = x + self.step_max * f
+        else:
+            gamma = self._coefficients(f)
+            if gamma is None:
+                return em_step
+            vector = x + f
+            for g, step_x, step_f in zip(gamma, dx, df, strict=True):
+                vector = vector - g * (step_x + step_f)
         if self.accept == "bound":
             threshold = record["lower_bound"] + model.log_prior(new_params)
         else:
             threshold = loglik + log_prior
         proposal = evaluate_proposal(model, self.reduce, vector, params, threshold)
         em_step.n_e_steps += 1
+        if forward:
+            self.n_forward += 1
+            if proposal is None:
+                self.step_max = max(self.initial_step_max, self.step_max / self.step_factor)
+            else:
+                self.step_max *= self.step_factor
         if proposal is None:
             self.n_rejected += 1
             return em_step
@@ -139,6 +172,19 @@ class Daarem(PlainEM):
             self._since_restart += 1
         self._previous = (x, f)
 
+    def _expanding(self) -> bool:
+        """Whether the secant model of the EM map's Jacobian on span(ΔX),
+        ``I + (ΔXᵀΔX)⁻¹ ΔXᵀΔF``, has an eigenvalue with real part at least 1: the
+        iterates leave a saddle point (see emkit.core.quasi_newton), where Anderson's
+        step, which seeks the fixed point of the linear model, jumps back towards it."""
+        if not self._dx:
+            return False
+        return expanding_secants(self._dx, self._df, shift=0.0)
+
+    def _restart_if_due(self, size: int) -> None:
+        if self._since_restart >= self._memory(size):
+            self._dx, self._df, self._since_restart = [], [], 0
+
     def _memory(self, size: int) -> int:
         return max(1, min(self.order, (size + 1) // 2))
 
@@ -149,8 +195,7 @@ class Daarem(PlainEM):
             return None
         gram = np.array([[_dot(a, b) for b in self._df] for a in self._df])
         rhs = np.array([_dot(a, f) for a in self._df])
-        if self._since_restart >= self._memory(f.size):
-            self._dx, self._df, self._since_restart = [], [], 0
+        self._restart_if_due(f.size)
         if not (np.all(np.isfinite(gram)) and np.all(np.isfinite(rhs))):
             return None
         eigenvalues, vectors = np.linalg.eigh(gram)
@@ -181,28 +226,38 @@ class Daarem(PlainEM):
 
 
 class AutoAccelerate:
-    """DAAREM while its proposals succeed, SQUAREM once they keep failing.
+    """DAAREM while its proposals succeed, the quasi-Newton stepper once they keep failing.
 
     DAAREM's secant model is excellent where the EM map is close to linear along its
     path (mixtures, factor analysis, t mixtures: 10-30x fewer E-steps than plain EM in
     ``benchmarks/bench_squarem.py``), but along a curved valley, or with a coordinate
     that drifts without converging (the log of a probability going to 0), its long
-    steps are rejected one after another, each costing an E-step in vain. SQUAREM's
-    step bound, grown and shrunk with its successes, copes there. So: DAAREM until
-    ``max_rejected`` of its last ``window`` proposals were rejected, then SQUAREM for
-    the rest of the fit (a switch, never back, so the choice cannot oscillate).
+    steps are rejected one after another, each costing an E-step in vain; and where
+    the iterates leave a saddle point (the EM map expanding, as in the Gaussian HMM and
+    state-space fits of the benchmark), its step points back at the saddle. So: DAAREM
+    until ``max_rejected`` of its last ``window`` proposals were rejected, then, for
+    the rest of the fit (a switch, never back, so the choice cannot oscillate), the
+    ``fallback``: "qn" (:class:`emkit.core.quasi_newton.QuasiNewton`, the default:
+    quasi-Newton steps where EM contracts, SQUAREM's forward steps with their growing
+    bound where it expands) or "squarem" (:class:`emkit.core.steps.Squarem`, as
+    before). Measured in ``benchmarks/bench_squarem.py``: the "qn" fallback needs
+    fewer E-steps than "squarem" on every fit where the switch happens.
     """
 
-    def __init__(self, model, reduce, window: int = 10, max_rejected: int = 5):
+    def __init__(
+        self, model, reduce, window: int = 10, max_rejected: int = 5, fallback: str = "qn"
+    ):
+        if fallback not in ("qn", "squarem"):
+            raise ValueError(f"fallback must be 'qn' or 'squarem', got {fallback!r}")
         self.daarem = Daarem(model, reduce)
-        self.squarem = Squarem(model, reduce)
+        self.squarem = (QuasiNewton if fallback == "qn" else Squarem)(model, reduce)
         self.model, self.reduce = model, reduce
         self.window, self.max_rejected = window, max_rejected
         self._outcomes: list[bool] = []  # rejected?, of DAAREM's recent proposals
-        self.switched_at: int | None = None  # iteration of the switch to SQUAREM
+        self.switched_at: int | None = None  # iteration of the switch to the fallback
 
     def step(self, params, iteration: int = 1) -> Step:
-        """One DAAREM iteration or SQUAREM cycle from ``params``."""
+        """One DAAREM iteration, or one of the fallback's, from ``params``."""
         if self.switched_at is not None:
             return self.squarem.step(params, iteration)
         tried = self.daarem.n_accepted + self.daarem.n_rejected

@@ -193,8 +193,9 @@ def evaluate_proposal(model, reduce, vector, like, threshold):
 
 def make_stepper(accelerate, model, reduce):
     """The stepper for ``accelerate``: None or "none" (plain EM), "squarem", "daarem",
-    "auto" (emkit.core.anderson.AutoAccelerate, the recommended one), or a callable
-    ``(model, reduce) -> stepper`` (e.g. ``functools.partial(Squarem, scheme=1)``).
+    "qn" (emkit.core.quasi_newton.QuasiNewton), "auto" (emkit.core.anderson.AutoAccelerate,
+    the recommended one), or a callable ``(model, reduce) -> stepper`` (e.g.
+    ``functools.partial(Squarem, scheme=1)``).
 
     ``reduce(model, params) -> (stats, loglik)`` is the E-step over the whole data.
     """
@@ -208,7 +209,13 @@ def make_stepper(accelerate, model, reduce):
         from emkit.core.anderson import AutoAccelerate, Daarem  # built on this module
 
         return (Daarem if accelerate == "daarem" else AutoAccelerate)(model, reduce)
-    raise ValueError(f"accelerate must be None, 'squarem', 'daarem' or 'auto', got {accelerate!r}")
+    if accelerate == "qn":
+        from emkit.core.quasi_newton import QuasiNewton  # built on this module
+
+        return QuasiNewton(model, reduce)
+    raise ValueError(
+        f"accelerate must be None, 'squarem', 'daarem', 'qn' or 'auto', got {accelerate!r}"
+    )
 
 
 def _require_pack(model, method: str) -> None:

@@ -365,14 +365,17 @@ def _parameter_descriptors(cls) -> tuple[Parameter, ...]:
 
 #: The ``accelerate`` entry of every estimator's Parameters: a class docstring's line
 #: ``    {accelerate}`` becomes this text (EMEstimator.__init_subclass__, shared_doc).
-ACCELERATE_DOC = """    accelerate : {None, "squarem", "daarem", "auto"} or callable, default=None
+ACCELERATE_DOC = """    accelerate : {None, "squarem", "daarem", "qn", "auto"} or callable, \
+default=None
         None: plain EM steps. "squarem": SQUAREM's extrapolation of the EM map (Varadhan &
         Roland 2008); "daarem": damped Anderson acceleration with restarts (Henderson &
-        Varadhan 2019); "auto": DAAREM, switching to SQUAREM when its proposals keep
-        failing. An extrapolated point is kept only when it is at least as good as EM's
-        step, so the log-likelihood still never decreases; slow fits need far fewer
-        E-steps (``n_e_steps_`` counts them). A callable ``(model, reduce) -> stepper``
-        builds the stepper itself (``partial(emkit.core.steps.Squarem, scheme=1)``).
+        Varadhan 2019); "qn": the quasi-Newton step on the EM map (Zhou, Alexander &
+        Lange 2011), with SQUAREM's forward step where EM leaves a saddle point; "auto":
+        DAAREM, switching to "qn" when its proposals keep failing. An extrapolated point
+        is kept only when it is at least as good as EM's step, so the log-likelihood
+        still never decreases; slow fits need far fewer E-steps (``n_e_steps_`` counts
+        them). A callable ``(model, reduce) -> stepper`` builds the stepper itself
+        (``partial(emkit.core.steps.Squarem, scheme=1)``).
 """
 
 
@@ -643,7 +646,7 @@ class EMEstimator(EngineEstimator):
     _hyperparameters: dict = {
         "warm_start": (False, ["boolean"]),
         "verbose_interval": (10, [Interval(Integral, 1, None, closed="left")]),
-        "accelerate": (None, [StrOptions({"squarem", "daarem", "auto"}), callable, None]),
+        "accelerate": (None, [StrOptions({"squarem", "daarem", "qn", "auto"}), callable, None]),
         "learning_decay": (0.51, [Interval(Real, 0.5, 1.0, closed="right")]),
         "learning_offset": (0.0, [Interval(Real, 0.0, None, closed="left")]),
     }
