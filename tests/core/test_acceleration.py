@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from emkit.core import fit_em
+from emkit.core._proposal import expanding_secants
 from emkit.core.anderson import AutoAccelerate, Daarem
-from emkit.core.quasi_newton import QuasiNewton, expanding_secants
+from emkit.core.quasi_newton import QuasiNewton
 from emkit.core.steps import Squarem, make_stepper
 from emkit.families import GaussianFamily
 from emkit.models import Mixture, MixtureChunk, MixtureParams

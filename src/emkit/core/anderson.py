@@ -29,21 +29,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from emkit.core.quasi_newton import QuasiNewton, expanding_secants
-from emkit.core.steps import (
-    PlainEM,
-    Squarem,
-    Step,
-    _dot,
-    _m_substep,
-    _require_pack,
-    evaluate_proposal,
-)
+from emkit.core._proposal import ProposalStepper, expanding_secants
+from emkit.core.quasi_newton import QuasiNewton
+from emkit.core.steps import Squarem, Step, _dot
 
 __all__ = ["AutoAccelerate", "Daarem"]
 
 
-class Daarem(PlainEM):
+class Daarem(ProposalStepper):
     """DAAREM on the model's unconstrained vector, one E-step per accepted iteration.
 
     Parameters
@@ -88,39 +81,23 @@ class Daarem(PlainEM):
         step_max: float = 4.0,
         step_factor: float = 4.0,
     ):
-        _require_pack(model, "DAAREM")
-        if accept not in ("bound", "objective"):
-            raise ValueError(f"accept must be 'bound' or 'objective', got {accept!r}")
         if expanding not in ("anderson", "forward"):
             raise ValueError(f"expanding must be 'anderson' or 'forward', got {expanding!r}")
-        super().__init__(model, reduce)
+        super().__init__(model, reduce, "DAAREM", accept, step_max, step_factor)
         self.expanding = expanding
-        self.initial_step_max = self.step_max = step_max
-        self.step_factor = step_factor
         self.n_forward = 0  # proposals x + α f made on expanding secants
         self.order, self.kappa, self.shrink = int(order), kappa, shrink
-        self.accept = accept if self.has_q else "objective"
-        self.n_accepted = 0
-        self.n_rejected = 0
         self._previous = None  # (x, f) of the last iterate
         self._dx: list[np.ndarray] = []
         self._df: list[np.ndarray] = []
         self._since_restart = 0
-        self._evaluated = None  # (params, stats, loglik) of a kept proposal
 
     def step(self, params, iteration: int = 1) -> Step:
         """One iteration from ``params``; ``iteration`` (1-based) names it in errors."""
         model = self.model
-        n_e_steps = 0
-        if self._evaluated is not None and self._evaluated[0] is params:
-            _, stats, loglik = self._evaluated
-        else:
-            stats, loglik = self.reduce(model, params)
-            n_e_steps = 1
-        self._evaluated = None
-        log_prior, new_params, record, slack = _m_substep(
-            model, params, stats, loglik, self.has_q, iteration
-        )[1:]
+        _, loglik, log_prior, new_params, record, slack, n_e_steps = self._first_substep(
+            params, iteration
+        )
         em_step = Step(loglik, log_prior, new_params, record, n_e_steps, slack)
         x = np.asarray(model.pack(params), dtype=np.float64)
         f = np.asarray(model.pack(new_params), dtype=np.float64) - x
@@ -144,21 +121,13 @@ class Daarem(PlainEM):
             threshold = record["lower_bound"] + model.log_prior(new_params)
         else:
             threshold = loglik + log_prior
-        proposal = evaluate_proposal(model, self.reduce, vector, params, threshold)
-        em_step.n_e_steps += 1
+        step, kept = self._propose(vector, params, threshold, em_step)
         if forward:
             self.n_forward += 1
-            if proposal is None:
-                self.step_max = max(self.initial_step_max, self.step_max / self.step_factor)
-            else:
-                self.step_max *= self.step_factor
-        if proposal is None:
-            self.n_rejected += 1
-            return em_step
-        self.n_accepted += 1
-        self._evaluated = proposal
-        record["kl"] = np.nan  # log p(x | G(x)) was not computed
-        return Step(loglik, log_prior, proposal[0], record, n_e_steps + 1, 0.0, em_next=False)
+            self._update_bound(kept, capped=True)
+        if kept:
+            record["kl"] = np.nan  # log p(x | G(x)) was not computed
+        return step
 
     # -- history -----------------------------------------------------------------------
     def _forget(self) -> None:
