@@ -1,14 +1,15 @@
 """Accelerated EM on slowly converging fits: E-steps and time against plain EM (issue 15).
 
-Eight slow problems (mixtures full and diagonal, a Gaussian HMM, a state-space model,
-factor analysis, a Student-t mixture, PLSA, transcript quantification), each fitted
-from the same start to the same per-sample tolerance by plain EM, SQUAREM (scheme
-S3 with the R package's step bounds, the default ``"squarem"``; scheme S1 with an
-unbounded first step), DAAREM (``"daarem"``) and ``"auto"`` (DAAREM, switching to
-SQUAREM when its proposals keep failing), and by scikit-learn where it fits the same
-model (the mixtures). A row reports the E-steps, the wall time of one fit, the final
-log-likelihood and its difference from plain EM's (never negative beyond rounding:
-the accelerations only ever accept a point at least as good as EM's step).
+Ten slow problems (mixtures full and diagonal, two Gaussian HMMs, a state-space model,
+factor analysis, a Student-t mixture, two PLSA fits, transcript quantification), each
+fitted from the same start to the same per-sample tolerance by plain EM, SQUAREM
+(scheme S3 with the R package's step bounds, the default ``"squarem"``; scheme S1 with
+an unbounded first step), DAAREM (``"daarem"``, and with forward steps where its
+secants expand), the quasi-Newton acceleration (``"qn"``) and ``"auto"``, and by
+scikit-learn where it fits the same model (the mixtures). A row reports the E-steps,
+the wall time of one fit, the final log-likelihood and its difference from plain
+EM's (the accelerations only ever accept a point at least as good as EM's step, so a
+negative difference means a different stationary point or an earlier stop).
 
 Run: ``python benchmarks/bench_squarem.py [--quick] [--problems gmm_full,hmm,...]``
 """
@@ -35,6 +36,7 @@ from emkit import (
     StudentMixture,
 )
 from emkit.bio import TranscriptQuantifier, load_kallisto_example
+from emkit.core.anderson import Daarem
 from emkit.core.steps import Squarem
 
 #: method name -> ``accelerate``
@@ -43,6 +45,8 @@ METHODS = {
     "SQUAREM S3 (default)": "squarem",
     "SQUAREM S1, unbounded": partial(Squarem, scheme=1, step_max=np.inf),
     "DAAREM": "daarem",
+    "DAAREM, forward when expanding": partial(Daarem, expanding="forward"),
+    "quasi-Newton (qn)": "qn",
     "auto": "auto",
 }
 
@@ -107,6 +111,25 @@ def hmm(quick):
     options = dict(n_components=3, tol=1e-10, max_iter=20000, random_state=0)
     return (
         f"Gaussian HMM, 3 states, {n} steps, tol 1e-10",
+        partial(GaussianHMM, **options),
+        (X,),
+        None,
+    )
+
+
+def hmm_slow(quick):
+    """Three sticky states whose 1-D emissions overlap heavily (means 0.6 sd apart):
+    plain EM needs over a thousand iterations."""
+    rng = np.random.default_rng(12)
+    n = 1000 if quick else 3000
+    transmat = np.full((3, 3), 0.025) + np.eye(3) * 0.925
+    states = np.zeros(n, dtype=int)
+    for t in range(1, n):
+        states[t] = rng.choice(3, p=transmat[states[t - 1]])
+    X = (np.array([0.0, 0.6, 1.2])[states] + rng.normal(size=n))[:, None]
+    options = dict(n_components=3, tol=1e-10, max_iter=20000, random_state=0)
+    return (
+        f"Gaussian HMM, 3 states 0.6 sd apart, {n} steps, tol 1e-10",
         partial(GaussianHMM, **options),
         (X,),
         None,
@@ -183,20 +206,32 @@ def student(quick):
     )
 
 
+def _plsa(quick, n_topics, concentration, seed=5):
+    """Documents of 100 words from ``n_topics`` topics, each drawn from a Dirichlet of
+    ``concentration`` over 200 words (small: sparse topics; 0.5: overlapping ones)."""
+    rng = np.random.default_rng(seed)
+    topics = rng.dirichlet(np.full(200, concentration), n_topics)
+    n_docs = 100 if quick else 300
+    theta = rng.dirichlet(np.full(n_topics, 0.5), n_docs)
+    X = np.array([rng.multinomial(100, p) for p in theta @ topics], dtype=float)
+    options = dict(
+        n_components=n_topics, tol=1e-8 if quick else 1e-10, max_iter=20000, random_state=0
+    )
+    return n_docs, options, partial(PLSA, **options), (X,)
+
+
 def plsa(quick):
     """300 documents of 100 words from 5 sparse topics over 200 words."""
-    rng = np.random.default_rng(5)
-    topics = rng.dirichlet(np.full(200, 0.1), 5)
-    n_docs = 100 if quick else 300
-    theta = rng.dirichlet(np.full(5, 0.5), n_docs)
-    X = np.array([rng.multinomial(100, p) for p in theta @ topics], dtype=float)
-    options = dict(n_components=5, tol=1e-8 if quick else 1e-10, max_iter=20000, random_state=0)
-    return (
-        f"PLSA, {n_docs} documents, 5 topics, tol {options['tol']:g}",
-        partial(PLSA, **options),
-        (X,),
-        None,
-    )
+    n_docs, options, make, args = _plsa(quick, 5, 0.1)
+    return f"PLSA, {n_docs} documents, 5 topics, tol {options['tol']:g}", make, args, None
+
+
+def plsa_slow(quick):
+    """300 documents of 100 words from 8 overlapping topics (Dirichlet 0.5) over 200
+    words: plain EM needs about 2,000 iterations."""
+    n_docs, options, make, args = _plsa(quick, 8, 0.5)
+    case = f"PLSA, {n_docs} documents, 8 overlapping topics, tol {options['tol']:g}"
+    return case, make, args, None
 
 
 def quant(quick):
@@ -213,10 +248,12 @@ PROBLEMS = {
     "gmm_full": gmm_full,
     "gmm_diag": gmm_diag,
     "hmm": hmm,
+    "hmm_slow": hmm_slow,
     "lgssm": lgssm,
     "factor_analysis": factor_analysis,
     "student": student,
     "plsa": plsa,
+    "plsa_slow": plsa_slow,
     "quant": quant,
 }
 
