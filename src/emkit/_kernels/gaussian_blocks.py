@@ -35,6 +35,7 @@ from numba import njit
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
 __all__ = [
+    "FUSED_TILE_VALUES",
     "NEGLIGIBLE_LOG_RATIO",
     "NEGLIGIBLE_WEIGHT",
     "TILE_ROWS",
@@ -52,6 +53,9 @@ TILE_ROWS = 256
 #: (1e-26) of any count the M-step divides by (the count floor is 1e-15 and more), far
 #: below rounding
 NEGLIGIBLE_WEIGHT = {np.dtype(np.float64): 2.0**-900, np.dtype(np.float32): 2.0**-100}
+
+#: values of the fused E-step's centred tiles (64k float64 values, 512 kB: in L2)
+FUSED_TILE_VALUES = 1 << 16
 
 #: a component whose log joint lies this far below the row's largest gets probability 0
 #: (e^-700, 1e-304, moves no probability or log-likelihood by more than that; the same
@@ -134,14 +138,14 @@ def _posterior_scatter_kernel(
     X,
     log_const,
     means,
-    prec_chol,
+    padded_chol,
     row_weights,
     log_norm,
     sum_w,
     sum_dx,
     sum_dxx,
     centred,
-    distance_rows,
+    gathered,
     product,
     joint,
     resp,
@@ -149,28 +153,34 @@ def _posterior_scatter_kernel(
     block,
     negligible,
 ):
-    # Per tile: the K distances (centre, product with U_k, sum of squares), then per row
-    # the log-sum-exp and the responsibilities, then per component the scatter of the
-    # rows it weighs, centred again (a pass over the cached tile costs less than keeping
-    # K centred copies). Returns False, with the outputs incomplete, as soon as a
-    # distance is not finite or a row has no component at all, so that the caller can
-    # take the one-step-at-a-time path and its exact errors and fallbacks.
+    # Per tile: every component's centred rows [x - μ_k | 1] (kept, centred[k]), their
+    # product with U_k (padded with a zero row for the column of ones) and sums of
+    # squares; then per row the log-sum-exp and the responsibilities; then per
+    # component the scatter, one product weightedᵀ [d | 1] = [Σ r d dᵀ | Σ r d]. A
+    # component that weighs most rows of the tile takes them all (the negligible ones
+    # weighted 0); one that weighs few has them gathered first, so that the product
+    # skips the rest. Returns False, the outputs incomplete, as soon as a distance is
+    # not finite or a row has no component at all: the caller then takes the
+    # step-by-step path with its exact errors and fallbacks.
     n, D = X.shape
     K = means.shape[0]
-    tile = centred.shape[0]
+    tile = centred.shape[1]
     weighted_rows = row_weights.shape[0] > 0
     negligible_ratio = np.exp(NEGLIGIBLE_LOG_RATIO)
+    for k in range(K):
+        for t in range(tile):
+            centred[k, t, D] = 1.0
     for t in range(tile):
-        centred[t, D] = 1.0
+        gathered[t, D] = 1.0
     for start in range(0, n, tile):
         m = min(tile, n - start)
-        rows = distance_rows[:m]  # contiguous, for the BLAS call
         projected = product[:m]
         for k in range(K):
+            rows = centred[k, :m]
             for t in range(m):
                 for i in range(D):
                     rows[t, i] = X[start + t, i] - means[k, i]
-            np.dot(rows, prec_chol[k], projected)
+            np.dot(rows, padded_chol[k], projected)
             for t in range(m):
                 distance = _sum_of_squares(projected[t])
                 if not np.isfinite(distance):
@@ -200,15 +210,29 @@ def _posterior_scatter_kernel(
         for k in range(K):
             used = 0
             for t in range(m):
+                if resp[t, k] > negligible:
+                    used += 1
+            if used == 0:
+                continue
+            rows = centred[k, :m]
+            if 2 * used >= m:
+                for t in range(m):
+                    r = resp[t, k]
+                    r = r if r > negligible else 0.0
+                    for i in range(D):
+                        weighted[t, i] = r * rows[t, i]
+                _add_moments(weighted[:m], rows, block, sum_dx[k], sum_dxx[k])
+                continue
+            used = 0
+            for t in range(m):
                 r = resp[t, k]
                 if not r > negligible:
                     continue
                 for i in range(D):
-                    centred[used, i] = X[start + t, i] - means[k, i]
-                    weighted[used, i] = r * centred[used, i]
+                    gathered[used, i] = rows[t, i]
+                    weighted[used, i] = r * rows[t, i]
                 used += 1
-            if used:
-                _add_moments(weighted[:used], centred[:used], block, sum_dx[k], sum_dxx[k])
+            _add_moments(weighted[:used], gathered[:used], block, sum_dx[k], sum_dxx[k])
     return True
 
 
@@ -307,21 +331,26 @@ def posterior_scatter(
     K = means.shape[0]
     log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
     log_const = np.asarray(log_weights, dtype=np.float64) + log_det - 0.5 * D * _LOG_2PI
-    tile = min(TILE_ROWS, max(n, 1))
+    # every component's centred tile is kept (K x tile x (D + 1) values): at most
+    # FUSED_TILE_VALUES of them, so that they stay in the L2 cache with the tile
+    tile = max(16, min(TILE_ROWS, FUSED_TILE_VALUES // max(K * (D + 1), 1)))
+    tile = min(tile, max(n, 1))
+    padded_chol = np.zeros((K, D + 1, D), dtype=dtype)
+    padded_chol[:, :D] = prec_chol
     log_norm, sum_w = np.empty(n), np.zeros(K)
     sum_dx, sum_dxx = np.zeros((K, D)), np.zeros((K, D, D))
     complete = _posterior_scatter_kernel(
         X,
         log_const,
         np.ascontiguousarray(means, dtype=dtype),
-        np.ascontiguousarray(prec_chol, dtype=dtype),
+        padded_chol,
         np.empty(0) if row_weights is None else np.ascontiguousarray(row_weights, np.float64),
         log_norm,
         sum_w,
         sum_dx,
         sum_dxx,
-        np.zeros((tile, D + 1), dtype=dtype),
-        np.empty((tile, D), dtype=dtype),
+        np.empty((K, tile, D + 1), dtype=dtype),
+        np.empty((tile, D + 1), dtype=dtype),
         np.empty((tile, D), dtype=dtype),
         np.empty((tile, K)),
         np.empty((tile, K)),
