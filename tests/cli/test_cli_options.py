@@ -262,7 +262,7 @@ def test_n_jobs_and_accelerate_reach_the_estimator(tmp_path, faithful, capsys, n
     assert code == 0, err
 
 
-@pytest.mark.parametrize("method", ["daarem", "auto"])
+@pytest.mark.parametrize("method", ["daarem", "qn", "auto"])
 def test_accelerate_offers_every_method_of_the_engine(tmp_path, faithful, capsys, method):
     np.save(tmp_path / "d.npy", faithful)
     path = tmp_path / "m.npz"
@@ -274,7 +274,7 @@ def test_accelerate_offers_every_method_of_the_engine(tmp_path, faithful, capsys
     with pytest.raises(SystemExit):
         main([*map(str, argv[:-2]), "--accelerate", "anderson"])
     err = capsys.readouterr().err
-    assert all(name in err for name in ("squarem", "daarem", "auto"))
+    assert all(name in err for name in ("squarem", "daarem", "qn", "auto"))
 
 
 def test_n_jobs_and_accelerate_errors(tmp_path, faithful, capsys):

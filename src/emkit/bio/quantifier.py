@@ -66,15 +66,15 @@ class TranscriptQuantifier(BaseEstimator):
     max_iter : int
         Iteration budget (SQUAREM cycles, DAAREM iterations when accelerated);
         kallisto's is 10,000.
-    accelerate : {"daarem", "squarem", "auto", None}
+    accelerate : {"daarem", "squarem", "qn", "auto", None}
         The engine's acceleration of EM (for stopping="tol"). "daarem" (default):
         damped Anderson acceleration, one E-step per accepted iteration; on
         ``benchmarks/bench_quant.py``'s 200,000 transcripts and 3,000,000 classes it
         reached tol 1e-12 in 179 E-steps, 1.96e-9 per read above kallisto's rule,
         against SQUAREM's 390 E-steps (1.7e-9), and 195 (1.72e-9) with SQUAREM's step
         bound starting at 64. "squarem": SQUAREM (on 20,000 transcripts, 435 E-steps
-        against 1,459 of plain EM at tol 1e-12); "auto": DAAREM, switching to SQUAREM
-        when its proposals keep failing.
+        against 1,459 of plain EM at tol 1e-12); "qn": the engine's quasi-Newton
+        step; "auto": DAAREM, switching to "qn" when its proposals keep failing.
         None: plain EM. Ignored by stopping="kallisto" (kallisto's loop is plain EM).
     prior : {None, "vb"}
         None: maximum likelihood EM. "vb": salmon's variational Bayes (its default
@@ -125,7 +125,7 @@ class TranscriptQuantifier(BaseEstimator):
         "stopping": [StrOptions({"tol", "kallisto"})],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "accelerate": [StrOptions({"daarem", "squarem", "auto"}), None],
+        "accelerate": [StrOptions({"daarem", "squarem", "qn", "auto"}), None],
         "prior": [StrOptions({"vb"}), None],
         "vb_prior": [Interval(Real, 0.0, None, closed="neither"), None],
         "per_nucleotide_prior": ["boolean"],

@@ -207,16 +207,18 @@ def fit_em(
     callback : callable, optional
         ``callback(restart, iteration, params)``, called with iteration 0 for the
         starting parameters and after every step (for animations and diagnostics).
-    accelerate : {None, "squarem", "daarem", "auto"} or callable
+    accelerate : {None, "squarem", "daarem", "qn", "auto"} or callable
         Extrapolation of the EM fixed-point map, on ``model.pack``'s vector (needs
         ``pack`` / ``unpack``); every one keeps the objective non-decreasing, falling
         back to the EM step when an extrapolated point is worse. "squarem": SQUAREM
         (emkit.core.steps.Squarem), an iteration is one cycle of 2-3 E-steps.
         "daarem": damped Anderson acceleration with restarts
         (emkit.core.anderson.Daarem), 1 E-step per accepted iteration, 2 per rejected
-        one. "auto": DAAREM, switching to SQUAREM for the rest of the fit once its
-        proposals keep failing (emkit.core.anderson.AutoAccelerate; the best of the
-        measured options in benchmarks/bench_squarem.py). A callable
+        one. "qn": the quasi-Newton step of Zhou, Alexander & Lange (2011)
+        (emkit.core.quasi_newton.QuasiNewton), 2 E-steps per accepted iteration, 3 per
+        rejected one. "auto": DAAREM, switching to "qn" for the rest of the fit once
+        its proposals keep failing (emkit.core.anderson.AutoAccelerate; within 2x of
+        the best measured option on all but one fit of benchmarks/bench_squarem.py). A callable
         ``(model, reduce) -> stepper`` builds any other stepper (e.g.
         ``functools.partial(Squarem, scheme=1, step_max=np.inf)``). ``n_e_steps``
         counts the E-steps of all of them.

@@ -38,7 +38,7 @@ class EMModel(Protocol[Params, Stats]):
         pack(params) -> ndarray of shape (n_packed,), unpack(vector, like) -> Params
             An unconstrained vector form of the parameters (any vector unpacks to
             valid parameters, or raises a ValueError); needed by ``accelerate``
-            ("squarem", "daarem", "auto") only. The accelerations extrapolate along
+            ("squarem", "daarem", "qn", "auto") only. The accelerations extrapolate along
             this vector, so a coordinate should converge where the parameter does:
             a probability that EM drives to 0 packs better as its square root (which
             converges to 0) than as its log (which falls without end, and spoils
