@@ -99,41 +99,33 @@ def gmm_diag(quick):
     )
 
 
-def hmm(quick):
-    """Three sticky states whose 1-D emissions overlap (means 1 sd apart)."""
-    rng = np.random.default_rng(2)
-    n = 1000 if quick else 4000
-    transmat = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.05, 0.15, 0.8]])
+def _sticky_hmm(seed, n, transmat, means, case):
+    """A 1-D three-state HMM sample from ``transmat`` with unit-variance emissions at
+    ``means``, and the benchmark problem fitting it."""
+    rng = np.random.default_rng(seed)
     states = np.zeros(n, dtype=int)
     for t in range(1, n):
         states[t] = rng.choice(3, p=transmat[states[t - 1]])
-    X = (np.array([0.0, 1.0, 2.0])[states] + rng.normal(size=n))[:, None]
+    X = (np.asarray(means)[states] + rng.normal(size=n))[:, None]
     options = dict(n_components=3, tol=1e-10, max_iter=20000, random_state=0)
-    return (
-        f"Gaussian HMM, 3 states, {n} steps, tol 1e-10",
-        partial(GaussianHMM, **options),
-        (X,),
-        None,
-    )
+    return case, partial(GaussianHMM, **options), (X,), None
+
+
+def hmm(quick):
+    """Three sticky states whose 1-D emissions overlap (means 1 sd apart)."""
+    n = 1000 if quick else 4000
+    transmat = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.05, 0.15, 0.8]])
+    case = f"Gaussian HMM, 3 states, {n} steps, tol 1e-10"
+    return _sticky_hmm(2, n, transmat, [0.0, 1.0, 2.0], case)
 
 
 def hmm_slow(quick):
     """Three sticky states whose 1-D emissions overlap heavily (means 0.6 sd apart):
     plain EM needs over a thousand iterations."""
-    rng = np.random.default_rng(12)
     n = 1000 if quick else 3000
     transmat = np.full((3, 3), 0.025) + np.eye(3) * 0.925
-    states = np.zeros(n, dtype=int)
-    for t in range(1, n):
-        states[t] = rng.choice(3, p=transmat[states[t - 1]])
-    X = (np.array([0.0, 0.6, 1.2])[states] + rng.normal(size=n))[:, None]
-    options = dict(n_components=3, tol=1e-10, max_iter=20000, random_state=0)
-    return (
-        f"Gaussian HMM, 3 states 0.6 sd apart, {n} steps, tol 1e-10",
-        partial(GaussianHMM, **options),
-        (X,),
-        None,
-    )
+    case = f"Gaussian HMM, 3 states 0.6 sd apart, {n} steps, tol 1e-10"
+    return _sticky_hmm(12, n, transmat, [0.0, 0.6, 1.2], case)
 
 
 LGSSM_LEARNED = (
