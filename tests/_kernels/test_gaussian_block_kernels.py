@@ -131,3 +131,15 @@ def test_posterior_scatter_declines_what_the_step_by_step_path_handles():
     far = X.copy()
     far[7] = 1e200
     assert kernels.posterior_scatter(far, np.log([0.5, 0.3, 0.2]), means, prec_chol) is None
+
+
+def test_posterior_scatter_declines_nan_weights_and_too_many_components():
+    X, means, prec_chol, _ = _case(5, 40)
+    assert kernels.posterior_scatter(X, np.array([0.0, np.nan, 0.0]), means, prec_chol) is None
+    K, D = 300, 16  # K (D + 1) 16 > FUSED_TILE_VALUES: tiles would not stay in cache
+    rng = np.random.default_rng(0)
+    wide = rng.standard_normal((10, D))
+    factors = np.tile(np.eye(D), (K, 1, 1))
+    assert (
+        kernels.posterior_scatter(wide, np.zeros(K), rng.standard_normal((K, D)), factors) is None
+    )

@@ -316,9 +316,10 @@ def posterior_scatter(
 
     Returns
     -------
-    None when a squared distance is not finite in X's dtype or a row has density 0
-    under every component (the caller then goes step by step, which handles both);
-    otherwise ``(log_norm, sum_w, sum_dx, sum_dxx)``, float64:
+    None when a squared distance is not finite in X's dtype, a row has density 0
+    under every component, a log weight is NaN, or K (D + 1) exceeds
+    ``FUSED_TILE_VALUES / 16`` (the caller then goes step by step, which handles
+    these); otherwise ``(log_norm, sum_w, sum_dx, sum_dxx)``, float64:
 
     log_norm : (n,), log p(x_i) = log sum_k π_k N(x_i | μ_k, Σ_k)
     sum_w : (K,), sum_i w_i r_ik
@@ -331,6 +332,10 @@ def posterior_scatter(
     K = means.shape[0]
     log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
     log_const = np.asarray(log_weights, dtype=np.float64) + log_det - 0.5 * D * _LOG_2PI
+    if np.isnan(log_const).any() or K * (D + 1) * 16 > FUSED_TILE_VALUES:
+        # NaN would be lost in the row maxima; and so many components that even tiles
+        # of 16 rows leave the cache are left to the step-by-step path
+        return None
     # every component's centred tile is kept (K x tile x (D + 1) values): at most
     # FUSED_TILE_VALUES of them, so that they stay in the L2 cache with the tile
     tile = max(16, min(TILE_ROWS, FUSED_TILE_VALUES // max(K * (D + 1), 1)))

@@ -92,7 +92,9 @@ class ProposalStepper(PlainEM):
             proposal[0],
             record,
             em_step.n_e_steps,
-            0.0,
+            # the proposal reached EM's bound, which lies at most the EM steps' slack
+            # below the objective at ``params`` (inexact M-steps)
+            em_step.slack,
             em_next=False,
         ), True
 

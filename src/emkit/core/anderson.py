@@ -58,7 +58,7 @@ class Daarem(ProposalStepper):
     expanding : {"anderson", "forward"}
         What to propose when the secant model of the EM map's Jacobian has an
         eigenvalue of at least 1 (the iterates leaving a saddle point, see
-        :func:`emkit.core.quasi_newton.expanding_secants`): "anderson", Anderson's step
+        :func:`emkit.core._proposal.expanding_secants`): "anderson", Anderson's step
         all the same (the R package's behaviour), which then points back at the saddle
         and is refused nearly every time (bench_squarem's state-space fit: 1,448 of
         1,496 proposals refused, more E-steps than plain EM); "forward", ``x + α f``

@@ -186,7 +186,8 @@ def evaluate_proposal(model, reduce, vector, like, threshold):
         objective = loglik + model.log_prior(proposal)
     except PROPOSAL_ERRORS:
         return None
-    if not np.isfinite(objective) or objective < threshold:
+    # written so that a NaN threshold refuses too
+    if not (np.isfinite(objective) and objective >= threshold):
         return None
     return proposal, stats, loglik
 
