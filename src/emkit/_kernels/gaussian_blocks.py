@@ -75,8 +75,22 @@ def _sum_of_squares(values):
 
 
 @njit(cache=True, nogil=True)
+def _tile_distances(X, start, mean, factor, rows, projected, out):
+    # out[t] = ‖(x_{start+t} − mean)ᵀ U‖² for the tile's rows: centred into ``rows``
+    # (whose columns past D, if any, are left alone; the fused kernel's column of ones
+    # meets a zero row of its padded factor), one BLAS product, sums of squares
+    D = mean.shape[0]
+    for t in range(rows.shape[0]):
+        for i in range(D):
+            rows[t, i] = X[start + t, i] - mean[i]
+    np.dot(rows, factor, projected)
+    for t in range(rows.shape[0]):
+        out[t] = _sum_of_squares(projected[t])
+
+
+@njit(cache=True, nogil=True)
 def _mahalanobis_kernel(X, means, prec_chol, out, centred, product):
-    n, D = X.shape
+    n = X.shape[0]
     K = means.shape[0]
     tile = centred.shape[0]
     # tiles outer, components inner: the tile's rows stay in L1 while every
@@ -86,12 +100,7 @@ def _mahalanobis_kernel(X, means, prec_chol, out, centred, product):
         rows = centred[:m]
         projected = product[:m]
         for k in range(K):
-            for t in range(m):
-                for i in range(D):
-                    rows[t, i] = X[start + t, i] - means[k, i]
-            np.dot(rows, prec_chol[k], projected)
-            for t in range(m):
-                out[start + t, k] = _sum_of_squares(projected[t])
+            _tile_distances(X, start, means[k], prec_chol[k], rows, projected, out[start:, k])
 
 
 @njit(cache=True, nogil=True)
@@ -176,16 +185,14 @@ def _posterior_scatter_kernel(
         m = min(tile, n - start)
         projected = product[:m]
         for k in range(K):
-            rows = centred[k, :m]
+            distances = joint[:m, k]
+            _tile_distances(
+                X, start, means[k], padded_chol[k], centred[k, :m], projected, distances
+            )
             for t in range(m):
-                for i in range(D):
-                    rows[t, i] = X[start + t, i] - means[k, i]
-            np.dot(rows, padded_chol[k], projected)
-            for t in range(m):
-                distance = _sum_of_squares(projected[t])
-                if not np.isfinite(distance):
+                if not np.isfinite(distances[t]):
                     return False
-                joint[t, k] = log_const[k] - 0.5 * distance
+                distances[t] = log_const[k] - 0.5 * distances[t]
         for t in range(m):
             top = -np.inf
             for k in range(K):

@@ -288,13 +288,15 @@ class Mixture:
         """
         X, weight = chunk.X, chunk.sample_weight
         stats, loglik = None, 0.0
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
         for start in range(0, max(X.shape[0], 1), self.block_rows):
             block = np.asarray(X[start : start + self.block_rows], dtype=self.dtype)
             if block.dtype not in (np.float32, np.float64):
                 block = block.astype(np.float64)
             labels = None if chunk.labels is None else chunk.labels[start : start + self.block_rows]
             w = None if weight is None else weight[start : start + self.block_rows]
-            fused = self._fused_e_step(params, block, labels, w)
+            fused = self._fused_e_step(params, log_weights, block, labels, w)
             if fused is not None:
                 log_norm, part = fused
                 loglik += float(log_norm.sum() if w is None else w @ log_norm)
@@ -325,14 +327,12 @@ class Mixture:
             stats = part if stats is None else stats + part
         return stats, loglik
 
-    def _fused_e_step(self, params: MixtureParams, block, labels, row_weights):
+    def _fused_e_step(self, params: MixtureParams, log_weights, block, labels, row_weights):
         """(log p(x_i) (n,), MixtureStats) of a block from the family's fused E-step, or
         None when it has none for this block, or when labels or hard assignments
         change the responsibilities (the step-by-step path does those)."""
         if self.assignment != "soft" or labels is not None:
             return None
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(params.weights)
         fused = self.family.mixture_e_step(params.components, block, log_weights, row_weights)
         if fused is None:
             return None
