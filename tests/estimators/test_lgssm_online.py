@@ -183,3 +183,34 @@ def test_bad_batches_are_refused_clearly():
         LinearGaussianSSM(1).partial_fit(X[:5], np.ones(5, dtype=int))
     with pytest.raises(InvalidParameterError, match="learning_decay"):
         LinearGaussianSSM(1, learning_decay=0.3).partial_fit(X[:40], lengths[:2])
+
+
+def test_a_batch_whose_update_the_filter_cannot_run_is_refused():
+    # as in the fuzz corpus: a 1e12 outlier in the second batch gives R and Q of
+    # 1e6 to 1e21, with which C P C' + R is no longer positive definite in float64
+    rng = np.random.RandomState(3)
+    first = rng.randn(40, 2)
+    online = LinearGaussianSSM(2, random_state=0).partial_fit(first)
+    before = {name: getattr(online, f"{name}_").copy() for name in PARAM_NAMES}
+    state = online.online_state_
+    outlier = rng.randn(40, 2)
+    outlier[17] = 1e12
+    with pytest.raises(ValueError, match="online M-step of batch 2 gave parameters"):
+        online.partial_fit(outlier)
+    assert online.n_iter_ == 1 and online.online_state_ is state
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(online, f"{name}_"), value)
+    assert np.all(np.isfinite(online.filter(first)[0]))
+    online.partial_fit(rng.randn(40, 2))  # a good batch is taken afterwards
+    assert online.n_iter_ == 2
+
+
+def test_check_params_filters_the_head_of_the_first_sequence_only(monkeypatch):
+    X, _, lengths = sequences(1, 2, 3, 400, seed=3)
+    model = LinearGaussianSSM(1, random_state=0).partial_fit(X, lengths).model_
+    seen = []
+    monkeypatch.setattr(model, "filter", lambda params, chunk: seen.append(chunk))
+    model.check_params(None, LGSSMChunk.from_arrays(X, lengths=lengths))
+    (head,) = seen
+    assert len(head) == 256 and head.n_sequences == 1
+    np.testing.assert_array_equal(head.X, X[:256])

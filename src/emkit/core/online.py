@@ -44,6 +44,7 @@ from emkit.core.guards import check_finite_params
 from emkit.core.monitor import ConvergenceWarning
 from emkit.core.progress import FitProgress
 from emkit.core.reduce import e_step_total, resolve_n_jobs
+from emkit.errors import NumericalError
 
 __all__ = ["OnlineResult", "OnlineState", "fit_online", "online_em_step", "step_size"]
 
@@ -99,8 +100,10 @@ def online_em_step(
     -------
     (new_params, new_state, batch_log_likelihood)
 
-    Raises FloatingPointError, before anything is returned, when the M-step gives
-    non-finite parameters: the caller's parameters and state stay as they were.
+    Raises NumericalError (a ValueError and a FloatingPointError), before anything is
+    returned, when the M-step gives non-finite parameters, or parameters that the
+    model's ``check_params`` finds its E-step cannot run on: the caller's parameters and
+    state stay as they were.
     """
     if batch_weight <= 0:
         raise ValueError("a batch needs at least one sample of positive weight")
@@ -108,7 +111,25 @@ def online_em_step(
     new_params, new_state = _online_update(
         model, stats, state, batch_weight, kappa, t0, total_weight
     )
+    _check_usable(model, new_params, chunk, new_state.n_batches)
     return new_params, new_state, loglik
+
+
+def _check_usable(model, params, chunk, batch: int) -> None:
+    """Raise NumericalError when the model's ``check_params`` (optional) finds that its
+    E-step cannot run on ``params``, the online M-step's output for batch ``batch``."""
+    check = getattr(model, "check_params", None)
+    if check is None:
+        return
+    try:
+        check(params, chunk)
+    except np.linalg.LinAlgError as error:
+        raise NumericalError(
+            f"the online M-step of batch {batch} gave parameters that the E-step cannot "
+            f"use ({error}); the parameters from before this batch are kept. The batch "
+            "probably holds values far outside the scale of the earlier ones: check it "
+            "for outliers, or scale the data"
+        ) from None
 
 
 def _online_update(model, stats, state, batch_weight, kappa, t0, total_weight):

@@ -35,6 +35,13 @@ class EMModel(Protocol[Params, Stats]):
             ``params = m_step(stats)`` may lie below its maximum. The objective may
             then decrease by that much in the next iteration without being a bug,
             and the engine's monotonicity check allows for it.
+        check_params(params, chunk) -> None
+            Raise numpy.linalg.LinAlgError when ``params`` are finite and valid but
+            the E-step of ``chunk`` cannot run on them (a filter's innovation
+            covariance that the arithmetic no longer holds positive definite). Online
+            EM calls it after each update and refuses the batch, keeping the previous
+            parameters, rather than leave a model that cannot be used; a model whose
+            valid parameters always run has no need of it.
         pack(params) -> ndarray of shape (n_packed,), unpack(vector, like) -> Params
             An unconstrained vector form of the parameters (any vector unpacks to
             valid parameters, or raises a ValueError); needed by ``accelerate``

@@ -138,6 +138,9 @@ ROUNDING_VARIANCE = 1e-28
 #: a learned covariance whose smallest eigenvalue is below this fraction of its largest
 #: is singular in float64 (Cholesky may still pass on rounding, the filter then fails)
 SINGULAR_RTOL = 1e-12
+#: steps of a chunk's first sequence that :meth:`LGSSM.check_params` filters: the
+#: covariances settle within a few dozen steps unless the dynamics are nearly unit-root
+CHECK_STEPS = 256
 
 
 @dataclass(frozen=True)
@@ -410,6 +413,18 @@ class LGSSM:
             return kalman_filter(chunk.X, chunk.U, chunk.offsets, *params.kernel_arguments())
         except np.linalg.LinAlgError as error:
             raise _degenerate_error(error, params) from None
+
+    def check_params(self, params: LGSSMParams, chunk: LGSSMChunk) -> None:
+        """Raise LinAlgError when the filter cannot run on ``params`` (see
+        :class:`emkit.core.protocol.EMModel`): an innovation covariance C P Cᵀ + R that
+        is no longer positive definite in floating point, as after an online update
+        from a batch with a far outlier (R and Q of 1e6 to 1e21). The covariances'
+        recursion does not depend on the observed values, only on which are missing,
+        so the first ``CHECK_STEPS`` steps of the first sequence stand for the chunk:
+        by then the filter is at (or near) its steady state."""
+        end = min(int(chunk.offsets[1]), CHECK_STEPS)
+        head = LGSSMChunk(chunk.X[:end], chunk.U[:end], np.array([0, end], dtype=np.int64))
+        self.filter(params, head)
 
     def smooth(self, params: LGSSMParams, chunk: LGSSMChunk):
         """(FilterResult, SmootherResult) of every sequence of ``chunk``."""
