@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["digamma", "exp_expected_log_dirichlet"]
+__all__ = ["digamma", "exp_expected_log_dirichlet", "exp_parts"]
 
 # D(x) = x(x+1)…(x+5) stays finite up to about 1e51; γ beyond this is left unshifted
 _SHIFT_LIMIT = 1e30
@@ -83,15 +83,33 @@ _LARGE_NEGATIVE = -1000.0
 _TAYLOR = tuple(1.0 / math.factorial(i) for i in range(13))
 
 
+@njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def exp_parts(x):
+    """(p, bits) with e^x = p · 2^n for x clipped to [-708, 709], ``bits`` the int64
+    bit pattern of the double 2^n ((n + 1023) << 52, to be viewed as float64).
+
+    Written out rather than ``math.exp`` so that a loop of them vectorises (numba has
+    no vector exp without Intel's SVML); p · 2^n is within 2 ulps of ``math.exp``.
+    Callers zero what lies below e^-708 themselves (a select, which keeps the loop
+    vectorised) and may allow only "contract" (fused multiply-adds): reassociation
+    would undo the exact reduction."""
+    c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12 = _TAYLOR
+    clipped = min(max(x, _EXP_MIN), _EXP_MAX)
+    n = (clipped * _LOG2_E + _ROUND) - _ROUND
+    r = (clipped - n * _LN2_HI) - n * _LN2_LO
+    p = c12 * r + c11
+    p = (((((p * r + c10) * r + c9) * r + c8) * r + c7) * r + c6) * r + c5
+    p = ((((p * r + c4) * r + c3) * r + c2) * r + c1) * r + c0
+    return p, (np.int64(n) + 1023) << 52
+
+
 @njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
 def exp_expected_log_dirichlet(gamma, out, scale_bits):
     """out_k = exp(ψ(γ_k) − ψ(Σγ)) = exp E[log θ_k] under Dirichlet(γ); γ > 0, (K,).
 
-    ``scale_bits`` (K,) int64 is scratch. The exponential is written out, not
-    ``math.exp``, so that the loop over k vectorises (numba has no vector exp without
-    Intel's SVML): to within 2 ulps of ``math.exp``, 0 below e^-708; twice as fast as
-    K calls of ``math.exp`` (K = 20). Only "contract" (fused multiply-adds) is allowed:
-    reassociation would undo the exact reduction above."""
+    ``scale_bits`` (K,) int64 is scratch. The exponential is :func:`exp_parts`, so that
+    the loop over k vectorises: 0 below e^-708; twice as fast as K calls of
+    ``math.exp`` (K = 20)."""
     total = digamma(gamma.sum())
     K = gamma.shape[0]
     if total < _LARGE_NEGATIVE:
@@ -100,22 +118,15 @@ def exp_expected_log_dirichlet(gamma, out, scale_bits):
         for k in range(K):
             out[k] = math.exp(digamma(gamma[k]) - total)
         return
-    c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12 = _TAYLOR
     for k in range(K):
         x = gamma[k]
         y = x + 6.0
         # beyond _SHIFT_LIMIT the shift's sum (< 6e-30) is below one rounding of ψ, and
         # the min keeps D(x) finite without a branch (which would stop vectorisation)
         exponent = -_shift_sum(min(x, _SHIFT_LIMIT)) - 0.5 / y - _stirling_tail(y) - total
-        clipped = min(max(exponent, _EXP_MIN), _EXP_MAX)
-        n = (clipped * _LOG2_E + _ROUND) - _ROUND
-        r = (clipped - n * _LN2_HI) - n * _LN2_LO
-        p = c12 * r + c11
-        p = (((((p * r + c10) * r + c9) * r + c8) * r + c7) * r + c6) * r + c5
-        p = ((((p * r + c4) * r + c3) * r + c2) * r + c1) * r + c0
+        p, scale_bits[k] = exp_parts(exponent)
         # the factor y, and 0 where e^exponent is below the normal range
         out[k] = p * y if exponent >= _EXP_MIN else 0.0
-        scale_bits[k] = (np.int64(n) + 1023) << 52
     scale = scale_bits.view(np.float64)
     for k in range(K):
         out[k] *= scale[k]
