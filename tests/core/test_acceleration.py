@@ -351,3 +351,34 @@ def test_quasi_newton_refuses_bad_options():
         AutoAccelerate(model, None, fallback="em")
     with pytest.raises(TypeError, match="pack/unpack"):
         make_stepper("qn", object(), None)
+
+
+def test_auto_hands_daarems_secants_and_kept_e_step_to_quasi_newton():
+    model = Mixture(GaussianFamily("full"), 3)
+    auto = AutoAccelerate(model, None)
+    rng = np.random.default_rng(0)
+    dx = [rng.standard_normal(8) for _ in range(7)]
+    df = [rng.standard_normal(8) for _ in range(7)]
+    auto.daarem._dx, auto.daarem._df = dx, df
+    kept = (object(), "stats", -1.0)
+    auto.daarem._evaluated = kept
+    auto._hand_over()
+    qn = auto.squarem
+    # qn keeps its order (5) of pairs: G's secants (Δx, Δx + Δf), the latest ones
+    assert len(qn._u) == len(qn._v) == 5
+    for u, v, step_x, step_f in zip(qn._u, qn._v, dx[-5:], df[-5:], strict=True):
+        assert np.array_equal(u, step_x)
+        assert np.array_equal(v, step_x + step_f)
+    assert qn._evaluated is kept and auto.daarem._evaluated is None
+
+
+def test_auto_fallback_starts_from_daarems_secants_on_the_saddle_plateau():
+    # bench_squarem's state-space fit: 394 E-steps when qn started without secants,
+    # 334 with DAAREM's (plain EM: 2,451)
+    make, X = _slow_state_space()
+    factory, made = _with_stepper(AutoAccelerate)
+    fit = make(accelerate=factory).fit(X)
+    assert made[0].switched_at is not None
+    assert made[0].squarem.n_accepted > 0
+    assert fit.n_e_steps_ <= 350
+    assert np.all(np.diff(fit.lower_bounds_) >= -1e-12)
